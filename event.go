@@ -1,0 +1,156 @@
+package audit
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Event is one audit record: the Go twin of Datagrok's LogMessage plus what a
+// server adds. Events built by the [Logger] are complete; an Event passed to
+// [Logger.LogEvent] gets its missing ID, Time, Type and attribution filled in.
+type Event struct {
+	// ID is a UUIDv7, so ids sort by time. Stores are idempotent on it.
+	ID uuid.UUID
+	// Time is when the event happened, in UTC, truncated to microseconds (the
+	// resolution of the SQL stores).
+	Time time.Time
+	// Level is the event's level (Datagrok's event_types.source).
+	Level Level
+	// Type is the record type (Datagrok's event_types.friendly_name), one of
+	// the record-type constants ([QueryStart], [Log], ...) or any custom string.
+	Type string
+	// Message is the human-readable description (events.description). For
+	// error events it is the error message.
+	Message string
+	// Params are the event's params, sorted by key, keys unique.
+	Params []Param
+	// StackTrace is the stack of an error event, as given or as captured.
+	StackTrace string
+	// Fingerprint is a hash of the stack trace's normalized frames (no
+	// addresses, goroutine ids or argument values), so the same failure from
+	// the same code path groups together. Empty when there is no stack.
+	Fingerprint string
+	// SessionID and UserID attribute the event; either may be empty.
+	SessionID string
+	UserID    string
+	// Duration is how long the operation took, for events that time one; zero
+	// when not measured.
+	Duration time.Duration
+}
+
+// Param returns the value of the param named key, and whether it exists.
+func (e *Event) Param(key string) (Value, bool) {
+	for _, p := range e.Params {
+		if p.Key == key {
+			return p.Value, true
+		}
+	}
+	return Value{}, false
+}
+
+// Entities returns the objects that the event's params reference.
+func (e *Event) Entities() []Entity {
+	var out []Entity
+	for _, p := range e.Params {
+		if ent, ok := p.Value.Entity(); ok {
+			out = append(out, ent)
+		}
+	}
+	return out
+}
+
+// IsError reports whether the event is an error (level error), Datagrok's
+// events.is_error.
+func (e *Event) IsError() bool { return e.Level == LevelError }
+
+// Subject is who an event is attributed to: the user, the groups the user
+// belongs to (as the host application resolves them; settings use them), and
+// the session. Package, when set, is the component that logs (Datagrok's
+// PackageLogger); settings may scope rules to it.
+type Subject struct {
+	UserID    string
+	Groups    []string
+	SessionID string
+	Package   string
+}
+
+// Record types (Event.Type): Datagrok's documented default set of audit record types, and
+// the other types seen in its data. Custom types are plain strings.
+const (
+	Log   = "log"
+	Usage = "usage"
+	Error = "error"
+
+	QueryCreated               = "query-created"
+	QueryEdited                = "query-edited"
+	QueryDeleted               = "query-deleted"
+	QueryStart                 = "query-start"
+	QueryPublished             = "query-published"
+	QueryTransformationsEdited = "query-transformations-edited"
+	ConnectionCreated          = "connection-created"
+	ConnectionEdited           = "connection-edited"
+	ConnectionDeleted          = "connection-deleted"
+	ConnectionPublished        = "connection-published"
+	JobCreated                 = "job-created"
+	JobEdited                  = "job-edited"
+	JobDeleted                 = "job-deleted"
+	JobTransformationsEdited   = "job-transformations-edited"
+	JobStart                   = "job-start"
+	ScriptCreated              = "script-created"
+	ScriptEdited               = "script-edited"
+	ScriptDeleted              = "script-deleted"
+	ScriptStart                = "script-start"
+	ScriptPublished            = "script-published"
+	PredictiveModelCreated     = "predictive-model-created"
+	PredictiveModelEdited      = "predictive-model-edited"
+	PredictiveModelDeleted     = "predictive-model-deleted"
+	PredictiveModelStart       = "predictive-model-start"
+	PredictiveModelPublished   = "predictive-model-published"
+	ActionStart                = "action-start"
+	NotebookCreated            = "notebook-created"
+	NotebookEdited             = "notebook-edited"
+	NotebookDeleted            = "notebook-deleted"
+	NotebookStart              = "notebook-start"
+	NotebookPublished          = "notebook-published"
+	ProjectCreated             = "project-created"
+	ProjectEdited              = "project-edited"
+	ProjectDeleted             = "project-deleted"
+	ProjectOpened              = "project-opened"
+	EntityShared               = "entity-shared"
+	EntitySharedSilent         = "entity-shared-silent"
+	TableProduced              = "table-produced"
+	UserInvited                = "user-invited"
+	CommentPosted              = "comment-posted"
+	DialogOK                   = "dialog-ok"
+	MainMenuItemClick          = "main-menu-item-click"
+	TutorialCompleted          = "tutorial-completed"
+	ViewerRendered             = "viewer-rendered"
+	PackageTested              = "package-tested"
+	HTTPRequest                = "http-request"
+	Click                      = "click"
+	DatagrokStarted            = "datagrok-started"
+	UserLoggedIn               = "user-logged-in"
+	UserLoginFailed            = "user-login-failed"
+	SettingsChanged            = "settings-changed"
+	LogSettingsChanged         = "log-settings-changed"
+	FunctionCall               = "function-call"
+)
+
+// RecordTypes returns Datagrok's documented default set of audit record types.
+func RecordTypes() []string {
+	return []string{
+		QueryCreated, QueryEdited, QueryDeleted, QueryStart, QueryPublished,
+		QueryTransformationsEdited, ConnectionCreated, ConnectionEdited,
+		ConnectionDeleted, ConnectionPublished, JobCreated, JobEdited,
+		JobDeleted, JobTransformationsEdited, JobStart, ScriptCreated,
+		ScriptEdited, ScriptDeleted, ScriptStart, ScriptPublished,
+		PredictiveModelCreated, PredictiveModelEdited, PredictiveModelDeleted,
+		PredictiveModelStart, PredictiveModelPublished, ActionStart,
+		NotebookCreated, NotebookEdited, NotebookDeleted, NotebookStart,
+		NotebookPublished, ProjectCreated, ProjectEdited, ProjectDeleted,
+		ProjectOpened, EntityShared, EntitySharedSilent, TableProduced,
+		UserInvited, CommentPosted, DialogOK, MainMenuItemClick, Error,
+		TutorialCompleted, ViewerRendered, Log, PackageTested,
+	}
+}

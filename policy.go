@@ -1,0 +1,42 @@
+package audit
+
+// Route says where an event goes: saved to the store, exported to sinks,
+// printed to the service's own log. The zero Route means not logged at all.
+type Route uint8
+
+// The routes, combined with |.
+const (
+	RouteStore Route = 1 << iota
+	RouteExport
+	RoutePrint
+
+	// RouteAll sends an event everywhere.
+	RouteAll = RouteStore | RouteExport | RoutePrint
+)
+
+// Has reports whether r includes every route of x.
+func (r Route) Has(x Route) bool { return r&x == x }
+
+// Policy decides which events are logged for whom; package settings
+// implements it with presets per user, group, session and package. The Logger
+// binds a policy to a [Subject] once (when a child logger or a request context
+// is made) and then asks the [Binding] on every event, so a Binding must
+// answer in nanoseconds without allocating. A Binding stays valid when the
+// policy changes: it must reflect the change from then on.
+type Policy interface {
+	Bind(Subject) Binding
+}
+
+// Binding is a [Policy] bound to one subject.
+type Binding interface {
+	// Route returns where an event of this level and type goes.
+	Route(level Level, typ string) Route
+}
+
+// LogAll is the default Policy: every event is stored, exported and printed.
+var LogAll Policy = logAll{}
+
+type logAll struct{}
+
+func (logAll) Bind(Subject) Binding      { return logAll{} }
+func (logAll) Route(Level, string) Route { return RouteAll }

@@ -1,0 +1,60 @@
+package audit
+
+import (
+	"context"
+	"errors"
+)
+
+// Sink receives batches of events as they are posted, independently of the
+// store (Datagrok's export destinations: CloudWatch, a JSON-lines writer,
+// ...). The Logger gives each sink its own bounded queue, batcher and retries,
+// so a slow or failing sink never blocks the store or the other sinks.
+//
+// Send may be called again with the same events after an error; sinks that
+// can, deduplicate on Event.ID. A Send must not keep or modify the slice after
+// it returns. Sinks may also implement [Flusher] and [Closer].
+type Sink interface {
+	Send(ctx context.Context, events []Event) error
+}
+
+// Flusher is implemented by stores and sinks that buffer internally; the
+// Logger calls Flush from [Logger.Flush] after handing them everything.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// Closer is implemented by stores and sinks that hold resources; the Logger
+// calls Close from [Logger.Close] after the final flush, when it owns them
+// (see Options.CloseStore and Options.CloseSinks).
+type Closer interface {
+	Close(ctx context.Context) error
+}
+
+// Namer is implemented by sinks that name themselves in [Stats]; otherwise
+// the Logger names a sink by its Go type and position.
+type Namer interface {
+	Name() string
+}
+
+// permanentError marks an error that retrying will not fix.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent wraps err so the Logger does not retry the batch that caused it:
+// the batch is counted as failed and reported at once. Stores and sinks use it
+// for input the destination will never accept. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err, or an error it wraps, was made by
+// [Permanent], or is [ErrInvalidEvent] or [ErrConflict].
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p) || errors.Is(err, ErrInvalidEvent) || errors.Is(err, ErrConflict)
+}
