@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -486,5 +487,45 @@ func TestRegistryRace(t *testing.T) {
 	}
 	if n := count("events"); n != writers*20 {
 		t.Errorf("events: %d rows", n)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// Nothing listens on port 1.
+	_, err := postgres.Open(ctx, "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2", postgres.Options{})
+	if !errors.Is(err, audit.ErrUnavailable) {
+		t.Errorf("connection refused: %v, want ErrUnavailable", err)
+	}
+
+	s := newStore(t)
+	e := event(1, audit.P("k", "v"))
+	if err := s.Write(ctx, []audit.Event{event(0, audit.P("k", "v"))}); err != nil {
+		t.Fatal(err)
+	}
+	// A value row left behind for an event that is not stored makes the
+	// batch violate the values' primary key.
+	if _, err := s.DB().Exec(`INSERT INTO `+quote(s.Schema())+`.event_parameter_values (event_id, parameter_id, value)
+		SELECT $1, id, 'x' FROM `+quote(s.Schema())+`.event_parameters`, e.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Write(ctx, []audit.Event{e})
+	var pqErr *pq.Error
+	if !errors.Is(err, audit.ErrConflict) || errors.Is(err, audit.ErrUnavailable) || !errors.As(err, &pqErr) || !audit.IsPermanent(err) {
+		t.Errorf("constraint violation: %v, want ErrConflict wrapping a *pq.Error", err)
+	}
+	if !strings.HasPrefix(err.Error(), "postgres: ") {
+		t.Errorf("error %q lacks the package prefix", err)
+	}
+
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []audit.Event{event(2)}); !errors.Is(err, audit.ErrClosed) {
+		t.Errorf("Write after Close: %v", err)
+	}
+	if _, err := s.Read(ctx, audit.Query{}); !errors.Is(err, audit.ErrClosed) {
+		t.Errorf("Read after Close: %v", err)
 	}
 }
