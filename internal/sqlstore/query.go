@@ -158,7 +158,7 @@ func EventsQuery(d Dialect, q *audit.Query) (string, []any, error) {
 		for i, l := range q.Levels {
 			lv[i] = l.String()
 		}
-		b.add("e.level IN ("+placeholders(len(lv))+")", lv...)
+		b.add("t.source IN ("+placeholders(len(lv))+")", lv...)
 	}
 	if len(q.Types) > 0 {
 		b.matchText("t.friendly_name", q.Types)
