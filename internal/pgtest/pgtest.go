@@ -38,16 +38,23 @@ var (
 	admin   *sqlx.DB
 )
 
-// Main runs the tests of a package and then stops the throwaway cluster, if
-// one was started. Call it from TestMain:
+// Main runs the tests of a package, stops the throwaway cluster if one was
+// started, then runs the given checks (such as goleak.Find) when the tests
+// passed, and exits. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M, checks ...func() error) {
 	mu.Lock()
 	inMain = true
 	mu.Unlock()
 	code := m.Run()
-	if err := shutdown(); err != nil {
+	errs := []error{shutdown()}
+	if code == 0 {
+		for _, check := range checks {
+			errs = append(errs, check())
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
 		fmt.Fprintln(os.Stderr, "pgtest:", err)
 		if code == 0 {
 			code = 1

@@ -17,9 +17,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	pgtest.Main(m, func() error { return goleak.Find() })
+}
 
 // newStore returns a migrated store in a schema of its own.
 func newStore(t testing.TB) *postgres.Store {
