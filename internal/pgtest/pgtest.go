@@ -141,18 +141,58 @@ func ping(url string) error {
 func Schema(t testing.TB) string {
 	t.Helper()
 	db := Admin(t)
-	var b [6]byte
-	rand.Read(b[:])
-	name := "t_" + sanitize(t.Name()) + "_" + hex.EncodeToString(b[:])
-	if _, err := db.Exec("CREATE SCHEMA " + pq.QuoteIdentifier(name)); err != nil {
-		t.Fatalf("pgtest: create schema: %v", err)
+	name, err := createSchema(db, t.Name())
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if _, err := db.Exec("DROP SCHEMA IF EXISTS " + pq.QuoteIdentifier(name) + " CASCADE"); err != nil {
-			t.Errorf("pgtest: drop schema %s: %v", name, err)
+		if err := dropSchema(db, name); err != nil {
+			t.Error(err)
 		}
 	})
 	return name
+}
+
+// ExampleSchema is [DSN] and [Schema] for Example functions, which have no
+// testing.TB: it returns the server's URL, a new schema and a function that
+// drops it, and panics when there is no server.
+func ExampleSchema() (dsn, schema string, drop func()) {
+	t := &panicTB{}
+	dsn = DSN(t)
+	db := Admin(t)
+	schema, err := createSchema(db, "example")
+	if err != nil {
+		panic(err)
+	}
+	return dsn, schema, func() {
+		if err := dropSchema(db, schema); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// panicTB is a testing.TB whose failures panic.
+type panicTB struct{ testing.TB }
+
+func (*panicTB) Helper()                   {}
+func (*panicTB) Fatal(args ...any)         { panic(fmt.Sprint(args...)) }
+func (*panicTB) Fatalf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
+
+func createSchema(db *sqlx.DB, testName string) (string, error) {
+	var b [6]byte
+	rand.Read(b[:])
+	name := "t_" + sanitize(testName) + "_" + hex.EncodeToString(b[:])
+	if _, err := db.Exec("CREATE SCHEMA " + pq.QuoteIdentifier(name)); err != nil {
+		return "", fmt.Errorf("pgtest: create schema: %w", err)
+	}
+	return name, nil
+}
+
+func dropSchema(db *sqlx.DB, name string) error {
+	if _, err := db.Exec("DROP SCHEMA IF EXISTS " + pq.QuoteIdentifier(name) + " CASCADE"); err != nil {
+		return fmt.Errorf("pgtest: drop schema %s: %w", name, err)
+	}
+	return nil
 }
 
 // Admin returns a connection pool to the test server shared by the tests of
