@@ -1,7 +1,7 @@
 // Package memory is an in-memory [audit.Store] and [audit.Reader].
 //
-// It keeps events in a slice ordered newest first, so it suits tests,
-// examples and short-lived tools; nothing survives the process. It follows
+// It keeps events in a sorted slice in memory, so it suits tests, examples
+// and short-lived tools; nothing survives the process. It follows
 // the store contract exactly and passes the conformance suite in
 // store/storetest:
 //

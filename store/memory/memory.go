@@ -14,7 +14,7 @@ import (
 // Store is an in-memory audit store. The zero value is not usable; call [New].
 type Store struct {
 	mu     sync.RWMutex
-	events []audit.Event // newest first, per audit.NewestFirst
+	events []audit.Event // oldest first, so that new events append
 	ids    map[uuid.UUID]struct{}
 	closed bool
 }
@@ -52,12 +52,15 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 		}
 		e := clone(&events[i])
 		e.Time = e.Time.UTC().Truncate(time.Microsecond)
-		at, _ := slices.BinarySearchFunc(s.events, e, audit.NewestFirst)
+		at, _ := slices.BinarySearchFunc(s.events, e, oldestFirst)
 		s.events = slices.Insert(s.events, at, e)
 		s.ids[e.ID] = struct{}{}
 	}
 	return nil
 }
+
+// oldestFirst is the reverse of audit.NewestFirst.
+func oldestFirst(a, b audit.Event) int { return audit.NewestFirst(b, a) }
 
 func validate(e *audit.Event) error {
 	switch {
@@ -83,35 +86,31 @@ func clone(e *audit.Event) audit.Event {
 }
 
 // Read returns the events that match q, newest first, one page at a time.
-// A q.After that is not a cursor of this listing's pages returns an error
-// wrapping [audit.ErrInvalidCursor].
+// A q.After that [audit.DecodeCursor] rejects returns an error wrapping
+// [audit.ErrInvalidCursor].
 func (s *Store) Read(ctx context.Context, q audit.Query) (audit.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return audit.Page{}, err
 	}
-	start := 0
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return audit.Page{}, fmt.Errorf("memory: read: %w", audit.ErrClosed)
 	}
+	end := len(s.events) // the events to list are s.events[:end], newest last
 	if q.After != "" {
 		t, id, err := audit.DecodeCursor(q.After)
 		if err != nil {
 			return audit.Page{}, fmt.Errorf("memory: read: %w", err)
 		}
-		// Skip to the first event strictly older than the cursor; Matches
-		// would skip the newer ones too, one by one.
-		var found bool
-		start, found = slices.BinarySearchFunc(s.events, audit.Event{Time: t, ID: id}, audit.NewestFirst)
-		if found {
-			start++
-		}
+		// Skip the events not strictly older than the cursor at once;
+		// Matches would skip them too, one by one.
+		end, _ = slices.BinarySearchFunc(s.events, audit.Event{Time: t, ID: id}, oldestFirst)
 		q.After = ""
 	}
 	size := q.PageSize()
 	var page audit.Page
-	for i := start; i < len(s.events); i++ {
+	for i := end - 1; i >= 0; i-- {
 		e := &s.events[i]
 		ok, err := q.Matches(e)
 		if err != nil {
