@@ -71,7 +71,7 @@ func paramValues() []namedValue {
 	}
 }
 
-// levels pairs each level with a record type for the field round trip.
+// levelTypes pairs each level with a record type for the field round trip.
 func levelTypes() []struct {
 	level audit.Level
 	typ   string
@@ -126,7 +126,7 @@ func sqlishNames() []string {
 	}
 }
 
-// kindEvent returns an event holding one param per kind case, key "v".
+// kindEvents returns one event per kind case, holding it as param "v".
 func kindEvents() []audit.Event {
 	values := paramValues()
 	events := make([]audit.Event, len(values))
