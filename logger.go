@@ -314,6 +314,9 @@ func (l *Logger) emitEvent(ctx context.Context, e *Event, params map[string]any,
 		l.runCallback(cb, e)
 	}
 
+	if route&RoutePrint != 0 && c.opts.Printer != nil {
+		printEvent(ctx, c.opts.Printer, e)
+	}
 	if route&RouteExport != 0 {
 		for _, p := range c.sinks {
 			if err := p.put(ctx, item{ev: *e}, 0, nil); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -696,3 +697,38 @@ func TestOptionsValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestPrinter(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	printer := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	policy := routePolicy{func(_ audit.Subject, l audit.Level, _ string) audit.Route {
+		if l == audit.LevelUsage {
+			return audit.RouteStore // saved, not printed
+		}
+		return audit.RouteAll
+	}}
+	l, _ := newLogger(t, audit.Options{Printer: printer, Policy: policy})
+	l.WithUser("alice").Log("opened", map[string]any{"project": audit.Ref("project", "p1")}, audit.ProjectOpened)
+	l.Usage("clicked", nil)
+	l.Debug("too verbose for the printer", nil)
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	for _, want := range []string{`level=INFO msg=opened audit.level=audit audit.type=project-opened`, "audit.user=alice", "params.project=project:p1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("printed %q, missing %q", out, want)
+		}
+	}
+	if strings.Contains(out, "clicked") || strings.Contains(out, "verbose") {
+		t.Errorf("printed events outside the print route or level: %q", out)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -68,6 +68,13 @@ type Options struct {
 	// events the store refuses, and the others are written.
 	MaxAttempts int
 
+	// Printer, when set, receives every event whose route includes
+	// RoutePrint (settings' print levels), written at once in the logging
+	// goroutine so operators see it in the service's own log. Levels map to
+	// slog's: debug to Debug, info, audit and usage to Info, warning to Warn,
+	// error to Error. Default nil: nothing is printed.
+	Printer *slog.Logger
+
 	// SinkQueueSize bounds each sink's queue; a full sink queue drops (and
 	// counts) the event for that sink only. Default QueueSize.
 	SinkQueueSize int
