@@ -7,6 +7,5 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/jmoiron/sqlx v1.4.0
 	github.com/lib/pq v1.12.3
+	go.uber.org/goleak v1.3.0
 )
-
-require go.uber.org/goleak v1.3.0
