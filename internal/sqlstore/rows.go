@@ -90,8 +90,8 @@ type ValueRow struct {
 
 // MinTime and MaxTime bound the event times the stores accept.
 var (
-	MinTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Second)
-	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	MinTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
 )
 
 // Validate checks what every store requires of an event: an id, a time in
