@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,6 +59,33 @@ func benchStore(b *testing.B) *Store {
 	return s
 }
 
+// sampleHeap samples the heap in use every few milliseconds until the
+// returned function is called, which returns the peak.
+func sampleHeap() func() uint64 {
+	stop := make(chan struct{})
+	done := make(chan uint64)
+	go func() {
+		var peak uint64
+		var m runtime.MemStats
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&m)
+			peak = max(peak, m.HeapInuse)
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(stop)
+		return <-done
+	}
+}
+
 func reportRate(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
@@ -65,10 +94,52 @@ func reportRate(b *testing.B) {
 // with the ceiling (raw COPY of the same rows into the same tables, encoded
 // beforehand), with COPY through a staging table and INSERT ... ON CONFLICT
 // (the other way to make COPY idempotent), and with what a naive library
-// does (one autocommitted INSERT per event and per value). The Logger's
-// end-to-end figure is BenchmarkLogger in the root package's benchmarks.
+// does (one autocommitted INSERT per event and per value). The logger
+// variant is the end-to-end figure: events logged through an audit.Logger
+// (its queue, batcher and retries) until they are committed.
 func BenchmarkWrite(b *testing.B) {
 	ctx := context.Background()
+	b.Run("logger", func(b *testing.B) {
+		s := benchStore(b)
+		var failures atomic.Int64
+		l, err := audit.New(audit.Options{
+			Store:        s,
+			BatchSize:    benchBatch,
+			ErrorHandler: func(error) { failures.Add(1) },
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close(ctx)
+		loggers := make([]*audit.Logger, 50)
+		for i := range loggers {
+			loggers[i] = l.WithUser(fmt.Sprintf("user-%d", i%20)).WithSession(fmt.Sprintf("session-%d", i))
+		}
+		objects := make([]audit.Entity, 1000)
+		for i := range objects {
+			objects[i] = audit.Ref("query", uuid.NewString())
+		}
+		peak := sampleHeap()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			err := loggers[i%len(loggers)].Usage("GET /api/queries/{id}", map[string]any{
+				"method": "GET", "ms": 12, "query": objects[i%len(objects)], "route": "/api/queries/{id}", "status": 200,
+			}, audit.HTTPRequest)
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := l.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		reportRate(b)
+		b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MB")
+		if st := l.Stats(); st.Written != uint64(b.N) || st.Dropped != 0 || failures.Load() != 0 {
+			b.Fatalf("stats %+v, %d errors", st, failures.Load())
+		}
+	})
 	b.Run("store", func(b *testing.B) {
 		s := benchStore(b)
 		events := benchEvents(b.N)
