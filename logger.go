@@ -263,23 +263,28 @@ func (l *Logger) LogEvent(ctx context.Context, e Event) error {
 			e.Type = Error
 		}
 	}
-	given := e.Params
-	e.Params = nil
-	return l.emitEvent(ctx, &e, nil, given)
-}
-
-// emit builds the event of a convenience method.
-func (l *Logger) emit(ctx context.Context, level Level, typ, msg string, params map[string]any, stack string) error {
-	e := Event{Level: level, Type: typ, Message: msg, StackTrace: stack}
-	return l.emitEvent(ctx, &e, params, nil)
-}
-
-// emitEvent completes e and hands it to the pipes.
-func (l *Logger) emitEvent(ctx context.Context, e *Event, params map[string]any, given []Param) error {
 	route := l.binding.Route(e.Level, e.Type)
 	if route == 0 {
 		return nil
 	}
+	given := e.Params
+	e.Params = nil
+	return l.emitEvent(ctx, route, &e, nil, given)
+}
+
+// emit builds the event of a convenience method.
+func (l *Logger) emit(ctx context.Context, level Level, typ, msg string, params map[string]any, stack string) error {
+	route := l.binding.Route(level, typ)
+	if route == 0 {
+		return nil
+	}
+	e := Event{Level: level, Type: typ, Message: msg, StackTrace: stack}
+	return l.emitEvent(ctx, route, &e, params, nil)
+}
+
+// emitEvent completes e and hands it to the pipes. e does not escape: the
+// callbacks and the printer, which could keep it, get a copy.
+func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params map[string]any, given []Param) error {
 	c := l.c
 	c.inflight.Add(1)
 	defer c.inflight.Add(-1)
@@ -310,12 +315,17 @@ func (l *Logger) emitEvent(ctx context.Context, e *Event, params map[string]any,
 		}
 	}
 	e.Params = l.buildParams(params, given)
-	for _, cb := range l.callbacks {
-		l.runCallback(cb, e)
+	if len(l.callbacks) > 0 {
+		h := new(Event)
+		*h = *e
+		for _, cb := range l.callbacks {
+			l.runCallback(cb, h)
+		}
+		*e = *h
 	}
-
 	if route&RoutePrint != 0 && c.opts.Printer != nil {
-		printEvent(ctx, c.opts.Printer, e)
+		h := *e
+		printEvent(ctx, c.opts.Printer, &h)
 	}
 	if route&RouteExport != 0 {
 		for _, p := range c.sinks {
