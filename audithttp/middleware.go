@@ -13,12 +13,22 @@ import (
 
 // Param names of request events, besides [audit.MSParam] ("ms").
 const (
-	MethodParam           = "method"
-	RouteParam            = "route"
-	StatusParam           = "status"
-	ErrorFingerprintParam = "error_fingerprint" // on a request whose handler panicked
-	AbortedParam          = "aborted"           // true when the handler panicked with http.ErrAbortHandler
-	HijackedParam         = "hijacked"          // true when the handler took over the connection; there is no status then
+	// MethodParam holds the request method.
+	MethodParam = "method"
+	// RouteParam holds the route: the ServeMux pattern, see Options.Route.
+	RouteParam = "route"
+	// StatusParam holds the response status, an int64.
+	StatusParam = "status"
+	// ErrorFingerprintParam, on the request event of a handler that
+	// panicked, holds the Fingerprint of the panic's error event.
+	ErrorFingerprintParam = "error_fingerprint"
+	// AbortedParam is true on the request event of a handler that panicked
+	// with http.ErrAbortHandler.
+	AbortedParam = "aborted"
+	// HijackedParam is true on the request event of a handler that took
+	// over the connection without sending a status through net/http; such
+	// an event has no StatusParam.
+	HijackedParam = "hijacked"
 )
 
 // Options configure [Middleware]. The zero value (or nil) means the defaults.
