@@ -62,7 +62,10 @@ func (l *Logger) Call(ctx context.Context, name string, inputs map[string]any, t
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	c := &Call{l: l, ctx: ctx, typ: typeOr(typ, FunctionCall), name: name, start: time.Now()}
+	c := &Call{l: l, ctx: ctx, typ: FunctionCall, name: name, start: time.Now()}
+	if len(typ) > 0 && typ[0] != "" {
+		c.typ = typ[0]
+	}
 	c.in = make([]Param, 0, len(inputs)+1)
 	c.in = append(c.in, Param{Key: FunctionParam, Value: StringValue(name)})
 	for k, v := range inputs {
