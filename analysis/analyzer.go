@@ -1,0 +1,197 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/auditkit/audit/store/postgres"
+	"github.com/jmoiron/sqlx"
+)
+
+// Options configure an [Analyzer]. The zero value means the defaults.
+type Options struct {
+	// Now returns the current time: windows left open end at it. Default
+	// [time.Now].
+	Now func() time.Time
+
+	// Groups returns the groups a user belongs to. Events do not record
+	// groups (users and groups live in the host application, as in
+	// Datagrok), so the questions about groups ([FeedRequest.Groups], the
+	// group split of [Cluster]) ask this function. Default nil: no user is
+	// in any group. [GroupMap] makes one from a map.
+	Groups func(userID string) []string
+
+	// PollInterval is how often [Analyzer.Follow] looks for new events.
+	// Default 1 second.
+	PollInterval time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Groups == nil {
+		o.Groups = func(string) []string { return nil }
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = time.Second
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	if o.PollInterval < 0 {
+		return fmt.Errorf("analysis: %w: PollInterval %s is negative", audit.ErrInvalidOptions, o.PollInterval)
+	}
+	return nil
+}
+
+// GroupMap returns an [Options.Groups] function that looks users up in m
+// (user id -> groups).
+func GroupMap(m map[string][]string) func(userID string) []string {
+	return func(user string) []string { return m[user] }
+}
+
+// Analyzer answers the questions of the package (see the package doc) from
+// the tables of a SQL store. It only reads. It is safe for concurrent use.
+type Analyzer struct {
+	db   *sqlx.DB
+	d    dialect
+	opts Options
+	tbl  *strings.Replacer
+}
+
+// ForPostgres returns an Analyzer of the Postgres store s, reading through
+// its connection pool (s.DB()) in its schema (s.Schema()). The store must
+// be migrated.
+func ForPostgres(s *postgres.Store, opts Options) (*Analyzer, error) {
+	if s == nil {
+		return nil, fmt.Errorf("analysis: %w: nil store", audit.ErrInvalidOptions)
+	}
+	return newAnalyzer(s.DB(), newPostgresDialect(s.Schema()), opts)
+}
+
+func newAnalyzer(db *sqlx.DB, d dialect, opts Options) (*Analyzer, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	var pairs []string
+	for _, t := range []string{sqlstore.TableEvents, sqlstore.TableEventTypes, sqlstore.TableEventParameters,
+		sqlstore.TableValues, sqlstore.TableSessions} {
+		pairs = append(pairs, "{"+t+"}", d.Table(t))
+	}
+	return &Analyzer{db: db, d: d, opts: opts, tbl: strings.NewReplacer(pairs...)}, nil
+}
+
+// sql returns query with its {table} names qualified and its ? placeholders
+// in the driver's style.
+func (a *Analyzer) sql(query string) string {
+	return sqlx.Rebind(a.d.BindType(), a.tbl.Replace(query))
+}
+
+// query runs query (see [Analyzer.sql]) and calls scan for each row.
+func (a *Analyzer) query(ctx context.Context, op, query string, args []any, scan func(*sqlx.Rows) error) error {
+	return a.rawQuery(ctx, op, a.sql(query), args, scan)
+}
+
+// Window is a time range: Since inclusive, Until exclusive.
+type Window struct {
+	Since, Until time.Time
+}
+
+// Duration returns the length of the window.
+func (w Window) Duration() time.Duration { return w.Until.Sub(w.Since) }
+
+// Previous returns the window of the same length that ends where w starts.
+func (w Window) Previous() Window { return Window{Since: w.Since.Add(-w.Duration()), Until: w.Since} }
+
+// Default lengths of the windows of the requests.
+const (
+	// DefaultWindow is the window of most questions: 7 days, as Datagrok's
+	// Activity and Usage panes.
+	DefaultWindow = 7 * 24 * time.Hour
+	// LongWindow is the window of the questions about habits (usage
+	// patterns, unused features): 30 days.
+	LongWindow = 30 * 24 * time.Hour
+)
+
+// window resolves a request's Since and Until: Until defaults to now, Since
+// to Until - def. Times are kept in UTC at microseconds, the stores'
+// resolution.
+func (a *Analyzer) window(since, until time.Time, def time.Duration) (Window, error) {
+	if until.IsZero() {
+		until = a.opts.Now()
+	}
+	if since.IsZero() {
+		since = until.Add(-def)
+	}
+	w := Window{Since: since.UTC().Truncate(time.Microsecond), Until: until.UTC().Truncate(time.Microsecond)}
+	if !w.Since.Before(w.Until) {
+		return Window{}, fmt.Errorf("analysis: %w: Since %s is not before Until %s", ErrInvalidRequest, w.Since.Format(time.RFC3339Nano), w.Until.Format(time.RFC3339Nano))
+	}
+	return w, nil
+}
+
+// BucketFor returns the width of the time buckets of a chart over a window
+// of the given length, Datagrok's rule: 10 days from 6 months (183 days) up,
+// 2.5 days from 70 days, 1 day from 10 days, 4 hours from 2 days, 1 hour
+// from 3 hours, else 10 minutes. Buckets start at multiples of their width
+// since the Unix epoch, so daily buckets are UTC days.
+func BucketFor(window time.Duration) time.Duration {
+	const day = 24 * time.Hour
+	switch {
+	case window >= 183*day:
+		return 10 * day
+	case window >= 70*day:
+		return 60 * time.Hour
+	case window >= 10*day:
+		return day
+	case window >= 2*day:
+		return 4 * time.Hour
+	case window >= 3*time.Hour:
+		return time.Hour
+	}
+	return 10 * time.Minute
+}
+
+// bucketStarts returns the starts of the buckets of width w that overlap win.
+func bucketStarts(win Window, w time.Duration) []time.Time {
+	var out []time.Time
+	for t := floorTime(win.Since, w); t.Before(win.Until); t = t.Add(w) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// floorTime returns the start of the bucket of width w that holds t.
+func floorTime(t time.Time, w time.Duration) time.Time {
+	us := t.UnixMicro()
+	wu := w.Microseconds()
+	return time.UnixMicro(floorDiv(us, wu) * wu).UTC()
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// Count is a number of events (or users, or calls) for a key: a record
+// type, a user, a group, a menu item.
+type Count struct {
+	Key   string
+	Count int64
+}
+
+// TimeCount is a number for a time bucket starting at Start.
+type TimeCount struct {
+	Start time.Time
+	Count int64
+}

@@ -1,0 +1,78 @@
+// Package analysis reads the audit log back to answer the questions it is
+// kept for (Datagrok's "Usage Analysis" app and context panel): which
+// features nobody uses, how usage clusters and relates to groups, where an
+// object came from and what happened to it, how long operations take, who
+// called a function with which inputs and outputs, which errors happen and
+// which actions lead to them.
+//
+// An [Analyzer] reads the tables of a SQL store ([ForPostgres]); it only
+// reads, and does the heavy lifting in SQL (GROUP BY, window functions,
+// percentiles), bringing back aggregates rather than events wherever it can.
+// Each question is one method that takes a context and a request struct
+// whose zero value asks the usual question, and returns a result struct of
+// plain fields and slices, ready to print as a table, JSON or CSV:
+//
+//	a, err := analysis.ForPostgres(store, analysis.Options{})
+//	res, err := a.Overview(ctx, analysis.OverviewRequest{}) // the last 7 days
+//
+// # Windows
+//
+// Requests bound time with Since (inclusive) and Until (exclusive). Until
+// defaults to now (Options.Now) and Since to a default length before it:
+// 7 days ([DefaultWindow], Datagrok's Activity and Usage panes), or 30 days
+// ([LongWindow]) for habits (Patterns, Unused). Feed and History default to
+// no bound. Time buckets follow Datagrok's rule ([BucketFor]) and start at
+// multiples of their width since the Unix epoch, so days are UTC days;
+// every bucket of the window is reported, zeros included.
+//
+// # The questions
+//
+//   - [Analyzer.Activity]: the events that name an object (7 days), newest
+//     first. [Analyzer.Usage]: counts by record type, user and day, of one
+//     object or of everything.
+//   - [Analyzer.Feed]: the newest events, filtered by level, type, user,
+//     group and time, a page at a time; [Analyzer.Follow] delivers new ones
+//     as they are stored.
+//   - [Analyzer.Overview]: active users, new users (first event ever in the
+//     window), sessions, events and errors, each with the previous window of
+//     the same length; unique users per day; events per level over time.
+//   - [Analyzer.Functions]: calls per function, user and time bucket, and
+//     the table of calls with user, time, inputs, outputs, duration and
+//     error (the events of audit.Logger.Call).
+//   - [Analyzer.Errors]: errors grouped by stack fingerprint, with count,
+//     users affected, first and last seen and a sample; and the actions that
+//     lead to them, ranked by lift (see the method for the method).
+//   - [Analyzer.Perf]: p50/p95/p99 of durations per record type and per
+//     HTTP route, with the error rate.
+//   - [Analyzer.Patterns]: each user's vector of record-type shares, and
+//     clusters of users by k-means, with k chosen by silhouette, and how
+//     each cluster splits across groups.
+//   - [Analyzer.Unused]: record types and menu items (main-menu-item-click
+//     by its item param) least used in the window, those never used
+//     included.
+//   - [Analyzer.History]: an object's origin (the event that produced it
+//     and the objects it came from), its modifications and what was derived
+//     from it.
+//
+// # Users and groups
+//
+// Events record users, not groups: users and groups live in the host
+// application, as in Datagrok. The questions about groups ask
+// Options.Groups, a function from a user to the user's groups ([GroupMap]
+// makes one from a map).
+//
+// # Text
+//
+// Record types, user ids and param values are compared and reported byte
+// for byte, as the stores keep them (see internal/sqlstore on the _raw
+// columns).
+//
+// # Databases
+//
+// The queries are shared between Postgres and SQLite and use only what both
+// have: CASE, count(DISTINCT ...), window functions with ROWS frames,
+// row-value comparisons and integer division. What differs (time as epoch
+// microseconds for bucketing, casts, percentiles: Postgres's
+// percentile_cont, computed in Go from the ordered durations on SQLite)
+// is in one place, dialect.go.
+package analysis

@@ -1,0 +1,232 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+// FeedRequest filters the log tail ([Analyzer.Feed], [Analyzer.Follow]).
+// Zero fields do not filter.
+type FeedRequest struct {
+	// Levels, Types and Users keep events of those levels, record types
+	// and users ("" is events without a user).
+	Levels []audit.Level
+	Types  []string
+	Users  []string
+	// Groups keeps events of users in any of these groups, as
+	// [Options.Groups] tells. With Users too, an event must pass both.
+	Groups []string
+	// Since (inclusive) and Until (exclusive) bound the time. Default: no
+	// bound (the newest events, however old).
+	Since, Until time.Time
+	// Limit is the page size of Feed. Default audit.DefaultLimit (100); at
+	// most audit.MaxLimit.
+	Limit int
+	// After continues a Feed listing with older events: pass the previous
+	// [FeedPage.Next].
+	After string
+	// From is where Follow starts: it delivers the events after this
+	// position, a [FeedPage.Head]. Default: after the newest matching event
+	// when Follow starts.
+	From string
+}
+
+// FeedPage is one page of the log tail.
+type FeedPage struct {
+	// Events are newest first, with their params.
+	Events []audit.Event
+	// Next continues the listing with older events (FeedRequest.After);
+	// empty on the last page.
+	Next string
+	// Head is the position of the newest event of the page, to Follow from
+	// (FeedRequest.From); empty when the page is empty.
+	Head string
+}
+
+// Feed returns the newest events that match req, a page at a time (keyset
+// pagination on (event_time, id), newest first).
+func (a *Analyzer) Feed(ctx context.Context, req FeedRequest) (FeedPage, error) {
+	limit, err := limitOf("Limit", req.Limit, audit.DefaultLimit, audit.MaxLimit)
+	if err != nil {
+		return FeedPage{}, fmt.Errorf("analysis: feed: %w", err)
+	}
+	f, ok, err := a.feedFilter(ctx, &req)
+	if err != nil || !ok {
+		return FeedPage{}, err
+	}
+	if req.After != "" {
+		t, id, err := audit.DecodeCursor(req.After)
+		if err != nil {
+			return FeedPage{}, fmt.Errorf("analysis: feed: After: %w", err)
+		}
+		f.add("(e.event_time, e.id) < (?, ?)", a.d.TimeArg(t), a.d.UUIDArg(id))
+	}
+	ids, err := a.listIDs(ctx, "feed", f, "DESC", limit+1)
+	if err != nil {
+		return FeedPage{}, err
+	}
+	var page FeedPage
+	more := len(ids) > limit
+	if more {
+		ids = ids[:limit]
+	}
+	if page.Events, err = a.loadEvents(ctx, "feed", ids); err != nil {
+		return FeedPage{}, err
+	}
+	if n := len(page.Events); n > 0 {
+		page.Head = audit.EncodeCursor(page.Events[0].Time, page.Events[0].ID)
+		if more {
+			page.Next = audit.EncodeCursor(page.Events[n-1].Time, page.Events[n-1].ID)
+		}
+	}
+	return page, nil
+}
+
+// feedFilter builds the filter of req; ok is false when no event can match
+// (no user is in the groups).
+func (a *Analyzer) feedFilter(ctx context.Context, req *FeedRequest) (*filter, bool, error) {
+	f := &filter{d: a.d}
+	if !req.Since.IsZero() {
+		f.add("e.event_time >= ?", a.d.TimeArg(req.Since.UTC()))
+	}
+	if !req.Until.IsZero() {
+		f.add("e.event_time < ?", a.d.TimeArg(req.Until.UTC()))
+	}
+	f.levels(req.Levels)
+	f.types(req.Types)
+	users := req.Users
+	if len(req.Groups) > 0 {
+		members, err := a.groupMembers(ctx, f, req.Groups)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(req.Users) > 0 {
+			members = slices.DeleteFunc(members, func(u string) bool { return !slices.Contains(req.Users, u) })
+		}
+		if len(members) == 0 {
+			return nil, false, nil
+		}
+		users = members
+	}
+	f.users(users)
+	return f, true, nil
+}
+
+// groupMembers returns the users of the events that match f who are in any
+// of groups.
+func (a *Analyzer) groupMembers(ctx context.Context, f *filter, groups []string) ([]string, error) {
+	var members []string
+	err := a.query(ctx, "feed: users", "SELECT DISTINCT e.user_id, e.user_id_raw FROM {events} e WHERE e.user_id IS NOT NULL AND "+f.where(), f.args,
+		func(r *sqlx.Rows) error {
+			var text string
+			var raw []byte
+			if err := r.Scan(&text, &raw); err != nil {
+				return err
+			}
+			if u := sqlstore.DecodeText(text, raw); a.inGroups(u, groups) {
+				members = append(members, u)
+			}
+			return nil
+		})
+	slices.Sort(members)
+	return members, err
+}
+
+func (a *Analyzer) inGroups(user string, groups []string) bool {
+	for _, g := range a.opts.Groups(user) {
+		if slices.Contains(groups, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// Follow calls fn with each new event that matches req, oldest first, as
+// it is stored, until ctx ends (it then returns ctx's error) or fn returns
+// an error (which it returns). It polls every Options.PollInterval for the
+// events after the last one delivered, by (event_time, id): start from a
+// [FeedPage.Head] with req.From, or by default after the newest matching
+// event when Follow starts. req.Limit and req.After are ignored; group
+// membership is asked for each event. Events stored with a time older than
+// the last one delivered (another writer's late batch) are not delivered.
+func (a *Analyzer) Follow(ctx context.Context, req FeedRequest, fn func(audit.Event) error) error {
+	groups := req.Groups
+	req.Groups = nil
+	f, _, err := a.feedFilter(ctx, &req)
+	if err != nil {
+		return err
+	}
+	var pos *position // nil: from the first event
+	setPos := func(t time.Time, id uuid.UUID) { pos = &position{t, id} }
+	if req.From != "" {
+		t, id, err := audit.DecodeCursor(req.From)
+		if err != nil {
+			return fmt.Errorf("analysis: follow: From: %w", err)
+		}
+		setPos(t, id)
+	} else {
+		ids, err := a.listIDs(ctx, "follow", f, "DESC", 1)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 1 {
+			events, err := a.loadEvents(ctx, "follow", ids)
+			if err != nil {
+				return err
+			}
+			if len(events) == 1 {
+				setPos(events[0].Time, events[0].ID)
+			}
+		}
+	}
+	const batch = 1000
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+		}
+		for {
+			g := &filter{d: a.d, conds: slices.Clone(f.conds), args: slices.Clone(f.args)}
+			if pos != nil {
+				g.add("(e.event_time, e.id) > (?, ?)", a.d.TimeArg(pos.t), a.d.UUIDArg(pos.id))
+			}
+			ids, err := a.listIDs(ctx, "follow", g, "ASC", batch)
+			if err != nil {
+				return err
+			}
+			events, err := a.loadEvents(ctx, "follow", ids)
+			if err != nil {
+				return err
+			}
+			for _, e := range events {
+				setPos(e.Time, e.ID)
+				if len(groups) > 0 && !a.inGroups(e.UserID, groups) {
+					continue
+				}
+				if err := fn(e); err != nil {
+					return err
+				}
+			}
+			if len(ids) < batch {
+				break
+			}
+		}
+		timer.Reset(a.opts.PollInterval)
+	}
+}
+
+// position is a place in the (event_time, id) order of events.
+type position struct {
+	t  time.Time
+	id uuid.UUID
+}

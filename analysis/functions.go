@@ -1,0 +1,239 @@
+package analysis
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+// FunctionsRequest asks for the use of functions ([Analyzer.Functions]):
+// the events of [audit.Logger.Call] and [audit.Do], which name the function
+// in the param audit.FunctionParam ("function") and carry inputs and outputs
+// as params prefixed audit.InputPrefix ("in.") and audit.OutputPrefix
+// ("out.").
+type FunctionsRequest struct {
+	// Since (inclusive) and Until (exclusive) bound the window. Default:
+	// the DefaultWindow (7 days) ending now.
+	Since, Until time.Time
+	// Types are the record types of calls. Default [audit.FunctionCall].
+	Types []string
+	// Function keeps the calls of this function only. Default: all.
+	Function string
+	// Users keeps the calls of these users only. Default: all.
+	Users []string
+	// Bucket is the width of the time buckets of Series. Default:
+	// [BucketFor] the window's length.
+	Bucket time.Duration
+	// Limit is the number of rows of Calls, newest first. Default
+	// audit.DefaultLimit (100); at most audit.MaxLimit.
+	Limit int
+	// After continues the Calls table with older calls: pass the previous
+	// FunctionsResult.Next.
+	After string
+}
+
+// FunctionStat is the use of one function in the window.
+type FunctionStat struct {
+	Function string
+	// Calls counts the calls, Errors the failed ones, Users the distinct
+	// users who called it.
+	Calls, Errors, Users int64
+	// AvgDuration is the mean duration of the calls that measured one.
+	AvgDuration time.Duration
+}
+
+// FunctionBucket is the calls of one function by one user ("" for calls
+// without one) in the time bucket that starts at Start.
+type FunctionBucket struct {
+	Function, User string
+	Start          time.Time
+	Calls, Errors  int64
+}
+
+// Call is one function call, a row of the table of calls.
+type Call struct {
+	ID        uuid.UUID
+	Time      time.Time
+	User      string
+	SessionID string
+	Function  string
+	// Inputs and Outputs are the call's params prefixed "in." and "out.",
+	// with the prefix removed, sorted by key.
+	Inputs, Outputs []audit.Param
+	// Duration is how long the call took (Event.Duration).
+	Duration time.Duration
+	// Error is the error message of a failed call, empty for a call that
+	// succeeded.
+	Error string
+}
+
+// FunctionsResult is the use of functions in a window.
+type FunctionsResult struct {
+	Window Window
+	// Bucket is the width of the buckets of Series.
+	Bucket time.Duration
+	// Functions are the functions called, most calls first, then by name.
+	Functions []FunctionStat
+	// Series counts the calls per function, user and bucket, only the
+	// buckets with calls, by function, user, then time.
+	Series []FunctionBucket
+	// Calls are the newest calls (a page of Limit), with their inputs,
+	// outputs, duration and error.
+	Calls []Call
+	// Next continues the Calls table (FunctionsRequest.After); empty on
+	// the last page.
+	Next string
+}
+
+// Functions reports the function calls of the window: calls per function
+// (count, errors, users, mean duration) and per function, user and time
+// bucket, each one GROUP BY over the call events joined to their function
+// param; and a page of the calls themselves, newest first, with inputs,
+// outputs, duration and error.
+func (a *Analyzer) Functions(ctx context.Context, req FunctionsRequest) (FunctionsResult, error) {
+	w, err := a.window(req.Since, req.Until, DefaultWindow)
+	if err != nil {
+		return FunctionsResult{}, err
+	}
+	limit, err := limitOf("Limit", req.Limit, audit.DefaultLimit, audit.MaxLimit)
+	if err != nil {
+		return FunctionsResult{}, fmt.Errorf("analysis: functions: %w", err)
+	}
+	if req.Bucket < 0 {
+		return FunctionsResult{}, fmt.Errorf("analysis: functions: %w: Bucket %s is negative", ErrInvalidRequest, req.Bucket)
+	}
+	res := FunctionsResult{Window: w, Bucket: req.Bucket}
+	if res.Bucket == 0 {
+		res.Bucket = BucketFor(w.Duration())
+	}
+	types := req.Types
+	if len(types) == 0 {
+		types = []string{audit.FunctionCall}
+	}
+	f := &filter{d: a.d}
+	f.window(w)
+	f.types(types)
+	f.users(req.Users)
+	// The calls joined to their function param.
+	join := &filter{d: a.d}
+	join.add("v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = '" + audit.FunctionParam + "')")
+	if req.Function != "" {
+		join.text("v.value", []string{req.Function})
+	}
+	from := "FROM {events} e JOIN {event_parameter_values} v ON v.event_id = e.id AND " + join.where()
+	args := append(slices.Clone(join.args), f.args...)
+
+	err = a.query(ctx, "functions", `SELECT v.value, v.value_raw, count(*),
+ coalesce(sum(CASE WHEN e.level = 'error' THEN 1 ELSE 0 END), 0), count(DISTINCT e.user_id), avg(e.duration_ns)
+`+from+` WHERE `+f.where()+` GROUP BY v.value, v.value_raw`, args, func(r *sqlx.Rows) error {
+		var s FunctionStat
+		var name string
+		var raw []byte
+		var avg *float64
+		if err := r.Scan(&name, &raw, &s.Calls, &s.Errors, &s.Users, &avg); err != nil {
+			return err
+		}
+		s.Function = sqlstore.DecodeText(name, raw)
+		if avg != nil {
+			s.AvgDuration = time.Duration(*avg + 0.5)
+		}
+		res.Functions = append(res.Functions, s)
+		return nil
+	})
+	if err != nil {
+		return FunctionsResult{}, err
+	}
+	slices.SortFunc(res.Functions, func(x, y FunctionStat) int {
+		if c := cmp.Compare(y.Calls, x.Calls); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Function, y.Function)
+	})
+
+	bu := res.Bucket.Microseconds()
+	err = a.query(ctx, "functions: series", fmt.Sprintf(`SELECT v.value, v.value_raw, e.user_id, e.user_id_raw, %s / %d AS b, count(*),
+ coalesce(sum(CASE WHEN e.level = 'error' THEN 1 ELSE 0 END), 0)
+%s WHERE %s GROUP BY v.value, v.value_raw, e.user_id, e.user_id_raw, b`, a.d.micros("e.event_time"), bu, from, f.where()), args,
+		func(r *sqlx.Rows) error {
+			var s FunctionBucket
+			var name string
+			var raw, userRaw []byte
+			var user *string
+			var b int64
+			if err := r.Scan(&name, &raw, &user, &userRaw, &b, &s.Calls, &s.Errors); err != nil {
+				return err
+			}
+			s.Function, s.User, s.Start = sqlstore.DecodeText(name, raw), optText(user, userRaw), time.UnixMicro(b*bu).UTC()
+			res.Series = append(res.Series, s)
+			return nil
+		})
+	if err != nil {
+		return FunctionsResult{}, err
+	}
+	slices.SortFunc(res.Series, func(x, y FunctionBucket) int {
+		if c := cmp.Compare(x.Function, y.Function); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.User, y.User); c != 0 {
+			return c
+		}
+		return x.Start.Compare(y.Start)
+	})
+
+	if req.Function != "" {
+		f.add("EXISTS (SELECT 1 FROM {event_parameter_values} v WHERE v.event_id = e.id AND "+join.where()+")", join.args...)
+	}
+	if req.After != "" {
+		t, id, err := audit.DecodeCursor(req.After)
+		if err != nil {
+			return FunctionsResult{}, fmt.Errorf("analysis: functions: After: %w", err)
+		}
+		f.add("(e.event_time, e.id) < (?, ?)", a.d.TimeArg(t), a.d.UUIDArg(id))
+	}
+	ids, err := a.listIDs(ctx, "functions: calls", f, "DESC", limit+1)
+	if err != nil {
+		return FunctionsResult{}, err
+	}
+	more := len(ids) > limit
+	if more {
+		ids = ids[:limit]
+	}
+	events, err := a.loadEvents(ctx, "functions: calls", ids)
+	if err != nil {
+		return FunctionsResult{}, err
+	}
+	for _, e := range events {
+		res.Calls = append(res.Calls, callOf(e))
+	}
+	if n := len(events); more && n > 0 {
+		res.Next = audit.EncodeCursor(events[n-1].Time, events[n-1].ID)
+	}
+	return res, nil
+}
+
+// callOf lays out a function-call event as a row of the table of calls.
+func callOf(e audit.Event) Call {
+	c := Call{ID: e.ID, Time: e.Time, User: e.UserID, SessionID: e.SessionID, Duration: e.Duration}
+	if e.IsError() {
+		c.Error = e.Message
+	}
+	for _, p := range e.Params {
+		switch {
+		case p.Key == audit.FunctionParam:
+			c.Function = p.Value.String()
+		case strings.HasPrefix(p.Key, audit.InputPrefix):
+			c.Inputs = append(c.Inputs, audit.Param{Key: strings.TrimPrefix(p.Key, audit.InputPrefix), Value: p.Value})
+		case strings.HasPrefix(p.Key, audit.OutputPrefix):
+			c.Outputs = append(c.Outputs, audit.Param{Key: strings.TrimPrefix(p.Key, audit.OutputPrefix), Value: p.Value})
+		}
+	}
+	return c
+}

@@ -1,0 +1,157 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/auditkit/audit"
+)
+
+// HistoryRequest asks for the history of an object ([Analyzer.History]).
+type HistoryRequest struct {
+	// Object is the object; its ID is required. An empty Kind matches
+	// references of any kind.
+	Object audit.Entity
+	// Since (inclusive) and Until (exclusive) bound the time, when set.
+	// Default: no bound (the whole history).
+	Since, Until time.Time
+	// Limit caps the number of events read, oldest kept. Default and at
+	// most audit.MaxLimit (10,000).
+	Limit int
+}
+
+// Origin is the event that produced an object and the objects it came from.
+type Origin struct {
+	Event audit.Event
+	// Sources are the objects the event names as its sources.
+	Sources []audit.Entity
+}
+
+// Derivation is an event that produced other objects from this one.
+type Derivation struct {
+	Event audit.Event
+	// Products are the objects it produced.
+	Products []audit.Entity
+}
+
+// HistoryResult is the data history of an object.
+type HistoryResult struct {
+	Object audit.Entity
+	// Origin is the event that produced the object; nil when the log has
+	// none.
+	Origin *Origin
+	// Modifications are the events that changed, published, shared or
+	// deleted it, oldest first.
+	Modifications []audit.Event
+	// Derived are the events that produced other objects from it, oldest
+	// first.
+	Derived []Derivation
+	// Events is the number of events that name the object (every role).
+	Events int
+	// Truncated is true when more events than the Limit name the object.
+	Truncated bool
+}
+
+// History returns where an object came from and what happened to it, from
+// the events that name it (one probe of the object index), by these rules:
+//
+//   - In an event, a param that references an object is a source when its
+//     key starts with "in." (a function's input) or "source", or is
+//     "from", "parent", "input" or "inputs"; any other reference is a
+//     product.
+//   - An event produces its products when its type ends in "-created" or
+//     is "table-produced"; and any event produces the objects of its "out."
+//     params (a function's outputs).
+//   - The origin is the earliest event that produces the object; its
+//     sources are where the object came from.
+//   - Modifications are the events whose type ends in "-edited",
+//     "-deleted", "-published", "-shared" or "-shared-silent".
+//   - Derivations are the events that produce other objects with this one
+//     as a source.
+func (a *Analyzer) History(ctx context.Context, req HistoryRequest) (HistoryResult, error) {
+	if req.Object.ID == "" {
+		return HistoryResult{}, fmt.Errorf("analysis: history: %w: Object.ID is empty", ErrInvalidRequest)
+	}
+	limit, err := limitOf("Limit", req.Limit, audit.MaxLimit, audit.MaxLimit)
+	if err != nil {
+		return HistoryResult{}, fmt.Errorf("analysis: history: %w", err)
+	}
+	f := &filter{d: a.d}
+	if !req.Since.IsZero() {
+		f.add("e.event_time >= ?", a.d.TimeArg(req.Since.UTC()))
+	}
+	if !req.Until.IsZero() {
+		f.add("e.event_time < ?", a.d.TimeArg(req.Until.UTC()))
+	}
+	f.object(req.Object)
+	ids, err := a.listIDs(ctx, "history", f, "ASC", limit+1)
+	if err != nil {
+		return HistoryResult{}, err
+	}
+	res := HistoryResult{Object: req.Object}
+	if len(ids) > limit {
+		ids, res.Truncated = ids[:limit], true
+	}
+	events, err := a.loadEvents(ctx, "history", ids)
+	if err != nil {
+		return HistoryResult{}, err
+	}
+	res.Events = len(events)
+	for _, e := range events {
+		var sources, products []audit.Entity
+		var selfSource, selfProduct bool
+		for _, p := range e.Params {
+			ent, ok := p.Value.Entity()
+			if !ok {
+				continue
+			}
+			isSelf := ent.ID == req.Object.ID && (req.Object.Kind == "" || ent.Kind == req.Object.Kind)
+			src := isSourceKey(p.Key)
+			produced := !src && (producingType(e.Type) || strings.HasPrefix(p.Key, audit.OutputPrefix))
+			switch {
+			case isSelf:
+				selfSource = selfSource || src
+				selfProduct = selfProduct || produced
+			case src:
+				sources = append(sources, ent)
+			case produced:
+				products = append(products, ent)
+			}
+		}
+		switch {
+		case selfProduct && res.Origin == nil:
+			res.Origin = &Origin{Event: e, Sources: sources}
+		case modifyingType(e.Type):
+			res.Modifications = append(res.Modifications, e)
+		case selfSource && len(products) > 0:
+			res.Derived = append(res.Derived, Derivation{Event: e, Products: products})
+		}
+	}
+	return res, nil
+}
+
+func isSourceKey(k string) bool {
+	if strings.HasPrefix(k, audit.InputPrefix) || strings.HasPrefix(k, "source") {
+		return true
+	}
+	switch k {
+	case "from", "parent", "input", "inputs":
+		return true
+	}
+	return false
+}
+
+func producingType(t string) bool {
+	return strings.HasSuffix(t, "-created") || t == audit.TableProduced
+}
+
+func modifyingType(t string) bool {
+	for _, s := range []string{"-edited", "-deleted", "-published", "-shared", "-shared-silent"} {
+		if strings.HasSuffix(t, s) {
+			return true
+		}
+	}
+	return false
+}

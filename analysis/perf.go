@@ -1,0 +1,223 @@
+package analysis
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/jmoiron/sqlx"
+)
+
+// PerfRequest asks for how long operations take ([Analyzer.Perf]).
+type PerfRequest struct {
+	// Since (inclusive) and Until (exclusive) bound the window. Default:
+	// the DefaultWindow (7 days) ending now.
+	Since, Until time.Time
+	// Types keeps these record types only. Default: every type with
+	// measured durations.
+	Types []string
+	// RouteType is the record type of HTTP requests, whose params method,
+	// route and status (see package audithttp) give Routes. Default
+	// [audit.HTTPRequest].
+	RouteType string
+}
+
+// PerfStat is the durations of one record type or HTTP route.
+type PerfStat struct {
+	// Name is the record type, or the route.
+	Name string
+	// Method is the HTTP method of a route; empty for types.
+	Method string
+	// Count is the number of events with a measured duration; Errors those
+	// that failed: of level error for types, with a status of 400 or more
+	// for routes.
+	Count, Errors int64
+	// ErrorRate is Errors/Count.
+	ErrorRate float64
+	// P50, P95 and P99 are percentiles of the duration, interpolated
+	// linearly between the nearest durations (as Postgres's
+	// percentile_cont).
+	P50, P95, P99 time.Duration
+}
+
+// PerfResult is the performance report of a window.
+type PerfResult struct {
+	Window Window
+	// Types are the record types, most events first, then by name.
+	Types []PerfStat
+	// Routes are the HTTP routes (by method and route), most requests
+	// first, then by route and method.
+	Routes []PerfStat
+}
+
+// Perf returns p50/p95/p99 of the durations (Event.Duration) of each record
+// type and each HTTP route, with the error rate. Events without a measured
+// duration are left out. On Postgres the percentiles are computed by
+// percentile_cont in the GROUP BY; on SQLite, which has no percentile
+// aggregate, the durations are read in order and interpolated in Go the
+// same way.
+func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error) {
+	w, err := a.window(req.Since, req.Until, DefaultWindow)
+	if err != nil {
+		return PerfResult{}, err
+	}
+	routeType := req.RouteType
+	if routeType == "" {
+		routeType = audit.HTTPRequest
+	}
+	res := PerfResult{Window: w}
+
+	f := &filter{d: a.d}
+	f.window(w)
+	f.types(req.Types)
+	f.add("e.duration_ns IS NOT NULL")
+	res.Types, err = a.percentiles(ctx, "perf", []string{"t.friendly_name", "t.friendly_name_raw"},
+		"FROM {events} e JOIN {event_types} t ON t.id = e.event_type_id WHERE "+f.where(),
+		"e.level = 'error'", f.args, func(key [][]byte) PerfStat {
+			if key[1] != nil {
+				return PerfStat{Name: string(key[1])}
+			}
+			return PerfStat{Name: string(key[0])}
+		})
+	if err != nil {
+		return PerfResult{}, err
+	}
+
+	r := &filter{d: a.d}
+	r.window(w)
+	r.types([]string{routeType})
+	r.add("e.duration_ns IS NOT NULL")
+	param := func(alias, name, extra string) string {
+		return alias + ".event_id = e.id AND " + alias + ".parameter_id IN (SELECT id FROM {event_parameters} WHERE name = '" + name + "'" + extra + ")"
+	}
+	res.Routes, err = a.percentiles(ctx, "perf: routes", []string{"rt.value", "m.value"},
+		"FROM {events} e JOIN {event_parameter_values} rt ON "+param("rt", "route", "")+
+			"\nLEFT JOIN {event_parameter_values} m ON "+param("m", "method", "")+
+			"\nLEFT JOIN {event_parameter_values} st ON "+param("st", "status", " AND type IN ('int64', 'uint64')")+
+			"\nWHERE "+r.where(),
+		a.d.castInt("st.value")+" >= 400", r.args, func(key [][]byte) PerfStat {
+			return PerfStat{Name: string(key[0]), Method: string(key[1])}
+		})
+	if err != nil {
+		return PerfResult{}, err
+	}
+	slices.SortFunc(res.Routes, func(x, y PerfStat) int {
+		if c := cmp.Compare(y.Count, x.Count); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.Name, y.Name); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Method, y.Method)
+	})
+	return res, nil
+}
+
+// percentiles groups the events of from (a FROM ... WHERE clause over
+// events e) by the keys (text columns), counting those for which isErr holds
+// and computing p50/p95/p99 of e.duration_ns; stat names a group from its
+// keys. The result is sorted by count, then name.
+func (a *Analyzer) percentiles(ctx context.Context, op string, keys []string, from, isErr string, args []any,
+	stat func(key [][]byte) PerfStat) ([]PerfStat, error) {
+	errExpr := "CASE WHEN " + isErr + " THEN 1 ELSE 0 END"
+	groupBy := strings.Join(keys, ", ")
+	var out []PerfStat
+	scanKeys := func() ([][]byte, []any) {
+		k := make([][]byte, len(keys))
+		dest := make([]any, len(keys))
+		for i := range k {
+			dest[i] = &k[i]
+		}
+		return k, dest
+	}
+	if a.d.sqlPercentiles() {
+		q := "SELECT " + groupBy + ", count(*), coalesce(sum(" + errExpr + "), 0)"
+		for _, p := range []string{"0.5", "0.95", "0.99"} {
+			q += ", percentile_cont(" + p + ") WITHIN GROUP (ORDER BY e.duration_ns)"
+		}
+		q += "\n" + from + "\nGROUP BY " + groupBy
+		err := a.query(ctx, op, q, args, func(r *sqlx.Rows) error {
+			k, dest := scanKeys()
+			var n, errs int64
+			var p [3]float64
+			if err := r.Scan(append(dest, &n, &errs, &p[0], &p[1], &p[2])...); err != nil {
+				return err
+			}
+			s := stat(k)
+			s.Count, s.Errors = n, errs
+			s.P50, s.P95, s.P99 = nanos(p[0]), nanos(p[1]), nanos(p[2])
+			out = append(out, s)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		// No percentile aggregate: read the durations in order, per group.
+		q := "SELECT " + groupBy + ", e.duration_ns, " + errExpr + "\n" + from + "\nORDER BY " + groupBy + ", e.duration_ns"
+		var cur [][]byte
+		var durs []float64
+		var errs int64
+		flush := func() {
+			if durs == nil {
+				return
+			}
+			s := stat(cur)
+			s.Count, s.Errors = int64(len(durs)), errs
+			s.P50, s.P95, s.P99 = nanos(percentile(durs, 0.5)), nanos(percentile(durs, 0.95)), nanos(percentile(durs, 0.99))
+			out = append(out, s)
+			durs, errs = nil, 0
+		}
+		err := a.query(ctx, op, q, args, func(r *sqlx.Rows) error {
+			k, dest := scanKeys()
+			var d, e int64
+			if err := r.Scan(append(dest, &d, &e)...); err != nil {
+				return err
+			}
+			if !slices.EqualFunc(k, cur, func(x, y []byte) bool { return string(x) == string(y) && (x == nil) == (y == nil) }) {
+				flush()
+				cur = k
+			}
+			durs = append(durs, float64(d))
+			errs += e
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		flush()
+	}
+	for i := range out {
+		out[i].ErrorRate = float64(out[i].Errors) / float64(out[i].Count)
+	}
+	slices.SortFunc(out, func(x, y PerfStat) int {
+		if c := cmp.Compare(y.Count, x.Count); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Name, y.Name)
+	})
+	return out, nil
+}
+
+// percentile returns the p-th percentile (0 <= p <= 1) of the sorted values
+// by linear interpolation between the two nearest ranks, as Postgres's
+// percentile_cont: the value at rank p*(n-1), counting from 0.
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	pos := p * float64(len(sorted)-1)
+	lo := int(math.Floor(pos))
+	if lo+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	frac := pos - float64(lo)
+	return sorted[lo] + frac*(sorted[lo+1]-sorted[lo])
+}
+
+func nanos(f float64) time.Duration { return time.Duration(math.Round(f)) }
+

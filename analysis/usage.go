@@ -1,0 +1,430 @@
+package analysis
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/jmoiron/sqlx"
+)
+
+const day = 24 * time.Hour
+
+// UsageRequest asks for a usage overview ([Analyzer.Usage]).
+type UsageRequest struct {
+	// Object, when set, restricts the overview to the events that name
+	// this object (Datagrok's Usage pane); an empty Kind matches any kind.
+	// Default nil: every event.
+	Object *audit.Entity
+	// Since (inclusive) and Until (exclusive) bound the window. Default:
+	// the DefaultWindow (7 days) ending now.
+	Since, Until time.Time
+}
+
+// UsageResult is a usage overview: event counts by record type, user and day.
+type UsageResult struct {
+	Object *audit.Entity
+	Window Window
+	// Total is the number of events.
+	Total int64
+	// ByType and ByUser count events per record type and per user ("" for
+	// events without one), most first, then by key.
+	ByType []Count
+	ByUser []Count
+	// ByDay counts events per UTC day, every day of the window included,
+	// oldest first.
+	ByDay []TimeCount
+}
+
+// Usage counts the events of the window (of one object, or all) by record
+// type, user and day: three GROUP BY queries over the window (through the
+// object index when an object is given).
+func (a *Analyzer) Usage(ctx context.Context, req UsageRequest) (UsageResult, error) {
+	if req.Object != nil && req.Object.ID == "" {
+		return UsageResult{}, fmt.Errorf("analysis: usage: %w: Object.ID is empty", ErrInvalidRequest)
+	}
+	w, err := a.window(req.Since, req.Until, DefaultWindow)
+	if err != nil {
+		return UsageResult{}, err
+	}
+	f := &filter{d: a.d}
+	f.window(w)
+	if req.Object != nil {
+		f.object(*req.Object)
+	}
+	res := UsageResult{Object: req.Object, Window: w}
+	if res.ByType, err = a.countByType(ctx, "usage", f); err != nil {
+		return UsageResult{}, err
+	}
+	for _, c := range res.ByType {
+		res.Total += c.Count
+	}
+	byUser := map[string]int64{}
+	err = a.query(ctx, "usage", "SELECT e.user_id, e.user_id_raw, count(*) FROM {events} e WHERE "+f.where()+
+		" GROUP BY e.user_id, e.user_id_raw", f.args, func(r *sqlx.Rows) error {
+		var user *string
+		var raw []byte
+		var n int64
+		if err := r.Scan(&user, &raw, &n); err != nil {
+			return err
+		}
+		byUser[optText(user, raw)] += n
+		return nil
+	})
+	if err != nil {
+		return UsageResult{}, err
+	}
+	res.ByUser = sortedCounts(byUser)
+	if res.ByDay, err = a.countByBucket(ctx, "usage", f, w, day); err != nil {
+		return UsageResult{}, err
+	}
+	return res, nil
+}
+
+// countByType counts the events that match f per record type.
+func (a *Analyzer) countByType(ctx context.Context, op string, f *filter) ([]Count, error) {
+	counts := map[string]int64{}
+	err := a.query(ctx, op, "SELECT t.friendly_name, t.friendly_name_raw, c FROM (SELECT e.event_type_id, count(*) AS c FROM {events} e WHERE "+f.where()+
+		" GROUP BY e.event_type_id) x JOIN {event_types} t ON t.id = x.event_type_id", f.args, func(r *sqlx.Rows) error {
+		var name string
+		var raw []byte
+		var n int64
+		if err := r.Scan(&name, &raw, &n); err != nil {
+			return err
+		}
+		counts[sqlstore.DecodeText(name, raw)] += n
+		return nil
+	})
+	return sortedCounts(counts), err
+}
+
+// countByBucket counts the events that match f per time bucket of width
+// bucket, every bucket of w included.
+func (a *Analyzer) countByBucket(ctx context.Context, op string, f *filter, w Window, bucket time.Duration) ([]TimeCount, error) {
+	bu := bucket.Microseconds()
+	counts := map[time.Time]int64{}
+	err := a.query(ctx, op, fmt.Sprintf("SELECT %s / %d AS b, count(*) FROM {events} e WHERE %s GROUP BY b",
+		a.d.micros("e.event_time"), bu, f.where()), f.args, func(r *sqlx.Rows) error {
+		var b, n int64
+		if err := r.Scan(&b, &n); err != nil {
+			return err
+		}
+		counts[time.UnixMicro(b*bu).UTC()] = n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fillBuckets(w, bucket, counts), nil
+}
+
+func fillBuckets(w Window, bucket time.Duration, counts map[time.Time]int64) []TimeCount {
+	starts := bucketStarts(w, bucket)
+	out := make([]TimeCount, len(starts))
+	for i, t := range starts {
+		out[i] = TimeCount{Start: t, Count: counts[t]}
+	}
+	return out
+}
+
+// sortedCounts returns the counts of m, most first, then by key.
+func sortedCounts(m map[string]int64) []Count {
+	out := make([]Count, 0, len(m))
+	for k, n := range m {
+		out = append(out, Count{Key: k, Count: n})
+	}
+	slices.SortFunc(out, func(a, b Count) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	return out
+}
+
+func optText(s *string, raw []byte) string {
+	if s == nil {
+		return ""
+	}
+	return sqlstore.DecodeText(*s, raw)
+}
+
+// OverviewRequest asks for the overview cards and charts ([Analyzer.Overview]).
+type OverviewRequest struct {
+	// Since (inclusive) and Until (exclusive) bound the window. Default:
+	// the DefaultWindow (7 days) ending now.
+	Since, Until time.Time
+	// Bucket is the width of the time buckets of EventsOverTime. Default:
+	// [BucketFor] the window's length.
+	Bucket time.Duration
+}
+
+// Metric is a number in the window and in the previous window of the same
+// length, for comparison.
+type Metric struct {
+	Current, Previous int64
+}
+
+// Change returns the relative change from Previous to Current (0.5 is
+// +50%); +Inf when Previous is 0 and Current is not, 0 when both are.
+func (m Metric) Change() float64 {
+	if m.Previous == 0 {
+		if m.Current == 0 {
+			return 0
+		}
+		return math.Inf(1)
+	}
+	return float64(m.Current-m.Previous) / float64(m.Previous)
+}
+
+// LevelCount is the number of events of one level in the time bucket that
+// starts at Start.
+type LevelCount struct {
+	Start time.Time
+	Level audit.Level
+	Count int64
+}
+
+// OverviewResult is the overview of the log in a window (Datagrok's Usage
+// Analysis overview).
+type OverviewResult struct {
+	Window, Previous Window
+	// ActiveUsers are the users with an event in the window.
+	ActiveUsers Metric
+	// NewUsers are the users whose first event ever is in the window.
+	NewUsers Metric
+	// Sessions are the sessions with an event in the window.
+	Sessions Metric
+	// Events and Errors count the events, and those of level error.
+	Events, Errors Metric
+	// UsersPerDay counts the distinct users per UTC day, every day of the
+	// window included.
+	UsersPerDay []TimeCount
+	// Bucket is the width of the buckets of EventsOverTime.
+	Bucket time.Duration
+	// EventsOverTime counts the events per bucket and level, every bucket
+	// included for each level that has events in the window, by bucket then
+	// level.
+	EventsOverTime []LevelCount
+}
+
+// Overview returns the cards and charts of the window: active users, new
+// users, sessions, events and errors with the previous window of the same
+// length; unique users per day; events per level over time. It runs four
+// aggregate queries: the counts over both windows in one scan, the active
+// users with their first event ever (one index probe per user on
+// (user_id, event_time)), the users per day and the levels per bucket.
+func (a *Analyzer) Overview(ctx context.Context, req OverviewRequest) (OverviewResult, error) {
+	w, err := a.window(req.Since, req.Until, DefaultWindow)
+	if err != nil {
+		return OverviewResult{}, err
+	}
+	if req.Bucket < 0 {
+		return OverviewResult{}, fmt.Errorf("analysis: overview: %w: Bucket %s is negative", ErrInvalidRequest, req.Bucket)
+	}
+	res := OverviewResult{Window: w, Previous: w.Previous(), Bucket: req.Bucket}
+	if res.Bucket == 0 {
+		res.Bucket = BucketFor(w.Duration())
+	}
+	both := &filter{d: a.d}
+	both.window(Window{Since: res.Previous.Since, Until: w.Until})
+	since := a.d.TimeArg(w.Since)
+
+	// Sessions, events and errors of both windows, one scan.
+	err = a.query(ctx, "overview", `SELECT
+ count(DISTINCT CASE WHEN e.event_time >= ? THEN e.session_id END),
+ count(DISTINCT CASE WHEN e.event_time < ? THEN e.session_id END),
+ coalesce(sum(CASE WHEN e.event_time >= ? THEN 1 ELSE 0 END), 0),
+ coalesce(sum(CASE WHEN e.event_time < ? THEN 1 ELSE 0 END), 0),
+ coalesce(sum(CASE WHEN e.event_time >= ? AND e.level = 'error' THEN 1 ELSE 0 END), 0),
+ coalesce(sum(CASE WHEN e.event_time < ? AND e.level = 'error' THEN 1 ELSE 0 END), 0)
+FROM {events} e WHERE `+both.where(), append([]any{since, since, since, since, since, since}, both.args...),
+		func(r *sqlx.Rows) error {
+			return r.Scan(&res.Sessions.Current, &res.Sessions.Previous, &res.Events.Current, &res.Events.Previous,
+				&res.Errors.Current, &res.Errors.Previous)
+		})
+	if err != nil {
+		return OverviewResult{}, err
+	}
+
+	// Active users of both windows, with their first event ever.
+	err = a.query(ctx, "overview: users", `SELECT u.lo, u.hi, (SELECT min(p.event_time) FROM {events} p WHERE p.user_id = u.user_id)
+FROM (SELECT e.user_id, min(e.event_time) AS lo, max(e.event_time) AS hi FROM {events} e
+ WHERE e.user_id IS NOT NULL AND `+both.where()+` GROUP BY e.user_id) u`, both.args,
+		func(r *sqlx.Rows) error {
+			var lo, hi, first sqlstore.ScanTime
+			if err := r.Scan(&lo, &hi, &first); err != nil {
+				return err
+			}
+			if !hi.Before(w.Since) {
+				res.ActiveUsers.Current++
+			}
+			if lo.Before(w.Since) {
+				res.ActiveUsers.Previous++
+			}
+			switch {
+			case !first.Before(w.Since):
+				res.NewUsers.Current++
+			case !first.Before(res.Previous.Since):
+				res.NewUsers.Previous++
+			}
+			return nil
+		})
+	if err != nil {
+		return OverviewResult{}, err
+	}
+
+	cur := &filter{d: a.d}
+	cur.window(w)
+	du := day.Microseconds()
+	perDay := map[time.Time]int64{}
+	err = a.query(ctx, "overview: users per day", fmt.Sprintf("SELECT %s / %d AS b, count(DISTINCT e.user_id) FROM {events} e WHERE %s GROUP BY b",
+		a.d.micros("e.event_time"), du, cur.where()), cur.args, func(r *sqlx.Rows) error {
+		var b, n int64
+		if err := r.Scan(&b, &n); err != nil {
+			return err
+		}
+		perDay[time.UnixMicro(b*du).UTC()] = n
+		return nil
+	})
+	if err != nil {
+		return OverviewResult{}, err
+	}
+	res.UsersPerDay = fillBuckets(w, day, perDay)
+
+	bu := res.Bucket.Microseconds()
+	perLevel := map[audit.Level]map[time.Time]int64{}
+	err = a.query(ctx, "overview: levels", fmt.Sprintf("SELECT %s / %d AS b, e.level, count(*) FROM {events} e WHERE %s GROUP BY b, e.level",
+		a.d.micros("e.event_time"), bu, cur.where()), cur.args, func(r *sqlx.Rows) error {
+		var b, n int64
+		var name string
+		if err := r.Scan(&b, &name, &n); err != nil {
+			return err
+		}
+		l, err := audit.ParseLevel(name)
+		if err != nil {
+			return err
+		}
+		if perLevel[l] == nil {
+			perLevel[l] = map[time.Time]int64{}
+		}
+		perLevel[l][time.UnixMicro(b*bu).UTC()] = n
+		return nil
+	})
+	if err != nil {
+		return OverviewResult{}, err
+	}
+	for _, t := range bucketStarts(w, res.Bucket) {
+		for _, l := range audit.Levels() {
+			if m, ok := perLevel[l]; ok {
+				res.EventsOverTime = append(res.EventsOverTime, LevelCount{Start: t, Level: l, Count: m[t]})
+			}
+		}
+	}
+	return res, nil
+}
+
+// UnusedRequest asks for the least used record types and menu items
+// ([Analyzer.Unused]).
+type UnusedRequest struct {
+	// Since (inclusive) and Until (exclusive) bound the window. Default:
+	// the LongWindow (30 days) ending now.
+	Since, Until time.Time
+	// Types are record types known to the application besides
+	// audit.RecordTypes() and the types in the log. Default none.
+	Types []string
+	// Limit caps each list. Default 0: every known type and item.
+	Limit int
+}
+
+// UnusedResult lists record types and menu items by their use in the window,
+// least used first (then by name); those never used in it have Count 0.
+type UnusedResult struct {
+	Window Window
+	// Types are the known record types: audit.RecordTypes(), the
+	// request's Types and every type in the log.
+	Types []Count
+	// MenuItems are the menu items ever clicked: the item param of
+	// main-menu-item-click events at any time.
+	MenuItems []Count
+}
+
+// Unused lists the record types and menu items with little or no use in the
+// window, including the known ones with none. Types are counted with one
+// GROUP BY on event_type_id (the type index); menu items with one pass over
+// the main-menu-item-click events and their item param.
+func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult, error) {
+	w, err := a.window(req.Since, req.Until, LongWindow)
+	if err != nil {
+		return UnusedResult{}, err
+	}
+	if req.Limit < 0 {
+		return UnusedResult{}, fmt.Errorf("analysis: unused: %w: Limit %d is negative", ErrInvalidRequest, req.Limit)
+	}
+	counts := map[string]int64{}
+	for _, t := range append(audit.RecordTypes(), req.Types...) {
+		counts[t] = 0
+	}
+	err = a.query(ctx, "unused", "SELECT DISTINCT friendly_name, friendly_name_raw FROM {event_types}", nil, func(r *sqlx.Rows) error {
+		var name string
+		var raw []byte
+		if err := r.Scan(&name, &raw); err != nil {
+			return err
+		}
+		counts[sqlstore.DecodeText(name, raw)] = 0
+		return nil
+	})
+	if err != nil {
+		return UnusedResult{}, err
+	}
+	f := &filter{d: a.d}
+	f.window(w)
+	used, err := a.countByType(ctx, "unused", f)
+	if err != nil {
+		return UnusedResult{}, err
+	}
+	for _, c := range used {
+		counts[c.Key] = c.Count
+	}
+	res := UnusedResult{Window: w, Types: leastFirst(counts, req.Limit)}
+
+	items := map[string]int64{}
+	menu := &filter{d: a.d}
+	menu.types([]string{audit.MainMenuItemClick})
+	err = a.query(ctx, "unused: menu items", `SELECT v.value, v.value_raw,
+ sum(CASE WHEN e.event_time >= ? AND e.event_time < ? THEN 1 ELSE 0 END)
+FROM {events} e JOIN {event_parameter_values} v ON v.event_id = e.id
+WHERE `+menu.where()+` AND v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = 'item')
+GROUP BY v.value, v.value_raw`, append([]any{a.d.TimeArg(w.Since), a.d.TimeArg(w.Until)}, menu.args...),
+		func(r *sqlx.Rows) error {
+			var text string
+			var raw []byte
+			var n int64
+			if err := r.Scan(&text, &raw, &n); err != nil {
+				return err
+			}
+			items[sqlstore.DecodeText(text, raw)] += n
+			return nil
+		})
+	if err != nil {
+		return UnusedResult{}, err
+	}
+	res.MenuItems = leastFirst(items, req.Limit)
+	return res, nil
+}
+
+// leastFirst returns the counts of m, least first, then by key, at most
+// limit of them (all for 0).
+func leastFirst(m map[string]int64, limit int) []Count {
+	out := sortedCounts(m)
+	slices.SortStableFunc(out, func(a, b Count) int { return cmp.Compare(a.Count, b.Count) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
