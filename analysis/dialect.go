@@ -43,4 +43,4 @@ func (postgresDialect) micros(col string) string {
 	return "(extract(epoch from " + col + ") * 1000000)::bigint"
 }
 func (postgresDialect) castInt(expr string) string { return "CAST(" + expr + " AS bigint)" }
-func (postgresDialect) sqlPercentiles() bool        { return true }
+func (postgresDialect) sqlPercentiles() bool       { return true }

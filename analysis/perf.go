@@ -220,4 +220,3 @@ func percentile(sorted []float64, p float64) float64 {
 }
 
 func nanos(f float64) time.Duration { return time.Duration(math.Round(f)) }
-

@@ -320,9 +320,12 @@ func testHistory(t *testing.T, fx *fixture) {
 func testInvalid(t *testing.T, fx *fixture) {
 	later := analysis.ActivityRequest{Object: q1, Since: now, Until: now.Add(-time.Hour)}
 	for name, call := range map[string]func() error{
-		"activity window":  func() error { _, err := fx.a.Activity(ctx, later); return err },
-		"activity object":  func() error { _, err := fx.a.Activity(ctx, analysis.ActivityRequest{}); return err },
-		"activity limit":   func() error { _, err := fx.a.Activity(ctx, analysis.ActivityRequest{Object: q1, Limit: -1}); return err },
+		"activity window": func() error { _, err := fx.a.Activity(ctx, later); return err },
+		"activity object": func() error { _, err := fx.a.Activity(ctx, analysis.ActivityRequest{}); return err },
+		"activity limit": func() error {
+			_, err := fx.a.Activity(ctx, analysis.ActivityRequest{Object: q1, Limit: -1})
+			return err
+		},
 		"usage object":     func() error { _, err := fx.a.Usage(ctx, analysis.UsageRequest{Object: &audit.Entity{}}); return err },
 		"overview bucket":  func() error { _, err := fx.a.Overview(ctx, analysis.OverviewRequest{Bucket: -1}); return err },
 		"errors horizon":   func() error { _, err := fx.a.Errors(ctx, analysis.ErrorsRequest{Horizon: -1}); return err },
