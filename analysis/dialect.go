@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/auditkit/audit/internal/sqlstore"
@@ -15,9 +16,11 @@ import (
 // division); what they do not share is here.
 type dialect interface {
 	sqlstore.Dialect
-	// micros returns the SQL expression of the timestamp column col as
-	// microseconds since the Unix epoch (an integer), for time buckets.
-	micros(col string) string
+	// bucket returns the SQL expression of the start of the time bucket of
+	// the given width that holds the timestamp column col, buckets starting
+	// at multiples of the width since the Unix epoch. Its value scans with
+	// [sqlstore.ScanTime].
+	bucket(col string, width time.Duration) string
 	// castInt returns the SQL expression of the text expr cast to a 64-bit
 	// integer (for params such as status, stored as text).
 	castInt(expr string) string
@@ -39,8 +42,12 @@ func (postgresDialect) BindType() int              { return sqlx.DOLLAR }
 func (d postgresDialect) Table(name string) string { return d.schema + "." + pq.QuoteIdentifier(name) }
 func (postgresDialect) TimeArg(t time.Time) any    { return t }
 func (postgresDialect) UUIDArg(id uuid.UUID) any   { return id.String() }
-func (postgresDialect) micros(col string) string {
-	return "(extract(epoch from " + col + ") * 1000000)::bigint"
+
+// bucket uses date_bin (Postgres 14 and later), which is several times
+// cheaper than arithmetic on extract(epoch ...), a numeric.
+func (postgresDialect) bucket(col string, width time.Duration) string {
+	return fmt.Sprintf("date_bin('%d microseconds', %s, '1970-01-01 00:00:00+00'::timestamptz)", width.Microseconds(), col)
 }
+
 func (postgresDialect) castInt(expr string) string { return "CAST(" + expr + " AS bigint)" }
 func (postgresDialect) sqlPercentiles() bool       { return true }

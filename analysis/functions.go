@@ -158,20 +158,19 @@ func (a *Analyzer) Functions(ctx context.Context, req FunctionsRequest) (Functio
 		return cmp.Compare(x.Function, y.Function)
 	})
 
-	bu := res.Bucket.Microseconds()
-	err = a.query(ctx, "functions: series", fmt.Sprintf(`SELECT v.value, v.value_raw, e.user_id, e.user_id_raw, %s / %d AS b, count(*),
+	err = a.query(ctx, "functions: series", fmt.Sprintf(`SELECT v.value, v.value_raw, e.user_id, e.user_id_raw, %s AS b, count(*),
  coalesce(sum(CASE WHEN e.level = 'error' THEN 1 ELSE 0 END), 0)
-%s WHERE %s GROUP BY v.value, v.value_raw, e.user_id, e.user_id_raw, b`, a.d.micros("e.event_time"), bu, from, f.where()), args,
+%s WHERE %s GROUP BY v.value, v.value_raw, e.user_id, e.user_id_raw, b`, a.d.bucket("e.event_time", res.Bucket), from, f.where()), args,
 		func(r *sqlx.Rows) error {
 			var s FunctionBucket
 			var name string
 			var raw, userRaw []byte
 			var user *string
-			var b int64
+			var b sqlstore.ScanTime
 			if err := r.Scan(&name, &raw, &user, &userRaw, &b, &s.Calls, &s.Errors); err != nil {
 				return err
 			}
-			s.Function, s.User, s.Start = sqlstore.DecodeText(name, raw), optText(user, userRaw), time.UnixMicro(b*bu).UTC()
+			s.Function, s.User, s.Start = sqlstore.DecodeText(name, raw), optText(user, userRaw), b.Time
 			res.Series = append(res.Series, s)
 			return nil
 		})

@@ -106,15 +106,15 @@ func (a *Analyzer) countByType(ctx context.Context, op string, f *filter) ([]Cou
 // countByBucket counts the events that match f per time bucket of width
 // bucket, every bucket of w included.
 func (a *Analyzer) countByBucket(ctx context.Context, op string, f *filter, w Window, bucket time.Duration) ([]TimeCount, error) {
-	bu := bucket.Microseconds()
 	counts := map[time.Time]int64{}
-	err := a.query(ctx, op, fmt.Sprintf("SELECT %s / %d AS b, count(*) FROM {events} e WHERE %s GROUP BY b",
-		a.d.micros("e.event_time"), bu, f.where()), f.args, func(r *sqlx.Rows) error {
-		var b, n int64
+	err := a.query(ctx, op, fmt.Sprintf("SELECT %s AS b, count(*) FROM {events} e WHERE %s GROUP BY b",
+		a.d.bucket("e.event_time", bucket), f.where()), f.args, func(r *sqlx.Rows) error {
+		var b sqlstore.ScanTime
+		var n int64
 		if err := r.Scan(&b, &n); err != nil {
 			return err
 		}
-		counts[time.UnixMicro(b*bu).UTC()] = n
+		counts[b.Time] = n
 		return nil
 	})
 	if err != nil {
@@ -235,15 +235,18 @@ func (a *Analyzer) Overview(ctx context.Context, req OverviewRequest) (OverviewR
 	both.window(Window{Since: res.Previous.Since, Until: w.Until})
 	since := a.d.TimeArg(w.Since)
 
-	// Sessions, events and errors of both windows, one scan.
+	// Sessions, events and errors of both windows, one scan grouped by
+	// session (events without one are the NULL group).
 	err = a.query(ctx, "overview", `SELECT
- count(DISTINCT CASE WHEN e.event_time >= ? THEN e.session_id END),
- count(DISTINCT CASE WHEN e.event_time < ? THEN e.session_id END),
- coalesce(sum(CASE WHEN e.event_time >= ? THEN 1 ELSE 0 END), 0),
- coalesce(sum(CASE WHEN e.event_time < ? THEN 1 ELSE 0 END), 0),
- coalesce(sum(CASE WHEN e.event_time >= ? AND e.level = 'error' THEN 1 ELSE 0 END), 0),
- coalesce(sum(CASE WHEN e.event_time < ? AND e.level = 'error' THEN 1 ELSE 0 END), 0)
-FROM {events} e WHERE `+both.where(), append([]any{since, since, since, since, since, since}, both.args...),
+ coalesce(sum(CASE WHEN s.session_id IS NOT NULL AND s.hi >= ? THEN 1 ELSE 0 END), 0),
+ coalesce(sum(CASE WHEN s.session_id IS NOT NULL AND s.lo < ? THEN 1 ELSE 0 END), 0),
+ coalesce(sum(s.cur), 0), coalesce(sum(s.prev), 0), coalesce(sum(s.cur_err), 0), coalesce(sum(s.prev_err), 0)
+FROM (SELECT e.session_id, min(e.event_time) AS lo, max(e.event_time) AS hi,
+  sum(CASE WHEN e.event_time >= ? THEN 1 ELSE 0 END) AS cur,
+  sum(CASE WHEN e.event_time < ? THEN 1 ELSE 0 END) AS prev,
+  sum(CASE WHEN e.event_time >= ? AND e.level = 'error' THEN 1 ELSE 0 END) AS cur_err,
+  sum(CASE WHEN e.event_time < ? AND e.level = 'error' THEN 1 ELSE 0 END) AS prev_err
+ FROM {events} e WHERE `+both.where()+` GROUP BY e.session_id) s`, append([]any{since, since, since, since, since, since}, both.args...),
 		func(r *sqlx.Rows) error {
 			return r.Scan(&res.Sessions.Current, &res.Sessions.Previous, &res.Events.Current, &res.Events.Previous,
 				&res.Errors.Current, &res.Errors.Previous)
@@ -281,15 +284,16 @@ FROM (SELECT e.user_id, min(e.event_time) AS lo, max(e.event_time) AS hi FROM {e
 
 	cur := &filter{d: a.d}
 	cur.window(w)
-	du := day.Microseconds()
 	perDay := map[time.Time]int64{}
-	err = a.query(ctx, "overview: users per day", fmt.Sprintf("SELECT %s / %d AS b, count(DISTINCT e.user_id) FROM {events} e WHERE %s GROUP BY b",
-		a.d.micros("e.event_time"), du, cur.where()), cur.args, func(r *sqlx.Rows) error {
-		var b, n int64
+	err = a.query(ctx, "overview: users per day", fmt.Sprintf(`SELECT b, count(*) FROM
+ (SELECT DISTINCT %s AS b, e.user_id FROM {events} e WHERE e.user_id IS NOT NULL AND %s) x GROUP BY b`,
+		a.d.bucket("e.event_time", day), cur.where()), cur.args, func(r *sqlx.Rows) error {
+		var b sqlstore.ScanTime
+		var n int64
 		if err := r.Scan(&b, &n); err != nil {
 			return err
 		}
-		perDay[time.UnixMicro(b*du).UTC()] = n
+		perDay[b.Time] = n
 		return nil
 	})
 	if err != nil {
@@ -297,11 +301,11 @@ FROM (SELECT e.user_id, min(e.event_time) AS lo, max(e.event_time) AS hi FROM {e
 	}
 	res.UsersPerDay = fillBuckets(w, day, perDay)
 
-	bu := res.Bucket.Microseconds()
 	perLevel := map[audit.Level]map[time.Time]int64{}
-	err = a.query(ctx, "overview: levels", fmt.Sprintf("SELECT %s / %d AS b, e.level, count(*) FROM {events} e WHERE %s GROUP BY b, e.level",
-		a.d.micros("e.event_time"), bu, cur.where()), cur.args, func(r *sqlx.Rows) error {
-		var b, n int64
+	err = a.query(ctx, "overview: levels", fmt.Sprintf("SELECT %s AS b, e.level, count(*) FROM {events} e WHERE %s GROUP BY b, e.level",
+		a.d.bucket("e.event_time", res.Bucket), cur.where()), cur.args, func(r *sqlx.Rows) error {
+		var b sqlstore.ScanTime
+		var n int64
 		var name string
 		if err := r.Scan(&b, &name, &n); err != nil {
 			return err
@@ -313,7 +317,7 @@ FROM (SELECT e.user_id, min(e.event_time) AS lo, max(e.event_time) AS hi FROM {e
 		if perLevel[l] == nil {
 			perLevel[l] = map[time.Time]int64{}
 		}
-		perLevel[l][time.UnixMicro(b*bu).UTC()] = n
+		perLevel[l][b.Time] = n
 		return nil
 	})
 	if err != nil {
