@@ -379,25 +379,35 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params ma
 
 // buildParams returns the event's params: the logger's static params, then
 // the call's map, then given (later keys win), sorted, each value converted
-// and size-limited. It allocates one slice.
+// and size-limited. It allocates one slice. Up to stackParams params are
+// gathered and sorted in a stack buffer first, so the sort's moves need no
+// GC write barriers.
 func (l *Logger) buildParams(params map[string]any, given []Param) []Param {
 	n := len(l.params) + len(params) + len(given)
-	if n == 0 {
+	switch {
+	case n == 0:
 		return nil
+	case n > stackParams:
+		return sortUnique(l.gather(make([]Param, 0, n), params, given))
 	}
-	out := make([]Param, 0, n)
-	out = append(out, l.params...)
-	static := len(out)
+	var buf [stackParams]Param
+	k := len(sortUnique(l.gather(buf[:0], params, given)))
+	return append(make([]Param, 0, k), buf[:k]...)
+}
+
+// stackParams is how many params buildParams sorts on the stack.
+const stackParams = 16
+
+// gather appends the static params, the call's and the given ones to dst.
+func (l *Logger) gather(dst []Param, params map[string]any, given []Param) []Param {
+	dst = append(dst, l.params...)
 	for k, v := range params {
-		out = append(out, Param{Key: k, Value: limitValue(AnyValue(v), l.c.opts.MaxValueBytes)})
+		dst = append(dst, Param{Key: k, Value: limitValue(AnyValue(v), l.c.opts.MaxValueBytes)})
 	}
 	for _, p := range given {
-		out = append(out, Param{Key: p.Key, Value: limitValue(p.Value, l.c.opts.MaxValueBytes)})
+		dst = append(dst, Param{Key: p.Key, Value: limitValue(p.Value, l.c.opts.MaxValueBytes)})
 	}
-	if static == len(out) {
-		return out // static params are already sorted and unique
-	}
-	return sortUnique(out)
+	return dst
 }
 
 // sortUnique sorts params by key with a stable insertion sort (param lists
