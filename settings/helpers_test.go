@@ -29,3 +29,9 @@ func (r *recorder) messages() []string {
 	}
 	return out
 }
+
+func (r *recorder) all() []audit.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]audit.Event(nil), r.events...)
+}
