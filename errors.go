@@ -32,7 +32,8 @@ var (
 	// connection failed or was cut). Such failures are worth retrying.
 	ErrUnavailable = errors.New("audit: unavailable")
 
-	// ErrConflict reports a constraint violation or conflicting concurrent
-	// change in a store. Retrying the same input will not help.
+	// ErrConflict reports a constraint violation in a store: retrying the
+	// same input will not help. (Conflicting concurrent changes, such as
+	// serialization failures, are transient and not reported with it.)
 	ErrConflict = errors.New("audit: conflict")
 )

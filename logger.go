@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/auditkit/audit/internal/callstack"
 )
 
 // Logger records events. It mirrors Datagrok's JS DG.Logger: Log, Audit,
@@ -147,6 +149,18 @@ func (l *Logger) WithPackage(name string) *Logger {
 	return n
 }
 
+// Enabled reports whether an event of this level and type would be logged
+// (anywhere) for the subject of l, or of ctx when it carries one (see
+// [WithSubject]). Adapters use it to skip building events that the policy
+// drops.
+func (l *Logger) Enabled(ctx context.Context, level Level, typ string) bool {
+	return l.For(ctx).binding.Route(level, typ) != 0
+}
+
+// Now returns the current time by the Logger's clock (Options.Now), so code
+// that times operations for its events agrees with the Logger.
+func (l *Logger) Now() time.Time { return l.c.opts.Now() }
+
 // Subject returns the subject the logger attributes events to.
 func (l *Logger) Subject() Subject { return l.subject }
 
@@ -195,7 +209,7 @@ func (l *Logger) Error(msg any, params map[string]any, stackTrace ...string) err
 	if len(stackTrace) > 0 && stackTrace[0] != "" {
 		stack = stackTrace[0]
 	} else {
-		stack = captureStack(1)
+		stack = callstack.Capture(1)
 	}
 	if errType != "" {
 		if params == nil {
@@ -243,8 +257,10 @@ func typeOr(typ []string, def string) string {
 // level, as the convenience methods do), SessionID and UserID (from ctx, see
 // [WithSubject], else from the logger), Fingerprint (from StackTrace). The
 // logger's static params and callbacks apply; e.Params is copied. ctx bounds
-// waiting for queue room, and in Sync mode the write. An invalid Level is an
-// error wrapping [ErrInvalidLevel].
+// waiting for queue room, and in Sync mode the write: to record the end of a
+// request whose context may already be cancelled, pass
+// [context.WithoutCancel] of it. An invalid Level is an error wrapping
+// [ErrInvalidLevel].
 func (l *Logger) LogEvent(ctx context.Context, e Event) error {
 	if !e.Level.Valid() {
 		return fmt.Errorf("%w: %d", ErrInvalidLevel, e.Level)

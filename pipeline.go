@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -13,6 +14,82 @@ import (
 type item struct {
 	ev    Event
 	flush chan struct{}
+}
+
+// queue is a bounded FIFO of items for one consumer. Producers append under a
+// mutex; the consumer takes everything queued at once by swapping buffers,
+// so the per-event cost is an append, and batches form without a handoff
+// per event.
+type queue struct {
+	mu      sync.Mutex
+	items   []item
+	flushes int           // flush markers in items
+	room    chan struct{} // closed when the consumer makes room; nil when nobody waits
+	limit   int
+	batch   int
+	wake    chan struct{} // capacity 1: tells the consumer to look
+}
+
+func newQueue(limit, batch int) *queue {
+	return &queue{limit: limit, batch: batch, wake: make(chan struct{}, 1)}
+}
+
+// push appends it. An event does not fit in a full queue: push then returns
+// false and a channel that is closed once the consumer has made room. Flush
+// markers always fit.
+func (q *queue) push(it item) (bool, <-chan struct{}) {
+	q.mu.Lock()
+	if it.flush == nil && len(q.items)-q.flushes >= q.limit {
+		if q.room == nil {
+			q.room = make(chan struct{})
+		}
+		room := q.room
+		q.mu.Unlock()
+		return false, room
+	}
+	q.items = append(q.items, it)
+	n := len(q.items)
+	if it.flush != nil {
+		q.flushes++
+	}
+	q.mu.Unlock()
+	if n == 1 || n == q.batch || it.flush != nil {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true, nil
+}
+
+// ready reports how many items are queued and whether the consumer should
+// take them now (a full batch, or a flush marker, is waiting).
+func (q *queue) ready() (int, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items), len(q.items) >= q.batch || q.flushes > 0
+}
+
+// take returns everything queued and leaves spare, emptied, in its place.
+func (q *queue) take(spare []item) []item {
+	q.mu.Lock()
+	items := q.items
+	q.items = spare[:0]
+	q.flushes = 0
+	room := q.room
+	q.room = nil
+	q.mu.Unlock()
+	if room != nil {
+		close(room)
+	}
+	return items
+}
+
+// depth returns the number of events queued.
+func (q *queue) depth() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) - q.flushes
 }
 
 // pipe is one destination's delivery machinery: a bounded queue, a goroutine
@@ -26,7 +103,7 @@ type pipe struct {
 	opts   *Options
 	report func(error)
 
-	q    chan item
+	q    *queue
 	stop chan struct{} // closed by Close once nothing more is sent
 	done chan struct{} // closed when run returns
 	base context.Context
@@ -41,59 +118,81 @@ func newPipe(name string, dest any, write func(context.Context, []Event) error, 
 		write:  write,
 		opts:   opts,
 		report: opts.ErrorHandler,
-		q:      make(chan item, size),
+		q:      newQueue(size, opts.BatchSize),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		base:   base,
 	}
 }
 
-// run is the pipe's goroutine; it returns after stop is closed and the queue
-// has been drained.
+// run is the pipe's goroutine. It takes the queue's items when a batch is
+// full, a flush marker waits, FlushInterval has passed since the first
+// waiting event, or the pipe stops; it returns after stop is closed and the
+// queue has been drained.
 func (p *pipe) run() {
 	defer close(p.done)
+	var spare []item
 	batch := make([]Event, 0, p.opts.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	armed := false
 	deliver := func() {
-		timer.Stop()
 		if len(batch) > 0 {
 			p.deliver(batch)
 			clear(batch) // drop references to params and strings
 			batch = batch[:0]
 		}
 	}
-	take := func(it item) {
-		if it.flush != nil {
-			deliver()
-			close(it.flush)
-			return
-		}
-		p.received.Add(1)
-		batch = append(batch, it.ev)
-		if len(batch) == 1 {
-			timer.Reset(p.opts.FlushInterval)
-		}
-		if len(batch) >= p.opts.BatchSize {
-			deliver()
-		}
-	}
 	for {
+		stopping := false
 		select {
-		case it := <-p.q:
-			take(it)
-		case <-timer.C:
-			deliver()
-		case <-p.stop:
-			for {
-				select {
-				case it := <-p.q:
-					take(it)
-				default:
-					deliver()
-					return
+		case <-p.q.wake:
+			n, now := p.q.ready()
+			if !now {
+				if n > 0 && !armed {
+					timer.Reset(p.opts.FlushInterval)
+					armed = true
 				}
+				continue
+			}
+		case <-timer.C:
+			armed = false
+		case <-p.stop:
+			stopping = true
+		}
+		for {
+			items := p.q.take(spare)
+			if len(items) == 0 && stopping {
+				return
+			}
+			if armed {
+				timer.Stop()
+				armed = false
+			}
+			events := 0
+			for i := range items {
+				if items[i].flush == nil {
+					events++
+				}
+			}
+			p.received.Add(uint64(events))
+			for i := range items {
+				if m := items[i].flush; m != nil {
+					deliver()
+					close(m)
+					continue
+				}
+				batch = append(batch, items[i].ev)
+				if len(batch) == p.opts.BatchSize {
+					deliver()
+				}
+			}
+			deliver()
+			clear(items)
+			spare = items
+			if !stopping {
+				break
 			}
 		}
 	}
@@ -102,10 +201,9 @@ func (p *pipe) run() {
 // put queues it. A full queue waits up to wait (0: not at all), or until ctx
 // ends or the Logger closes, then gives up with ErrQueueFull.
 func (p *pipe) put(ctx context.Context, it item, wait time.Duration, closing <-chan struct{}) error {
-	select {
-	case p.q <- it:
+	ok, room := p.q.push(it)
+	if ok {
 		return nil
-	default:
 	}
 	if wait > 0 {
 		timer := time.NewTimer(wait)
@@ -114,17 +212,23 @@ func (p *pipe) put(ctx context.Context, it item, wait time.Duration, closing <-c
 		if ctx != nil {
 			done = ctx.Done()
 		}
-		select {
-		case p.q <- it:
-			return nil
-		case <-timer.C:
-		case <-done:
-			return fmt.Errorf("%w: %s: %w", ErrQueueFull, p.name, ctx.Err())
-		case <-closing:
-			return ErrClosed
+		for {
+			select {
+			case <-room:
+				if ok, room = p.q.push(it); ok {
+					return nil
+				}
+				continue
+			case <-timer.C:
+			case <-done:
+				return fmt.Errorf("%w: %s: %w", ErrQueueFull, p.name, ctx.Err())
+			case <-closing:
+				return ErrClosed
+			}
+			break
 		}
 	}
-	return fmt.Errorf("%w: %s (%d events waiting)", ErrQueueFull, p.name, cap(p.q))
+	return fmt.Errorf("%w: %s (%d events waiting)", ErrQueueFull, p.name, p.q.limit)
 }
 
 // deliver writes batch with retries. Permanent errors split the batch to
@@ -213,7 +317,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (p *pipe) stats() PipeStats {
-	depth := len(p.q)
+	depth := p.q.depth()
 	return PipeStats{
 		Name:       p.name,
 		Logged:     p.received.Load() + uint64(depth),

@@ -1,0 +1,239 @@
+package sqlstore
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+// Dialect is what differs between the SQL stores in the shared queries.
+type Dialect interface {
+	// BindType is the driver's placeholder style, as [sqlx.BindType]
+	// returns it (sqlx.DOLLAR for Postgres, sqlx.QUESTION for SQLite).
+	BindType() int
+	// Table returns the quoted (and, where the store has a schema,
+	// qualified) name of one of the tables.
+	Table(name string) string
+	// TimeArg and UUIDArg return times and ids as query arguments.
+	TimeArg(time.Time) any
+	UUIDArg(uuid.UUID) any
+}
+
+// eventSelect lists the columns the reads return, in the order of
+// [EventScan]'s fields.
+const eventSelect = `e.id, e.event_time, e.level, t.friendly_name, t.friendly_name_raw,
+ e.description, e.description_raw, e.error_stack_trace, e.error_stack_trace_raw,
+ e.error_stack_trace_hash, e.error_stack_trace_hash_raw,
+ s.session_key, s.session_key_raw, e.user_id, e.user_id_raw, e.duration_ns`
+
+// EventScan is one row of the events query: scan it with [EventScan.Dest].
+type EventScan struct {
+	ID             uuid.UUID
+	Time           ScanTime
+	Level          string
+	Type           string
+	TypeRaw        []byte
+	Description    string
+	DescriptionRaw []byte
+	StackTrace     *string
+	StackTraceRaw  []byte
+	Fingerprint    *string
+	FingerprintRaw []byte
+	Session        *string
+	SessionRaw     []byte
+	User           *string
+	UserRaw        []byte
+	DurationNS     *int64
+}
+
+// Dest returns the scan destinations, in the order of the selected columns.
+func (r *EventScan) Dest() []any {
+	return []any{&r.ID, &r.Time, &r.Level, &r.Type, &r.TypeRaw,
+		&r.Description, &r.DescriptionRaw, &r.StackTrace, &r.StackTraceRaw,
+		&r.Fingerprint, &r.FingerprintRaw, &r.Session, &r.SessionRaw, &r.User, &r.UserRaw, &r.DurationNS}
+}
+
+// Event returns the event of the row, without its params.
+func (r *EventScan) Event() (audit.Event, error) {
+	lvl, err := audit.ParseLevel(r.Level)
+	if err != nil {
+		return audit.Event{}, err
+	}
+	opt := func(s *string, raw []byte) string {
+		if s == nil {
+			return ""
+		}
+		return DecodeText(*s, raw)
+	}
+	e := audit.Event{
+		ID:          r.ID,
+		Time:        r.Time.Time,
+		Level:       lvl,
+		Type:        DecodeText(r.Type, r.TypeRaw),
+		Message:     DecodeText(r.Description, r.DescriptionRaw),
+		StackTrace:  opt(r.StackTrace, r.StackTraceRaw),
+		Fingerprint: opt(r.Fingerprint, r.FingerprintRaw),
+		SessionID:   opt(r.Session, r.SessionRaw),
+		UserID:      opt(r.User, r.UserRaw),
+	}
+	if r.DurationNS != nil {
+		e.Duration = time.Duration(*r.DurationNS)
+	}
+	return e, nil
+}
+
+// ScanTime scans a timestamp as the drivers return it: a time.Time, or
+// microseconds since the Unix epoch. It is always UTC.
+type ScanTime struct{ time.Time }
+
+// Scan implements [database/sql.Scanner].
+func (t *ScanTime) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		t.Time = v.UTC()
+	case int64:
+		t.Time = time.UnixMicro(v).UTC()
+	default:
+		return fmt.Errorf("sqlstore: cannot scan %T into a time", src)
+	}
+	return nil
+}
+
+// builder accumulates a WHERE clause with ? placeholders.
+type builder struct {
+	d     Dialect
+	conds []string
+	args  []any
+}
+
+func (b *builder) add(cond string, args ...any) {
+	b.conds = append(b.conds, cond)
+	b.args = append(b.args, args...)
+}
+
+// matchText adds a condition that col (with col_raw) holds one of values,
+// byte for byte.
+func (b *builder) matchText(col string, values []string) {
+	var clean []any
+	var ors []string
+	var args []any
+	for _, v := range values {
+		t, raw := EncodeText(v)
+		if raw == nil {
+			clean = append(clean, t)
+			continue
+		}
+		ors = append(ors, "("+col+" = ? AND "+col+"_raw = ?)")
+		args = append(args, t, raw)
+	}
+	if len(clean) > 0 {
+		ors = append([]string{"(" + col + " IN (" + placeholders(len(clean)) + ") AND " + col + "_raw IS NULL)"}, ors...)
+		args = append(clean, args...)
+	}
+	b.add("("+strings.Join(ors, " OR ")+")", args...)
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// EventsQuery builds the query of one page of q: the events (see
+// [EventScan]) that match, newest first, at most q.PageSize()+1 of them (the
+// extra row tells that there is a next page). It returns an error wrapping
+// [audit.ErrInvalidCursor] for a bad cursor.
+func EventsQuery(d Dialect, q *audit.Query) (string, []any, error) {
+	b := &builder{d: d}
+	if !q.Since.IsZero() {
+		b.add("e.event_time >= ?", d.TimeArg(q.Since.UTC()))
+	}
+	if !q.Until.IsZero() {
+		b.add("e.event_time < ?", d.TimeArg(q.Until.UTC()))
+	}
+	if len(q.Levels) > 0 {
+		lv := make([]any, len(q.Levels))
+		for i, l := range q.Levels {
+			lv[i] = l.String()
+		}
+		b.add("t.source IN ("+placeholders(len(lv))+")", lv...)
+	}
+	if len(q.Types) > 0 {
+		b.matchText("t.friendly_name", q.Types)
+	}
+	if len(q.UserIDs) > 0 {
+		b.matchText("e.user_id", q.UserIDs)
+	}
+	if len(q.SessionIDs) > 0 {
+		var ids []any
+		for _, s := range q.SessionIDs {
+			if u, ok := SessionUUID(s); ok {
+				ids = append(ids, d.UUIDArg(u))
+			}
+		}
+		if len(ids) == 0 {
+			b.add("e.session_id IS NULL AND e.session_id IS NOT NULL")
+		} else {
+			b.add("e.session_id IN ("+placeholders(len(ids))+")", ids...)
+		}
+	}
+	if q.Object != nil {
+		sub := &builder{d: d}
+		sub.add("v.entity_kind IS NOT NULL")
+		sub.matchText("v.value", []string{q.Object.ID})
+		if q.Object.Kind != "" {
+			sub.matchText("v.entity_kind", []string{q.Object.Kind})
+		}
+		b.add("e.id IN (SELECT v.event_id FROM "+d.Table(TableValues)+" v WHERE "+strings.Join(sub.conds, " AND ")+")", sub.args...)
+	}
+	if q.After != "" {
+		t, id, err := audit.DecodeCursor(q.After)
+		if err != nil {
+			return "", nil, err
+		}
+		b.add("(e.event_time, e.id) < (?, ?)", d.TimeArg(t), d.UUIDArg(id))
+	}
+	var sb strings.Builder
+	sb.WriteString("SELECT " + eventSelect + "\nFROM " + d.Table(TableEvents) + " e\nJOIN " + d.Table(TableEventTypes) + " t ON t.id = e.event_type_id\nLEFT JOIN " + d.Table(TableSessions) + " s ON s.id = e.session_id")
+	if len(b.conds) > 0 {
+		sb.WriteString("\nWHERE " + strings.Join(b.conds, "\n AND "))
+	}
+	fmt.Fprintf(&sb, "\nORDER BY e.event_time DESC, e.id DESC\nLIMIT %d", q.PageSize()+1)
+	return sqlx.Rebind(d.BindType(), sb.String()), b.args, nil
+}
+
+// ValueScan is one row of the params query: scan it with [ValueScan.Dest].
+type ValueScan struct {
+	EventID    uuid.UUID
+	Name       string
+	NameRaw    []byte
+	Type       string
+	Value      string
+	ValueRaw   []byte
+	EntityKind *string
+	KindRaw    []byte
+}
+
+// Dest returns the scan destinations, in the order of the selected columns.
+func (r *ValueScan) Dest() []any {
+	return []any{&r.EventID, &r.Name, &r.NameRaw, &r.Type, &r.Value, &r.ValueRaw, &r.EntityKind, &r.KindRaw}
+}
+
+// Param returns the param of the row.
+func (r *ValueScan) Param() audit.Param {
+	return DecodeValue(r.Name, r.NameRaw, r.Type, r.Value, r.ValueRaw, r.EntityKind, r.KindRaw)
+}
+
+// ParamsQuery builds the query of the params of the given events (see
+// [ValueScan]).
+func ParamsQuery(d Dialect, ids []uuid.UUID) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = d.UUIDArg(id)
+	}
+	q := "SELECT v.event_id, p.name, p.name_raw, p.type, v.value, v.value_raw, v.entity_kind, v.entity_kind_raw\nFROM " +
+		d.Table(TableValues) + " v\nJOIN " + d.Table(TableEventParameters) + " p ON p.id = v.parameter_id\nWHERE v.event_id IN (" + placeholders(len(ids)) + ")"
+	return sqlx.Rebind(d.BindType(), q), args
+}

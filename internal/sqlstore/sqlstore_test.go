@@ -1,0 +1,141 @@
+package sqlstore
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+func TestText(t *testing.T) {
+	for _, s := range []string{"", "plain", "é", "a\x00b", "\xff", "a\xc3", "\u2400"} {
+		text, raw := EncodeText(s)
+		if got := DecodeText(text, raw); got != s {
+			t.Errorf("%q: round trip gave %q", s, got)
+		}
+		if want, changed := audit.Text(s); text != want || changed != (raw != nil) {
+			t.Errorf("%q: text %q raw %q", s, text, raw)
+		}
+	}
+}
+
+func TestValueRoundTrip(t *testing.T) {
+	bad := "x\x00\xfe"
+	for _, v := range []audit.Value{
+		audit.NullValue(), audit.StringValue(""), audit.StringValue(bad),
+		audit.Int64Value(math.MinInt64), audit.Uint64Value(math.MaxUint64),
+		audit.Float64Value(-0.0), audit.Float64Value(math.Inf(1)), audit.Float64Value(1e-300),
+		audit.BoolValue(false), audit.TimeValue(time.Date(1969, 7, 20, 20, 17, 40, 123456789, time.UTC)),
+		audit.DurationValue(-time.Nanosecond), audit.EntityValue(audit.Ref(bad, bad)),
+		audit.EntityValue(audit.Ref("", uuid.NewString())), audit.JSONValue([]byte(`{"a":[1,null]}`)),
+	} {
+		r := EncodeValue(audit.Param{Key: bad, Value: v})
+		var kind *string
+		if r.Entity {
+			kind = &r.EntityKind
+		}
+		got := DecodeValue(r.NameText, r.NameRaw, r.Param.Kind.String(), r.Value, r.ValueRaw, kind, r.KindRaw)
+		if got.Key != bad || !got.Value.Equal(v) {
+			t.Errorf("%v (%s): got %v (%s)", v, v.Kind(), got.Value, got.Value.Kind())
+		}
+	}
+	// Rows written by another program: an unknown type or a value that does
+	// not parse reads as a string.
+	if p := DecodeValue("k", nil, "varchar", "v", nil, nil, nil); p.Value != audit.StringValue("v") {
+		t.Errorf("unknown type: %v", p.Value)
+	}
+	if p := DecodeValue("k", nil, "int64", "many", nil, nil, nil); p.Value != audit.StringValue("many") {
+		t.Errorf("bad int: %v", p.Value)
+	}
+}
+
+func TestEntityUUID(t *testing.T) {
+	id := uuid.New()
+	if r := EncodeValue(audit.P("q", audit.Ref("query", id.String()))); !r.ValueUUID.Valid || r.ValueUUID.UUID != id || r.Value != id.String() {
+		t.Errorf("uuid entity: %+v", r)
+	}
+	if r := EncodeValue(audit.P("q", audit.Ref("query", "orders/1"))); r.ValueUUID.Valid || !r.Entity || r.EntityKind != "query" {
+		t.Errorf("text entity: %+v", r)
+	}
+	if r := EncodeValue(audit.P("q", id.String())); r.ValueUUID.Valid || r.Entity {
+		t.Errorf("a string that looks like a uuid is not an object reference: %+v", r)
+	}
+}
+
+func TestSessionUUID(t *testing.T) {
+	id := uuid.NewString()
+	if got, ok := SessionUUID(id); !ok || got.String() != id {
+		t.Errorf("canonical uuid session: %s", got)
+	}
+	up := strings.ToUpper(id)
+	if got, _ := SessionUUID(up); got.String() == id {
+		t.Error("an upper-case uuid maps to the lower-case one's id")
+	}
+	a, _ := SessionUUID("a\x00")
+	b, _ := SessionUUID("a\u2400")
+	if a == b {
+		t.Error("sessions that differ only in bad bytes share an id")
+	}
+	if _, ok := SessionUUID(""); ok {
+		t.Error("empty session has an id")
+	}
+}
+
+type testDialect struct{}
+
+func (testDialect) BindType() int            { return sqlx.QUESTION }
+func (testDialect) Table(name string) string { return `"` + name + `"` }
+func (testDialect) TimeArg(t time.Time) any  { return t.UnixMicro() }
+func (testDialect) UUIDArg(id uuid.UUID) any { return id.String() }
+
+func TestEventsQuery(t *testing.T) {
+	q := audit.Query{
+		Since: time.Unix(10, 0), Until: time.Unix(20, 0),
+		Levels: []audit.Level{audit.LevelError}, Types: []string{"a", "b\x00"},
+		UserIDs: []string{"u"}, SessionIDs: []string{"s"},
+		Object: &audit.Entity{Kind: "k", ID: "o"}, Limit: 5,
+		After: audit.EncodeCursor(time.Unix(15, 0), uuid.Nil),
+	}
+	sql, args, err := EventsQuery(testDialect{}, &q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(sql, "?"); n != len(args) {
+		t.Errorf("%d placeholders, %d args:\n%s", n, len(args), sql)
+	}
+	for _, want := range []string{"LIMIT 6", "ORDER BY e.event_time DESC, e.id DESC", "t.friendly_name_raw = ?", "t.friendly_name_raw IS NULL", "v.entity_kind IS NOT NULL"} {
+		if !strings.Contains(sql, want) {
+			t.Errorf("query lacks %q:\n%s", want, sql)
+		}
+	}
+	if _, _, err := EventsQuery(testDialect{}, &audit.Query{After: "!"}); err == nil {
+		t.Error("bad cursor accepted")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := audit.Event{ID: uuid.New(), Time: time.Now(), Level: audit.LevelInfo}
+	if err := Validate(&ok); err != nil {
+		t.Fatal(err)
+	}
+	many := ok
+	for i := range 20 {
+		many.Params = append(many.Params, audit.P(strings.Repeat("k", i+1), i))
+	}
+	if err := Validate(&many); err != nil {
+		t.Error(err)
+	}
+	many.Params = append(many.Params, audit.P("k", 0))
+	if err := Validate(&many); err == nil {
+		t.Error("duplicate key among many accepted")
+	}
+	far := ok
+	far.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := Validate(&far); err == nil {
+		t.Error("year 10000 accepted")
+	}
+}

@@ -1,0 +1,302 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/pgtest"
+	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/google/uuid"
+)
+
+// benchBatch is the batch size of the write benchmarks.
+const benchBatch = 1000
+
+// benchEvents makes n events of 5 params each, as a service logs them.
+func benchEvents(n int) []audit.Event {
+	out := make([]audit.Event, n)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	for i := range out {
+		id, _ := uuid.NewV7()
+		out[i] = audit.Event{
+			ID: id, Time: now.Add(time.Duration(i) * time.Microsecond),
+			Level: audit.LevelUsage, Type: audit.HTTPRequest, Message: "GET /api/queries/{id}",
+			SessionID: fmt.Sprintf("session-%d", i%50), UserID: fmt.Sprintf("user-%d", i%20),
+			Duration: 12 * time.Millisecond,
+			Params: []audit.Param{
+				audit.P("method", "GET"),
+				audit.P("ms", 12),
+				audit.P("query", audit.Ref("query", uuid.NewString())),
+				audit.P("route", "/api/queries/{id}"),
+				audit.P("status", 200),
+			},
+		}
+	}
+	return out
+}
+
+func benchStore(b *testing.B) *Store {
+	b.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.DSN(b), Options{Schema: pgtest.Schema(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close(ctx) })
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	// Register the type, params and sessions, as a running service has.
+	if err := s.Write(ctx, benchEvents(50)); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// sampleHeap samples the heap in use every few milliseconds until the
+// returned function is called, which returns the peak.
+func sampleHeap() func() uint64 {
+	stop := make(chan struct{})
+	done := make(chan uint64)
+	go func() {
+		var peak uint64
+		var m runtime.MemStats
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&m)
+			peak = max(peak, m.HeapInuse)
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(stop)
+		return <-done
+	}
+}
+
+func reportRate(b *testing.B) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkWrite compares, on one database in one run, the store's Write
+// with the ceiling (raw COPY of the same rows into the same tables, encoded
+// beforehand), with COPY through a staging table and INSERT ... ON CONFLICT
+// (the other way to make COPY idempotent), and with what a naive library
+// does (one autocommitted INSERT per event and per value). The logger
+// variant is the end-to-end figure: events logged through an audit.Logger
+// (its queue, batcher and retries) until they are committed.
+func BenchmarkWrite(b *testing.B) {
+	ctx := context.Background()
+	b.Run("logger", func(b *testing.B) {
+		s := benchStore(b)
+		var failures atomic.Int64
+		l, err := audit.New(audit.Options{
+			Store:        s,
+			BatchSize:    benchBatch,
+			ErrorHandler: func(error) { failures.Add(1) },
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close(ctx)
+		loggers := make([]*audit.Logger, 50)
+		for i := range loggers {
+			loggers[i] = l.WithUser(fmt.Sprintf("user-%d", i%20)).WithSession(fmt.Sprintf("session-%d", i))
+		}
+		objects := make([]audit.Entity, 1000)
+		for i := range objects {
+			objects[i] = audit.Ref("query", uuid.NewString())
+		}
+		peak := sampleHeap()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			err := loggers[i%len(loggers)].Usage("GET /api/queries/{id}", map[string]any{
+				"method": "GET", "ms": 12, "query": objects[i%len(objects)], "route": "/api/queries/{id}", "status": 200,
+			}, audit.HTTPRequest)
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := l.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		reportRate(b)
+		b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MB")
+		if st := l.Stats(); st.Written != uint64(b.N) || st.Dropped != 0 || failures.Load() != 0 {
+			b.Fatalf("stats %+v, %d errors", st, failures.Load())
+		}
+	})
+	b.Run("store", func(b *testing.B) {
+		s := benchStore(b)
+		events := benchEvents(b.N)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i += benchBatch {
+			if err := s.Write(ctx, events[i:min(i+benchBatch, b.N)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		reportRate(b)
+	})
+	b.Run("raw-copy", func(b *testing.B) {
+		s := benchStore(b)
+		eventArgs, valueArgs := encodeForBench(b, s, benchEvents(b.N))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i += benchBatch {
+			if err := rawCopy(ctx, s, eventArgs[i:min(i+benchBatch, b.N)], valueArgs[i*5:min(i+benchBatch, b.N)*5]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		reportRate(b)
+	})
+	b.Run("copy-staging", func(b *testing.B) {
+		s := benchStore(b)
+		eventArgs, valueArgs := encodeForBench(b, s, benchEvents(b.N))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i += benchBatch {
+			if err := stagingCopy(ctx, s, eventArgs[i:min(i+benchBatch, b.N)], valueArgs[i*5:min(i+benchBatch, b.N)*5]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		reportRate(b)
+	})
+	b.Run("naive-insert", func(b *testing.B) {
+		s := benchStore(b)
+		eventArgs, valueArgs := encodeForBench(b, s, benchEvents(b.N))
+		insEvent := insertStmt(s.d.Table(sqlstore.TableEvents), sqlstore.EventColumns)
+		insValue := insertStmt(s.d.Table(sqlstore.TableValues), sqlstore.ValueColumns)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range eventArgs {
+			if _, err := s.db.ExecContext(ctx, insEvent, eventArgs[i]...); err != nil {
+				b.Fatal(err)
+			}
+			for _, v := range valueArgs[i*5 : i*5+5] {
+				if _, err := s.db.ExecContext(ctx, insValue, v...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.StopTimer()
+		reportRate(b)
+	})
+}
+
+// encodeForBench maps events to the COPY arguments of their rows, with the
+// registry resolved, outside the timed part.
+func encodeForBench(b *testing.B, s *Store, events []audit.Event) (eventArgs, valueArgs [][]any) {
+	rows := make([]sqlstore.EventRow, len(events))
+	for i := range events {
+		r, err := sqlstore.EncodeEvent(&events[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows[i] = r
+	}
+	if err := s.reg.Resolve(context.Background(), s.d, s.db, rows); err != nil {
+		b.Fatal(err)
+	}
+	for i := range rows {
+		eventArgs = append(eventArgs, rows[i].Args(s.d))
+		for j := range rows[i].Values {
+			valueArgs = append(valueArgs, rows[i].Values[j].Args(s.d, rows[i].ID))
+		}
+	}
+	return eventArgs, valueArgs
+}
+
+func rawCopy(ctx context.Context, s *Store, events, values [][]any) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, c := range []struct {
+		stmt string
+		rows [][]any
+	}{{s.copyEvents, events}, {s.copyValues, values}} {
+		st, err := tx.PrepareContext(ctx, c.stmt)
+		if err != nil {
+			return err
+		}
+		for _, r := range c.rows {
+			if _, err := st.ExecContext(ctx, r...); err != nil {
+				return err
+			}
+		}
+		if _, err := st.ExecContext(ctx); err != nil {
+			return err
+		}
+		if err := st.Close(); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// stagingCopy copies into temporary tables and moves the rows with INSERT
+// ... SELECT ... ON CONFLICT DO NOTHING, in one transaction.
+func stagingCopy(ctx context.Context, s *Store, events, values [][]any) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, c := range []struct {
+		table string
+		cols  []string
+		rows  [][]any
+	}{{sqlstore.TableEvents, sqlstore.EventColumns, events}, {sqlstore.TableValues, sqlstore.ValueColumns, values}} {
+		stage := "stage_" + c.table
+		if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE "+stage+" (LIKE "+s.d.Table(c.table)+") ON COMMIT DROP"); err != nil {
+			return err
+		}
+		st, err := tx.PrepareContext(ctx, copyStmt(stage, c.cols))
+		if err != nil {
+			return err
+		}
+		for _, r := range c.rows {
+			if _, err := st.ExecContext(ctx, r...); err != nil {
+				return err
+			}
+		}
+		if _, err := st.ExecContext(ctx); err != nil {
+			return err
+		}
+		if err := st.Close(); err != nil {
+			return err
+		}
+		cols := strings.Join(c.cols, ", ")
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+s.d.Table(c.table)+" ("+cols+") SELECT "+cols+" FROM "+stage+" ON CONFLICT DO NOTHING"); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func insertStmt(table string, cols []string) string {
+	ph := make([]string, len(cols))
+	for i := range ph {
+		ph[i] = fmt.Sprintf("$%d", i+1)
+	}
+	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(ph, ", ") + ")"
+}

@@ -1,0 +1,73 @@
+// Package postgres is the Postgres store: the one production services use.
+//
+// # Tables
+//
+// The store writes Datagrok's audit tables with Datagrok's table and column
+// names, so a query written for Datagrok's audit tables reads these:
+//
+//   - events: id, event_time, event_type_id, session_id, description,
+//     friendly_name (NULL), error_message (the description of error events),
+//     error_stack_trace, is_error, comment, options; beyond Datagrok: level,
+//     error_stack_trace_hash (the event's fingerprint), user_id, duration_ns.
+//   - event_types: id, name and friendly_name (the record type), source (the
+//     level), is_error, error_source, error_stack_trace_hash, comment. One row
+//     per (record type, level, fingerprint): the registry key.
+//   - event_parameters: id, event_type_id, name, type. The type is the kind of
+//     the value ([audit.Kind.String]): 'entity_id' marks object references.
+//     One row per (event type, name, kind).
+//   - event_parameter_values: event_id, parameter_id, value (text with
+//     Datagrok's semantics: 'null', '42', 'true', ...; so value::int works),
+//     value_uuid (object references whose id is a UUID); beyond Datagrok:
+//     entity_kind (the object's kind, NULL for values that are not object
+//     references).
+//   - users_sessions: id, user_id, started, ip; beyond Datagrok:
+//     session_key. Sessions are text ids in an [audit.Event]: users_sessions.id
+//     is the session id itself when it is a UUID in canonical form, else a
+//     UUIDv5 of it, and session_key keeps the id as logged. One row per
+//     session, upserted when the session is first met (started is the time of
+//     its earliest event, user_id the first user seen in it).
+//
+// Every text column X also has a bytea column X_raw, NULL unless the string
+// had NUL bytes or invalid UTF-8, which Postgres text rejects: then X holds
+// [audit.Text] of the string and X_raw its original bytes, and reads return
+// the original. A bad string therefore never fails a batch.
+//
+// Indexes serve the reads that matter: events by time, by type, by session,
+// by user and by fingerprint (each with time), object references by id (a hash
+// index on value for every object reference, UUID or not, and a btree on
+// value_uuid), and event types by fingerprint. User ids and fingerprints are
+// in btree indexes, which hold values of up to about 2,700 bytes: longer ones
+// are refused by the server (the error is marked permanent).
+//
+// events and event_parameter_values have no foreign keys (the store writes
+// them whole, one batch per transaction; per-row key checks would cost much
+// of COPY's speed); event_parameters references event_types.
+//
+// # Migrations
+//
+// The tables are created by embedded, versioned migrations ([Migrations]),
+// applied by [Store.Migrate] under a transaction-scoped advisory lock, so many
+// instances may start at once against an empty database. [MigrationSQL]
+// prints the same as one script for psql, for those who apply schema changes
+// by hand. [Options].Schema puts the tables in a schema other than public.
+//
+// # Writes
+//
+// [Store.Write] writes a batch in one transaction with COPY. It is idempotent
+// on the event id: when COPY meets an id that is stored already (a retried
+// batch), the transaction is redone without the stored events. The registry of
+// event types and parameters is cached in memory; a type or parameter met for
+// the first time is inserted with a deterministic id and ON CONFLICT DO
+// NOTHING, in its own statement before the batch's transaction, so processes
+// that meet it at the same moment agree on one row and the cache never holds a
+// row that was rolled back.
+//
+// Errors from the driver are translated: a connection failure wraps
+// [audit.ErrUnavailable], a constraint violation [audit.ErrConflict], and the
+// driver's *pq.Error stays reachable with errors.As.
+//
+// # Reads
+//
+// [Store.Read] implements [audit.Reader] in SQL; [Store.Activity] lists the
+// events that name an object.
+package postgres

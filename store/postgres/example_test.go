@@ -1,0 +1,62 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/pgtest"
+	"github.com/auditkit/audit/store/postgres"
+	"github.com/google/uuid"
+)
+
+// Example writes an event straight to the store and reads the Activity of
+// the object it names. Services log through an audit.Logger instead, which
+// batches events into Write.
+func Example() {
+	dsn, schema, drop := pgtest.ExampleSchema() // a server and a schema for the example
+	defer drop()
+
+	ctx := context.Background()
+	store, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close(ctx)
+	if err := store.Migrate(ctx); err != nil {
+		panic(err)
+	}
+
+	id, _ := uuid.NewV7()
+	err = store.Write(ctx, []audit.Event{{
+		ID:      id,
+		Time:    time.Now().UTC().Truncate(time.Microsecond),
+		Level:   audit.LevelAudit,
+		Type:    audit.QueryStart,
+		Message: "query started",
+		UserID:  "alice",
+		Params: []audit.Param{
+			audit.P("query", audit.Ref("query", "orders-by-day")),
+			audit.P("rows", 1234),
+		},
+	}})
+	if err != nil {
+		panic(err)
+	}
+
+	events, err := store.Activity(ctx, audit.Ref("query", "orders-by-day"), time.Time{})
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range events {
+		fmt.Println(e.Type, e.UserID, e.Message)
+		for _, p := range e.Params {
+			fmt.Printf("  %s = %s (%s)\n", p.Key, p.Value, p.Value.Kind())
+		}
+	}
+	// Output:
+	// query-start alice query started
+	//   query = orders-by-day (entity_id)
+	//   rows = 1234 (int64)
+}

@@ -1,0 +1,68 @@
+package postgres
+
+import (
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/auditkit/audit"
+)
+
+// Options configure a [Store]. The zero value means the defaults.
+type Options struct {
+	// Schema is the schema that holds the tables; [Store.Migrate] creates it
+	// when missing. Any name Postgres accepts (1 to 63 bytes of UTF-8
+	// without NUL) works: it is always quoted. Default "public".
+	Schema string
+
+	// SessionCache is how many sessions the store remembers having recorded
+	// in users_sessions, to skip upserting them again. Default 100,000.
+	SessionCache int
+
+	// ActivityWindow is how far back [Store.Activity] looks when not told.
+	// Default 7 days (Datagrok's Activity pane).
+	ActivityWindow time.Duration
+
+	// Now returns the current time; Activity's window ends at it. Default
+	// [time.Now].
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.Schema == "" {
+		o.Schema = "public"
+	}
+	if o.SessionCache == 0 {
+		o.SessionCache = 100_000
+	}
+	if o.ActivityWindow == 0 {
+		o.ActivityWindow = 7 * 24 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	switch {
+	case len(o.Schema) > 63:
+		return fmt.Errorf("postgres: %w: Schema %q is longer than 63 bytes", audit.ErrInvalidOptions, o.Schema)
+	case !utf8.ValidString(o.Schema) || containsNUL(o.Schema):
+		return fmt.Errorf("postgres: %w: Schema %q is not valid text", audit.ErrInvalidOptions, o.Schema)
+	case o.SessionCache < 0:
+		return fmt.Errorf("postgres: %w: SessionCache %d is negative", audit.ErrInvalidOptions, o.SessionCache)
+	case o.ActivityWindow < 0:
+		return fmt.Errorf("postgres: %w: ActivityWindow %s is negative", audit.ErrInvalidOptions, o.ActivityWindow)
+	}
+	return nil
+}
+
+func containsNUL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
