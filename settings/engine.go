@@ -80,11 +80,12 @@ func New(p Policy, opts Options) (*Engine, error) {
 // Set validates p and, when it is valid, makes it the policy from now on:
 // every binding, made before or after, decides by it from its next event.
 // When p is not valid, the current policy stays in force and Set returns
-// the error, wrapping [ErrInvalidPolicy]. p must not be changed afterwards.
+// the error, wrapping [ErrInvalidPolicy]. The engine keeps a copy of p.
 func (e *Engine) Set(p Policy) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
+	p = p.clone()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -99,35 +100,39 @@ func (e *Engine) Set(p Policy) error {
 func (e *Engine) install(p *Policy) {
 	st := compile(p, e.opts.Clock.Now())
 	e.state.Store(st)
+	e.schedule(st, st.next.Sub(st.at))
+}
+
+// schedule arranges for expire(st) to run after d, replacing any pending
+// timer; nothing when st has no rule that expires. e.mu is held.
+func (e *Engine) schedule(st *state, d time.Duration) {
 	if e.timer != nil {
 		e.timer.Stop()
 		e.timer = nil
 	}
 	if !st.next.IsZero() {
-		e.timer = e.opts.Clock.AfterFunc(st.next.Sub(st.at), e.expire)
+		e.timer = e.opts.Clock.AfterFunc(d, func() { e.expire(st) })
 	}
 }
 
-// expire runs when the earliest active rule expires: it recompiles the
-// policy without the rules that have expired.
-func (e *Engine) expire() {
+// expire runs when the earliest active rule of st expires: it recompiles
+// the policy without the rules that have expired. A timer of a state that
+// was replaced meanwhile does nothing.
+func (e *Engine) expire(st *state) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closed {
+	if e.closed || e.state.Load() != st {
 		return
 	}
-	cur := e.state.Load()
-	now := e.opts.Clock.Now()
-	if now.Before(cur.next) {
-		// Fired early (the wall clock moved): wait for the rest.
-		e.timer = e.opts.Clock.AfterFunc(cur.next.Sub(now), e.expire)
+	if now := e.opts.Clock.Now(); now.Before(st.next) {
+		e.schedule(st, st.next.Sub(now)) // fired early (the wall clock moved)
 		return
 	}
-	e.install(cur.policy)
+	e.install(st.policy)
 }
 
-// Policy returns the policy in force. Treat it as read-only.
-func (e *Engine) Policy() Policy { return *e.state.Load().policy }
+// Policy returns a copy of the policy in force.
+func (e *Engine) Policy() Policy { return e.state.Load().policy.clone() }
 
 // Close stops the expiry timer: rules no longer expire, and Set fails with
 // [audit.ErrClosed]. Bindings keep deciding by the last policy. Close is

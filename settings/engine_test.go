@@ -249,6 +249,21 @@ func TestSetInvalidKeepsPolicy(t *testing.T) {
 	}
 }
 
+func TestSetCopiesPolicy(t *testing.T) {
+	p := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Custom, Add: []string{audit.Click}}}}
+	e := newEngine(t, p, nil)
+	p.Rules[0].ID = "ops"
+	p.Rules[0].Add[0] = audit.DialogOK
+	got := e.Policy()
+	if got.Rules[0].ID != "devs" || got.Rules[0].Add[0] != audit.Click {
+		t.Fatalf("the engine saw the caller's changes: %+v", got.Rules[0])
+	}
+	got.Rules[0].ID = "ops"
+	if b := e.Bind(audit.Subject{Groups: []string{"devs"}}); b.Route(audit.LevelUsage, audit.Click) != se {
+		t.Fatal("a change to the policy returned by Policy changed the decisions")
+	}
+}
+
 func TestBindCopiesGroups(t *testing.T) {
 	e := newEngine(t, precedencePolicy(), nil)
 	groups := []string{"devs"}

@@ -13,9 +13,6 @@ import (
 // plain data: build it in code, or read it from JSON with [Parse] or
 // [Load]. The zero Policy logs the [Standard] preset for everyone, stored,
 // exported, and printed at warning and error.
-//
-// A Policy must not be changed once given to an [Engine]; build a new one
-// and pass it to [Engine.Set].
 type Policy struct {
 	// Version identifies the policy among its earlier versions; the
 	// Postgres source sets it. Zero means unversioned.
@@ -227,6 +224,20 @@ func (r *Rule) validate(at string) []*FieldError {
 		}
 	}
 	return errs
+}
+
+// clone returns a copy of p that shares no memory with it.
+func (p Policy) clone() Policy {
+	p.Levels.Store = slices.Clone(p.Levels.Store)
+	p.Levels.Export = slices.Clone(p.Levels.Export)
+	p.Levels.Print = slices.Clone(p.Levels.Print)
+	p.Rules = slices.Clone(p.Rules)
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		r.Add, r.Remove = slices.Clone(r.Add), slices.Clone(r.Remove)
+		r.AddLevels, r.RemoveLevels = slices.Clone(r.AddLevels), slices.Clone(r.RemoveLevels)
+	}
+	return p
 }
 
 // active reports whether the rule applies at now.
