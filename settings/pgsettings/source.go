@@ -270,8 +270,10 @@ func (s *Source) run() {
 }
 
 // Refresh reads the current version now and applies it when it is not the
-// one in force. A version that cannot be applied is returned (wrapping
-// [settings.ErrInvalidPolicy]) and the policy in force stays.
+// one in force; the Source does so by itself on notifications and every
+// PollInterval. A version that cannot be applied is returned (wrapping
+// [settings.ErrInvalidPolicy]) the first time it is read, and nil after;
+// the policy in force stays.
 func (s *Source) Refresh(ctx context.Context) error {
 	if s.closed.Load() {
 		return fmt.Errorf("pgsettings: refresh: %w", audit.ErrClosed)
