@@ -33,13 +33,6 @@ type selection struct {
 	types map[string]levelMask
 }
 
-func (s selection) logs(l audit.Level, typ string) bool {
-	if m, ok := s.types[typ]; ok {
-		return m.has(l)
-	}
-	return s.def.has(l)
-}
-
 var (
 	standardLevels = maskOf(audit.LevelWarning, audit.LevelError, audit.LevelAudit, audit.LevelUsage)
 	offLevels      = maskOf(audit.LevelError)

@@ -56,16 +56,14 @@ func (e *Engine) Explain(s audit.Subject) Explanation {
 	for _, i := range rules {
 		x.Rules = append(x.Rules, RuleRef{i, st.policy.Rules[i]})
 	}
-	rank := slices.Index(scopes, scope)
 	for i, r := range st.policy.Rules {
-		if !matches(&r, s) || slices.Contains(rules, i) {
-			continue
-		}
 		switch {
+		case !matches(&r, s) || slices.Contains(rules, i):
 		case !r.active(st.at):
 			x.Expired = append(x.Expired, RuleRef{i, r})
-		case scope != "" && slices.Index(scopes, r.Scope) > rank || r.Scope == scope:
-			// A lower scope, or an earlier rule of the deciding scope and id.
+		default:
+			// A lower scope, or an earlier rule of the deciding scope and id:
+			// the deciding scope is the highest with an active rule.
 			x.Outranked = append(x.Outranked, RuleRef{i, r})
 		}
 	}

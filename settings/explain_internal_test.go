@@ -6,6 +6,13 @@ import (
 	"github.com/auditkit/audit"
 )
 
+func (s selection) logs(l audit.Level, typ string) bool {
+	if m, ok := s.types[typ]; ok {
+		return m.has(l)
+	}
+	return s.def.has(l)
+}
+
 // TestWhyAgreesWithTables checks that the words of Explanation.Why follow
 // the same steps as the compiled selections, for every preset with every
 // kind of change, at every level, for listed, noisy, custom and no types.

@@ -121,34 +121,6 @@ func NoisyTypes() []string {
 	return []string{audit.DialogOK, audit.MainMenuItemClick, audit.ViewerRendered, audit.Click}
 }
 
-// ErrInvalidPolicy reports a policy that cannot be used. The error wrapping
-// it is a [FieldError], or several joined with [errors.Join].
-var ErrInvalidPolicy = errors.New("settings: invalid policy")
-
-// FieldError reports what is wrong with one field of a policy.
-type FieldError struct {
-	// Path names the field as in JSON: "rules[3].expires",
-	// "levels.store[0]"; empty for the document as a whole.
-	Path string
-	// Reason says what is wrong.
-	Reason string
-}
-
-// Error returns "settings: invalid policy: <path>: <reason>".
-func (e *FieldError) Error() string {
-	if e.Path == "" {
-		return "settings: invalid policy: " + e.Reason
-	}
-	return "settings: invalid policy: " + e.Path + ": " + e.Reason
-}
-
-// Unwrap returns [ErrInvalidPolicy].
-func (e *FieldError) Unwrap() error { return ErrInvalidPolicy }
-
-func fieldErr(path, format string, args ...any) *FieldError {
-	return &FieldError{Path: path, Reason: fmt.Sprintf(format, args...)}
-}
-
 // Validate reports every field of p that cannot be used, as [FieldError]s
 // joined with [errors.Join]; nil when p is valid.
 func (p *Policy) Validate() error {
