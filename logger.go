@@ -201,7 +201,8 @@ func (l *Logger) Warning(msg string, params map[string]any) error {
 // used to group errors by [Fingerprint], is stackTrace when given, else the
 // caller's stack, captured now.
 func (l *Logger) Error(msg any, params map[string]any, stackTrace ...string) error {
-	if l.binding.Route(LevelError, Error) == 0 {
+	route := l.binding.Route(LevelError, Error)
+	if route == 0 {
 		return nil
 	}
 	text, errType := errorText(msg)
@@ -223,7 +224,8 @@ func (l *Logger) Error(msg any, params map[string]any, stackTrace ...string) err
 			params = p
 		}
 	}
-	return l.emit(nil, LevelError, Error, text, params, stack)
+	e := Event{Level: LevelError, Type: Error, Message: text, StackTrace: stack}
+	return l.emitEvent(nil, route, &e, params, nil)
 }
 
 func errorText(msg any) (text, errType string) {
