@@ -62,7 +62,7 @@ func (l *Logger) Call(ctx context.Context, name string, inputs map[string]any, t
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	c := &Call{l: l, ctx: ctx, typ: FunctionCall, name: name, start: time.Now()}
+	c := &Call{l: l, ctx: ctx, typ: FunctionCall, name: name, start: l.Now()}
 	if len(typ) > 0 && typ[0] != "" {
 		c.typ = typ[0]
 	}
@@ -113,7 +113,7 @@ func (c *Call) End(outputs map[string]any, err error) error {
 }
 
 func (c *Call) end(outputs map[string]any, err error, stack string) error {
-	d := time.Since(c.start)
+	d := c.l.Now().Sub(c.start)
 	c.mu.Lock()
 	if c.ended {
 		c.mu.Unlock()

@@ -78,7 +78,7 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := h.logger.Now()
 	if h.opts.Subject != nil {
 		if s := h.opts.Subject(r); !empty(s) {
 			r = r.WithContext(audit.WithSubject(r.Context(), s))
@@ -136,7 +136,7 @@ func (h *handler) record(r *http.Request, rw *responseWriter, start time.Time, e
 	if h.opts.Skip != nil && h.opts.Skip(r) {
 		return
 	}
-	d := time.Since(start)
+	d := h.logger.Now().Sub(start)
 	route := h.opts.Route(r)
 	ps := make([]audit.Param, 0, 4+len(extra))
 	ps = append(ps,
