@@ -70,9 +70,10 @@
 // # Databases
 //
 // The queries are shared between Postgres and SQLite and use only what both
-// have: CASE, count(DISTINCT ...), window functions with ROWS frames,
-// row-value comparisons and integer division. What differs (time as epoch
-// microseconds for bucketing, casts, percentiles: Postgres's
-// percentile_cont, computed in Go from the ordered durations on SQLite)
-// is in one place, dialect.go.
+// have: CASE, count(DISTINCT ...), window functions with ROWS frames and
+// row-value comparisons. What differs is in one place, dialect.go: time
+// buckets (Postgres 14's date_bin; integer arithmetic on SQLite's
+// microsecond times), casts, and percentiles (Postgres's percentile_cont;
+// on SQLite, which has none, computed in Go from the ordered durations with
+// the same interpolation). Postgres 14 or later is needed.
 package analysis
