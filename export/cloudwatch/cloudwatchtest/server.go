@@ -56,8 +56,10 @@ type Fault int
 
 // The faults.
 const (
+	// None lets the call through; queue it to place a later fault.
+	None Fault = iota
 	// Throttle answers 400 ThrottlingException "Rate exceeded".
-	Throttle Fault = iota + 1
+	Throttle
 	// Unavailable answers 500 ServiceUnavailableException.
 	Unavailable
 	// InternalError answers 500 with a body that is not JSON.
