@@ -109,7 +109,12 @@ func renderText(buf *bytes.Buffer, e *audit.Event, p Params) {
 	}
 	pair("msg", e.Message)
 	for _, prm := range e.Params {
-		if p.keep(prm.Key) {
+		if !p.keep(prm.Key) {
+			continue
+		}
+		if ent, ok := prm.Value.Entity(); ok {
+			pair(prm.Key, ent.String()) // kind:id
+		} else {
 			pair(prm.Key, prm.Value.String())
 		}
 	}

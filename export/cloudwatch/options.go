@@ -58,9 +58,10 @@ const (
 	// "message", "user", "session", "duration_ms", "params", "stack_trace",
 	// "fingerprint"}, empty fields left out.
 	JSON Format = iota
-	// Text writes one line: "[id] time=... level=... type=... msg=... k=v",
+	// Text writes one line: "[id] time=... level=... type=... user=...
+	// session=... duration=... msg=... k=v ... stack=... fingerprint=...",
 	// values quoted (Go syntax) when they hold spaces, quotes, '=' or
-	// anything unprintable, so a line never breaks.
+	// anything unprintable, so a line never breaks. Entities are kind:id.
 	Text
 )
 
