@@ -20,8 +20,8 @@ var (
 	// example, without an ID or time when passed straight to a Store).
 	ErrInvalidEvent = errors.New("audit: invalid event")
 
-	// ErrInvalidCursor reports a pagination cursor that was not produced by
-	// [Page.Next] or has been altered.
+	// ErrInvalidCursor reports a pagination cursor that is not well formed.
+	// Cursors are opaque: pass back only what [Page.Next] returned.
 	ErrInvalidCursor = errors.New("audit: invalid cursor")
 
 	// ErrInvalidOptions reports an invalid configuration field; the wrapping

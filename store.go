@@ -19,8 +19,14 @@ type Store interface {
 	// on Event.ID: writing an event whose ID is already stored leaves the
 	// stored one unchanged and is not an error, so a batch retried after any
 	// failure stores each event exactly once. Write must be safe for
-	// concurrent use. Events have an ID and a non-zero Time and a valid Level;
-	// a store may refuse others with [ErrInvalidEvent].
+	// concurrent use and must honour ctx. Events have an ID, a non-zero Time
+	// and a valid Level, and their params unique keys; a store refuses others
+	// with [ErrInvalidEvent] (and then writes none of the batch). Stores keep
+	// Time in UTC truncated to microseconds (the resolution of cursors and of
+	// the SQL stores) and every other field byte for byte, including strings
+	// that are not valid UTF-8 or contain NUL bytes (see [Text]). Empty
+	// strings stay empty strings (not NULL), so a filter on "" finds events
+	// without a user or session.
 	Write(ctx context.Context, events []Event) error
 }
 
@@ -39,7 +45,8 @@ type Query struct {
 	// Levels and Types keep events whose level or type is in the list.
 	Levels []Level
 	Types  []string
-	// UserIDs and SessionIDs keep events of those users or sessions.
+	// UserIDs and SessionIDs keep events of those users or sessions; the
+	// empty string matches events without one.
 	UserIDs    []string
 	SessionIDs []string
 	// Object keeps events with a param that references this object. The ID

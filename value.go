@@ -106,8 +106,14 @@ func Int64Value(n int64) Value { return Value{kind: KindInt64, num: uint64(n)} }
 // Uint64Value returns a uint64 Value.
 func Uint64Value(n uint64) Value { return Value{kind: KindUint64, num: n} }
 
-// Float64Value returns a float64 Value. NaN and infinities are kept.
-func Float64Value(f float64) Value { return Value{kind: KindFloat64, num: math.Float64bits(f)} }
+// Float64Value returns a float64 Value. Infinities and -0 are kept; every NaN
+// becomes the canonical [math.NaN], so a NaN survives a trip through text.
+func Float64Value(f float64) Value {
+	if f != f {
+		f = math.NaN()
+	}
+	return Value{kind: KindFloat64, num: math.Float64bits(f)}
+}
 
 // BoolValue returns a bool Value.
 func BoolValue(b bool) Value {
@@ -119,9 +125,13 @@ func BoolValue(b bool) Value {
 }
 
 // TimeValue returns a time Value, converted to UTC. Monotonic clock readings
-// are dropped; nanoseconds are kept.
+// are dropped; nanoseconds are kept, for any year (including the zero time).
 func TimeValue(t time.Time) Value {
-	return Value{kind: KindTime, num: uint64(t.UnixNano()), str: ""}
+	if y := t.Year(); y > 1678 && y < 2262 {
+		return Value{kind: KindTime, num: uint64(t.UnixNano())}
+	}
+	// Outside the range of int64 nanoseconds: keep the text instead.
+	return Value{kind: KindTime, str: t.UTC().Format(time.RFC3339Nano)}
 }
 
 // DurationValue returns a duration Value.
@@ -131,7 +141,9 @@ func DurationValue(d time.Duration) Value { return Value{kind: KindDuration, num
 func EntityValue(e Entity) Value { return Value{kind: KindEntity, str: e.ID, aux: e.Kind} }
 
 // JSONValue returns a Value holding the given JSON text. Invalid JSON is kept
-// as a string Value instead, so nothing is lost.
+// as a string Value instead, so nothing is lost. Valid JSON may still hold
+// invalid UTF-8 inside its strings: stores apply the [Text] rule to JSON
+// values as they do to strings.
 func JSONValue(raw []byte) Value {
 	if !json.Valid(raw) {
 		return StringValue(string(raw))
@@ -148,7 +160,7 @@ func NullValue() Value { return Value{} }
 //     [time.Duration] and [Entity] map to their kinds;
 //   - a Value is returned as is; [json.RawMessage] becomes JSON;
 //   - an error becomes its message (a string);
-//   - a [fmt.Stringer] that is not otherwise handled becomes its String();
+//   - a [fmt.Stringer] that is not a [json.Marshaler] becomes its String();
 //   - anything else (slices, maps, structs, pointers) is encoded as JSON now,
 //     so the caller may change it afterwards;
 //   - values that cannot be encoded (funcs, channels, cyclic structures,
@@ -221,7 +233,7 @@ func anyComposite(v any) Value {
 		return StringValue(fmt.Sprintf("!ERROR: cannot encode %s", rv.Type()))
 	}
 	if _, isMarshaler := v.(json.Marshaler); !isMarshaler {
-		if s, ok := v.(fmt.Stringer); ok && rv.Kind() != reflect.Slice && rv.Kind() != reflect.Map && rv.Kind() != reflect.Struct {
+		if s, ok := v.(fmt.Stringer); ok {
 			return safeString(s.String)
 		}
 	}
@@ -315,10 +327,14 @@ func (v Value) Bool() bool { return v.kind == KindBool && v.num == 1 }
 
 // Time returns the value of a time Value, in UTC; the zero time for other kinds.
 func (v Value) Time() time.Time {
-	if v.kind == KindTime {
-		return time.Unix(0, int64(v.num)).UTC()
+	if v.kind != KindTime {
+		return time.Time{}
 	}
-	return time.Time{}
+	if v.str != "" {
+		t, _ := time.Parse(time.RFC3339Nano, v.str)
+		return t
+	}
+	return time.Unix(0, int64(v.num)).UTC()
 }
 
 // Duration returns the value of a duration Value; 0 for other kinds.
@@ -386,6 +402,9 @@ func ParseValue(kind Kind, text, entityKind string) (Value, error) {
 	case KindString:
 		return StringValue(text), nil
 	case KindJSON:
+		if !json.Valid([]byte(text)) {
+			return StringValue(text), fmt.Errorf("audit: param of kind json holds invalid JSON")
+		}
 		return Value{kind: KindJSON, str: text}, nil
 	case KindEntity:
 		return EntityValue(Entity{Kind: entityKind, ID: text}), nil

@@ -1,0 +1,140 @@
+package audit_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/auditkit/audit"
+)
+
+// discardStore accepts every batch; benchmarks of the hot path measure the
+// Logger, not a store.
+type discardStore struct{}
+
+func (discardStore) Write(context.Context, []audit.Event) error { return nil }
+
+func benchLogger(b *testing.B, opts audit.Options) *audit.Logger {
+	b.Helper()
+	if opts.Store == nil {
+		opts.Store = discardStore{}
+	}
+	opts.QueueSize = 1 << 16
+	opts.BatchSize = 4096
+	l, err := audit.New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = l.Close(context.Background()) })
+	return l
+}
+
+var (
+	params5 = map[string]any{
+		"user": "alice", "query": audit.Ref("query", "q-42"), "rows": 1234,
+		"elapsed": 0.25, "cached": true,
+	}
+	params10 = map[string]any{
+		"user": "alice", "query": audit.Ref("query", "q-42"), "rows": 1234,
+		"elapsed": 0.25, "cached": true, "connection": "pg-main", "attempt": 2,
+		"status": "ok", "bytes": 987654, "source": "api",
+	}
+	attrs5 = []slog.Attr{
+		slog.String("user", "alice"), slog.String("query", "q-42"), slog.Int("rows", 1234),
+		slog.Float64("elapsed", 0.25), slog.Bool("cached", true),
+	}
+	attrs10 = append(attrs5[:5:5],
+		slog.String("connection", "pg-main"), slog.Int("attempt", 2),
+		slog.String("status", "ok"), slog.Int("bytes", 987654), slog.String("source", "api"))
+)
+
+func newSlog() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
+
+// BenchmarkLog compares Logger.Log with log/slog's JSONHandler writing to
+// io.Discard with the same fields, in the same run.
+func BenchmarkLog(b *testing.B) {
+	ctx := context.Background()
+	b.Run("audit/5params", func(b *testing.B) {
+		l := benchLogger(b, audit.Options{})
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Log("query executed", params5, audit.QueryStart)
+		}
+	})
+	b.Run("slog/5attrs", func(b *testing.B) {
+		s := newSlog()
+		b.ReportAllocs()
+		for b.Loop() {
+			s.LogAttrs(ctx, slog.LevelInfo, "query executed", attrs5...)
+		}
+	})
+	b.Run("audit/10params", func(b *testing.B) {
+		l := benchLogger(b, audit.Options{})
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Log("query executed", params10, audit.QueryStart)
+		}
+	})
+	b.Run("slog/10attrs", func(b *testing.B) {
+		s := newSlog()
+		b.ReportAllocs()
+		for b.Loop() {
+			s.LogAttrs(ctx, slog.LevelInfo, "query executed", attrs10...)
+		}
+	})
+	b.Run("audit/5params+static+callback", func(b *testing.B) {
+		l := benchLogger(b, audit.Options{
+			Params:   map[string]any{"service": "billing", "version": "1.4.2"},
+			Callback: func(e *audit.Event) { e.Set("persistent", "value") },
+		})
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Log("query executed", params5, audit.QueryStart)
+		}
+	})
+	b.Run("slog/5attrs+2with", func(b *testing.B) {
+		s := newSlog().With("service", "billing", "version", "1.4.2")
+		b.ReportAllocs()
+		for b.Loop() {
+			s.LogAttrs(ctx, slog.LevelInfo, "query executed", append(attrs5[:5:5], slog.String("persistent", "value"))...)
+		}
+	})
+	b.Run("audit/disabled", func(b *testing.B) {
+		l := benchLogger(b, audit.Options{Policy: nothing{}})
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Debug("not logged", params5)
+		}
+	})
+	b.Run("slog/disabled", func(b *testing.B) {
+		s := newSlog()
+		b.ReportAllocs()
+		for b.Loop() {
+			s.LogAttrs(ctx, slog.LevelDebug, "not logged", attrs5...)
+		}
+	})
+	b.Run("audit/parallel/5params", func(b *testing.B) {
+		l := benchLogger(b, audit.Options{})
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				l.Log("query executed", params5, audit.QueryStart)
+			}
+		})
+	})
+	b.Run("slog/parallel/5attrs", func(b *testing.B) {
+		s := newSlog()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				s.LogAttrs(ctx, slog.LevelInfo, "query executed", attrs5...)
+			}
+		})
+	})
+}
+
+type nothing struct{}
+
+func (nothing) Bind(audit.Subject) audit.Binding      { return nothing{} }
+func (nothing) Route(audit.Level, string) audit.Route { return 0 }

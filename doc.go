@@ -1,0 +1,97 @@
+// Package audit records what happens in a Go service as structured audit
+// events, stores them in a queryable schema, exports them, and reads them
+// back. It mirrors the audit system of Datagrok: the same levels, record
+// types and logger methods, and, in the SQL stores, the same tables and
+// columns (events, event_types, event_parameters, event_parameter_values,
+// users_sessions), so queries written for Datagrok's audit tables read ours.
+//
+// # The model
+//
+// An [Event] has a UUIDv7 ID (ids sort by time), a UTC Time, a [Level], a
+// record Type ("query-start", "project-opened", any custom string), a
+// Message, typed Params, and for errors a StackTrace with its
+// [Fingerprint]. It is attributed to a session and a user. A param whose
+// value is an [Entity] references an object, and every event that names an
+// object can be found with one indexed lookup: that is the object's
+// activity.
+//
+// Params are given as a map and converted to [Value]s when the event is
+// logged: scalars are kept without allocating, composite values are
+// snapshotted as JSON, and values that cannot be encoded become a
+// descriptive "!ERROR: ..." string. The caller may reuse or change its map
+// (and what it holds) as soon as the call returns.
+//
+// # Levels
+//
+// debug, info, warning, error, audit and usage, as in Datagrok's LOG_LEVEL.
+// [Logger.Log] and [Logger.Audit] log at audit level with type "log",
+// [Logger.Usage] at usage level with type "usage", [Logger.Error] at error
+// level with type "error" and a stack trace (captured when not given), and
+// Info, Debug and Warning at their levels with no type.
+//
+// # Attribution and child loggers
+//
+// [Logger.With], [Logger.WithCallback], [Logger.WithUser],
+// [Logger.WithSession] and [Logger.WithPackage] return child loggers that add
+// params, a callback or attribution on top of their parent's. Request-scoped
+// code attaches a [Subject] to a context with [WithSubject] and uses
+// [Logger.For] or [Logger.LogEvent].
+//
+// # Policy
+//
+// Before an event is built, the Logger asks its [Policy] where it goes:
+// stored, exported to sinks, printed to Options.Printer, or nowhere. The
+// default, [LogAll], logs everything; package settings decides per user,
+// group, session and package, and can be changed live. A disabled event
+// costs a few nanoseconds and no allocation.
+//
+// # Stores
+//
+// A [Store] writes batches atomically and idempotently on Event.ID; a
+// [Reader] lists events newest first with filters and keyset pagination.
+// Implementations: store/memory (in process), store/sqlite (the embedded
+// default) and store/postgres (production). store/storetest is the
+// conformance suite every store passes.
+//
+// # Exporters
+//
+// A [Sink] receives events as they are logged, independently of the store:
+// export/jsonl writes JSON lines, export/cloudwatch sends them to Amazon
+// CloudWatch Logs.
+//
+// # Delivery guarantees
+//
+// By default delivery is asynchronous: a logging call queues the event and
+// returns. The store and each sink have their own bounded queue and
+// goroutine, which write batches by size (Options.BatchSize) and by time
+// (Options.FlushInterval), bound each attempt by Options.WriteTimeout, and
+// retry failures with exponential backoff and jitter. Events logged from one
+// goroutine reach the store in the order they were logged. A slow or failing
+// sink fills only its own queue.
+//
+// Nothing is lost silently. When the store's queue is full the configured
+// [Overflow] applies (wait up to Options.BlockTimeout, or drop at once) and
+// the call returns [ErrQueueFull]; a full sink queue drops the event for that
+// sink. A batch refused with a [Permanent] error is split until the refused
+// events are isolated, and the others are written. Every drop and failure is
+// counted in [Logger.Stats] and reported to Options.ErrorHandler.
+//
+// With Options.Sync each call returns after the store's commit, with its
+// error.
+//
+// # Shutdown
+//
+// [Logger.Flush] returns once everything logged before it has been
+// delivered. [Logger.Close] is idempotent: it flushes, stops every goroutine
+// the Logger started, and honours its context's deadline (what is still
+// unwritten then is counted as failed). Logging after Close returns
+// [ErrClosed].
+//
+// # Bad input
+//
+// Nil maps, panicking callbacks, unencodable values, huge messages and
+// values (truncated at Options.MaxMessageBytes / MaxValueBytes with a
+// visible marker at a UTF-8 boundary) are all handled without a panic or a
+// dropped event. Strings are kept byte for byte in the Event; stores and
+// sinks that need valid text apply the lossless rule described at [Text].
+package audit

@@ -1,0 +1,113 @@
+package audit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/export/jsonl"
+	"github.com/auditkit/audit/store/memory"
+)
+
+func Example() {
+	ctx := context.Background()
+	store := memory.New()
+	logger, err := audit.New(audit.Options{Store: store})
+	if err != nil {
+		panic(err)
+	}
+	alice := logger.WithUser("alice", "analysts").WithSession("s-1")
+	alice.Log("query executed", map[string]any{"query": audit.Ref("query", "q-42"), "rows": 1234}, audit.QueryStart)
+	alice.Usage("menu item clicked", map[string]any{"item": "File | Open"}, audit.MainMenuItemClick)
+	if err := logger.Close(ctx); err != nil {
+		panic(err)
+	}
+
+	page, _ := store.Read(ctx, audit.Query{Object: &audit.Entity{Kind: "query", ID: "q-42"}})
+	for _, e := range page.Events {
+		rows, _ := e.Param("rows")
+		fmt.Println(e.Level, e.Type, e.UserID, e.Message, rows)
+	}
+	// Output:
+	// audit query-start alice query executed 1234
+}
+
+func ExampleLogger_Error() {
+	store := memory.New()
+	logger, _ := audit.New(audit.Options{Store: store, Sync: true})
+	defer logger.Close(context.Background())
+
+	_, err := os.Open("/does/not/exist")
+	logger.Error(err, map[string]any{"path": "/does/not/exist"})
+
+	page, _ := store.Read(context.Background(), audit.Query{Levels: []audit.Level{audit.LevelError}})
+	e := page.Events[0]
+	errType, _ := e.Param("error_type")
+	fmt.Println(e.Type, e.Message, errType)
+	fmt.Println(strings.Contains(e.StackTrace, "ExampleLogger_Error"), len(e.Fingerprint))
+	// Output:
+	// error open /does/not/exist: no such file or directory *fs.PathError
+	// true 32
+}
+
+func ExampleLogger_WithCallback() {
+	var out strings.Builder
+	logger, _ := audit.New(audit.Options{
+		Sinks:  []audit.Sink{jsonl.New(&out, jsonl.Options{})},
+		Params: map[string]any{"service": "billing"},
+	})
+	// The JS putCallback: persistent params on every event.
+	pkg := logger.WithPackage("reports").WithCallback(func(e *audit.Event) { e.Set("persistent", "value") })
+	pkg.Info("report built", map[string]any{"pages": 3})
+	logger.Close(context.Background())
+
+	events, _ := jsonl.ReadEvents(strings.NewReader(out.String()))
+	for _, p := range events[0].Params {
+		fmt.Printf("%s=%s\n", p.Key, p.Value)
+	}
+	// Output:
+	// package=reports
+	// pages=3
+	// persistent=value
+	// service=billing
+}
+
+func ExampleWithSubject() {
+	store := memory.New()
+	logger, _ := audit.New(audit.Options{Store: store, Sync: true})
+	defer logger.Close(context.Background())
+
+	// Middleware puts the request's user and session in its context...
+	ctx := audit.WithSubject(context.Background(), audit.Subject{UserID: "bob", SessionID: "s-7"})
+	// ...and handlers log through it.
+	logger.For(ctx).Log("project opened", map[string]any{"project": audit.Ref("project", "p-1")}, audit.ProjectOpened)
+	logger.LogEvent(ctx, audit.Event{Level: audit.LevelAudit, Type: audit.ProjectEdited, Message: "project edited"})
+
+	page, _ := store.Read(context.Background(), audit.Query{UserIDs: []string{"bob"}})
+	for _, e := range page.Events {
+		fmt.Println(e.Type, e.UserID, e.SessionID)
+	}
+	// Output:
+	// project-edited bob s-7
+	// project-opened bob s-7
+}
+
+func ExampleLogger_Stats() {
+	logger, _ := audit.New(audit.Options{Store: memory.New(), QueueSize: 1, Overflow: audit.OverflowDrop, ErrorHandler: func(error) {}})
+	var dropped int
+	for range 100 {
+		if err := logger.Log("burst", nil); errors.Is(err, audit.ErrQueueFull) {
+			dropped++
+		}
+	}
+	logger.Close(context.Background())
+	s := logger.Stats()
+	fmt.Println(s.Written+s.Dropped == 100, s.Dropped == uint64(dropped))
+	fmt.Println(logger.Log("late", nil))
+	// Output:
+	// true true
+	// audit: closed
+}

@@ -1,0 +1,591 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Logger records events. It mirrors Datagrok's JS DG.Logger: Log, Audit,
+// Usage, Info, Debug, Warning and Error, static params and a put callback,
+// and child loggers that add params, a callback or attribution on top of
+// their parent's. All methods are safe for concurrent use.
+//
+// Every convenience method is a thin layer over [Logger.LogEvent]. Each
+// returns nil once the event is queued (or, with Options.Sync, committed),
+// and an error wrapping [ErrQueueFull] or [ErrClosed] when it was dropped.
+// An event the policy does not log returns nil.
+type Logger struct {
+	c         *core
+	subject   Subject
+	binding   Binding
+	params    []Param // static params, sorted by key, keys unique
+	callbacks []func(*Event)
+}
+
+// core is what a Logger and all its children share.
+type core struct {
+	opts     Options
+	ids      idGen
+	store    *pipe // nil when there is no store
+	sinks    []*pipe
+	pipes    []*pipe // store (if any) then sinks, each with a goroutine unless Sync
+	inflight atomic.Int64
+	closed   atomic.Bool
+	closing  chan struct{}
+	cancel   context.CancelFunc // hard stop: Close's deadline passed
+	refused  atomic.Uint64
+	dropped  atomic.Uint64 // store drops
+	once     sync.Once
+	closeErr error
+}
+
+// New returns a Logger and starts its delivery goroutines; stop them with
+// [Logger.Close]. It fails with [ErrInvalidOptions] when an option is invalid.
+func New(opts Options) (*Logger, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	c := &core{opts: opts, closing: make(chan struct{})}
+	base, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	if opts.Store != nil {
+		c.store = newPipe("store", opts.Store, opts.Store.Write, opts.QueueSize, &c.opts, base)
+		if !opts.Sync {
+			c.pipes = append(c.pipes, c.store)
+		}
+	}
+	for i, s := range opts.Sinks {
+		name := fmt.Sprintf("sink %d (%s)", i, reflect.TypeOf(s))
+		if n, ok := s.(Namer); ok {
+			name = n.Name()
+		}
+		p := newPipe(name, s, s.Send, opts.SinkQueueSize, &c.opts, base)
+		c.sinks = append(c.sinks, p)
+		c.pipes = append(c.pipes, p)
+	}
+	for _, p := range c.pipes {
+		go p.run()
+	}
+	l := &Logger{c: c}
+	if len(opts.Params) > 0 {
+		l.params = appendParams(nil, opts.Params, &c.opts)
+	}
+	if opts.Callback != nil {
+		l.callbacks = []func(*Event){opts.Callback}
+	}
+	l.binding = opts.Policy.Bind(l.subject)
+	return l, nil
+}
+
+// child returns a copy of l sharing its core, with fresh slices.
+func (l *Logger) child() *Logger {
+	n := *l
+	n.params = l.params[:len(l.params):len(l.params)]
+	n.callbacks = l.callbacks[:len(l.callbacks):len(l.callbacks)]
+	return &n
+}
+
+// With returns a child logger that adds params to every event, on top of
+// (and overriding keys of) its parent's static params.
+func (l *Logger) With(params map[string]any) *Logger {
+	n := l.child()
+	n.params = mergeParams(l.params, appendParams(nil, params, &l.c.opts))
+	return n
+}
+
+// WithCallback returns a child logger that runs fn on every event after its
+// parent's callbacks (the JS putCallback of a child logger).
+func (l *Logger) WithCallback(fn func(*Event)) *Logger {
+	if fn == nil {
+		return l
+	}
+	n := l.child()
+	n.callbacks = append(n.callbacks, fn)
+	return n
+}
+
+// WithSubject returns a child logger whose events are attributed to s, and
+// which the policy decides for as s.
+func (l *Logger) WithSubject(s Subject) *Logger {
+	n := l.child()
+	n.subject = s
+	n.subject.Groups = append([]string(nil), s.Groups...)
+	n.binding = l.c.opts.Policy.Bind(n.subject)
+	return n
+}
+
+// WithUser returns a child logger bound to a user and the groups the user
+// belongs to; the session and package are kept.
+func (l *Logger) WithUser(userID string, groups ...string) *Logger {
+	s := l.subject
+	s.UserID, s.Groups = userID, groups
+	return l.WithSubject(s)
+}
+
+// WithSession returns a child logger bound to a session; the user is kept.
+func (l *Logger) WithSession(sessionID string) *Logger {
+	s := l.subject
+	s.SessionID = sessionID
+	return l.WithSubject(s)
+}
+
+// WithPackage returns a child logger for a component (Datagrok's
+// PackageLogger): its events carry the param "package", and settings can
+// scope rules to it.
+func (l *Logger) WithPackage(name string) *Logger {
+	s := l.subject
+	s.Package = name
+	n := l.WithSubject(s)
+	n.params = mergeParams(n.params, []Param{{Key: "package", Value: StringValue(name)}})
+	return n
+}
+
+// Subject returns the subject the logger attributes events to.
+func (l *Logger) Subject() Subject { return l.subject }
+
+// Log records an audit-level event of the given type, "log" by default
+// (Datagrok's logger.log, kept for compatibility; the same as Audit).
+func (l *Logger) Log(msg string, params map[string]any, typ ...string) error {
+	return l.emit(nil, LevelAudit, typeOr(typ, Log), msg, params, "")
+}
+
+// Audit records an audit-level event of the given type, "log" by default.
+func (l *Logger) Audit(msg string, params map[string]any, typ ...string) error {
+	return l.emit(nil, LevelAudit, typeOr(typ, Log), msg, params, "")
+}
+
+// Usage records a usage-level event of the given type, "usage" by default.
+func (l *Logger) Usage(msg string, params map[string]any, typ ...string) error {
+	return l.emit(nil, LevelUsage, typeOr(typ, Usage), msg, params, "")
+}
+
+// Info records an info-level event (no record type, as in Datagrok).
+func (l *Logger) Info(msg string, params map[string]any) error {
+	return l.emit(nil, LevelInfo, "", msg, params, "")
+}
+
+// Debug records a debug-level event.
+func (l *Logger) Debug(msg string, params map[string]any) error {
+	return l.emit(nil, LevelDebug, "", msg, params, "")
+}
+
+// Warning records a warning-level event.
+func (l *Logger) Warning(msg string, params map[string]any) error {
+	return l.emit(nil, LevelWarning, "", msg, params, "")
+}
+
+// Error records an error event of type "error". msg is the error: a string,
+// an error value (its message is used, and its Go type is added as the param
+// "error_type"), or any other value (formatted with %v). The stack trace,
+// used to group errors by [Fingerprint], is stackTrace when given, else the
+// caller's stack, captured now.
+func (l *Logger) Error(msg any, params map[string]any, stackTrace ...string) error {
+	if l.binding.Route(LevelError, Error) == 0 {
+		return nil
+	}
+	text, errType := errorText(msg)
+	stack := ""
+	if len(stackTrace) > 0 && stackTrace[0] != "" {
+		stack = stackTrace[0]
+	} else {
+		stack = captureStack(1)
+	}
+	if errType != "" {
+		if params == nil {
+			params = map[string]any{"error_type": errType}
+		} else if _, ok := params["error_type"]; !ok {
+			p := make(map[string]any, len(params)+1)
+			for k, v := range params {
+				p[k] = v
+			}
+			p["error_type"] = errType
+			params = p
+		}
+	}
+	return l.emit(nil, LevelError, Error, text, params, stack)
+}
+
+func errorText(msg any) (text, errType string) {
+	defer func() {
+		if r := recover(); r != nil {
+			text = fmt.Sprintf("!ERROR: panic formatting %T: %v", msg, r)
+		}
+	}()
+	switch m := msg.(type) {
+	case nil:
+		return "", ""
+	case string:
+		return m, ""
+	case error:
+		return m.Error(), fmt.Sprintf("%T", m)
+	default:
+		return fmt.Sprint(m), ""
+	}
+}
+
+func typeOr(typ []string, def string) string {
+	if len(typ) > 0 && typ[0] != "" {
+		return typ[0]
+	}
+	return def
+}
+
+// LogEvent records a whole event; every other logging method is a layer
+// over it. Missing fields are filled in: ID (a new UUIDv7), Time (now; a
+// given time is converted to UTC and truncated to microseconds), Type (per
+// level, as the convenience methods do), SessionID and UserID (from ctx, see
+// [WithSubject], else from the logger), Fingerprint (from StackTrace). The
+// logger's static params and callbacks apply; e.Params is copied. ctx bounds
+// waiting for queue room, and in Sync mode the write. An invalid Level is an
+// error wrapping [ErrInvalidLevel].
+func (l *Logger) LogEvent(ctx context.Context, e Event) error {
+	if !e.Level.Valid() {
+		return fmt.Errorf("%w: %d", ErrInvalidLevel, e.Level)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	l = l.For(ctx)
+	if e.Type == "" {
+		switch e.Level {
+		case LevelAudit:
+			e.Type = Log
+		case LevelUsage:
+			e.Type = Usage
+		case LevelError:
+			e.Type = Error
+		}
+	}
+	route := l.binding.Route(e.Level, e.Type)
+	if route == 0 {
+		return nil
+	}
+	given := e.Params
+	e.Params = nil
+	return l.emitEvent(ctx, route, &e, nil, given)
+}
+
+// emit builds the event of a convenience method.
+func (l *Logger) emit(ctx context.Context, level Level, typ, msg string, params map[string]any, stack string) error {
+	route := l.binding.Route(level, typ)
+	if route == 0 {
+		return nil
+	}
+	e := Event{Level: level, Type: typ, Message: msg, StackTrace: stack}
+	return l.emitEvent(ctx, route, &e, params, nil)
+}
+
+// emitEvent completes e and hands it to the pipes. e does not escape: the
+// callbacks and the printer, which could keep it, get a copy.
+func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params map[string]any, given []Param) error {
+	c := l.c
+	c.inflight.Add(1)
+	defer c.inflight.Add(-1)
+	if c.closed.Load() {
+		c.refused.Add(1)
+		return ErrClosed
+	}
+
+	now := c.opts.Now()
+	if e.Time.IsZero() {
+		e.Time = now
+	}
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	if e.ID == ([16]byte{}) {
+		e.ID = c.ids.next(e.Time)
+	}
+	if e.UserID == "" {
+		e.UserID = l.subject.UserID
+	}
+	if e.SessionID == "" {
+		e.SessionID = l.subject.SessionID
+	}
+	e.Message = truncate(e.Message, c.opts.MaxMessageBytes)
+	if e.StackTrace != "" {
+		e.StackTrace = truncate(e.StackTrace, c.opts.MaxMessageBytes)
+		if e.Fingerprint == "" {
+			e.Fingerprint = Fingerprint(e.StackTrace)
+		}
+	}
+	e.Params = l.buildParams(params, given)
+	if len(l.callbacks) > 0 {
+		h := new(Event)
+		*h = *e
+		for _, cb := range l.callbacks {
+			l.runCallback(cb, h)
+		}
+		*e = *h
+	}
+	if route&RoutePrint != 0 && c.opts.Printer != nil {
+		h := *e
+		printEvent(ctx, c.opts.Printer, &h)
+	}
+	if route&RouteExport != 0 {
+		for _, p := range c.sinks {
+			if err := p.put(ctx, item{ev: *e}, 0, nil); err != nil {
+				p.dropped.Add(1)
+				c.opts.ErrorHandler(fmt.Errorf("audit: dropped event %s (type %q): %w", e.ID, e.Type, err))
+			}
+		}
+	}
+	if route&RouteStore == 0 || c.store == nil {
+		return nil
+	}
+	if c.opts.Sync {
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		return c.store.writeSync(ctx, *e)
+	}
+	wait := time.Duration(0)
+	if c.opts.Overflow == OverflowBlock {
+		wait = c.opts.BlockTimeout
+	}
+	if err := c.store.put(ctx, item{ev: *e}, wait, c.closing); err != nil {
+		if errors.Is(err, ErrClosed) {
+			c.refused.Add(1)
+			return err
+		}
+		c.dropped.Add(1)
+		err = fmt.Errorf("audit: dropped event %s (type %q): %w", e.ID, e.Type, err)
+		c.opts.ErrorHandler(err)
+		return err
+	}
+	return nil
+}
+
+// buildParams returns the event's params: the logger's static params, then
+// the call's map, then given (later keys win), sorted, each value converted
+// and size-limited. It allocates one slice.
+func (l *Logger) buildParams(params map[string]any, given []Param) []Param {
+	n := len(l.params) + len(params) + len(given)
+	if n == 0 {
+		return nil
+	}
+	out := make([]Param, 0, n)
+	out = append(out, l.params...)
+	static := len(out)
+	for k, v := range params {
+		out = append(out, Param{Key: k, Value: limitValue(AnyValue(v), l.c.opts.MaxValueBytes)})
+	}
+	for _, p := range given {
+		out = append(out, Param{Key: p.Key, Value: limitValue(p.Value, l.c.opts.MaxValueBytes)})
+	}
+	if static == len(out) {
+		return out // static params are already sorted and unique
+	}
+	return sortUnique(out)
+}
+
+// sortUnique sorts params by key with a stable insertion sort (param lists
+// are short) and keeps the last of equal keys.
+func sortUnique(ps []Param) []Param {
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && ps[j].Key < ps[j-1].Key; j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+	out := ps[:0]
+	for i, p := range ps {
+		if i+1 < len(ps) && ps[i+1].Key == p.Key {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func limitValue(v Value, max int) Value {
+	if max <= 0 || len(v.str) <= max {
+		return v
+	}
+	switch v.kind {
+	case KindString, KindJSON:
+		return StringValue(truncate(v.str, max))
+	}
+	return v
+}
+
+func appendParams(dst []Param, m map[string]any, opts *Options) []Param {
+	for k, v := range m {
+		dst = append(dst, Param{Key: k, Value: limitValue(AnyValue(v), opts.MaxValueBytes)})
+	}
+	return sortUnique(dst)
+}
+
+// mergeParams returns base overridden by extra, as a new sorted slice.
+func mergeParams(base, extra []Param) []Param {
+	out := make([]Param, 0, len(base)+len(extra))
+	out = append(out, base...)
+	out = append(out, extra...)
+	return sortUnique(out)
+}
+
+func (l *Logger) runCallback(cb func(*Event), e *Event) {
+	defer func() {
+		if r := recover(); r != nil {
+			buf := make([]byte, 4096)
+			buf = buf[:runtime.Stack(buf, false)]
+			l.c.opts.ErrorHandler(fmt.Errorf("audit: callback panicked on event %s: %v\n%s", e.ID, r, buf))
+		}
+	}()
+	cb(e)
+}
+
+// Set sets the param key to AnyValue(value), keeping Params sorted. Use it in
+// callbacks to add persistent params.
+func (e *Event) Set(key string, value any) {
+	v := AnyValue(value)
+	for i := range e.Params {
+		switch {
+		case e.Params[i].Key == key:
+			e.Params[i].Value = v
+			return
+		case e.Params[i].Key > key:
+			e.Params = append(e.Params, Param{})
+			copy(e.Params[i+1:], e.Params[i:])
+			e.Params[i] = Param{Key: key, Value: v}
+			return
+		}
+	}
+	e.Params = append(e.Params, Param{Key: key, Value: v})
+}
+
+// Flush returns once every event logged before it has been delivered to the
+// store and to every sink (or given up, see [Stats]), and stores and sinks
+// implementing [Flusher] have been flushed; or when ctx ends, with its error.
+func (l *Logger) Flush(ctx context.Context) error {
+	c := l.c
+	c.inflight.Add(1)
+	if c.closed.Load() {
+		c.inflight.Add(-1)
+		return ErrClosed
+	}
+	marks := make([]chan struct{}, 0, len(c.pipes))
+	var err error
+	for _, p := range c.pipes {
+		m := make(chan struct{})
+		if e := p.put(ctx, item{flush: m}, time.Duration(1<<62), c.closing); e != nil {
+			err = e
+			break
+		}
+		marks = append(marks, m)
+	}
+	c.inflight.Add(-1)
+	if err != nil {
+		return fmt.Errorf("audit: flush: %w", err)
+	}
+	for _, m := range marks {
+		select {
+		case <-m:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return flushDests(ctx, c.dests())
+}
+
+// dests returns every pipe whose destination may need flushing and closing:
+// the store's (also in Sync mode, where it has no goroutine) and the sinks'.
+func (c *core) dests() []*pipe {
+	if c.store != nil && c.opts.Sync {
+		return append([]*pipe{c.store}, c.sinks...)
+	}
+	return c.pipes
+}
+
+func flushDests(ctx context.Context, pipes []*pipe) error {
+	var errs []error
+	for _, p := range pipes {
+		if f, ok := p.dest.(Flusher); ok {
+			if err := f.Flush(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("audit: flush %s: %w", p.name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close flushes everything queued, stops every goroutine the Logger started,
+// and, with Options.CloseStore / CloseSinks, closes the store and sinks. It
+// honours ctx: when ctx ends first, the events still waiting are counted as
+// failed and reported, the goroutines stop, and Close returns ctx's error.
+// Close is idempotent: later calls return the first call's result. Logging
+// after Close returns [ErrClosed].
+func (l *Logger) Close(ctx context.Context) error {
+	c := l.c
+	c.once.Do(func() { c.closeErr = c.close(ctx) })
+	return c.closeErr
+}
+
+func (c *core) close(ctx context.Context) error {
+	c.closed.Store(true)
+	close(c.closing)
+	// Wait for calls that passed the closed check to finish queueing.
+	for c.inflight.Load() > 0 {
+		if ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	for _, p := range c.pipes {
+		close(p.stop)
+	}
+	var errs []error
+	for _, p := range c.pipes {
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			c.cancel() // writes in flight and retries give up now
+			<-p.done
+		}
+	}
+	c.cancel()
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	} else {
+		if err := flushDests(ctx, c.dests()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.opts.CloseStore && c.store != nil {
+		if cl, ok := c.store.dest.(Closer); ok {
+			if err := cl.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("audit: close store: %w", err))
+			}
+		}
+	}
+	if c.opts.CloseSinks {
+		for _, p := range c.sinks {
+			if cl, ok := p.dest.(Closer); ok {
+				if err := cl.Close(ctx); err != nil {
+					errs = append(errs, fmt.Errorf("audit: close %s: %w", p.name, err))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stats returns the delivery counters; see [Stats].
+func (l *Logger) Stats() Stats {
+	c := l.c
+	var s Stats
+	if c.store != nil {
+		ps := c.store.stats()
+		s.Logged, s.Written, s.Failed, s.Retried, s.QueueDepth = ps.Logged, ps.Written, ps.Failed, ps.Retried, ps.QueueDepth
+	}
+	s.Closed = c.refused.Load()
+	s.Dropped = c.dropped.Load() + s.Closed
+	for _, p := range c.sinks {
+		s.Sinks = append(s.Sinks, p.stats())
+	}
+	return s
+}

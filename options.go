@@ -1,0 +1,181 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Overflow is what [Logger] does when its queue is full.
+type Overflow uint8
+
+const (
+	// OverflowBlock makes the logging call wait for room, up to
+	// Options.BlockTimeout (or its context's deadline), then drop the event
+	// with [ErrQueueFull]. It is the default.
+	OverflowBlock Overflow = iota
+	// OverflowDrop drops the event at once with [ErrQueueFull].
+	OverflowDrop
+)
+
+// Options configure a [Logger]. The zero value is usable: it logs every event
+// to no store, asynchronously, with the defaults below.
+type Options struct {
+	// Store receives every event whose route includes RouteStore. Nil means
+	// events are only exported to Sinks.
+	Store Store
+	// Sinks receive every event whose route includes RouteExport, each
+	// through its own queue.
+	Sinks []Sink
+	// Policy decides what is logged for whom. Default: [LogAll].
+	Policy Policy
+
+	// Params are static params added to every event (Datagrok's
+	// options.params). A param given in the logging call wins over a static
+	// one of the same key.
+	Params map[string]any
+	// Callback runs on every event before it is queued and may read and
+	// change it, e.g. to add persistent params with [Event.Set] (Datagrok's
+	// putCallback). A panic in it is recovered and reported; the event is
+	// still logged.
+	Callback func(*Event)
+
+	// Sync makes each logging call write its event to the Store before
+	// returning, and return the store's error. Sinks still receive events
+	// asynchronously. Default false: calls return once the event is queued.
+	Sync bool
+	// QueueSize bounds the events waiting for the store. Default 8192.
+	QueueSize int
+	// Overflow is the policy when the queue is full. Default OverflowBlock.
+	Overflow Overflow
+	// BlockTimeout is how long OverflowBlock waits for room. Default 1s.
+	BlockTimeout time.Duration
+	// BatchSize is the largest batch written at once. Default 512.
+	BatchSize int
+	// FlushInterval is how long an event may wait for its batch to fill.
+	// Default 100ms.
+	FlushInterval time.Duration
+	// WriteTimeout bounds one attempt to write a batch. Default 10s.
+	WriteTimeout time.Duration
+	// RetryMin and RetryMax bound the backoff between attempts to write a
+	// batch that failed; it doubles from RetryMin, with jitter. Defaults 50ms
+	// and 5s.
+	RetryMin, RetryMax time.Duration
+	// MaxAttempts is how many times a batch is tried before it is given up
+	// and counted as failed. Default 0: retry until Close's deadline. Errors
+	// marked [Permanent] are not retried; the batch is split to isolate the
+	// events the store refuses, and the others are written.
+	MaxAttempts int
+
+	// Printer, when set, receives every event whose route includes
+	// RoutePrint (settings' print levels), written at once in the logging
+	// goroutine so operators see it in the service's own log. Levels map to
+	// slog's: debug to Debug, info, audit and usage to Info, warning to Warn,
+	// error to Error. Default nil: nothing is printed.
+	Printer *slog.Logger
+
+	// SinkQueueSize bounds each sink's queue; a full sink queue drops (and
+	// counts) the event for that sink only. Default QueueSize.
+	SinkQueueSize int
+
+	// MaxMessageBytes truncates longer messages and stack traces, at a UTF-8
+	// boundary with a visible "…[truncated N bytes]" marker. Default 256 KiB;
+	// negative means no limit.
+	MaxMessageBytes int
+	// MaxValueBytes truncates longer string and JSON param values (JSON that is
+	// truncated becomes a string). Default 64 KiB; negative means no limit.
+	MaxValueBytes int
+
+	// ErrorHandler receives every error the pipeline does not return to a
+	// caller: drops, retried and failed writes, callback panics. It must not
+	// block for long. Default: logged to slog.Default() at level ERROR.
+	ErrorHandler func(error)
+	// Now returns the current time. Default time.Now. Tests inject a clock.
+	Now func() time.Time
+
+	// CloseStore and CloseSinks make [Logger.Close] also close the store and
+	// sinks that implement [Closer].
+	CloseStore, CloseSinks bool
+}
+
+func (o Options) withDefaults() Options {
+	if o.Policy == nil {
+		o.Policy = LogAll
+	}
+	if o.QueueSize == 0 {
+		o.QueueSize = 8192
+	}
+	if o.BlockTimeout == 0 {
+		o.BlockTimeout = time.Second
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 512
+	}
+	if o.FlushInterval == 0 {
+		o.FlushInterval = 100 * time.Millisecond
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.RetryMin == 0 {
+		o.RetryMin = 50 * time.Millisecond
+	}
+	if o.RetryMax == 0 {
+		o.RetryMax = 5 * time.Second
+	}
+	if o.SinkQueueSize == 0 {
+		o.SinkQueueSize = o.QueueSize
+	}
+	if o.MaxMessageBytes == 0 {
+		o.MaxMessageBytes = 256 << 10
+	}
+	if o.MaxValueBytes == 0 {
+		o.MaxValueBytes = 64 << 10
+	}
+	if o.ErrorHandler == nil {
+		o.ErrorHandler = func(err error) {
+			slog.Default().LogAttrs(context.Background(), slog.LevelError, "audit", slog.Any("error", err))
+		}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	positive := []struct {
+		name string
+		v    int64
+	}{
+		{"QueueSize", int64(o.QueueSize)},
+		{"BlockTimeout", int64(o.BlockTimeout)},
+		{"BatchSize", int64(o.BatchSize)},
+		{"FlushInterval", int64(o.FlushInterval)},
+		{"WriteTimeout", int64(o.WriteTimeout)},
+		{"RetryMin", int64(o.RetryMin)},
+		{"RetryMax", int64(o.RetryMax)},
+		{"SinkQueueSize", int64(o.SinkQueueSize)},
+	}
+	for _, f := range positive {
+		if f.v <= 0 {
+			return fmt.Errorf("%w: %s must be positive, got %d", ErrInvalidOptions, f.name, f.v)
+		}
+	}
+	if o.RetryMax < o.RetryMin {
+		return fmt.Errorf("%w: RetryMax (%s) is below RetryMin (%s)", ErrInvalidOptions, o.RetryMax, o.RetryMin)
+	}
+	if o.MaxAttempts < 0 {
+		return fmt.Errorf("%w: MaxAttempts must not be negative, got %d", ErrInvalidOptions, o.MaxAttempts)
+	}
+	if o.Overflow > OverflowDrop {
+		return fmt.Errorf("%w: Overflow: unknown policy %d", ErrInvalidOptions, o.Overflow)
+	}
+	for i, s := range o.Sinks {
+		if s == nil {
+			return fmt.Errorf("%w: Sinks[%d] is nil", ErrInvalidOptions, i)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,330 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// item is what travels through a pipe's queue: an event, or a flush marker
+// that is closed once everything queued before it has been delivered.
+type item struct {
+	ev    Event
+	flush chan struct{}
+}
+
+// queue is a bounded FIFO of items for one consumer. Producers append under a
+// mutex; the consumer takes everything queued at once by swapping buffers,
+// so the per-event cost is an append, and batches form without a handoff
+// per event.
+type queue struct {
+	mu      sync.Mutex
+	items   []item
+	flushes int           // flush markers in items
+	room    chan struct{} // closed when the consumer makes room; nil when nobody waits
+	limit   int
+	batch   int
+	wake    chan struct{} // capacity 1: tells the consumer to look
+}
+
+func newQueue(limit, batch int) *queue {
+	return &queue{limit: limit, batch: batch, wake: make(chan struct{}, 1)}
+}
+
+// push appends it. An event does not fit in a full queue: push then returns
+// false and a channel that is closed once the consumer has made room. Flush
+// markers always fit.
+func (q *queue) push(it item) (bool, <-chan struct{}) {
+	q.mu.Lock()
+	if it.flush == nil && len(q.items)-q.flushes >= q.limit {
+		if q.room == nil {
+			q.room = make(chan struct{})
+		}
+		room := q.room
+		q.mu.Unlock()
+		return false, room
+	}
+	q.items = append(q.items, it)
+	n := len(q.items)
+	if it.flush != nil {
+		q.flushes++
+	}
+	q.mu.Unlock()
+	if n == 1 || n == q.batch || it.flush != nil {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true, nil
+}
+
+// ready reports how many items are queued and whether the consumer should
+// take them now (a full batch, or a flush marker, is waiting).
+func (q *queue) ready() (int, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items), len(q.items) >= q.batch || q.flushes > 0
+}
+
+// take returns everything queued and leaves spare, emptied, in its place.
+func (q *queue) take(spare []item) []item {
+	q.mu.Lock()
+	items := q.items
+	q.items = spare[:0]
+	q.flushes = 0
+	room := q.room
+	q.room = nil
+	q.mu.Unlock()
+	if room != nil {
+		close(room)
+	}
+	return items
+}
+
+// depth returns the number of events queued.
+func (q *queue) depth() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) - q.flushes
+}
+
+// pipe is one destination's delivery machinery: a bounded queue, a goroutine
+// that batches by size and by interval, and retries with backoff. The store
+// has one pipe and each sink has its own, so a slow destination only fills
+// its own queue.
+type pipe struct {
+	name   string
+	dest   any // the Store or Sink, for Flusher and Closer
+	write  func(context.Context, []Event) error
+	opts   *Options
+	report func(error)
+
+	q    *queue
+	stop chan struct{} // closed by Close once nothing more is sent
+	done chan struct{} // closed when run returns
+	base context.Context
+
+	received, written, dropped, failed, retried atomic.Uint64
+}
+
+func newPipe(name string, dest any, write func(context.Context, []Event) error, size int, opts *Options, base context.Context) *pipe {
+	return &pipe{
+		name:   name,
+		dest:   dest,
+		write:  write,
+		opts:   opts,
+		report: opts.ErrorHandler,
+		q:      newQueue(size, opts.BatchSize),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		base:   base,
+	}
+}
+
+// run is the pipe's goroutine. It takes the queue's items when a batch is
+// full, a flush marker waits, FlushInterval has passed since the first
+// waiting event, or the pipe stops; it returns after stop is closed and the
+// queue has been drained.
+func (p *pipe) run() {
+	defer close(p.done)
+	var spare []item
+	batch := make([]Event, 0, p.opts.BatchSize)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	armed := false
+	deliver := func() {
+		if len(batch) > 0 {
+			p.deliver(batch)
+			clear(batch) // drop references to params and strings
+			batch = batch[:0]
+		}
+	}
+	for {
+		stopping := false
+		select {
+		case <-p.q.wake:
+			n, now := p.q.ready()
+			if !now {
+				if n > 0 && !armed {
+					timer.Reset(p.opts.FlushInterval)
+					armed = true
+				}
+				continue
+			}
+		case <-timer.C:
+			armed = false
+		case <-p.stop:
+			stopping = true
+		}
+		for {
+			items := p.q.take(spare)
+			if len(items) == 0 && stopping {
+				return
+			}
+			if armed {
+				timer.Stop()
+				armed = false
+			}
+			events := 0
+			for i := range items {
+				if items[i].flush == nil {
+					events++
+				}
+			}
+			p.received.Add(uint64(events))
+			for i := range items {
+				if m := items[i].flush; m != nil {
+					deliver()
+					close(m)
+					continue
+				}
+				batch = append(batch, items[i].ev)
+				if len(batch) == p.opts.BatchSize {
+					deliver()
+				}
+			}
+			deliver()
+			clear(items)
+			spare = items
+			if !stopping {
+				break
+			}
+		}
+	}
+}
+
+// put queues it. A full queue waits up to wait (0: not at all), or until ctx
+// ends or the Logger closes, then gives up with ErrQueueFull.
+func (p *pipe) put(ctx context.Context, it item, wait time.Duration, closing <-chan struct{}) error {
+	ok, room := p.q.push(it)
+	if ok {
+		return nil
+	}
+	if wait > 0 {
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		var done <-chan struct{}
+		if ctx != nil {
+			done = ctx.Done()
+		}
+		for {
+			select {
+			case <-room:
+				if ok, room = p.q.push(it); ok {
+					return nil
+				}
+				continue
+			case <-timer.C:
+			case <-done:
+				return fmt.Errorf("%w: %s: %w", ErrQueueFull, p.name, ctx.Err())
+			case <-closing:
+				return ErrClosed
+			}
+			break
+		}
+	}
+	return fmt.Errorf("%w: %s (%d events waiting)", ErrQueueFull, p.name, p.q.limit)
+}
+
+// deliver writes batch with retries. Permanent errors split the batch to
+// isolate the events the destination refuses; the others are delivered.
+func (p *pipe) deliver(batch []Event) {
+	backoff := p.opts.RetryMin
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(p.base, p.opts.WriteTimeout)
+		err := p.write(ctx, batch)
+		cancel()
+		if err == nil {
+			p.written.Add(uint64(len(batch)))
+			return
+		}
+		switch {
+		case IsPermanent(err) && len(batch) > 1:
+			half := len(batch) / 2
+			p.deliver(batch[:half])
+			p.deliver(batch[half:])
+			return
+		case IsPermanent(err):
+			p.failed.Add(1)
+			p.report(fmt.Errorf("audit: %s refused event %s (type %q): %w", p.name, batch[0].ID, batch[0].Type, err))
+			return
+		case p.base.Err() != nil:
+			p.failed.Add(uint64(len(batch)))
+			p.report(fmt.Errorf("audit: %s: gave up %d events at close: %w", p.name, len(batch), err))
+			return
+		case p.opts.MaxAttempts > 0 && attempt >= p.opts.MaxAttempts:
+			p.failed.Add(uint64(len(batch)))
+			p.report(fmt.Errorf("audit: %s: gave up %d events after %d attempts: %w", p.name, len(batch), attempt, err))
+			return
+		}
+		p.retried.Add(1)
+		p.report(fmt.Errorf("audit: %s: writing %d events failed (attempt %d), retrying: %w", p.name, len(batch), attempt, err))
+		if !sleep(p.base, jitter(backoff)) {
+			continue // closing: the next attempt runs on a cancelled context and gives up
+		}
+		backoff = min(backoff*2, p.opts.RetryMax)
+	}
+}
+
+// writeSync writes one event in the caller's goroutine (Options.Sync),
+// retrying transient failures until ctx ends, WriteTimeout has passed in
+// total, or MaxAttempts is reached.
+func (p *pipe) writeSync(ctx context.Context, ev Event) error {
+	ctx, cancel := context.WithTimeout(ctx, p.opts.WriteTimeout)
+	defer cancel()
+	batch := []Event{ev}
+	backoff := p.opts.RetryMin
+	for attempt := 1; ; attempt++ {
+		err := p.write(ctx, batch)
+		if err == nil {
+			p.received.Add(1)
+			p.written.Add(1)
+			return nil
+		}
+		if IsPermanent(err) || ctx.Err() != nil || (p.opts.MaxAttempts > 0 && attempt >= p.opts.MaxAttempts) || !sleep(ctx, jitter(backoff)) {
+			p.received.Add(1)
+			p.failed.Add(1)
+			return fmt.Errorf("audit: %s: event %s not written after %d attempts: %w", p.name, ev.ID, attempt, err)
+		}
+		p.retried.Add(1)
+		backoff = min(backoff*2, p.opts.RetryMax)
+	}
+}
+
+// jitter returns a duration in [d/2, d).
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2)
+}
+
+// sleep waits for d or until ctx ends, and reports whether it slept fully.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (p *pipe) stats() PipeStats {
+	depth := p.q.depth()
+	return PipeStats{
+		Name:       p.name,
+		Logged:     p.received.Load() + uint64(depth),
+		Written:    p.written.Load(),
+		Dropped:    p.dropped.Load(),
+		Failed:     p.failed.Load(),
+		Retried:    p.retried.Load(),
+		QueueDepth: depth,
+	}
+}

@@ -1,0 +1,49 @@
+package audit
+
+// Stats counts what happened to the events a [Logger] was given. Counters are
+// totals since New. At rest (after Flush), for the store:
+// Logged = Written + Failed, and every event ever offered is in Logged or
+// Dropped.
+type Stats struct {
+	// Logged counts events accepted for the store (queued, or written in
+	// Sync mode). Events the policy routes away from the store are not
+	// counted.
+	Logged uint64
+	// Written counts events the store committed.
+	Written uint64
+	// Dropped counts events that were never queued: the queue was full, or
+	// the Logger was closed (those are also counted in Closed). Each drop is
+	// also reported to Options.ErrorHandler or returned to the caller.
+	Dropped uint64
+	// Failed counts queued events given up: refused by the store with a
+	// permanent error, out of attempts, or still unwritten when Close's
+	// deadline passed. Each is reported to Options.ErrorHandler.
+	Failed uint64
+	// Retried counts batch write attempts that failed and were retried.
+	Retried uint64
+	// Closed counts logging calls refused with ErrClosed.
+	Closed uint64
+	// QueueDepth is the number of events waiting for the store now.
+	QueueDepth int
+	// Sinks has one entry per sink, in Options.Sinks order.
+	Sinks []PipeStats
+}
+
+// PipeStats counts one destination's deliveries (see [Stats]).
+type PipeStats struct {
+	// Name is the sink's [Namer] name, or its type and position.
+	Name string
+	// Logged counts events queued for this destination.
+	Logged uint64
+	// Written counts events delivered.
+	Written uint64
+	// Dropped counts events not queued because this destination's queue was
+	// full.
+	Dropped uint64
+	// Failed counts queued events given up.
+	Failed uint64
+	// Retried counts failed attempts that were retried.
+	Retried uint64
+	// QueueDepth is the number of events waiting now.
+	QueueDepth int
+}
