@@ -49,6 +49,9 @@ type Options struct {
 	// DenyCreateLogGroup makes CreateLogGroup answer AccessDeniedException,
 	// as for a role allowed to create streams but not groups.
 	DenyCreateLogGroup bool
+	// DiscardEvents checks every request as usual but does not keep the
+	// events (Events returns none), for benchmarks. Puts are still recorded.
+	DiscardEvents bool
 }
 
 // Fault is a failure [Server.Inject] makes a call suffer.
@@ -584,9 +587,11 @@ func (s *Server) putLogEvents(groupName, streamName string, events []Event) (any
 	if len(accepted) > 0 && accepted[len(accepted)-1].Time.Sub(accepted[0].Time) > MaxSpan {
 		return nil, invalid("the log events in a single PutLogEvents request cannot span more than 24 hours")
 	}
-	for _, e := range accepted {
-		e.IngestionTime = now
-		st.events = append(st.events, e)
+	if !s.opts.DiscardEvents {
+		for _, e := range accepted {
+			e.IngestionTime = now
+			st.events = append(st.events, e)
+		}
 	}
 	s.puts = append(s.puts, Put{Group: groupName, Stream: streamName, Events: len(events), Bytes: total, Rejected: len(events) - len(accepted)})
 
