@@ -22,8 +22,8 @@ func BenchmarkSend(b *testing.B) {
 		msg    int // message bytes before formatting
 		format cloudwatch.Format
 	}{
-		{"batch=1000/msg=100/json", 1000, 100, cloudwatch.JSON},
-		{"batch=1000/msg=100/text", 1000, 100, cloudwatch.Text},
+		{"batch=512/msg=100/json", 512, 100, cloudwatch.JSON}, // the Logger's default BatchSize
+		{"batch=512/msg=100/text", 512, 100, cloudwatch.Text},
 		{"batch=10000/msg=100/json", 10000, 100, cloudwatch.JSON},
 		{"batch=100/msg=10000/json", 100, 10000, cloudwatch.JSON},
 	}
