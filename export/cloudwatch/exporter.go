@@ -245,8 +245,6 @@ func (x *Exporter) route(events []audit.Event, out *outcome) []*dest {
 	now := x.opts.Now()
 	limit := x.opts.MaxEventSize - EventOverhead
 
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	for i := range events {
 		e := &events[i]
 		bi := slices.IndexFunc(x.blocks, func(b block) bool { return b.match(e) })
@@ -272,7 +270,7 @@ func (x *Exporter) route(events []audit.Event, out *outcome) []*dest {
 			reason = ErrTooNew
 		}
 		if reason != nil {
-			if _, done := x.settled.m[partKey{e.ID, 0}]; done {
+			if x.wasSettled(partKey{e.ID, 0}) {
 				x.c.deduplicated.Add(1)
 				continue
 			}
@@ -295,7 +293,7 @@ func (x *Exporter) route(events []audit.Event, out *outcome) []*dest {
 		ts := e.Time.UnixMilli()
 		for p, msg := range parts {
 			key := partKey{e.ID, p}
-			if _, done := x.settled.m[key]; done {
+			if x.wasSettled(key) {
 				x.c.deduplicated.Add(1)
 				continue
 			}
@@ -306,6 +304,15 @@ func (x *Exporter) route(events []audit.Event, out *outcome) []*dest {
 		x.lose(lk.d, lk.err, false, losses[lk], nil)
 	}
 	return slices.DeleteFunc(dests, func(d *dest) bool { return len(d.items) == 0 })
+}
+
+// wasSettled reports whether an earlier, failed Send delivered or reported
+// the log event.
+func (x *Exporter) wasSettled(k partKey) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	_, ok := x.settled.m[k]
+	return ok
 }
 
 // lose reports events that will not be delivered.

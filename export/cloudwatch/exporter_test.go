@@ -461,7 +461,7 @@ func TestRetriesAreBounded(t *testing.T) {
 	}
 	e.srv.Inject(cloudwatchtest.Throttle, 3)
 	calls := e.srv.Calls("PutLogEvents")
-	batch := events(5, now, "e")
+	batch := append(events(5, now, "e"), event(now.Add(-15*24*time.Hour), audit.LevelAudit, audit.Log, "too old"))
 	err := e.x.Send(context.Background(), batch)
 	if err == nil || !errors.Is(err, audit.ErrUnavailable) || audit.IsPermanent(err) || !strings.Contains(err.Error(), "ThrottlingException") {
 		t.Fatalf("err = %v; want a retryable ErrUnavailable", err)
@@ -478,6 +478,9 @@ func TestRetriesAreBounded(t *testing.T) {
 	}
 	if got := len(e.srv.Events("/app/audit", "audit")); got != 6 {
 		t.Fatalf("stored %d, want 6", got)
+	}
+	if lost := e.lost(); len(lost) != 1 || e.x.Stats().TooOld != 1 || e.x.Stats().Deduplicated != 1 {
+		t.Fatalf("the too-old event must be reported once, not on every resend: %v", lost)
 	}
 }
 
