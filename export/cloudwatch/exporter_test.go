@@ -64,7 +64,11 @@ func newEnv(t *testing.T, srvOpts cloudwatchtest.Options, mutate func(*cloudwatc
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { x.Close(context.Background()) })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		x.Close(ctx)
+	})
 	e.x = x
 	return e
 }
@@ -578,21 +582,16 @@ func TestCloseWaitsForSendsInFlight(t *testing.T) {
 	e.srv.CreateGroup("/app/audit")
 	e.srv.SetLatency(100 * time.Millisecond)
 	var wg sync.WaitGroup
-	started := make(chan struct{}, 4)
 	for g := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			started <- struct{}{}
 			if err := e.x.Send(context.Background(), events(10, now, fmt.Sprint(g))); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
-	for range 4 {
-		<-started
-	}
-	time.Sleep(20 * time.Millisecond) // let the Sends begin
+	waitCalls(t, e.srv, 4) // every Send is in flight
 	if err := e.x.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -609,13 +608,25 @@ func TestCloseWaitsForSendsInFlight(t *testing.T) {
 	}
 }
 
+// waitCalls waits until the server has received n PutLogEvents calls.
+func waitCalls(t *testing.T, srv *cloudwatchtest.Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Calls("PutLogEvents") < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d PutLogEvents calls, want %d", srv.Calls("PutLogEvents"), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestCloseDeadlineCancelsSends(t *testing.T) {
 	e := newEnv(t, cloudwatchtest.Options{}, nil)
 	e.srv.CreateGroup("/app/audit")
 	e.srv.SetLatency(time.Hour)
 	errc := make(chan error, 1)
 	go func() { errc <- e.x.Send(context.Background(), events(5, now, "e")) }()
-	time.Sleep(20 * time.Millisecond)
+	waitCalls(t, e.srv, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := e.x.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {

@@ -307,6 +307,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{400, "SerializationException", err.Error()})
 		return
 	}
+	s.mu.Lock()
+	s.calls[op]++
+	var fault Fault
+	if q := s.faults[op]; len(q) > 0 {
+		fault, s.faults[op] = q[0], q[1:]
+	}
+	s.mu.Unlock()
 	if latency > 0 {
 		// With the body read, the request's context ends when the client
 		// goes away.
@@ -321,14 +328,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-
-	s.mu.Lock()
-	s.calls[op]++
-	var fault Fault
-	if q := s.faults[op]; len(q) > 0 {
-		fault, s.faults[op] = q[0], q[1:]
-	}
-	s.mu.Unlock()
 
 	switch fault {
 	case Throttle:
