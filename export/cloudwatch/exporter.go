@@ -101,6 +101,19 @@ func New(opts Options) (*Exporter, error) {
 // Name returns Options.Name ("cloudwatch" by default).
 func (x *Exporter) Name() string { return x.opts.Name }
 
+// BatchSize implements [audit.BatchSizer]: the Logger hands the exporter
+// batches as large as its largest enabled block's BatchSize, so requests can
+// fill up instead of stopping at the Logger's default batch.
+func (x *Exporter) BatchSize() int {
+	n := 0
+	for i := range x.blocks {
+		if !x.blocks[i].Disabled {
+			n = max(n, x.blocks[i].BatchSize)
+		}
+	}
+	return n
+}
+
 // Send delivers the events before it returns; see the package doc for what
 // happens to each event and which errors Send returns.
 func (x *Exporter) Send(ctx context.Context, events []audit.Event) error {

@@ -149,24 +149,10 @@ func fit(msg string, limit int, o Oversize, id string) ([]string, bool) {
 		return []string{msg}, false
 	}
 	if o == Truncate {
-		return []string{truncate(msg, limit)}, true
+		return []string{audit.Truncate(msg, limit)}, true
 	}
 	return split(msg, limit, id), true
 }
-
-// truncate cuts s to at most limit bytes at a UTF-8 boundary and appends a
-// marker saying how many bytes were cut. limit must exceed the marker.
-func truncate(s string, limit int) string {
-	// The marker is sized for the longest possible count, so the real one
-	// (never more digits) fits too.
-	keep := limit - len(truncMarker(len(s)))
-	for keep > 0 && !utf8.RuneStart(s[keep]) {
-		keep--
-	}
-	return s[:keep] + truncMarker(len(s)-keep)
-}
-
-func truncMarker(n int) string { return "…[truncated " + strconv.Itoa(n) + " bytes]" }
 
 // split cuts s into parts of at most limit bytes, each starting with
 // "[id k/n] ", at UTF-8 boundaries.

@@ -7,20 +7,6 @@ import (
 	"unicode/utf8"
 )
 
-func TestTruncateKeepsUTF8AndLimit(t *testing.T) {
-	s := strings.Repeat("a€😀", 3000) // 1-, 3- and 4-byte characters
-	for limit := 40; limit < 2000; limit += 7 {
-		got := truncate(s, limit)
-		if len(got) > limit || !utf8.ValidString(got) {
-			t.Fatalf("limit %d: %d bytes, valid %v", limit, len(got), utf8.ValidString(got))
-		}
-		kept, marker, ok := strings.Cut(got, "…[truncated ")
-		if !ok || !strings.HasPrefix(s, kept) || marker != strconv.Itoa(len(s)-len(kept))+" bytes]" {
-			t.Fatalf("limit %d: %q", limit, got)
-		}
-	}
-}
-
 func TestSplitKeepsEverything(t *testing.T) {
 	s := strings.Repeat("a€😀", 3000)
 	id := "0190b7a4-0000-7000-8000-000000000000"
