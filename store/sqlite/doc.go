@@ -11,9 +11,10 @@
 // one store reads the other's tables once its literals are encoded as
 // SQLite's are here:
 //
-//   - ids (uuid in Postgres) are TEXT in canonical lower-case form, which
-//     sorts as the UUID's bytes do: ORDER BY id is time order for the
-//     UUIDv7 ids of events;
+//   - ids (uuid in Postgres) are BLOBs of the UUID's 16 bytes, which sort as
+//     the UUID does: ORDER BY id is time order for the UUIDv7 ids of events.
+//     lower(hex(id)) reads one; unhex(replace('0190…', '-', '')) is the
+//     literal of one;
 //   - times (timestamptz) are INTEGER microseconds since 1970-01-01 UTC, the
 //     stores' resolution: range queries on event_time compare integers in
 //     the index, and datetime(event_time / 1000000, 'unixepoch') reads one;

@@ -131,11 +131,12 @@ func (s *Store) checkOpen() error {
 	return nil
 }
 
-// dialect is SQLite's side of the shared SQL: ids as canonical text, times
-// as integer microseconds since the Unix epoch.
+// dialect is SQLite's side of the shared SQL: ids as their 16 bytes (a
+// BLOB, which SQLite orders bytewise, as [audit.CompareIDs] does), times as
+// integer microseconds since the Unix epoch.
 type dialect struct{}
 
 func (dialect) BindType() int            { return sqlx.QUESTION }
 func (dialect) Table(name string) string { return `"` + name + `"` }
 func (dialect) TimeArg(t time.Time) any  { return t.UnixMicro() }
-func (dialect) UUIDArg(id uuid.UUID) any { return id.String() }
+func (dialect) UUIDArg(id uuid.UUID) any { return id[:] }

@@ -4,9 +4,10 @@
 -- refused, not converted.
 --
 -- Encodings (the Postgres type in brackets):
---   ids [uuid]            TEXT, the canonical lower-case form; it sorts as the
---                         UUID's bytes do, so ORDER BY id is time order for
---                         UUIDv7 ids
+--   ids [uuid]            BLOB, the UUID's 16 bytes: they sort as the UUID
+--                         does, so ORDER BY id is time order for UUIDv7 ids;
+--                         lower(hex(id)) reads one, unhex(replace('…', '-', ''))
+--                         writes one
 --   times [timestamptz]   INTEGER, microseconds since 1970-01-01 UTC; read them
 --                         with datetime(event_time / 1000000, 'unixepoch')
 --   booleans [boolean]    INTEGER, 0 or 1
@@ -18,7 +19,7 @@
 -- NULL otherwise.
 
 CREATE TABLE users_sessions (
-    id              TEXT PRIMARY KEY,  -- the session id if it is a canonical UUID, else UUIDv5 of it
+    id              BLOB PRIMARY KEY,  -- the session id if it is a canonical UUID, else UUIDv5 of it
     user_id         TEXT,              -- first user seen in the session
     started         INTEGER NOT NULL,  -- time of its earliest event
     ip              TEXT,
@@ -30,7 +31,7 @@ CREATE TABLE users_sessions (
 CREATE INDEX users_sessions_user_started ON users_sessions (user_id, started);
 
 CREATE TABLE event_types (
-    id                     TEXT PRIMARY KEY,
+    id                     BLOB PRIMARY KEY,
     name                   TEXT NOT NULL,   -- the record type, as friendly_name
     friendly_name          TEXT NOT NULL,   -- the record type (Event.Type)
     source                 TEXT NOT NULL,   -- the level
@@ -48,8 +49,8 @@ CREATE INDEX event_types_error_stack_trace_hash ON event_types (error_stack_trac
     WHERE error_stack_trace_hash IS NOT NULL;
 
 CREATE TABLE event_parameters (
-    id            TEXT PRIMARY KEY,
-    event_type_id TEXT NOT NULL REFERENCES event_types (id),
+    id            BLOB PRIMARY KEY,
+    event_type_id BLOB NOT NULL REFERENCES event_types (id),
     name          TEXT NOT NULL,
     type          TEXT NOT NULL,  -- the kind of value: 'entity_id' for object references, else string, int64, ...
     -- beyond Datagrok
@@ -62,10 +63,10 @@ CREATE UNIQUE INDEX event_parameters_key ON event_parameters
 -- store: rows are only ever written by the store, a batch at a time in one
 -- transaction.
 CREATE TABLE events (
-    id                         TEXT PRIMARY KEY,
+    id                         BLOB PRIMARY KEY,
     event_time                 INTEGER NOT NULL,
-    event_type_id              TEXT NOT NULL,  -- event_types.id
-    session_id                 TEXT,           -- users_sessions.id
+    event_type_id              BLOB NOT NULL,  -- event_types.id
+    session_id                 BLOB,           -- users_sessions.id
     description                TEXT NOT NULL DEFAULT '',
     friendly_name              TEXT,
     error_message              TEXT,           -- the description, for error events
@@ -92,10 +93,10 @@ CREATE INDEX events_error_stack_trace_hash_time ON events (error_stack_trace_has
 
 -- Small rows keyed by (event_id, parameter_id): stored in the key's b-tree.
 CREATE TABLE event_parameter_values (
-    event_id        TEXT NOT NULL,  -- events.id
-    parameter_id    TEXT NOT NULL,  -- event_parameters.id
+    event_id        BLOB NOT NULL,  -- events.id
+    parameter_id    BLOB NOT NULL,  -- event_parameters.id
     value           TEXT,           -- Datagrok's text semantics: 'null', '42', 'true', ...
-    value_uuid      TEXT,           -- object references whose id is a UUID
+    value_uuid      BLOB,           -- object references whose id is a UUID
     -- beyond Datagrok
     value_raw       BLOB,
     entity_kind     TEXT,           -- object references only: the object's kind ('' for none); NULL otherwise
