@@ -261,4 +261,3 @@ func execEach(ctx context.Context, st *sql.Stmt, rows [][]any) error {
 	}
 	return nil
 }
-

@@ -12,13 +12,19 @@
 // SQLite's are here:
 //
 //   - ids (uuid in Postgres) are BLOBs of the UUID's 16 bytes, which sort as
-//     the UUID does: ORDER BY id is time order for the UUIDv7 ids of events.
-//     lower(hex(id)) reads one; unhex(replace('0190…', '-', '')) is the
-//     literal of one;
+//     the UUID does: ORDER BY id is time order for the UUIDv7 ids of events
+//     (see below for ids in SQL);
 //   - times (timestamptz) are INTEGER microseconds since 1970-01-01 UTC, the
 //     stores' resolution: range queries on event_time compare integers in
 //     the index, and datetime(event_time / 1000000, 'unixepoch') reads one;
 //   - booleans are INTEGER 0 or 1, raw bytes BLOB, events.options TEXT.
+//
+// In SQL, lower(hex(id)) shows an id, and unhex of its hex digits is the
+// literal of one:
+//
+//	SELECT lower(hex(id)), description FROM events WHERE id = unhex(replace(?, '-', ''))
+//	SELECT datetime(event_time / 1000000, 'unixepoch'), description FROM events
+//	WHERE event_time >= unixepoch('now', '-7 days') * 1000000
 //
 // The tables are STRICT (a value of the wrong type is refused, not
 // converted). The embedded, versioned migrations ([Migrations]) are applied
