@@ -223,8 +223,13 @@ func TestEncodings(t *testing.T) {
 	if diff := cmp.Diff(want, row); diff != "" {
 		t.Errorf("events row (-want +got):\n%s", diff)
 	}
-	// Datagrok's lookup of an object's events, and value's text semantics.
+	// Time ranges in SQL, as the package doc writes them.
 	var n int
+	if err := s.DB().Get(&n, `SELECT count(*) FROM events WHERE event_time >= unixepoch('2025-03-01 12:00:01') * 1000000
+		AND event_time < unixepoch('2025-03-01 12:00:01', '+1 second') * 1000000`); err != nil || n != 1 {
+		t.Errorf("time range in SQL: %d, %v; want 1", n, err)
+	}
+	// Datagrok's lookup of an object's events, and value's text semantics.
 	err = s.DB().Get(&n, `SELECT count(*) FROM event_parameter_values v
 		JOIN event_parameters p ON p.id = v.parameter_id
 		WHERE (p.type = 'entity_id' AND v.value = 'q1') OR (p.name = 'rows' AND CAST(v.value AS INTEGER) = 42)`)
