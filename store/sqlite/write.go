@@ -84,7 +84,8 @@ func (s *Store) writeTx(ctx context.Context, rows []sqlstore.EventRow, sessions 
 	// Events first: RETURNING names those that were not stored yet, and only
 	// their values are written.
 	var args []any
-	var fresh []*sqlstore.EventRow
+	var ids []uuid.UUID
+	fresh := make([]*sqlstore.EventRow, 0, len(rows))
 	for start := 0; start < len(rows); start += eventsPerStmt {
 		chunk := rows[start:min(start+eventsPerStmt, len(rows))]
 		args = args[:0]
@@ -95,15 +96,19 @@ func (s *Store) writeTx(ctx context.Context, rows []sqlstore.EventRow, sessions 
 		if len(chunk) != eventsPerStmt {
 			q = eventsInsert(len(chunk))
 		}
-		inserted, err := queryIDs(ctx, tx, q, args)
-		if err != nil {
+		var err error
+		if ids, err = queryIDs(ctx, tx, q, args, ids[:0]); err != nil {
 			return err
 		}
-		if len(inserted) == len(chunk) {
+		if len(ids) == len(chunk) { // the usual case: none was stored
 			for i := range chunk {
 				fresh = append(fresh, &chunk[i])
 			}
 			continue
+		}
+		inserted := make(map[uuid.UUID]struct{}, len(ids))
+		for _, id := range ids {
+			inserted[id] = struct{}{}
 		}
 		for i := range chunk {
 			if _, ok := inserted[chunk[i].ID]; ok {
@@ -142,20 +147,19 @@ func (s *Store) writeTx(ctx context.Context, rows []sqlstore.EventRow, sessions 
 	return tx.Commit()
 }
 
-// queryIDs runs q and returns the set of ids it returns.
-func queryIDs(ctx context.Context, tx *sql.Tx, q string, args []any) (map[uuid.UUID]struct{}, error) {
+// queryIDs runs q and appends the ids it returns to ids.
+func queryIDs(ctx context.Context, tx *sql.Tx, q string, args []any, ids []uuid.UUID) ([]uuid.UUID, error) {
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	ids := make(map[uuid.UUID]struct{})
 	for rows.Next() {
 		var id uuid.UUID
 		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		ids[id] = struct{}{}
+		ids = append(ids, id)
 	}
 	return ids, rows.Err()
 }
