@@ -37,6 +37,23 @@
 // code attaches a [Subject] to a context with [WithSubject] and uses
 // [Logger.For] or [Logger.LogEvent].
 //
+// # Function calls and goroutines
+//
+// [Logger.Call] starts recording a function call with its inputs and
+// [Call.End] records it, once, with its outputs or error and its duration:
+// one event whose params tell inputs ("in.*") from outputs ("out.*"), with
+// "ms" and Event.Duration; a failed call is itself the error event, with a
+// stack and fingerprint. [Do] wraps a function the same way, and [Logger.Go]
+// runs a goroutine whose panic or error is recorded as an error event.
+//
+// # Meeting the Go ecosystem
+//
+// Package auditslog is a [log/slog] Handler that turns slog records into
+// audit events; Options.Printer writes the events of the print route to the
+// service's own *slog.Logger; package audithttp records every HTTP request
+// as an http-request usage event (method, ServeMux route, status, ms) and
+// recovers handler panics into error events.
+//
 // # Policy
 //
 // Before an event is built, the Logger asks its [Policy] where it goes:

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/auditkit/audit/internal/callstack"
 )
 
 // Logger records events. It mirrors Datagrok's JS DG.Logger: Log, Audit,
@@ -147,6 +149,18 @@ func (l *Logger) WithPackage(name string) *Logger {
 	return n
 }
 
+// Enabled reports whether an event of this level and type would be logged
+// (anywhere) for the subject of l, or of ctx when it carries one (see
+// [WithSubject]). Adapters use it to skip building events that the policy
+// drops.
+func (l *Logger) Enabled(ctx context.Context, level Level, typ string) bool {
+	return l.For(ctx).binding.Route(level, typ) != 0
+}
+
+// Now returns the current time by the Logger's clock (Options.Now), so code
+// that times operations for its events agrees with the Logger.
+func (l *Logger) Now() time.Time { return l.c.opts.Now() }
+
 // Subject returns the subject the logger attributes events to.
 func (l *Logger) Subject() Subject { return l.subject }
 
@@ -187,7 +201,8 @@ func (l *Logger) Warning(msg string, params map[string]any) error {
 // used to group errors by [Fingerprint], is stackTrace when given, else the
 // caller's stack, captured now.
 func (l *Logger) Error(msg any, params map[string]any, stackTrace ...string) error {
-	if l.binding.Route(LevelError, Error) == 0 {
+	route := l.binding.Route(LevelError, Error)
+	if route == 0 {
 		return nil
 	}
 	text, errType := errorText(msg)
@@ -195,7 +210,7 @@ func (l *Logger) Error(msg any, params map[string]any, stackTrace ...string) err
 	if len(stackTrace) > 0 && stackTrace[0] != "" {
 		stack = stackTrace[0]
 	} else {
-		stack = captureStack(1)
+		stack = callstack.Capture(1)
 	}
 	if errType != "" {
 		if params == nil {
@@ -209,7 +224,8 @@ func (l *Logger) Error(msg any, params map[string]any, stackTrace ...string) err
 			params = p
 		}
 	}
-	return l.emit(nil, LevelError, Error, text, params, stack)
+	e := Event{Level: LevelError, Type: Error, Message: text, StackTrace: stack}
+	return l.emitEvent(nil, route, &e, params, nil)
 }
 
 func errorText(msg any) (text, errType string) {
@@ -243,8 +259,10 @@ func typeOr(typ []string, def string) string {
 // level, as the convenience methods do), SessionID and UserID (from ctx, see
 // [WithSubject], else from the logger), Fingerprint (from StackTrace). The
 // logger's static params and callbacks apply; e.Params is copied. ctx bounds
-// waiting for queue room, and in Sync mode the write. An invalid Level is an
-// error wrapping [ErrInvalidLevel].
+// waiting for queue room, and in Sync mode the write: to record the end of a
+// request whose context may already be cancelled, pass
+// [context.WithoutCancel] of it. An invalid Level is an error wrapping
+// [ErrInvalidLevel].
 func (l *Logger) LogEvent(ctx context.Context, e Event) error {
 	if !e.Level.Valid() {
 		return fmt.Errorf("%w: %d", ErrInvalidLevel, e.Level)
@@ -363,25 +381,35 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params ma
 
 // buildParams returns the event's params: the logger's static params, then
 // the call's map, then given (later keys win), sorted, each value converted
-// and size-limited. It allocates one slice.
+// and size-limited. It allocates one slice. Up to stackParams params are
+// gathered and sorted in a stack buffer first, so the sort's moves need no
+// GC write barriers.
 func (l *Logger) buildParams(params map[string]any, given []Param) []Param {
 	n := len(l.params) + len(params) + len(given)
-	if n == 0 {
+	switch {
+	case n == 0:
 		return nil
+	case n > stackParams:
+		return sortUnique(l.gather(make([]Param, 0, n), params, given))
 	}
-	out := make([]Param, 0, n)
-	out = append(out, l.params...)
-	static := len(out)
+	var buf [stackParams]Param
+	k := len(sortUnique(l.gather(buf[:0], params, given)))
+	return append(make([]Param, 0, k), buf[:k]...)
+}
+
+// stackParams is how many params buildParams sorts on the stack.
+const stackParams = 16
+
+// gather appends the static params, the call's and the given ones to dst.
+func (l *Logger) gather(dst []Param, params map[string]any, given []Param) []Param {
+	dst = append(dst, l.params...)
 	for k, v := range params {
-		out = append(out, Param{Key: k, Value: limitValue(AnyValue(v), l.c.opts.MaxValueBytes)})
+		dst = append(dst, Param{Key: k, Value: limitValue(AnyValue(v), l.c.opts.MaxValueBytes)})
 	}
 	for _, p := range given {
-		out = append(out, Param{Key: p.Key, Value: limitValue(p.Value, l.c.opts.MaxValueBytes)})
+		dst = append(dst, Param{Key: p.Key, Value: limitValue(p.Value, l.c.opts.MaxValueBytes)})
 	}
-	if static == len(out) {
-		return out // static params are already sorted and unique
-	}
-	return sortUnique(out)
+	return dst
 }
 
 // sortUnique sorts params by key with a stable insertion sort (param lists

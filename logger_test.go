@@ -544,6 +544,9 @@ func TestPolicyRoutes(t *testing.T) {
 	if diff := cmp.Diff([]string{"shown@dev/", "e@/", "via ctx@dev/s9", "via LogEvent@dev/s9"}, msgs(sink)); diff != "" {
 		t.Errorf("sink (-want +got):\n%s", diff)
 	}
+	if l.Enabled(context.Background(), audit.LevelDebug, "") || !l.Enabled(ctx, audit.LevelDebug, "") || !l.Enabled(nil, audit.LevelAudit, "secret") {
+		t.Error("Enabled disagrees with the policy")
+	}
 	if l.For(ctx) != l.For(ctx) {
 		t.Error("For does not cache the bound logger in the context")
 	}

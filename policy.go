@@ -19,10 +19,15 @@ func (r Route) Has(x Route) bool { return r&x == x }
 
 // Policy decides which events are logged for whom; package settings
 // implements it with presets per user, group, session and package. The Logger
-// binds a policy to a [Subject] once (when a child logger or a request context
-// is made) and then asks the [Binding] on every event, so a Binding must
-// answer in nanoseconds without allocating. A Binding stays valid when the
-// policy changes: it must reflect the change from then on.
+// binds a policy to a [Subject] once per child logger and once per request
+// context that carries a subject (see [Logger.For]), and then asks the
+// [Binding] on every event, so a Binding must answer in nanoseconds without
+// allocating; Bind may cost more. A Binding stays valid when the policy
+// changes: it must reflect the change from then on, including rules that
+// expire by the policy's own clock (Options.Now does not drive it).
+//
+// The Logger does not close its Policy: a policy may be shared by several
+// Loggers, and its owner closes it after them.
 type Policy interface {
 	Bind(Subject) Binding
 }

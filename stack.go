@@ -4,38 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
-	"runtime"
-	"strconv"
 	"strings"
 )
-
-// maxStackFrames bounds captured stacks.
-const maxStackFrames = 64
-
-// captureStack returns the calling goroutine's stack, skipping skip frames
-// above captureStack's caller, formatted like a Go panic trace without
-// addresses or argument values: "function\n\tfile:line\n" per frame.
-func captureStack(skip int) string {
-	var pcs [maxStackFrames]uintptr
-	n := runtime.Callers(skip+2, pcs[:])
-	frames := runtime.CallersFrames(pcs[:n])
-	var b strings.Builder
-	for {
-		f, more := frames.Next()
-		if f.Function != "" && !strings.HasPrefix(f.Function, "runtime.goexit") {
-			b.WriteString(f.Function)
-			b.WriteString("()\n\t")
-			b.WriteString(f.File)
-			b.WriteByte(':')
-			b.WriteString(strconv.Itoa(f.Line))
-			b.WriteByte('\n')
-		}
-		if !more {
-			break
-		}
-	}
-	return b.String()
-}
 
 var (
 	reGoroutine = regexp.MustCompile(`(?m)^goroutine \d+.*$`)

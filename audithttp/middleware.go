@@ -1,0 +1,184 @@
+package audithttp
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/callstack"
+)
+
+// Param names of request events, besides [audit.MSParam] ("ms").
+const (
+	// MethodParam holds the request method.
+	MethodParam = "method"
+	// RouteParam holds the route: the ServeMux pattern, see Options.Route.
+	RouteParam = "route"
+	// StatusParam holds the response status, an int64.
+	StatusParam = "status"
+	// ErrorFingerprintParam, on the request event of a handler that
+	// panicked, holds the Fingerprint of the panic's error event.
+	ErrorFingerprintParam = "error_fingerprint"
+	// AbortedParam is true on the request event of a handler that panicked
+	// with http.ErrAbortHandler.
+	AbortedParam = "aborted"
+	// HijackedParam is true on the request event of a handler that took
+	// over the connection without sending a status through net/http; such
+	// an event has no StatusParam.
+	HijackedParam = "hijacked"
+)
+
+// Options configure [Middleware]. The zero value (or nil) means the defaults.
+type Options struct {
+	// Subject returns who the request is attributed to; it is called before
+	// the handler, and its result is put in the request context with
+	// [audit.WithSubject] when it is not empty. Default nil: the attribution
+	// already in the request context, if any, is used.
+	Subject func(*http.Request) audit.Subject
+	// Route returns the route of a request, called after the handler with
+	// the request the handler was given. Default: r.Pattern, the pattern of
+	// the ServeMux route that matched; empty when none did (the mux's 404).
+	Route func(*http.Request) string
+	// Skip, when it returns true, keeps a request (a health check, say) out
+	// of the log. Its context is still attributed and its panics still
+	// recovered and logged. Default nil: every request is recorded.
+	Skip func(*http.Request) bool
+	// Type is the record type of request events. Default [audit.HTTPRequest].
+	Type string
+}
+
+// Middleware returns a function that wraps a handler so that each request is
+// recorded by logger as a usage event, handlers' events are attributed, and
+// panics are recovered into error events: see the package documentation.
+// Errors of logging are not returned to anyone: the Logger reports dropped
+// events to its Options.ErrorHandler.
+func Middleware(logger *audit.Logger, opts *Options) func(http.Handler) http.Handler {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Route == nil {
+		o.Route = func(r *http.Request) string { return r.Pattern }
+	}
+	if o.Type == "" {
+		o.Type = audit.HTTPRequest
+	}
+	return func(next http.Handler) http.Handler {
+		return &handler{logger: logger, opts: o, next: next}
+	}
+}
+
+type handler struct {
+	logger *audit.Logger
+	opts   Options
+	next   http.Handler
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.logger.Now()
+	if h.opts.Subject != nil {
+		if s := h.opts.Subject(r); !empty(s) {
+			r = r.WithContext(audit.WithSubject(r.Context(), s))
+		}
+	}
+	rw := &responseWriter{ResponseWriter: w}
+	returned := false
+	defer func() {
+		if returned {
+			h.record(r, rw, start, nil)
+			return
+		}
+		v := recover()
+		switch {
+		case v == nil: // runtime.Goexit
+			h.record(r, rw, start, nil)
+		case v == http.ErrAbortHandler:
+			h.record(r, rw, start, []audit.Param{{Key: AbortedParam, Value: audit.BoolValue(true)}})
+			panic(v)
+		default:
+			h.recovered(r, rw, start, &audit.PanicError{Value: v, Stack: callstack.Panic()})
+		}
+	}()
+	h.next.ServeHTTP(rw, r)
+	returned = true
+}
+
+// recovered logs the panic of a handler and answers 500 when it still can.
+func (h *handler) recovered(r *http.Request, rw *responseWriter, start time.Time, pe *audit.PanicError) {
+	ctx := context.WithoutCancel(r.Context())
+	route := h.opts.Route(r)
+	e := audit.Event{
+		Level:      audit.LevelError,
+		Type:       audit.Error,
+		Message:    pe.Error(),
+		StackTrace: pe.Stack,
+		Params: []audit.Param{
+			{Key: MethodParam, Value: audit.StringValue(r.Method)},
+			{Key: RouteParam, Value: audit.StringValue(route)},
+			{Key: audit.ErrorTypeParam, Value: audit.StringValue(typeName(pe.Value))},
+		},
+	}
+	_ = h.logger.LogEvent(ctx, e)
+	extra := []audit.Param{{Key: ErrorFingerprintParam, Value: audit.StringValue(audit.Fingerprint(pe.Stack))}}
+	if rw.wrote || rw.hijacked {
+		h.record(r, rw, start, extra)
+		panic(http.ErrAbortHandler)
+	}
+	http.Error(rw, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+	h.record(r, rw, start, extra)
+}
+
+// record logs the request event.
+func (h *handler) record(r *http.Request, rw *responseWriter, start time.Time, extra []audit.Param) {
+	if h.opts.Skip != nil && h.opts.Skip(r) {
+		return
+	}
+	d := h.logger.Now().Sub(start)
+	route := h.opts.Route(r)
+	ps := make([]audit.Param, 0, 4+len(extra))
+	ps = append(ps,
+		audit.Param{Key: MethodParam, Value: audit.StringValue(r.Method)},
+		audit.Param{Key: RouteParam, Value: audit.StringValue(route)},
+		audit.Param{Key: audit.MSParam, Value: audit.Int64Value(d.Milliseconds())},
+	)
+	switch {
+	case rw.hijacked && !rw.wrote:
+		ps = append(ps, audit.Param{Key: HijackedParam, Value: audit.BoolValue(true)})
+	default:
+		status := rw.status
+		if !rw.wrote {
+			status = http.StatusOK // what net/http sends for a handler that wrote nothing
+		}
+		ps = append(ps, audit.Param{Key: StatusParam, Value: audit.Int64Value(int64(status))})
+	}
+	ps = append(ps, extra...)
+	e := audit.Event{
+		Time:     start,
+		Level:    audit.LevelUsage,
+		Type:     h.opts.Type,
+		Message:  message(r.Method, route),
+		Params:   ps,
+		Duration: d,
+	}
+	_ = h.logger.LogEvent(context.WithoutCancel(r.Context()), e)
+}
+
+// message is "METHOD /path/{pattern}", the pattern without its own method.
+func message(method, route string) string {
+	if route == "" {
+		return method + " (no route)"
+	}
+	if m, rest, ok := strings.Cut(route, " "); ok && !strings.Contains(m, "/") {
+		route = strings.TrimLeft(rest, " \t")
+	}
+	return method + " " + route
+}
+
+func empty(s audit.Subject) bool {
+	return s.UserID == "" && s.SessionID == "" && s.Package == "" && len(s.Groups) == 0
+}
+
+func typeName(v any) string { return fmt.Sprintf("%T", v) }

@@ -1,0 +1,177 @@
+package settings
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/auditkit/audit"
+)
+
+// Clock tells an [Engine] the time, by which rules expire. Tests inject one
+// to move time by hand.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine once d has elapsed, unless the
+	// returned Timer is stopped first.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending call made by [Clock.AfterFunc].
+type Timer interface {
+	// Stop prevents the call if it has not started; it reports whether it
+	// did.
+	Stop() bool
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                            { return time.Now() }
+func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// Options configure an [Engine]. The zero value means the defaults.
+type Options struct {
+	// Clock tells the time, by which rules expire. Default: the system
+	// clock (time.Now and time.AfterFunc).
+	Clock Clock
+}
+
+func (o Options) withDefaults() Options {
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	return o
+}
+
+// Engine is an [audit.Policy] that decides by a [Policy], changed live with
+// [Engine.Set]. Give it to the Logger as Options.Policy.
+//
+// The policy is compiled once per change into an index of the active rules;
+// each binding (one per child logger or request subject) caches the
+// decision table of its subject, so deciding an event costs two atomic
+// loads and at most one map lookup, with no allocation. When a rule
+// expires, a timer recompiles the policy, and every binding sees the change
+// on its next event. All methods are safe for concurrent use.
+type Engine struct {
+	opts  Options
+	state atomic.Pointer[state]
+
+	mu     sync.Mutex // serializes changes
+	timer  Timer      // fires when the earliest active rule expires; nil if none
+	closed bool
+}
+
+var _ audit.Policy = (*Engine)(nil)
+
+// New returns an Engine deciding by p. It fails with an error wrapping
+// [ErrInvalidPolicy] when p is not valid.
+func New(p Policy, opts Options) (*Engine, error) {
+	e := &Engine{opts: opts.withDefaults()}
+	if err := e.Set(p); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Set validates p and, when it is valid, makes it the policy from now on:
+// every binding, made before or after, decides by it from its next event.
+// When p is not valid, the current policy stays in force and Set returns
+// the error, wrapping [ErrInvalidPolicy]. The engine keeps a copy of p.
+func (e *Engine) Set(p Policy) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	p = p.clone()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return fmt.Errorf("settings: set: %w", audit.ErrClosed)
+	}
+	e.install(&p)
+	return nil
+}
+
+// install compiles p now, publishes it, and schedules the next expiry.
+// e.mu is held.
+func (e *Engine) install(p *Policy) {
+	st := compile(p, e.opts.Clock.Now())
+	e.state.Store(st)
+	e.schedule(st, st.next.Sub(st.at))
+}
+
+// schedule arranges for expire(st) to run after d, replacing any pending
+// timer; nothing when st has no rule that expires. e.mu is held.
+func (e *Engine) schedule(st *state, d time.Duration) {
+	if e.timer != nil {
+		e.timer.Stop()
+		e.timer = nil
+	}
+	if !st.next.IsZero() {
+		e.timer = e.opts.Clock.AfterFunc(d, func() { e.expire(st) })
+	}
+}
+
+// expire runs when the earliest active rule of st expires: it recompiles
+// the policy without the rules that have expired. A timer of a state that
+// was replaced meanwhile does nothing.
+func (e *Engine) expire(st *state) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed || e.state.Load() != st {
+		return
+	}
+	if now := e.opts.Clock.Now(); now.Before(st.next) {
+		e.schedule(st, st.next.Sub(now)) // fired early (the wall clock moved)
+		return
+	}
+	e.install(st.policy)
+}
+
+// Policy returns a copy of the policy in force.
+func (e *Engine) Policy() Policy { return e.state.Load().policy.clone() }
+
+// Close stops the expiry timer: rules no longer expire, and Set fails with
+// [audit.ErrClosed]. Bindings keep deciding by the last policy. Close is
+// idempotent and returns nil.
+func (e *Engine) Close(context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	if e.timer != nil {
+		e.timer.Stop()
+		e.timer = nil
+	}
+	return nil
+}
+
+// Bind returns the binding for s: the decisions for s, precomputed, kept up
+// to date with the policy.
+func (e *Engine) Bind(s audit.Subject) audit.Binding {
+	s.Groups = slices.Clone(s.Groups)
+	b := &binding{e: e, subject: s}
+	b.t.Store(e.state.Load().tableFor(s))
+	return b
+}
+
+// binding is an Engine bound to one subject.
+type binding struct {
+	e       *Engine
+	t       atomic.Pointer[table]
+	subject audit.Subject
+}
+
+// Route returns where an event of this level and type goes for the
+// binding's subject. When the policy changed since the last call, it first
+// rebuilds (or finds in the new state's cache) the subject's table.
+func (b *binding) Route(l audit.Level, typ string) audit.Route {
+	t := b.t.Load()
+	if st := b.e.state.Load(); t.st != st {
+		t = st.tableFor(b.subject)
+		b.t.Store(t)
+	}
+	return t.route(l, typ)
+}

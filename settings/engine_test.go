@@ -1,0 +1,330 @@
+package settings_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/settings"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	none = audit.Route(0)
+	se   = audit.RouteStore | audit.RouteExport
+	all  = audit.RouteAll
+	st   = audit.RouteStore
+	ex   = audit.RouteExport
+)
+
+func newEngine(t *testing.T, p settings.Policy, clock settings.Clock) *settings.Engine {
+	t.Helper()
+	e, err := settings.New(p, settings.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	return e
+}
+
+// precedencePolicy has a rule in every scope; the comments name the rules
+// the cases below refer to.
+func precedencePolicy() settings.Policy {
+	return settings.Policy{Rules: []settings.Rule{
+		{Scope: settings.ScopeEveryone, Preset: settings.Standard},                                                   // 0
+		{Scope: settings.ScopeGroup, ID: "analysts", Preset: settings.Custom, Add: []string{audit.DialogOK}},         // 1
+		{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Verbose, Remove: []string{audit.Click}},            // 2
+		{Scope: settings.ScopeGroup, ID: "ops", Preset: settings.Off},                                                // 3
+		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.Off},                                               // 4
+		{Scope: settings.ScopeUser, ID: "bob", Preset: settings.Verbose},                                             // 5
+		{Scope: settings.ScopeSession, ID: "s1", Preset: settings.Verbose},                                           // 6
+		{Scope: settings.ScopePackage, ID: "charts", Preset: settings.Off},                                           // 7
+		{Scope: settings.ScopeUser, ID: "carol", Preset: settings.Custom, Remove: []string{audit.Log}},               // 8
+		{Scope: settings.ScopeUser, ID: "carol", Preset: settings.Standard},                                          // 9: later wins
+		{Scope: settings.ScopeUser, ID: "dave", Preset: settings.Off, Remove: []string{audit.Error}},                 // 10
+		{Scope: settings.ScopeUser, ID: "erin", Preset: settings.Off, RemoveLevels: []audit.Level{audit.LevelError}}, // 11
+		{Scope: settings.ScopeUser, ID: "frank", Preset: settings.Custom,
+			AddLevels: []audit.Level{audit.LevelDebug}, RemoveLevels: []audit.Level{audit.LevelUsage}}, // 12
+		{Scope: settings.ScopeGroup, ID: "quiet", Preset: settings.Custom, Remove: []string{audit.Log}}, // 13
+	}}
+}
+
+func TestPrecedence(t *testing.T) {
+	e := newEngine(t, precedencePolicy(), nil)
+	type check struct {
+		level audit.Level
+		typ   string
+		want  audit.Route
+	}
+	cases := []struct {
+		name    string
+		subject audit.Subject
+		scope   settings.Scope
+		rules   []int
+		checks  []check
+	}{
+		{"everyone: standard", audit.Subject{UserID: "zed"}, settings.ScopeEveryone, []int{0}, []check{
+			{audit.LevelAudit, audit.QueryStart, se},
+			{audit.LevelAudit, "my-custom-type", se},  // audit level
+			{audit.LevelUsage, audit.HTTPRequest, se}, // usage level
+			{audit.LevelUsage, audit.Click, none},     // noisy
+			{audit.LevelUsage, audit.DialogOK, none},  // noisy
+			{audit.LevelInfo, audit.DatagrokStarted, se},
+			{audit.LevelDebug, "", none},
+			{audit.LevelInfo, "", none},
+			{audit.LevelWarning, "", all}, // printed by default
+			{audit.LevelError, audit.Error, all},
+			{0, "", none},
+			{7, "", none},
+		}},
+		{"one group adds a type", audit.Subject{UserID: "zed", Groups: []string{"analysts"}}, settings.ScopeGroup, []int{1}, []check{
+			{audit.LevelUsage, audit.DialogOK, se},
+			{audit.LevelUsage, audit.Click, none},
+			{audit.LevelDebug, "", none},
+		}},
+		{"groups combine as a union", audit.Subject{UserID: "zed", Groups: []string{"devs", "analysts"}}, settings.ScopeGroup, []int{1, 2}, []check{
+			{audit.LevelDebug, "", se},             // devs: verbose
+			{audit.LevelUsage, audit.DialogOK, se}, // both
+			{audit.LevelUsage, audit.Click, none},  // neither: devs removes it, standard leaves it out
+			{audit.LevelAudit, audit.QueryStart, se},
+		}},
+		{"union: one group logs what another removes", audit.Subject{Groups: []string{"quiet", "analysts"}}, settings.ScopeGroup, []int{1, 13}, []check{
+			{audit.LevelAudit, audit.Log, se},
+		}},
+		{"a group that is off adds nothing to the union", audit.Subject{Groups: []string{"ops", "devs"}}, settings.ScopeGroup, []int{2, 3}, []check{
+			{audit.LevelDebug, "", se},
+			{audit.LevelUsage, audit.Click, none},
+		}},
+		{"group off alone keeps errors", audit.Subject{Groups: []string{"ops", "unknown"}}, settings.ScopeGroup, []int{3}, []check{
+			{audit.LevelAudit, audit.QueryStart, none},
+			{audit.LevelWarning, "", none},
+			{audit.LevelError, audit.Error, all},
+			{audit.LevelError, "db-error", all},
+		}},
+		{"user over group", audit.Subject{UserID: "alice", Groups: []string{"devs"}}, settings.ScopeUser, []int{4}, []check{
+			{audit.LevelDebug, "", none},
+			{audit.LevelAudit, audit.QueryStart, none},
+			{audit.LevelError, audit.Error, all},
+		}},
+		{"session over user", audit.Subject{UserID: "alice", SessionID: "s1"}, settings.ScopeSession, []int{6}, []check{
+			{audit.LevelDebug, "", se},
+			{audit.LevelUsage, audit.Click, se},
+		}},
+		{"user over package", audit.Subject{UserID: "bob", Package: "charts"}, settings.ScopeUser, []int{5}, []check{
+			{audit.LevelUsage, audit.ViewerRendered, se},
+		}},
+		{"package over group", audit.Subject{UserID: "zed", Groups: []string{"devs"}, Package: "charts"}, settings.ScopePackage, []int{7}, []check{
+			{audit.LevelUsage, audit.ViewerRendered, none},
+			{audit.LevelDebug, "", none},
+			{audit.LevelError, audit.Error, all},
+		}},
+		{"package over everyone", audit.Subject{Package: "charts"}, settings.ScopePackage, []int{7}, []check{
+			{audit.LevelAudit, audit.Log, none},
+		}},
+		{"the later rule of one scope and id wins", audit.Subject{UserID: "carol"}, settings.ScopeUser, []int{9}, []check{
+			{audit.LevelAudit, audit.Log, se},
+		}},
+		{"errors removed explicitly by type", audit.Subject{UserID: "dave"}, settings.ScopeUser, []int{10}, []check{
+			{audit.LevelError, audit.Error, none},
+			{audit.LevelError, "db-error", all},
+		}},
+		{"errors removed explicitly by level", audit.Subject{UserID: "erin"}, settings.ScopeUser, []int{11}, []check{
+			{audit.LevelError, audit.Error, all}, // the type still logs
+			{audit.LevelError, "db-error", none},
+		}},
+		{"levels added and removed", audit.Subject{UserID: "frank"}, settings.ScopeUser, []int{12}, []check{
+			{audit.LevelDebug, "", se},
+			{audit.LevelUsage, "", none},
+			{audit.LevelUsage, audit.QueryStart, se}, // listed types are decided by type
+			{audit.LevelInfo, "", none},
+		}},
+		{"unknown ids fall through", audit.Subject{UserID: "nobody", SessionID: "s9", Package: "p", Groups: []string{"g"}}, settings.ScopeEveryone, []int{0}, []check{
+			{audit.LevelAudit, audit.Log, se},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := e.Bind(c.subject)
+			x := e.Explain(c.subject)
+			if x.Scope != c.scope {
+				t.Errorf("scope = %q, want %q", x.Scope, c.scope)
+			}
+			var got []int
+			for _, r := range x.Rules {
+				got = append(got, r.Index)
+			}
+			if !slices.Equal(got, c.rules) {
+				t.Errorf("deciding rules = %v, want %v", got, c.rules)
+			}
+			for _, ck := range c.checks {
+				if r := b.Route(ck.level, ck.typ); r != ck.want {
+					t.Errorf("Route(%s, %q) = %s, want %s (%s)", ck.level, ck.typ, settings.RouteString(r), settings.RouteString(ck.want), x.Why(ck.level, ck.typ))
+				}
+				if r := x.Route(ck.level, ck.typ); r != ck.want {
+					t.Errorf("Explanation.Route(%s, %q) = %s, want %s", ck.level, ck.typ, settings.RouteString(r), settings.RouteString(ck.want))
+				}
+			}
+		})
+	}
+}
+
+func TestNoRulesMeansStandard(t *testing.T) {
+	e := newEngine(t, settings.Policy{}, nil)
+	b := e.Bind(audit.Subject{UserID: "u"})
+	for _, c := range []struct {
+		level audit.Level
+		typ   string
+		want  audit.Route
+	}{
+		{audit.LevelAudit, audit.QueryStart, se},
+		{audit.LevelUsage, audit.Click, none},
+		{audit.LevelDebug, "", none},
+		{audit.LevelError, audit.Error, all},
+	} {
+		if r := b.Route(c.level, c.typ); r != c.want {
+			t.Errorf("Route(%s, %q) = %s, want %s", c.level, c.typ, settings.RouteString(r), settings.RouteString(c.want))
+		}
+	}
+	if x := e.Explain(audit.Subject{}); x.Scope != "" || len(x.Rules) != 0 {
+		t.Errorf("Explain: scope %q, rules %v; want the default", x.Scope, x.Rules)
+	}
+}
+
+func TestLevelLists(t *testing.T) {
+	p := settings.Policy{
+		Levels: settings.Levels{
+			Store:  []audit.Level{audit.LevelAudit, audit.LevelError},
+			Export: []audit.Level{audit.LevelAudit, audit.LevelUsage, audit.LevelDebug},
+			Print:  []audit.Level{},
+		},
+		Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.Verbose}},
+	}
+	b := newEngine(t, p, nil).Bind(audit.Subject{})
+	for _, c := range []struct {
+		level audit.Level
+		want  audit.Route
+	}{
+		{audit.LevelAudit, se},
+		{audit.LevelError, st},
+		{audit.LevelUsage, ex},
+		{audit.LevelDebug, ex},
+		{audit.LevelWarning, none},
+		{audit.LevelInfo, none},
+	} {
+		if r := b.Route(c.level, "t"); r != c.want {
+			t.Errorf("Route(%s) = %s, want %s", c.level, settings.RouteString(r), settings.RouteString(c.want))
+		}
+	}
+}
+
+func TestSetAppliesToExistingBindings(t *testing.T) {
+	e := newEngine(t, settings.Policy{}, nil)
+	b := e.Bind(audit.Subject{UserID: "alice", Groups: []string{"devs"}})
+	if r := b.Route(audit.LevelDebug, ""); r != none {
+		t.Fatalf("before: %s", settings.RouteString(r))
+	}
+	if err := e.Set(settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Verbose}}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.Route(audit.LevelDebug, ""); r != se {
+		t.Fatalf("after: %s, want store+export", settings.RouteString(r))
+	}
+}
+
+func TestSetInvalidKeepsPolicy(t *testing.T) {
+	good := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.Verbose}}}
+	e := newEngine(t, good, nil)
+	b := e.Bind(audit.Subject{})
+	err := e.Set(settings.Policy{Rules: []settings.Rule{{Scope: "planet", Preset: settings.Off}}})
+	if !errors.Is(err, settings.ErrInvalidPolicy) {
+		t.Fatalf("Set(invalid) = %v, want ErrInvalidPolicy", err)
+	}
+	if r := b.Route(audit.LevelDebug, ""); r != se {
+		t.Fatalf("after a refused Set: %s, want the old policy's store+export", settings.RouteString(r))
+	}
+}
+
+func TestSetCopiesPolicy(t *testing.T) {
+	p := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Custom, Add: []string{audit.Click}}}}
+	e := newEngine(t, p, nil)
+	p.Rules[0].ID = "ops"
+	p.Rules[0].Add[0] = audit.DialogOK
+	got := e.Policy()
+	if got.Rules[0].ID != "devs" || got.Rules[0].Add[0] != audit.Click {
+		t.Fatalf("the engine saw the caller's changes: %+v", got.Rules[0])
+	}
+	got.Rules[0].ID = "ops"
+	if b := e.Bind(audit.Subject{Groups: []string{"devs"}}); b.Route(audit.LevelUsage, audit.Click) != se {
+		t.Fatal("a change to the policy returned by Policy changed the decisions")
+	}
+}
+
+func TestBindCopiesGroups(t *testing.T) {
+	e := newEngine(t, precedencePolicy(), nil)
+	groups := []string{"devs"}
+	b := e.Bind(audit.Subject{Groups: groups})
+	groups[0] = "ops"
+	e.Set(precedencePolicy()) // force a rebind from the kept subject
+	if r := b.Route(audit.LevelDebug, ""); r != se {
+		t.Fatalf("Route = %s: the binding saw the caller's change to its groups", settings.RouteString(r))
+	}
+}
+
+func TestClose(t *testing.T) {
+	clock := newFakeClock()
+	p := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.Verbose, Expires: t0.Add(time.Hour)}}}
+	e, err := settings.New(p, settings.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clock.pending() != 1 {
+		t.Fatalf("%d timers pending, want 1", clock.pending())
+	}
+	b := e.Bind(audit.Subject{})
+	if err := e.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(context.Background()); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if clock.pending() != 0 {
+		t.Fatalf("%d timers pending after Close", clock.pending())
+	}
+	if err := e.Set(settings.Policy{}); !errors.Is(err, audit.ErrClosed) {
+		t.Fatalf("Set after Close = %v, want ErrClosed", err)
+	}
+	if r := b.Route(audit.LevelDebug, ""); r != se {
+		t.Fatalf("after Close, bindings keep the last policy; got %s", settings.RouteString(r))
+	}
+}
+
+// TestWithLogger runs the engine under a real Logger: child loggers and
+// request contexts are decided per subject, and the printer gets what the
+// print list says.
+func TestWithLogger(t *testing.T) {
+	e := newEngine(t, precedencePolicy(), nil)
+	rec := &recorder{}
+	l, err := audit.New(audit.Options{Store: rec, Policy: e, Sync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	bob := l.WithUser("bob")
+	alice := l.WithUser("alice", "devs")
+	bob.Debug("bob debug", nil)
+	alice.Debug("alice debug", nil)
+	alice.Error("alice error", nil)
+	ctx := audit.WithSubject(context.Background(), audit.Subject{UserID: "zed", Groups: []string{"analysts"}})
+	l.For(ctx).Usage("clicked ok", nil, audit.DialogOK)
+	l.For(ctx).Usage("clicked", nil, audit.Click)
+	got := rec.messages()
+	want := []string{"bob debug", "alice error", "clicked ok"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+}

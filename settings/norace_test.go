@@ -1,0 +1,5 @@
+//go:build !race
+
+package settings_test
+
+const raceEnabled = false
