@@ -51,8 +51,8 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 	defer func() { err = errors.Join(err, store.Close(ctx)) }()
 
 	// The session is played in a moment, on a clock that runs it over the
-	// last hour or so, a few seconds per action.
-	clock := &simClock{t: time.Now().Add(-time.Duration(cfg.events) * 5 * time.Second)}
+	// minutes before now, a few seconds per action.
+	clock := &simClock{t: time.Now().Add(-time.Duration(cfg.events) * 6 * time.Second)}
 	opts := audit.Options{Store: store, Params: map[string]any{"service": "quickstart"}, Now: clock.now}
 	var flushExport func() error
 	if cfg.jsonl != "" {
@@ -120,7 +120,7 @@ func simulate(ctx context.Context, logger *audit.Logger, clock *simClock, n int,
 				Params: []audit.Param{audit.P("query", q), audit.P("rows", rng.IntN(10000))},
 			})
 		case r < 8:
-			forecast(ctx, l, q, rng)
+			forecast(ctx, l, clock, q, rng)
 		case r < 11:
 			l.Log("project opened", map[string]any{"project": audit.Ref("project", projects[rng.IntN(len(projects))])}, audit.ProjectOpened)
 		case r < 15:
@@ -139,20 +139,18 @@ func simulate(ctx context.Context, logger *audit.Logger, clock *simClock, n int,
 	}
 }
 
-// forecast is a function-like operation: a call with inputs, an output and
-// the time it took.
-func forecast(ctx context.Context, l *audit.Logger, input audit.Entity, rng *rand.Rand) {
+// forecast is a function call recorded with Logger.Call: its inputs, its
+// output or error, and the time it took. One in eight fails, and is recorded
+// as an error of the call with its stack.
+func forecast(ctx context.Context, l *audit.Logger, clock *simClock, input audit.Entity, rng *rand.Rand) {
 	horizon := 7 * (1 + rng.IntN(4))
-	took := time.Duration(200+rng.IntN(1800)) * time.Millisecond // what the model would take
-	l.LogEvent(ctx, audit.Event{
-		Level: audit.LevelUsage, Type: audit.FunctionCall, Message: "Sales:Forecast", Duration: took,
-		Params: []audit.Param{
-			audit.P("function", audit.Ref("function", "Sales:Forecast")),
-			audit.P("input", input),
-			audit.P("horizon_days", horizon),
-			audit.P("output", audit.Ref("table", fmt.Sprintf("forecast-%s-%d", input.ID, horizon))),
-		},
-	})
+	call := l.Call(ctx, "Sales:Forecast", map[string]any{"query": input, "horizon_days": horizon})
+	clock.advance(time.Duration(200+rng.IntN(1800)) * time.Millisecond) // the model runs
+	if rng.IntN(8) == 0 {
+		call.End(nil, fmt.Errorf("forecast %s: %w", input.ID, errHistory))
+		return
+	}
+	call.End(map[string]any{"table": audit.Ref("table", fmt.Sprintf("forecast-%s-%d", input.ID, horizon))}, nil)
 }
 
 // simClock is the simulated session's clock.
@@ -173,7 +171,10 @@ func (c *simClock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-var errTimeout = errors.New("connection timed out")
+var (
+	errTimeout = errors.New("connection timed out")
+	errHistory = errors.New("not enough history")
+)
 
 func connect(l *audit.Logger, q audit.Entity) {
 	l.Error(fmt.Errorf("query %s: %w", q.ID, errTimeout), map[string]any{"query": q, "host": "db-1"})
