@@ -152,8 +152,10 @@ func TestHelperProcess(t *testing.T) {
 }
 
 // writeAsProcess opens path (maybe creating it and racing to migrate it),
-// writes its share of events in batches, reads meanwhile, and writes its
-// first batch again.
+// logs its share of events through an audit.Logger, reading meanwhile, then
+// writes its first batch again straight to the store. Every write must
+// succeed at the first attempt: a busy database must never surface as an
+// error, not even one the Logger would retry.
 func writeAsProcess(t *testing.T, path, name string) {
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, path, sqlite.Options{})
@@ -161,18 +163,37 @@ func writeAsProcess(t *testing.T, path, name string) {
 		t.Fatalf("%s: open: %v", name, err)
 	}
 	defer s.Close(ctx)
+	var errs []error
+	var mu sync.Mutex
+	l, err := audit.New(audit.Options{Store: s, BatchSize: procPer, ErrorHandler: func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var first []audit.Event
 	for b := range procBatches {
 		events := batch(name, b*procPer, procPer)
 		if b == 0 {
 			first = events
 		}
-		if err := s.Write(ctx, events); err != nil {
-			t.Fatalf("%s: write batch %d: %v", name, b, err)
+		for _, e := range events {
+			if err := l.LogEvent(ctx, e); err != nil {
+				t.Fatalf("%s: log: %v", name, err)
+			}
 		}
 		if _, err := s.Read(ctx, audit.Query{UserIDs: []string{name}, Limit: 10}); err != nil {
 			t.Fatalf("%s: read: %v", name, err)
 		}
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatalf("%s: close logger: %v", name, err)
+	}
+	st := l.Stats()
+	if st.Written != procBatches*procPer || st.Retried != 0 || st.Failed != 0 || len(errs) != 0 {
+		t.Fatalf("%s: logger stats %+v, errors %v", name, st, errs)
 	}
 	if err := s.Write(ctx, first); err != nil {
 		t.Fatalf("%s: write again: %v", name, err)
