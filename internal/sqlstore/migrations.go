@@ -12,9 +12,12 @@ import (
 // MigrationFile is one versioned migration of a store, read from a file named
 // NNNN_name.sql.
 type MigrationFile struct {
+	// Version is NNNN, the order of the migration.
 	Version int
-	Name    string
-	SQL     string
+	// Name is the rest of the file name, without the extension.
+	Name string
+	// SQL is the file's text.
+	SQL string
 }
 
 // ReadMigrations returns the migrations in dir of fsys (the stores embed
