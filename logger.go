@@ -325,9 +325,9 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params ma
 	if e.SessionID == "" {
 		e.SessionID = l.subject.SessionID
 	}
-	e.Message = truncate(e.Message, c.opts.MaxMessageBytes)
+	e.Message = Truncate(e.Message, c.opts.MaxMessageBytes)
 	if e.StackTrace != "" {
-		e.StackTrace = truncate(e.StackTrace, c.opts.MaxMessageBytes)
+		e.StackTrace = Truncate(e.StackTrace, c.opts.MaxMessageBytes)
 		if e.Fingerprint == "" {
 			e.Fingerprint = Fingerprint(e.StackTrace)
 		}
@@ -436,7 +436,7 @@ func limitValue(v Value, max int) Value {
 	}
 	switch v.kind {
 	case KindString, KindJSON:
-		return StringValue(truncate(v.str, max))
+		return StringValue(Truncate(v.str, max))
 	}
 	return v
 }

@@ -735,3 +735,36 @@ func TestPrinter(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// sizedSink asks for batches of its own size.
+type sizedSink struct {
+	*recorder
+	size    int
+	mu      sync.Mutex
+	largest int
+}
+
+func (s *sizedSink) BatchSize() int { return s.size }
+
+func (s *sizedSink) Send(ctx context.Context, evs []audit.Event) error {
+	s.mu.Lock()
+	s.largest = max(s.largest, len(evs))
+	s.mu.Unlock()
+	return s.recorder.Send(ctx, evs)
+}
+
+func TestSinkBatchSize(t *testing.T) {
+	small := &sizedSink{recorder: newRecorder(), size: 3}
+	big := &sizedSink{recorder: newRecorder(), size: 1000}
+	l, _ := newLogger(t, audit.Options{Sinks: []audit.Sink{small, big}, BatchSize: 10, FlushInterval: time.Hour})
+	for range 200 {
+		l.Log("x", nil)
+	}
+	flush(t, l)
+	if small.largest != 3 || big.largest != 200 {
+		t.Errorf("largest batches: %d (want 3) and %d (want 200, above Options.BatchSize)", small.largest, big.largest)
+	}
+	if len(small.all()) != 200 || len(big.all()) != 200 {
+		t.Errorf("delivered %d and %d", len(small.all()), len(big.all()))
+	}
+}

@@ -103,22 +103,28 @@ type pipe struct {
 	opts   *Options
 	report func(error)
 
-	q    *queue
-	stop chan struct{} // closed by Close once nothing more is sent
-	done chan struct{} // closed when run returns
-	base context.Context
+	q     *queue
+	batch int           // events per write: Options.BatchSize, or the destination's BatchSizer
+	stop  chan struct{} // closed by Close once nothing more is sent
+	done  chan struct{} // closed when run returns
+	base  context.Context
 
 	received, written, dropped, failed, retried atomic.Uint64
 }
 
 func newPipe(name string, dest any, write func(context.Context, []Event) error, size int, opts *Options, base context.Context) *pipe {
+	batch := opts.BatchSize
+	if bs, ok := dest.(BatchSizer); ok && bs.BatchSize() > 0 {
+		batch = bs.BatchSize()
+	}
 	return &pipe{
+		batch:  batch,
 		name:   name,
 		dest:   dest,
 		write:  write,
 		opts:   opts,
 		report: opts.ErrorHandler,
-		q:      newQueue(size, opts.BatchSize),
+		q:      newQueue(size, batch),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		base:   base,
@@ -132,7 +138,7 @@ func newPipe(name string, dest any, write func(context.Context, []Event) error, 
 func (p *pipe) run() {
 	defer close(p.done)
 	var spare []item
-	batch := make([]Event, 0, p.opts.BatchSize)
+	batch := make([]Event, 0, p.batch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -184,7 +190,7 @@ func (p *pipe) run() {
 					continue
 				}
 				batch = append(batch, items[i].ev)
-				if len(batch) == p.opts.BatchSize {
+				if len(batch) == p.batch {
 					deliver()
 				}
 			}

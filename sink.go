@@ -30,6 +30,13 @@ type Closer interface {
 	Close(ctx context.Context) error
 }
 
+// BatchSizer is implemented by stores and sinks that want batches of their
+// own size rather than Options.BatchSize (a CloudWatch request holds up to
+// 10,000 events). A size <= 0 means the Logger's.
+type BatchSizer interface {
+	BatchSize() int
+}
+
 // Namer is implemented by sinks that name themselves in [Stats]; otherwise
 // the Logger names a sink by its Go type and position.
 type Namer interface {

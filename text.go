@@ -37,22 +37,27 @@ func Text(s string) (text string, changed bool) {
 	return b.String(), true
 }
 
-// truncate shortens s to at most max bytes, cutting at a UTF-8 boundary and
-// appending a marker that says how many bytes were cut, so truncation is
-// visible. A max <= 0 means no limit.
-func truncate(s string, max int) string {
+// Truncate shortens s to at most max bytes, cutting at a UTF-8 boundary and
+// appending a marker that says how many bytes were cut ("…[truncated N
+// bytes]"), so truncation is visible. A max <= 0 means no limit. When max is
+// too small to hold the marker (under 32 bytes), s is cut at a UTF-8 boundary
+// without one.
+func Truncate(s string, max int) string {
 	if max <= 0 || len(s) <= max {
 		return s
 	}
-	cut := len(s) - max
-	marker := "…[truncated " + strconv.Itoa(cut) + " bytes]"
-	keep := max - len(marker)
-	if keep < 0 {
-		keep = 0
+	keep := max - len(truncMarker(len(s))) // the marker for the largest possible cut
+	if max < 32 || keep < 0 {
+		keep = max
+		for keep > 0 && !utf8.RuneStart(s[keep]) {
+			keep--
+		}
+		return s[:keep]
 	}
-	for keep > 0 && keep < len(s) && !utf8.RuneStart(s[keep]) {
+	for keep > 0 && !utf8.RuneStart(s[keep]) {
 		keep--
 	}
-	cut = len(s) - keep
-	return s[:keep] + "…[truncated " + strconv.Itoa(cut) + " bytes]"
+	return s[:keep] + truncMarker(len(s)-keep)
 }
+
+func truncMarker(cut int) string { return "…[truncated " + strconv.Itoa(cut) + " bytes]" }

@@ -1,96 +1,133 @@
-// Command quickstart logs a short, realistic session of a data service and
-// reads it back: an object's activity over the last 7 days and the errors
-// grouped by stack fingerprint. It needs no server.
+// Command quickstart logs a short, realistic session of a data service into
+// a SQLite file and reads it back: an object's activity over the last 7 days
+// and the errors grouped by stack fingerprint. It needs no server. Each run
+// appends to the file.
 //
-//	go run ./examples/quickstart [-jsonl path] [-events n]
+//	go run ./examples/quickstart [-db path] [-events n] [-jsonl path]
 package main
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/export/jsonl"
-	"github.com/auditkit/audit/store/memory"
+	"github.com/auditkit/audit/store/sqlite"
 )
 
 func main() {
-	out := flag.String("jsonl", filepath.Join(os.TempDir(), "audit-quickstart.jsonl"), "also export every event as JSON lines to this file (appended)")
+	db := flag.String("db", filepath.Join(os.TempDir(), "audit-quickstart.db"), "the SQLite file to log to (created if missing, appended to otherwise)")
 	n := flag.Int("events", 300, "how many user actions to simulate")
+	export := flag.String("jsonl", "", "also export every event as JSON lines to this file (appended)")
 	flag.Parse()
-	if err := run(context.Background(), *out, *n); err != nil {
+	if err := run(context.Background(), os.Stdout, config{db: *db, events: *n, jsonl: *export}); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, jsonlPath string, n int) error {
-	f, err := os.OpenFile(jsonlPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := bufio.NewWriter(f)
-
-	store := memory.New()
-	logger, err := audit.New(audit.Options{
-		Store:  store,
-		Sinks:  []audit.Sink{jsonl.New(w, jsonl.Options{})},
-		Params: map[string]any{"service": "quickstart"},
-	})
-	if err != nil {
-		return err
-	}
-	simulate(logger, n)
-	if err := logger.Close(ctx); err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	s := logger.Stats()
-	fmt.Printf("logged %d events, wrote %d, dropped %d, failed %d; exported to %s\n\n", s.Logged, s.Written, s.Dropped, s.Failed, jsonlPath)
-
-	if err := printActivity(ctx, store, audit.Ref("query", "q-sales")); err != nil {
-		return err
-	}
-	return printErrors(ctx, store)
+type config struct {
+	db     string
+	events int
+	jsonl  string // empty: no export
+	seed   uint64 // of the simulated session; 0: the time
 }
 
-// simulate plays a session: several users opening projects, running
-// queries and scripts, clicking menus, and hitting a couple of errors.
-func simulate(logger *audit.Logger, n int) {
-	rng := rand.New(rand.NewPCG(1, 2))
+func run(ctx context.Context, out io.Writer, cfg config) (err error) {
+	store, err := sqlite.Open(ctx, cfg.db, sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, store.Close(ctx)) }()
+
+	// The session is played in a moment, on a clock that runs it over the
+	// minutes before now, a few seconds per action.
+	clock := &simClock{t: time.Now().Add(-time.Duration(cfg.events) * 6 * time.Second)}
+	opts := audit.Options{Store: store, Params: map[string]any{"service": "quickstart"}, Now: clock.now}
+	var flushExport func() error
+	if cfg.jsonl != "" {
+		f, err := os.OpenFile(cfg.jsonl, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w := bufio.NewWriter(f)
+		opts.Sinks = []audit.Sink{jsonl.New(w, jsonl.Options{})}
+		flushExport = w.Flush
+	}
+	logger, err := audit.New(opts)
+	if err != nil {
+		return err
+	}
+	seed := cfg.seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	simulate(ctx, logger, clock, cfg.events, seed)
+	if err := logger.Close(ctx); err != nil { // flushes: every event is committed
+		return err
+	}
+	if flushExport != nil {
+		if err := flushExport(); err != nil {
+			return err
+		}
+	}
+	s := logger.Stats()
+	var total int
+	if err := store.DB().GetContext(ctx, &total, "SELECT count(*) FROM events"); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "logged %d events, wrote %d, dropped %d, failed %d\n", s.Logged, s.Written, s.Dropped, s.Failed)
+	fmt.Fprintf(out, "database: %s (%d events in all)\n", store.Path(), total)
+	if cfg.jsonl != "" {
+		fmt.Fprintf(out, "exported to: %s\n", cfg.jsonl)
+	}
+	fmt.Fprintln(out)
+
+	if err := printActivity(ctx, out, store, audit.Ref("query", "q-sales")); err != nil {
+		return err
+	}
+	return printErrors(ctx, out, store)
+}
+
+// simulate plays a session: several users opening projects, running queries
+// and a forecast function, clicking menus, and hitting a couple of errors.
+func simulate(ctx context.Context, logger *audit.Logger, clock *simClock, n int, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 2))
 	users := []struct{ id, group string }{{"alice", "analysts"}, {"bob", "analysts"}, {"carol", "admins"}, {"dave", "viewers"}}
 	queries := []string{"q-sales", "q-churn", "q-inventory"}
 	projects := []string{"p-q3-review", "p-forecast"}
 	for i := range n {
+		clock.advance(time.Duration(1000+rng.IntN(8000)) * time.Millisecond)
 		u := users[rng.IntN(len(users))]
 		l := logger.WithUser(u.id, u.group).WithSession(u.id + "-session")
 		q := audit.Ref("query", queries[rng.IntN(len(queries))])
-		switch r := rng.IntN(10); {
-		case r < 3:
+		switch r := rng.IntN(20); {
+		case r < 6:
 			took := time.Duration(20+rng.IntN(400)) * time.Millisecond
-			l.LogEvent(context.Background(), audit.Event{
+			l.LogEvent(ctx, audit.Event{
 				Level: audit.LevelAudit, Type: audit.QueryStart, Message: "query executed", Duration: took,
-				Params: []audit.Param{audit.P("query", q), audit.P("rows", rng.IntN(10000)), audit.P("ms", took.Milliseconds())},
+				Params: []audit.Param{audit.P("query", q), audit.P("rows", rng.IntN(10000))},
 			})
-		case r < 5:
-			l.Log("project opened", map[string]any{"project": audit.Ref("project", projects[rng.IntN(len(projects))])}, audit.ProjectOpened)
-		case r < 7:
-			l.Usage("menu item clicked", map[string]any{"item": []string{"File | Open", "Data | Query", "Help"}[rng.IntN(3)]}, audit.MainMenuItemClick)
 		case r < 8:
+			forecast(ctx, l, clock, q, rng)
+		case r < 11:
+			l.Log("project opened", map[string]any{"project": audit.Ref("project", projects[rng.IntN(len(projects))])}, audit.ProjectOpened)
+		case r < 15:
+			l.Usage("menu item clicked", map[string]any{"item": []string{"File | Open", "Data | Query", "Help"}[rng.IntN(3)]}, audit.MainMenuItemClick)
+		case r < 17:
 			l.Log("table produced", map[string]any{"query": q, "table": audit.Ref("table", fmt.Sprintf("t-%d", i)), "columns": []string{"region", "revenue"}}, audit.TableProduced)
-		case r < 9:
+		case r < 19:
 			l.Log("query edited", map[string]any{"query": q, "field": "sql"}, audit.QueryEdited)
 		default:
 			if i%2 == 0 {
@@ -102,64 +139,96 @@ func simulate(logger *audit.Logger, n int) {
 	}
 }
 
-var errTimeout = errors.New("connection timed out")
+// forecast is a function call recorded with Logger.Call: its inputs, its
+// output or error, and the time it took. One in eight fails, and is recorded
+// as an error of the call with its stack.
+func forecast(ctx context.Context, l *audit.Logger, clock *simClock, input audit.Entity, rng *rand.Rand) {
+	horizon := 7 * (1 + rng.IntN(4))
+	call := l.Call(ctx, "Sales:Forecast", map[string]any{"query": input, "horizon_days": horizon})
+	clock.advance(time.Duration(200+rng.IntN(1800)) * time.Millisecond) // the model runs
+	if rng.IntN(8) == 0 {
+		call.End(nil, fmt.Errorf("forecast %s: %w", input.ID, errHistory))
+		return
+	}
+	call.End(map[string]any{"table": audit.Ref("table", fmt.Sprintf("forecast-%s-%d", input.ID, horizon))}, nil)
+}
+
+// simClock is the simulated session's clock.
+type simClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *simClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *simClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+var (
+	errTimeout = errors.New("connection timed out")
+	errHistory = errors.New("not enough history")
+)
 
 func connect(l *audit.Logger, q audit.Entity) {
-	l.Error(fmt.Errorf("query %s: %w", q.ID, errTimeout), map[string]any{"query": q})
+	l.Error(fmt.Errorf("query %s: %w", q.ID, errTimeout), map[string]any{"query": q, "host": "db-1"})
 }
 
 func parse(l *audit.Logger, q audit.Entity) {
 	l.Error("syntax error at or near \"FORM\"", map[string]any{"query": q})
 }
 
-func printActivity(ctx context.Context, r audit.Reader, obj audit.Entity) error {
-	page, err := r.Read(ctx, audit.Query{Object: &obj, Since: time.Now().Add(-7 * 24 * time.Hour), Limit: 8})
+// printActivity prints what happened to obj over the last 7 days, newest
+// first (Datagrok's Activity pane).
+func printActivity(ctx context.Context, out io.Writer, store *sqlite.Store, obj audit.Entity) error {
+	events, err := store.Activity(ctx, obj, time.Time{}) // the last 7 days
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Activity of %s over 7 days (newest %d):\n", obj, len(page.Events))
-	for _, e := range page.Events {
-		fmt.Printf("  %s  %-8s %-7s %-18s %s\n", e.Time.Format("15:04:05.000"), e.UserID, e.Level, e.Type, e.Message)
+	const show = 10
+	fmt.Fprintf(out, "Activity of %s over 7 days: %d events, newest %d:\n", obj, len(events), min(show, len(events)))
+	for _, e := range events[:min(show, len(events))] {
+		took := ""
+		if e.Duration > 0 {
+			took = e.Duration.Round(time.Millisecond).String()
+		}
+		line := fmt.Sprintf("  %s  %-6s %-7s %-15s %-23s %s", e.Time.Local().Format("01-02 15:04:05"), e.UserID, e.Level, e.Type, e.Message, took)
+		fmt.Fprintln(out, strings.TrimRight(line, " "))
 	}
-	fmt.Println()
+	fmt.Fprintln(out)
 	return nil
 }
 
-func printErrors(ctx context.Context, r audit.Reader) error {
-	type group struct {
-		fingerprint, sample string
-		count               int
-		users               map[string]bool
+// printErrors groups the error events by stack fingerprint with one SQL
+// query on the store's tables.
+func printErrors(ctx context.Context, out io.Writer, store *sqlite.Store) error {
+	var groups []struct {
+		Fingerprint string `db:"fingerprint"`
+		Count       int    `db:"n"`
+		Users       int    `db:"users"`
+		Last        string `db:"last_seen"`
+		Sample      string `db:"sample"`
 	}
-	groups := map[string]*group{}
-	q := audit.Query{Levels: []audit.Level{audit.LevelError}, Limit: 500}
-	for {
-		page, err := r.Read(ctx, q)
-		if err != nil {
-			return err
-		}
-		for _, e := range page.Events {
-			g := groups[e.Fingerprint]
-			if g == nil {
-				g = &group{fingerprint: e.Fingerprint, sample: e.Message, users: map[string]bool{}}
-				groups[e.Fingerprint] = g
-			}
-			g.count++
-			g.users[e.UserID] = true
-		}
-		if page.Next == "" {
-			break
-		}
-		q.After = page.Next
+	err := store.DB().SelectContext(ctx, &groups, `
+		SELECT error_stack_trace_hash AS fingerprint, count(*) AS n, count(DISTINCT user_id) AS users,
+		       strftime('%m-%d %H:%M:%S', max(event_time) / 1000000, 'unixepoch', 'localtime') AS last_seen,
+		       max(description) AS sample
+		FROM events
+		WHERE is_error = 1 AND error_stack_trace_hash IS NOT NULL
+		GROUP BY error_stack_trace_hash
+		ORDER BY n DESC, fingerprint`)
+	if err != nil {
+		return err
 	}
-	list := make([]*group, 0, len(groups))
+	fmt.Fprintln(out, "Errors grouped by stack fingerprint:")
 	for _, g := range groups {
-		list = append(list, g)
-	}
-	slices.SortFunc(list, func(a, b *group) int { return cmp.Compare(b.count, a.count) })
-	fmt.Println("Errors grouped by stack fingerprint:")
-	for _, g := range list {
-		fmt.Printf("  %s  %3d times, %d users  e.g. %q\n", g.fingerprint[:12], g.count, len(g.users), g.sample)
+		fmt.Fprintf(out, "  %.12s  %4d times, %d users, last %s  e.g. %q\n", g.Fingerprint, g.Count, g.Users, g.Last, g.Sample)
 	}
 	return nil
 }

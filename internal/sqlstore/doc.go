@@ -1,12 +1,15 @@
 // Package sqlstore holds what the SQL stores (store/postgres, store/sqlite)
 // share: the shape of the Datagrok-compatible tables, the mapping between an
-// [audit.Event] and its rows, the encoding of param values, the deterministic
-// ids of registry rows and sessions, the in-memory registry cache, and the
-// building of read queries.
+// [audit.Event] and its rows ([EncodeBatch]), the encoding of param values,
+// the deterministic ids of registry rows and sessions, the in-memory registry
+// cache, the users_sessions upsert ([SessionsUpsert]), the reads ([Read],
+// [Activity]) and the loading of versioned migration files.
 //
 // Dialect differences (placeholders, table qualification, how times and ids
 // are passed) go through the small [Dialect] interface, so they stay in one
-// visible place in each store.
+// visible place in each store. What each store does its own way stays in the
+// store: Postgres writes batches with COPY and migrates under an advisory
+// lock; SQLite writes multi-row INSERTs in BEGIN IMMEDIATE transactions.
 //
 // # Text columns
 //

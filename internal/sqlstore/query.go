@@ -147,11 +147,13 @@ func placeholders(n int) string {
 // [audit.ErrInvalidCursor] for a bad cursor.
 func EventsQuery(d Dialect, q *audit.Query) (string, []any, error) {
 	b := &builder{d: d}
+	// Stored times are whole microseconds, so rounding a bound up to the
+	// next microsecond keeps the meaning of >= Since and < Until exactly.
 	if !q.Since.IsZero() {
-		b.add("e.event_time >= ?", d.TimeArg(q.Since.UTC()))
+		b.add("e.event_time >= ?", d.TimeArg(CeilMicro(q.Since)))
 	}
 	if !q.Until.IsZero() {
-		b.add("e.event_time < ?", d.TimeArg(q.Until.UTC()))
+		b.add("e.event_time < ?", d.TimeArg(CeilMicro(q.Until)))
 	}
 	if len(q.Levels) > 0 {
 		lv := make([]any, len(q.Levels))
@@ -201,7 +203,7 @@ func EventsQuery(d Dialect, q *audit.Query) (string, []any, error) {
 		sb.WriteString("\nWHERE " + strings.Join(b.conds, "\n AND "))
 	}
 	fmt.Fprintf(&sb, "\nORDER BY e.event_time DESC, e.id DESC\nLIMIT %d", q.PageSize()+1)
-	return sqlx.Rebind(d.BindType(), sb.String()), b.args, nil
+	return rebind(d, sb.String()), b.args, nil
 }
 
 // ValueScan is one row of the params query: scan it with [ValueScan.Dest].
@@ -235,5 +237,22 @@ func ParamsQuery(d Dialect, ids []uuid.UUID) (string, []any) {
 	}
 	q := "SELECT v.event_id, p.name, p.name_raw, p.type, v.value, v.value_raw, v.entity_kind, v.entity_kind_raw\nFROM " +
 		d.Table(TableValues) + " v\nJOIN " + d.Table(TableEventParameters) + " p ON p.id = v.parameter_id\nWHERE v.event_id IN (" + placeholders(len(ids)) + ")"
-	return sqlx.Rebind(d.BindType(), q), args
+	return rebind(d, q), args
+}
+
+// rebind turns the ? placeholders of query into d's.
+func rebind(d Dialect, query string) string {
+	if d.BindType() == sqlx.QUESTION {
+		return query
+	}
+	return sqlx.Rebind(d.BindType(), query)
+}
+
+// CeilMicro returns t in UTC rounded up to a whole microsecond.
+func CeilMicro(t time.Time) time.Time {
+	t = t.UTC()
+	if r := t.Truncate(time.Microsecond); !r.Equal(t) {
+		return r.Add(time.Microsecond)
+	}
+	return t
 }

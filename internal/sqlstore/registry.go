@@ -172,8 +172,8 @@ func (r *Registry) paramID(ctx context.Context, d Dialect, db sqlx.QueryerContex
 // rows committed before it started, so a row that a concurrent insert
 // committed is found by the next try.
 func insertOrSelect(ctx context.Context, d Dialect, db sqlx.QueryerContext, insert string, insArgs []any, sel string, selArgs []any) (uuid.UUID, error) {
-	insert = sqlx.Rebind(d.BindType(), insert)
-	sel = sqlx.Rebind(d.BindType(), sel)
+	insert = rebind(d, insert)
+	sel = rebind(d, sel)
 	for range 3 {
 		var id uuid.UUID
 		err := db.QueryRowxContext(ctx, insert, insArgs...).Scan(&id)

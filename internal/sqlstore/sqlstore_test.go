@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -137,5 +138,61 @@ func TestValidate(t *testing.T) {
 	far.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
 	if err := Validate(&far); err == nil {
 		t.Error("year 10000 accepted")
+	}
+}
+
+func TestCeilMicro(t *testing.T) {
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ in, want time.Time }{
+		{at, at},
+		{at.Add(time.Nanosecond), at.Add(time.Microsecond)},
+		{at.Add(-time.Nanosecond), at},
+		{at.Add(999 * time.Nanosecond).In(time.FixedZone("x", 3600)), at.Add(time.Microsecond)},
+	} {
+		if got := CeilMicro(tc.in); !got.Equal(tc.want) || got.Location() != time.UTC {
+			t.Errorf("CeilMicro(%s) = %s, want %s", tc.in.Format(time.RFC3339Nano), got.Format(time.RFC3339Nano), tc.want.Format(time.RFC3339Nano))
+		}
+	}
+}
+
+func TestReadMigrations(t *testing.T) {
+	good := fstest.MapFS{
+		"m/0002_more.sql": {Data: []byte("B")},
+		"m/0001_init.sql": {Data: []byte("A")},
+		"m/README":        {Data: []byte("ignored")},
+	}
+	got, err := ReadMigrations(good, "m")
+	if err != nil || len(got) != 2 || got[0] != (MigrationFile{1, "init", "A"}) || got[1] != (MigrationFile{2, "more", "B"}) {
+		t.Errorf("ReadMigrations = %+v, %v", got, err)
+	}
+	for _, bad := range []fstest.MapFS{
+		{"m/init.sql": {}},
+		{"m/0001.sql": {}},
+		{"m/0001_a.sql": {}, "m/1_b.sql": {}},
+	} {
+		if _, err := ReadMigrations(bad, "m"); err == nil {
+			t.Errorf("ReadMigrations(%v) succeeded", bad)
+		}
+	}
+}
+
+// dollarDialect numbers its placeholders, as Postgres does.
+type dollarDialect struct{ testDialect }
+
+func (dollarDialect) BindType() int { return sqlx.DOLLAR }
+
+func TestStatements(t *testing.T) {
+	d := dollarDialect{}
+	got := InsertValues(d, TableValues, []string{"a", "b"}, 2, "ON CONFLICT DO NOTHING")
+	if want := `INSERT INTO "event_parameter_values" (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING`; got != want {
+		t.Errorf("InsertValues = %q, want %q", got, want)
+	}
+	up := SessionsUpsert(d, 2)
+	if !strings.Contains(up, "($7, $8, $9, $10, $11, $12) ON CONFLICT (id)") {
+		t.Errorf("SessionsUpsert = %q", up)
+	}
+	r := SessionRow{Key: TextPair{Text: "k"}}
+	if args := r.Args(d); len(args) != len(SessionColumns) || args[1] != nil {
+		t.Errorf("SessionRow.Args = %v", args)
 	}
 }

@@ -5,12 +5,9 @@ import (
 	"embed"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/auditkit/audit/internal/sqlstore"
 	"github.com/lib/pq"
 )
 
@@ -30,25 +27,14 @@ type Migration struct {
 
 // Migrations returns the embedded migrations, oldest first.
 func Migrations() []Migration {
-	entries, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	files, err := sqlstore.ReadMigrations(migrationFiles, "migrations")
 	if err != nil {
-		panic(err)
+		panic(err) // the embedded files are fixed at build time; a test reads them
 	}
-	var out []Migration
-	for _, name := range entries {
-		base := strings.TrimSuffix(path.Base(name), ".sql")
-		num, label, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			panic("postgres: bad migration file name " + name)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			panic(err)
-		}
-		out = append(out, Migration{Version: v, Name: label, SQL: string(b)})
+	out := make([]Migration, len(files))
+	for i, f := range files {
+		out[i] = Migration{Version: f.Version, Name: f.Name, SQL: f.SQL}
 	}
-	slices.SortFunc(out, func(a, b Migration) int { return a.Version - b.Version })
 	return out
 }
 

@@ -23,7 +23,7 @@ type Store struct {
 	reg    *sqlstore.Registry
 	closed atomic.Bool
 
-	copyEvents, copyValues, upsertSessions string
+	copyEvents, copyValues string
 }
 
 var (
@@ -72,12 +72,6 @@ func New(db *sqlx.DB, opts Options) (*Store, error) {
 	s := &Store{db: db, opts: opts, d: d, reg: sqlstore.NewRegistry(opts.SessionCache)}
 	s.copyEvents = copyStmt(d.Table(sqlstore.TableEvents), sqlstore.EventColumns)
 	s.copyValues = copyStmt(d.Table(sqlstore.TableValues), sqlstore.ValueColumns)
-	s.upsertSessions = "INSERT INTO " + d.Table(sqlstore.TableSessions) +
-		" AS u (id, user_id, user_id_raw, started, session_key, session_key_raw) VALUES %s" +
-		" ON CONFLICT (id) DO UPDATE SET started = LEAST(u.started, EXCLUDED.started)," +
-		" user_id = COALESCE(u.user_id, EXCLUDED.user_id)," +
-		" user_id_raw = CASE WHEN u.user_id IS NULL THEN EXCLUDED.user_id_raw ELSE u.user_id_raw END" +
-		" WHERE EXCLUDED.started < u.started OR (u.user_id IS NULL AND EXCLUDED.user_id IS NOT NULL)"
 	return s, nil
 }
 

@@ -532,3 +532,35 @@ func TestErrors(t *testing.T) {
 		t.Errorf("Read after Close: %v", err)
 	}
 }
+
+// TestSessions checks users_sessions: one row per session, the earliest
+// start and the first user seen, whatever order the batches come in.
+func TestSessions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	late := event(10)
+	late.SessionID = "s1"
+	early := event(5)
+	early.SessionID = "s1"
+	early.UserID = "alice"
+	other := event(7)
+	other.SessionID = "s1"
+	other.UserID = "bob"
+	for _, b := range [][]audit.Event{{late}, {early}, {other}} {
+		if err := s.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows []struct {
+		Key     string    `db:"session_key"`
+		User    *string   `db:"user_id"`
+		Started time.Time `db:"started"`
+	}
+	if err := s.DB().Select(&rows, "SELECT session_key, user_id, started FROM "+quote(s.Schema())+".users_sessions"); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Key != "s1" || rows[0].User == nil || *rows[0].User != "alice" || !rows[0].Started.Equal(early.Time) {
+		t.Errorf("users_sessions = %+v, want s1, alice, %s", rows, early.Time)
+	}
+}

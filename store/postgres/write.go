@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/internal/sqlstore"
@@ -28,23 +27,9 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	rows := make([]sqlstore.EventRow, 0, len(events))
-	var seen map[uuid.UUID]struct{}
-	if len(events) > 1 {
-		seen = make(map[uuid.UUID]struct{}, len(events))
-	}
-	for i := range events {
-		row, err := sqlstore.EncodeEvent(&events[i])
-		if err != nil {
-			return fmt.Errorf("postgres: %w", err)
-		}
-		if seen != nil {
-			if _, dup := seen[row.ID]; dup {
-				continue
-			}
-			seen[row.ID] = struct{}{}
-		}
-		rows = append(rows, row)
+	rows, err := sqlstore.EncodeBatch(events)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
 	}
 	if err := s.reg.Resolve(ctx, s.d, s.db, rows); err != nil {
 		return translate("register", err)
@@ -72,24 +57,13 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 // recordSessions upserts users_sessions rows (sorted by id, so that
 // concurrent writers lock them in one order).
 func (s *Store) recordSessions(ctx context.Context, sessions []sqlstore.SessionRow) error {
-	const perStmt = 1000
 	for len(sessions) > 0 {
-		n := min(len(sessions), perStmt)
-		var vals strings.Builder
-		args := make([]any, 0, n*6)
-		for i, r := range sessions[:n] {
-			if i > 0 {
-				vals.WriteString(", ")
-			}
-			k := len(args)
-			fmt.Fprintf(&vals, "($%d::uuid, $%d, $%d::bytea, $%d::timestamptz, $%d, $%d::bytea)", k+1, k+2, k+3, k+4, k+5, k+6)
-			var user any
-			if r.User.Text != "" || r.User.Raw != nil {
-				user = r.User.Text
-			}
-			args = append(args, r.ID.String(), user, sqlstore.RawArg(r.User.Raw), r.Started, r.Key.Text, sqlstore.RawArg(r.Key.Raw))
+		n := min(len(sessions), sqlstore.SessionsPerStmt)
+		args := make([]any, 0, n*len(sqlstore.SessionColumns))
+		for i := range sessions[:n] {
+			args = append(args, sessions[i].Args(s.d)...)
 		}
-		if _, err := s.db.ExecContext(ctx, fmt.Sprintf(s.upsertSessions, vals.String()), args...); err != nil {
+		if _, err := s.db.ExecContext(ctx, sqlstore.SessionsUpsert(s.d, n), args...); err != nil {
 			return err
 		}
 		sessions = sessions[n:]

@@ -61,6 +61,10 @@ func testFilters(t *testing.T, s Store) {
 		{"since and until", audit.Query{Since: t0.Add(2 * time.Second), Until: t0.Add(5 * time.Second)}, "bcd"},
 		{"since microsecond", audit.Query{Since: t0.Add(6*time.Second + time.Microsecond)}, "h"},
 		{"until microsecond", audit.Query{Until: t0.Add(6*time.Second + time.Microsecond)}, "abcdefg"},
+		// Bounds finer than the stored microseconds keep their meaning.
+		{"since nanosecond", audit.Query{Since: t0.Add(6*time.Second + time.Nanosecond)}, "h"},
+		{"until nanosecond", audit.Query{Until: t0.Add(6*time.Second + time.Nanosecond)}, "abcdefg"},
+		{"until just before", audit.Query{Until: t0.Add(6*time.Second - time.Nanosecond)}, "abcdef"},
 		{"since in other zone", audit.Query{Since: t0.Add(5 * time.Second).In(time.FixedZone("X", 7200))}, "efgh"},
 		{"empty range", audit.Query{Since: t0.Add(5 * time.Second), Until: t0.Add(5 * time.Second)}, ""},
 		{"level", audit.Query{Levels: []audit.Level{audit.LevelAudit}}, "agh"},

@@ -1,0 +1,96 @@
+package sqlstore
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/auditkit/audit"
+	"github.com/google/uuid"
+)
+
+// EncodeBatch validates a batch and maps it to its rows ([EncodeEvent]). An
+// id repeated in the batch is written once, as its first occurrence. An
+// invalid event refuses the whole batch with an error wrapping
+// [audit.ErrInvalidEvent].
+func EncodeBatch(events []audit.Event) ([]EventRow, error) {
+	rows := make([]EventRow, 0, len(events))
+	var seen map[uuid.UUID]struct{}
+	if len(events) > 1 {
+		seen = make(map[uuid.UUID]struct{}, len(events))
+	}
+	for i := range events {
+		row, err := EncodeEvent(&events[i])
+		if err != nil {
+			return nil, err
+		}
+		if seen != nil {
+			if _, dup := seen[row.ID]; dup {
+				continue
+			}
+			seen[row.ID] = struct{}{}
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// SessionColumns are the users_sessions columns that [SessionsUpsert] writes,
+// in the order of [SessionRow.Args].
+var SessionColumns = []string{"id", "user_id", "user_id_raw", "started", "session_key", "session_key_raw"}
+
+// SessionsPerStmt is the most rows one [SessionsUpsert] statement takes (6
+// placeholders each, well within every driver's limit).
+const SessionsPerStmt = 1000
+
+// SessionsUpsert returns the statement that records n users_sessions rows
+// (see [SessionRow.Args]): a new session is inserted; a known one gets the
+// earlier start and, when it had no user, the user. Rows that change nothing
+// are not rewritten. Pass the rows sorted by id (as [Registry.NewSessions]
+// returns them), so that concurrent writers lock them in one order.
+func SessionsUpsert(d Dialect, n int) string {
+	row := "(" + placeholders(len(SessionColumns)) + ")"
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + d.Table(TableSessions) + " AS u (" + strings.Join(SessionColumns, ", ") + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	// CASE rather than LEAST (Postgres) or min (SQLite): the same text on both.
+	b.WriteString(" ON CONFLICT (id) DO UPDATE SET" +
+		" started = CASE WHEN excluded.started < u.started THEN excluded.started ELSE u.started END," +
+		" user_id = COALESCE(u.user_id, excluded.user_id)," +
+		" user_id_raw = CASE WHEN u.user_id IS NULL THEN excluded.user_id_raw ELSE u.user_id_raw END" +
+		" WHERE excluded.started < u.started OR (u.user_id IS NULL AND excluded.user_id IS NOT NULL)")
+	return rebind(d, b.String())
+}
+
+// Args returns the row in the order of [SessionColumns].
+func (r *SessionRow) Args(d Dialect) []any {
+	var user any
+	if !r.User.empty() {
+		user = r.User.Text
+	}
+	return []any{d.UUIDArg(r.ID), user, RawArg(r.User.Raw), d.TimeArg(r.Started), r.Key.Text, RawArg(r.Key.Raw)}
+}
+
+// InsertValues returns "INSERT INTO table (cols) VALUES (...), ..." with n
+// rows of placeholders, for the stores that write batches as multi-row
+// INSERTs; suffix (such as an ON CONFLICT clause) ends it.
+func InsertValues(d Dialect, table string, cols []string, n int, suffix string) string {
+	row := "(" + placeholders(len(cols)) + ")"
+	var b strings.Builder
+	b.Grow(len(table) + 64 + n*(len(row)+2) + len(suffix))
+	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", d.Table(table), strings.Join(cols, ", "))
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	if suffix != "" {
+		b.WriteString(" " + suffix)
+	}
+	return rebind(d, b.String())
+}

@@ -1,0 +1,65 @@
+// Package sqlite is the SQLite store: the embedded default, for trying the
+// library and for small services that run it without a database server. It
+// uses modernc.org/sqlite (pure Go, no cgo) and writes one file.
+//
+// # Tables
+//
+// The tables, their column names and their meaning are those of the Postgres
+// store (see store/postgres): events, event_types, event_parameters,
+// event_parameter_values and users_sessions, in Datagrok's schema, with the
+// same _raw columns for strings that are not valid text. A query written for
+// one store reads the other's tables once its literals are encoded as
+// SQLite's are here:
+//
+//   - ids (uuid in Postgres) are BLOBs of the UUID's 16 bytes, which sort as
+//     the UUID does: ORDER BY id is time order for the UUIDv7 ids of events
+//     (see below for ids in SQL);
+//   - times (timestamptz) are INTEGER microseconds since 1970-01-01 UTC, the
+//     stores' resolution: range queries on event_time compare integers in
+//     the index, and datetime(event_time / 1000000, 'unixepoch') reads one;
+//   - booleans are INTEGER 0 or 1, raw bytes BLOB, events.options TEXT.
+//
+// In SQL, lower(hex(id)) shows an id, and unhex of its hex digits is the
+// literal of one:
+//
+//	SELECT lower(hex(id)), description FROM events WHERE id = unhex(replace(?, '-', ''))
+//	SELECT datetime(event_time / 1000000, 'unixepoch'), description FROM events
+//	WHERE event_time >= unixepoch('now', '-7 days') * 1000000
+//
+// The tables are STRICT (a value of the wrong type is refused, not
+// converted). The embedded, versioned migrations ([Migrations]) are applied
+// by [Open] and recorded in audit_migrations.
+//
+// # Concurrency
+//
+// The database runs in WAL mode: reads never wait for writes, nor writes for
+// reads. Each Store writes through one connection, so writes of one process
+// queue in Go, and every write transaction takes the database's write lock
+// when it begins (BEGIN IMMEDIATE), so writes of several processes queue on
+// the busy timeout ([Options].BusyTimeout, 10s by default) instead of
+// failing. Reads use a pool of read-only connections. Processes that open a
+// new file at the same moment migrate it once between them.
+//
+// # Writes
+//
+// [Store.Write] writes a batch in one transaction, with multi-row INSERTs
+// within SQLite's limit of bound values per statement. It is idempotent on
+// the event id: events are inserted with ON CONFLICT (id) DO NOTHING, and
+// only the events that were inserted get their param values written. The
+// registry of event types and parameters is cached in memory and shared with
+// the Postgres store: a type or parameter met for the first time is inserted
+// with a deterministic id and ON CONFLICT DO NOTHING in its own statement,
+// before the batch's transaction, so processes that meet it at the same
+// moment agree on one row. Sessions are recorded in the batch's transaction.
+//
+// Errors from the driver are translated: a lock not had within the busy
+// timeout, or a file that cannot be opened or written, wraps
+// [audit.ErrUnavailable]; a constraint violation [audit.ErrConflict]; the
+// driver's *sqlite.Error stays reachable with errors.As.
+//
+// # Reads
+//
+// [Store.Read] implements [audit.Reader] in SQL; [Store.Activity] lists the
+// events that name an object; [Store.DB] gives the read-only connections for
+// queries of your own.
+package sqlite

@@ -1,0 +1,58 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/store/sqlite"
+)
+
+// Example logs through an audit.Logger into a SQLite file and reads the
+// Activity of the object the events name.
+func Example() {
+	dir, _ := os.MkdirTemp("", "audit-example")
+	defer os.RemoveAll(dir)
+
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "audit.db"), sqlite.Options{})
+	if err != nil {
+		panic(err)
+	}
+	logger, err := audit.New(audit.Options{Store: store, CloseStore: true})
+	if err != nil {
+		panic(err)
+	}
+	alice := logger.WithUser("alice")
+	alice.Log("query started", map[string]any{"query": audit.Ref("query", "orders-by-day"), "rows": 1234}, audit.QueryStart)
+	alice.LogEvent(ctx, audit.Event{
+		Level: audit.LevelUsage, Type: audit.FunctionCall, Message: "called Forecast", Duration: 1500 * time.Millisecond,
+		Params: []audit.Param{audit.P("input", audit.Ref("query", "orders-by-day"))},
+	})
+	if err := logger.Flush(ctx); err != nil { // every event is committed once Flush returns
+		panic(err)
+	}
+
+	events, err := store.Activity(ctx, audit.Ref("query", "orders-by-day"), time.Time{})
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range events {
+		fmt.Println(e.Type, e.UserID, e.Message, e.Duration)
+		for _, p := range e.Params {
+			fmt.Printf("  %s = %s (%s)\n", p.Key, p.Value, p.Value.Kind())
+		}
+	}
+	if err := logger.Close(ctx); err != nil { // closes the store too (CloseStore)
+		panic(err)
+	}
+	// Output:
+	// function-call alice called Forecast 1.5s
+	//   input = orders-by-day (entity_id)
+	// query-start alice query started 0s
+	//   query = orders-by-day (entity_id)
+	//   rows = 1234 (int64)
+}

@@ -1,0 +1,71 @@
+package sqlite
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/auditkit/audit"
+)
+
+// Options configure a [Store]. The zero value means the defaults.
+type Options struct {
+	// BusyTimeout is how long a statement waits for the lock of a write held
+	// by another process (or, for reads, a checkpoint) before it fails with
+	// an error wrapping [audit.ErrUnavailable]. Default 10s.
+	BusyTimeout time.Duration
+
+	// ReadConns bounds the connections that serve reads, which run beside
+	// the one connection that writes. Default 4.
+	ReadConns int
+
+	// RelaxedSync sets synchronous=NORMAL: commits are not flushed to disk
+	// one by one, so a power loss (not a crash of the process) may lose the
+	// last ones, but never corrupts the file. Default false
+	// (synchronous=FULL: a committed batch survives a power loss).
+	RelaxedSync bool
+
+	// SessionCache is how many sessions the store remembers having recorded
+	// in users_sessions, to skip upserting them again. Default 100,000.
+	SessionCache int
+
+	// ActivityWindow is how far back [Store.Activity] looks when not told.
+	// Default 7 days (Datagrok's Activity pane).
+	ActivityWindow time.Duration
+
+	// Now returns the current time; Activity's window ends at it. Default
+	// [time.Now].
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.BusyTimeout == 0 {
+		o.BusyTimeout = 10 * time.Second
+	}
+	if o.ReadConns == 0 {
+		o.ReadConns = 4
+	}
+	if o.SessionCache == 0 {
+		o.SessionCache = 100_000
+	}
+	if o.ActivityWindow == 0 {
+		o.ActivityWindow = 7 * 24 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.BusyTimeout < time.Millisecond:
+		return fmt.Errorf("sqlite: %w: BusyTimeout %s is less than 1ms", audit.ErrInvalidOptions, o.BusyTimeout)
+	case o.ReadConns < 0:
+		return fmt.Errorf("sqlite: %w: ReadConns %d is negative", audit.ErrInvalidOptions, o.ReadConns)
+	case o.SessionCache < 0:
+		return fmt.Errorf("sqlite: %w: SessionCache %d is negative", audit.ErrInvalidOptions, o.SessionCache)
+	case o.ActivityWindow < 0:
+		return fmt.Errorf("sqlite: %w: ActivityWindow %s is negative", audit.ErrInvalidOptions, o.ActivityWindow)
+	}
+	return nil
+}

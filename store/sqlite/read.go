@@ -1,0 +1,36 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/sqlstore"
+)
+
+// Read returns the events that match q with their params, newest first, one
+// page at a time (keyset pagination on (event_time, id)). It runs on the
+// read-only connections, beside writes: it sees the batches committed
+// before it started.
+func (s *Store) Read(ctx context.Context, q audit.Query) (audit.Page, error) {
+	if err := s.checkOpen(); err != nil {
+		return audit.Page{}, err
+	}
+	page, err := sqlstore.Read(ctx, s.d, s.r, q)
+	if err != nil {
+		return audit.Page{}, translate("read", err)
+	}
+	return page, nil
+}
+
+// Activity returns every event that names the object in a param (Datagrok's
+// Activity pane), newest first, from since until now. A zero since means the
+// last Options.ActivityWindow (7 days by default). An empty obj.Kind matches
+// references of any kind. The lookup is one index probe on the object's id,
+// whether it is a UUID or not.
+func (s *Store) Activity(ctx context.Context, obj audit.Entity, since time.Time) ([]audit.Event, error) {
+	if since.IsZero() {
+		since = s.opts.Now().Add(-s.opts.ActivityWindow)
+	}
+	return sqlstore.Activity(ctx, s.Read, obj, since)
+}
