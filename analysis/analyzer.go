@@ -9,6 +9,7 @@ import (
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/internal/sqlstore"
 	"github.com/auditkit/audit/store/postgres"
+	"github.com/auditkit/audit/store/sqlite"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -57,7 +58,7 @@ func GroupMap(m map[string][]string) func(userID string) []string {
 }
 
 // Analyzer answers the questions of the package (see the package doc) from
-// the tables of a SQL store. It only reads. It is safe for concurrent use.
+// the tables of a SQL store ([ForPostgres], [ForSQLite]). It only reads. It is safe for concurrent use.
 type Analyzer struct {
 	db   *sqlx.DB
 	d    dialect
@@ -73,6 +74,15 @@ func ForPostgres(s *postgres.Store, opts Options) (*Analyzer, error) {
 		return nil, fmt.Errorf("analysis: %w: nil store", audit.ErrInvalidOptions)
 	}
 	return newAnalyzer(s.DB(), newPostgresDialect(s.Schema()), opts)
+}
+
+// ForSQLite returns an Analyzer of the SQLite store s, reading through its
+// pool of read-only connections (s.DB()).
+func ForSQLite(s *sqlite.Store, opts Options) (*Analyzer, error) {
+	if s == nil {
+		return nil, fmt.Errorf("analysis: %w: nil store", audit.ErrInvalidOptions)
+	}
+	return newAnalyzer(s.DB(), sqliteDialect{}, opts)
 }
 
 func newAnalyzer(db *sqlx.DB, d dialect, opts Options) (*Analyzer, error) {

@@ -2,6 +2,7 @@ package analysis_test
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/auditkit/audit/analysis"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/postgres"
+	"github.com/auditkit/audit/store/sqlite"
 	"github.com/google/uuid"
 )
 
@@ -151,6 +153,18 @@ type backend struct {
 
 var backends = []backend{
 	{"postgres", openPostgres},
+	{"sqlite", openSQLite},
+}
+
+func openSQLite(t *testing.T) (audit.Store, func(analysis.Options) (*analysis.Analyzer, error)) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "audit.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(ctx) })
+	return s, func(o analysis.Options) (*analysis.Analyzer, error) { return analysis.ForSQLite(s, o) }
 }
 
 func openPostgres(t *testing.T) (audit.Store, func(analysis.Options) (*analysis.Analyzer, error)) {

@@ -51,3 +51,21 @@ func (postgresDialect) bucket(col string, width time.Duration) string {
 
 func (postgresDialect) castInt(expr string) string { return "CAST(" + expr + " AS bigint)" }
 func (postgresDialect) sqlPercentiles() bool       { return true }
+
+// sqliteDialect is SQLite: ids as 16-byte BLOBs, times as INTEGER
+// microseconds since the Unix epoch; no percentile aggregate.
+type sqliteDialect struct{}
+
+func (sqliteDialect) BindType() int            { return sqlx.QUESTION }
+func (sqliteDialect) Table(name string) string { return `"` + name + `"` }
+func (sqliteDialect) TimeArg(t time.Time) any  { return t.UnixMicro() }
+func (sqliteDialect) UUIDArg(id uuid.UUID) any { return id[:] }
+
+// bucket floors the microseconds to a multiple of the width (also before
+// 1970, where % is negative).
+func (sqliteDialect) bucket(col string, width time.Duration) string {
+	w := width.Microseconds()
+	return fmt.Sprintf("(%s - ((%s %% %d) + %d) %% %d)", col, col, w, w, w)
+}
+func (sqliteDialect) castInt(expr string) string { return "CAST(" + expr + " AS INTEGER)" }
+func (sqliteDialect) sqlPercentiles() bool       { return false }

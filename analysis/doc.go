@@ -5,7 +5,8 @@
 // called a function with which inputs and outputs, which errors happen and
 // which actions lead to them.
 //
-// An [Analyzer] reads the tables of a SQL store ([ForPostgres]); it only
+// An [Analyzer] reads the tables of a SQL store ([ForPostgres],
+// [ForSQLite]); it only
 // reads, and does the heavy lifting in SQL (GROUP BY, window functions,
 // percentiles), bringing back aggregates rather than events wherever it can.
 // Each question is one method that takes a context and a request struct
