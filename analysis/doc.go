@@ -6,9 +6,9 @@
 // which actions lead to them.
 //
 // An [Analyzer] reads the tables of a SQL store ([ForPostgres],
-// [ForSQLite]); it only
-// reads, and does the heavy lifting in SQL (GROUP BY, window functions,
-// percentiles), bringing back aggregates rather than events wherever it can.
+// [ForSQLite]); it only reads, and does the heavy lifting in SQL (GROUP BY,
+// window functions, percentiles), bringing back aggregates rather than
+// events wherever it can.
 // Each question is one method that takes a context and a request struct
 // whose zero value asks the usual question, and returns a result struct of
 // plain fields and slices, ready to print as a table, JSON or CSV:
