@@ -74,6 +74,9 @@ func testActivity(t *testing.T, fx *fixture) {
 		{analysis.ActivityRequest{Object: audit.Ref("table", "q1")}, []string{}, false},
 		{analysis.ActivityRequest{Object: q1, Since: day("2025-01-01")}, []string{"B4", "B3", "A4", "A2", "E1"}, false},
 		{analysis.ActivityRequest{Object: q1, Limit: 2}, []string{"B4", "B3"}, true},
+		// Bounds finer than the stores' microseconds.
+		{analysis.ActivityRequest{Object: q1, Since: at("2025-03-03T09:01").Add(time.Nanosecond)}, []string{"B4", "B3", "A4"}, false},
+		{analysis.ActivityRequest{Object: q1, Until: at("2025-03-04T10:02").Add(time.Nanosecond)}, []string{"B3", "A4", "A2"}, false},
 	} {
 		res, err := fx.a.Activity(ctx, tc.req)
 		if err != nil {
@@ -152,6 +155,8 @@ func testFeed(t *testing.T, fx *fixture) {
 		{"group and user", analysis.FeedRequest{Groups: []string{"sales"}, Users: []string{"dave", "bob"}}, []string{"D3", "D2", "E0"}},
 		{"empty group", analysis.FeedRequest{Groups: []string{"nobody"}}, []string{}},
 		{"window", analysis.FeedRequest{Since: at("2025-03-05T11:03"), Until: day("2025-03-06"), Levels: []audit.Level{audit.LevelAudit}},
+			[]string{"C6", "C5"}},
+		{"nanosecond bounds", analysis.FeedRequest{Since: at("2025-03-05T11:04").Add(-time.Nanosecond), Until: at("2025-03-05T11:05").Add(time.Nanosecond)},
 			[]string{"C6", "C5"}},
 	} {
 		page, err := fx.a.Feed(ctx, tc.req)

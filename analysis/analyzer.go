@@ -131,8 +131,8 @@ const (
 )
 
 // window resolves a request's Since and Until: Until defaults to now, Since
-// to Until - def. Times are kept in UTC at microseconds, the stores'
-// resolution.
+// to Until - def. Both are rounded up to whole microseconds in UTC (stored
+// times are whole microseconds, so the window keeps the same events).
 func (a *Analyzer) window(since, until time.Time, def time.Duration) (Window, error) {
 	if until.IsZero() {
 		until = a.opts.Now()
@@ -140,7 +140,7 @@ func (a *Analyzer) window(since, until time.Time, def time.Duration) (Window, er
 	if since.IsZero() {
 		since = until.Add(-def)
 	}
-	w := Window{Since: since.UTC().Truncate(time.Microsecond), Until: until.UTC().Truncate(time.Microsecond)}
+	w := Window{Since: sqlstore.CeilMicro(since), Until: sqlstore.CeilMicro(until)}
 	if !w.Since.Before(w.Until) {
 		return Window{}, fmt.Errorf("analysis: %w: Since %s is not before Until %s", ErrInvalidRequest, w.Since.Format(time.RFC3339Nano), w.Until.Format(time.RFC3339Nano))
 	}

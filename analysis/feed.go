@@ -94,10 +94,10 @@ func (a *Analyzer) Feed(ctx context.Context, req FeedRequest) (FeedPage, error) 
 func (a *Analyzer) feedFilter(ctx context.Context, req *FeedRequest) (*filter, bool, error) {
 	f := &filter{d: a.d}
 	if !req.Since.IsZero() {
-		f.add("e.event_time >= ?", a.d.TimeArg(req.Since.UTC()))
+		f.add("e.event_time >= ?", a.d.TimeArg(sqlstore.CeilMicro(req.Since)))
 	}
 	if !req.Until.IsZero() {
-		f.add("e.event_time < ?", a.d.TimeArg(req.Until.UTC()))
+		f.add("e.event_time < ?", a.d.TimeArg(sqlstore.CeilMicro(req.Until)))
 	}
 	f.levels(req.Levels)
 	f.types(req.Types)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/sqlstore"
 )
 
 // HistoryRequest asks for the history of an object ([Analyzer.History]).
@@ -80,10 +81,10 @@ func (a *Analyzer) History(ctx context.Context, req HistoryRequest) (HistoryResu
 	}
 	f := &filter{d: a.d}
 	if !req.Since.IsZero() {
-		f.add("e.event_time >= ?", a.d.TimeArg(req.Since.UTC()))
+		f.add("e.event_time >= ?", a.d.TimeArg(sqlstore.CeilMicro(req.Since)))
 	}
 	if !req.Until.IsZero() {
-		f.add("e.event_time < ?", a.d.TimeArg(req.Until.UTC()))
+		f.add("e.event_time < ?", a.d.TimeArg(sqlstore.CeilMicro(req.Until)))
 	}
 	f.object(req.Object)
 	ids, err := a.listIDs(ctx, "history", f, "ASC", limit+1)
