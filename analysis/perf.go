@@ -91,15 +91,19 @@ func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error
 	r.window(w)
 	r.types([]string{routeType})
 	r.add("e.duration_ns IS NOT NULL")
-	param := func(alias, name, extra string) string {
-		return alias + ".event_id = e.id AND " + alias + ".parameter_id IN (SELECT id FROM {event_parameters} WHERE name = '" + name + "'" + extra + ")"
-	}
-	res.Routes, err = a.percentiles(ctx, "perf: routes", []string{"rt.value", "m.value"},
-		"FROM {events} e JOIN {event_parameter_values} rt ON "+param("rt", "route", "")+
-			"\nLEFT JOIN {event_parameter_values} m ON "+param("m", "method", "")+
-			"\nLEFT JOIN {event_parameter_values} st ON "+param("st", "status", " AND type IN ('int64', 'uint64')")+
-			"\nWHERE "+r.where(),
-		a.d.castInt("st.value")+" >= 400", r.args, func(key [][]byte) PerfStat {
+	// Each request's route, method and status, from one probe of its
+	// params (pivoted with CASE), then grouped by route and method.
+	res.Routes, err = a.percentiles(ctx, "perf: routes", []string{"e.route", "e.method"},
+		`FROM (SELECT e.id, e.duration_ns,
+  max(CASE WHEN p.name = 'route' THEN v.value END) AS route,
+  max(CASE WHEN p.name = 'method' THEN v.value END) AS method,
+  max(CASE WHEN p.name = 'status' AND p.type IN ('int64', 'uint64') THEN `+a.d.castInt("v.value")+` END) AS status
+ FROM {events} e JOIN {event_parameter_values} v ON v.event_id = e.id
+ JOIN {event_parameters} p ON p.id = v.parameter_id AND p.name IN ('route', 'method', 'status')
+ WHERE `+r.where()+`
+ GROUP BY e.id, e.duration_ns) e
+WHERE e.route IS NOT NULL`,
+		"e.status >= 400", r.args, func(key [][]byte) PerfStat {
 			return PerfStat{Name: string(key[0]), Method: string(key[1])}
 		})
 	if err != nil {
