@@ -394,7 +394,11 @@ func (l *Logger) buildParams(params map[string]any, given []Param) []Param {
 	}
 	var buf [stackParams]Param
 	k := len(sortUnique(l.gather(buf[:0], params, given)))
-	return append(make([]Param, 0, k), buf[:k]...)
+	spare := 0
+	if len(l.callbacks) > 0 {
+		spare = 2 // room for the params callbacks typically Set
+	}
+	return append(make([]Param, 0, k+spare), buf[:k]...)
 }
 
 // stackParams is how many params buildParams sorts on the stack.
