@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -109,7 +110,7 @@ func (a *Analyzer) Errors(ctx context.Context, req ErrorsRequest) (ErrorsResult,
 	if err != nil {
 		return ErrorsResult{}, fmt.Errorf("analysis: errors: %w", err)
 	}
-	minSupport, err := limitOf("MinSupport", req.MinSupport, 10, 1<<62)
+	minSupport, err := limitOf("MinSupport", req.MinSupport, 10, math.MaxInt)
 	if err != nil {
 		return ErrorsResult{}, fmt.Errorf("analysis: errors: %w", err)
 	}
