@@ -580,6 +580,23 @@ func (c *core) close(ctx context.Context) error {
 		}
 	}
 	c.cancel()
+	// A call still queueing when ctx ended may have queued after its pipe
+	// drained: count and report such events rather than leave them behind.
+	for _, p := range c.pipes {
+		n := 0
+		for _, it := range p.q.take(nil) {
+			if it.flush != nil {
+				close(it.flush)
+				continue
+			}
+			n++
+		}
+		if n > 0 {
+			p.received.Add(uint64(n))
+			p.failed.Add(uint64(n))
+			p.report(fmt.Errorf("audit: %s: %d events queued after close gave up: %w", p.name, n, ctx.Err()))
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)
 	} else {
