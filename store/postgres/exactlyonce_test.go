@@ -153,6 +153,9 @@ func (p *proxy) serve(client net.Conn) {
 				return
 			}
 			if p.take(duringCommit) {
+				// Drop the client first, so the server's answer can
+				// never be relayed back, then let the COMMIT through.
+				client.Close()
 				server.Write(msg)
 				return
 			}
