@@ -83,7 +83,7 @@ func runFeed(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	lines := []string{fmt.Sprintf("%d events, newest first", len(page.Events))}
+	lines := []string{plural(len(page.Events), "event") + ", newest first"}
 	if page.Next != "" {
 		lines = append(lines, "More: --after "+page.Next)
 	}

@@ -172,8 +172,8 @@ func TestQuestionsText(t *testing.T) {
 		args  []string
 		wants []string
 	}{
-		{[]string{"activity", "query:q-1"}, []string{"6 events name query:q-1", "Events, newest first:", "query-edited", "query=query:q-1", "Sales:Forecast"}},
-		{[]string{"activity", "q-2", "--since", "2026-11-18"}, []string{"4 events name q-2", "connection timed out", "not enough history"}},
+		{[]string{"activity", "query:q-1"}, []string{"Events that name query:q-1: 6", "Events, newest first:", "query-edited", "query=query:q-1", "Sales:Forecast"}},
+		{[]string{"activity", "q-2", "--since", "2026-11-18"}, []string{"Events that name q-2: 4", "connection timed out", "not enough history"}},
 		{[]string{"usage"}, []string{"17 events (all events), 4 users, 7 record types", "query-start           5", "alice  6", "2026-11-18  17"}},
 		{[]string{"usage", "query:q-1"}, []string{"6 events (the events that name query:q-1), 2 users, 3 record types"}},
 		{[]string{"feed", "--limit", "3"}, []string{"3 events, newest first", "More: --after ", "http-request", "status=500"}},
@@ -185,8 +185,8 @@ func TestQuestionsText(t *testing.T) {
 		{[]string{"patterns"}, []string{"4 users in", "Clusters:", "alice"}},
 		{[]string{"--groups", writeGroups(t), "patterns", "--k", "2"}, []string{"analysts 2"}},
 		{[]string{"unused"}, []string{"record types unused", "dialog-ok", "File | Open  1", "Help         1"}},
-		{[]string{"history", "query:q-1"}, []string{"6 events name query:q-1", "No origin", "derived   2026-11-18 12:08:00  function-call  bob    Sales:Forecast  table:t-1", "modified  2026-11-18 12:10:03  query-edited   alice  query edited"}},
-		{[]string{"history", "table:t-1"}, []string{"1 events name table:t-1", "origin  2026-11-18 12:08:00  function-call  bob   Sales:Forecast  query:q-1"}},
+		{[]string{"history", "query:q-1"}, []string{"Events that name query:q-1: 6", "No origin", "derived   2026-11-18 12:08:00  function-call  bob    Sales:Forecast  table:t-1", "modified  2026-11-18 12:10:03  query-edited   alice  query edited"}},
+		{[]string{"history", "table:t-1"}, []string{"Events that name table:t-1: 1", "origin  2026-11-18 12:08:00  function-call  bob   Sales:Forecast  query:q-1"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			out := auditctl(t, env, tc.args...).ok(t)
@@ -389,7 +389,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	// An empty window is no error.
 	out := auditctl(t, env, "activity", "query:nope").ok(t)
-	contains(t, "activity of an unknown object", out, "0 events name query:nope", "(none)")
+	contains(t, "activity of an unknown object", out, "Events that name query:nope: 0", "(none)")
 
 	// Help goes to stdout and exits 0.
 	for _, args := range [][]string{{"-h"}, {"help"}, {"errors", "-h"}, {"help", "feed"}, {"settings", "-h"}} {
@@ -401,7 +401,7 @@ func TestExitCodes(t *testing.T) {
 	// Flags before and after the positional argument, and the global
 	// flags after the command.
 	out = auditctl(t, nil, "activity", "q-1", "--db", db, "--limit", "2").ok(t)
-	contains(t, "interspersed flags", out, "2 events name q-1 (more: raise --limit)")
+	contains(t, "interspersed flags", out, "Events that name q-1: 2 (more: raise --limit)")
 }
 
 // TestFeedAllProgress checks the progress bar of an export: drawn on a

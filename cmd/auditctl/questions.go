@@ -119,7 +119,7 @@ func runActivity(ctx context.Context, c *cli, args []string) error {
 	}
 	return c.emit(q.out, report{
 		value:  res,
-		lines:  []string{windowLine(res.Window.Since, res.Window.Until), fmt.Sprintf("%d events name %s%s", len(res.Events), obj, more)},
+		lines:  []string{windowLine(res.Window.Since, res.Window.Until), fmt.Sprintf("Events that name %s: %d%s", obj, len(res.Events), more)},
 		tables: []table{eventsTable("events", "Events, newest first", res.Events)},
 	})
 }
@@ -147,7 +147,7 @@ func runUsage(ctx context.Context, c *cli, args []string) error {
 	}
 	return c.emit(q.out, report{
 		value: res,
-		lines: []string{windowLine(res.Window.Since, res.Window.Until), fmt.Sprintf("%d events (%s), %d users, %d record types", res.Total, what, len(res.ByUser), len(res.ByType))},
+		lines: []string{windowLine(res.Window.Since, res.Window.Until), fmt.Sprintf("%s (%s), %s, %s", plural(res.Total, "event"), what, plural(len(res.ByUser), "user"), plural(len(res.ByType), "record type"))},
 		tables: []table{
 			countsTable("types", "By record type", "type", res.ByType),
 			countsTable("users", "By user", "user", res.ByUser),
@@ -309,7 +309,7 @@ func runErrors(ctx context.Context, c *cli, args []string) error {
 	return c.emit(q.out, report{
 		value: res,
 		lines: []string{windowLine(res.Window.Since, res.Window.Until),
-			fmt.Sprintf("%d errors in %d groups; an error follows %.1f%% of events", res.Total, len(res.Groups), res.BaseRate*100)},
+			fmt.Sprintf("%s in %s; an error follows %.1f%% of events", plural(res.Total, "error"), plural(len(res.Groups), "group"), res.BaseRate*100)},
 		tables: []table{gt, at},
 	})
 }
@@ -387,7 +387,7 @@ func runPatterns(ctx context.Context, c *cli, args []string) error {
 	return c.emit(q.out, report{
 		value: res,
 		lines: []string{windowLine(res.Window.Since, res.Window.Until),
-			fmt.Sprintf("%d users in %d clusters, silhouette %.3f", len(res.Users), len(res.Clusters), res.Silhouette)},
+			fmt.Sprintf("%s in %s, silhouette %.3f", plural(len(res.Users), "user"), plural(len(res.Clusters), "cluster"), res.Silhouette)},
 		tables: []table{ct, ut, st},
 	})
 }
@@ -453,7 +453,7 @@ func runHistory(ctx context.Context, c *cli, args []string) error {
 		}
 		t.rows = append(t.rows, []any{role, e.Time, e.Type, e.UserID, e.Message, strings.Join(names, " "), e.ID.String()})
 	}
-	lines := []string{fmt.Sprintf("%d events name %s", res.Events, obj)}
+	lines := []string{fmt.Sprintf("Events that name %s: %d", obj, res.Events)}
 	if res.Truncated {
 		lines[0] += " (more: raise --limit)"
 	}
@@ -485,4 +485,12 @@ func runHistory(ctx context.Context, c *cli, args []string) error {
 		add(x.role, x.e, x.related)
 	}
 	return c.emit(q.out, report{value: res, lines: lines, tables: []table{t}})
+}
+
+// plural returns "1 event", "2 events".
+func plural[N int | int64](n N, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
