@@ -41,9 +41,19 @@ func auditctl(t *testing.T, env map[string]string, args ...string) result {
 
 func auditctlIn(t *testing.T, ctx context.Context, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
+	return runAt(ctx, now, env, stdin, args...)
+}
+
+// auditctlAt runs the command line args at the time at.
+func auditctlAt(t *testing.T, at time.Time, env map[string]string, args ...string) result {
+	t.Helper()
+	return runAt(context.Background(), at, env, "", args...)
+}
+
+func runAt(ctx context.Context, at time.Time, env map[string]string, stdin string, args ...string) result {
 	var out, errOut bytes.Buffer
 	c := &cli{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut,
-		getenv: func(k string) string { return env[k] }, now: func() time.Time { return now }}
+		getenv: func(k string) string { return env[k] }, now: func() time.Time { return at }}
 	code := c.run(ctx, args)
 	return result{out.String(), errOut.String(), code}
 }

@@ -409,15 +409,19 @@ func runUnused(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	unused := 0
-	for _, t := range res.Types {
-		if t.Count == 0 {
-			unused++
+	lines := []string{windowLine(res.Window.Since, res.Window.Until)}
+	if *limit == 0 { // every known type is listed: count the unused ones
+		unused := 0
+		for _, t := range res.Types {
+			if t.Count == 0 {
+				unused++
+			}
 		}
+		lines = append(lines, fmt.Sprintf("%d of %d known record types unused", unused, len(res.Types)))
 	}
 	return c.emit(q.out, report{
 		value: res,
-		lines: []string{windowLine(res.Window.Since, res.Window.Until), fmt.Sprintf("%d of %d record types unused", unused, len(res.Types))},
+		lines: lines,
 		tables: []table{
 			countsTable("types", "Record types, least used first", "type", res.Types),
 			countsTable("menu-items", "Menu items, least used first", "item", res.MenuItems),
