@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -76,7 +77,7 @@ func commands() []command {
 		{"unused", "", "the least used record types and menu items, those never used included", runUnused},
 		{"history", "OBJECT", "where an object came from, its modifications and what was derived from it", runHistory},
 		{"migrate", "", "create or update the audit tables (--print: the SQL, to apply by hand)", runMigrate},
-		{"settings", "show|set|history|revert|effective", "the logger settings kept in Postgres", runSettings},
+		{"settings", "ACTION", "the logger settings kept in Postgres: show, set, history, revert, effective", runSettings},
 	}
 }
 
@@ -237,7 +238,11 @@ func (c *cli) flagSet(args, summary string) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		w := c.stdout
-		fmt.Fprintf(w, "Usage: auditctl %s [flags] %s\n\n%s\n\nFlags:\n", c.cmd, args, summary)
+		line := "auditctl " + c.cmd + " [flags] " + args
+		if strings.Contains(args, "[flags]") {
+			line = "auditctl " + c.cmd + " " + args
+		}
+		fmt.Fprintf(w, "Usage: %s\n\n%s\n\nFlags:\n", strings.TrimSpace(line), summary)
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
@@ -254,8 +259,7 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+			if errors.Is(err, flag.ErrHelp) { // fs.Parse printed the usage
 				return nil, errHelp
 			}
 			return nil, usageErrorf("%v", err)

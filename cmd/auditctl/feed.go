@@ -34,7 +34,7 @@ func runFeed(ctx context.Context, c *cli, args []string) error {
 	q.fs.BoolVar(&follow, "f", false, "follow: print new events as they are stored, until interrupted")
 	q.fs.BoolVar(&follow, "follow", false, "the same as -f")
 	interval := durationFlag{d: time.Second}
-	q.fs.Var(&interval, "interval", "with -f, how often to look for new events (default 1s)")
+	q.fs.Var(&interval, "interval", "with -f, how often to look for new events")
 	pos, err := c.parse(q.fs, args)
 	if err != nil {
 		return err

@@ -385,6 +385,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"errors"}, nil, exitUsage, "no database: set --db"},
 		{[]string{"errors"}, map[string]string{envDB: filepath.Join(t.TempDir(), "missing.db")}, exitFailure, "missing.db does not exist"},
 		{[]string{"errors"}, map[string]string{envDB: empty}, exitNotMigrated, "has no audit tables: run 'auditctl migrate'"},
+		{[]string{"errors"}, map[string]string{envDB: "postgres://nobody@127.0.0.1:1/audit?sslmode=disable&connect_timeout=5"}, exitFailure, "auditctl: errors: postgres: connect: audit: unavailable"},
+		{[]string{"settings", "--db", db, "show"}, env, exitUsage, "the action comes first"},
 		{[]string{"history", "query:nope"}, env, exitNotFound, "auditctl: history: no event names query:nope"},
 		{[]string{"settings", "show"}, env, exitUsage, "settings are kept in Postgres"},
 		{[]string{"settings", "frob"}, env, exitUsage, `unknown action "frob"`},

@@ -28,7 +28,7 @@ func runSettings(ctx context.Context, c *cli, args []string) error {
 		"show": settingsShow, "set": settingsSet, "history": settingsHistory, "revert": settingsRevert, "effective": settingsEffective,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
-		fs := c.flagSet("show|set|history|revert|effective", settingsSummary)
+		fs := c.flagSet("ACTION [flags] [args]", settingsSummary)
 		fs.Usage()
 		if len(args) == 0 {
 			return usageErrorf("missing action: want show, set, history, revert or effective")
@@ -36,6 +36,9 @@ func runSettings(ctx context.Context, c *cli, args []string) error {
 		return errHelp
 	}
 	act, ok := actions[args[0]]
+	if !ok && strings.HasPrefix(args[0], "-") {
+		return usageErrorf("the action comes first: auditctl settings ACTION [flags], not %q", args[0])
+	}
 	if !ok {
 		return usageErrorf("unknown action %q: want show, set, history, revert or effective", args[0])
 	}
