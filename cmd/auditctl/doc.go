@@ -1,0 +1,75 @@
+// Command auditctl asks an audit log the questions it is kept for, from the
+// command line: each question of package analysis is a subcommand, beside
+// migrate (the tables) and settings (who gets what logged).
+//
+//	auditctl [--db PATH_OR_DSN] [--schema NAME] COMMAND [flags] [args]
+//
+// # Database
+//
+// --db (or $AUDIT_DB) is a Postgres URL (postgres://, postgresql://) or
+// key=value DSN (one with host= or dbname=), or else the path of a SQLite
+// file. --schema (or $AUDIT_SCHEMA) is the Postgres schema of the audit
+// tables, public by default. The questions only read: the database must
+// exist and hold the audit tables (exit 4 otherwise; a SQLite file without
+// them is left alone). The global flags are also accepted after the
+// command. --groups FILE gives the groups of users ({"alice":
+// ["analysts"]}), which events do not record: feed --group and the group
+// split of patterns use it.
+//
+// # Commands
+//
+//	activity OBJECT   the events that name an object, newest first (7 days)
+//	usage [OBJECT]    event counts by record type, user and day (7 days)
+//	feed              the newest events, filtered by --level, --type, --user, --group;
+//	                  a page at a time (--after), every one (--all), or followed (-f)
+//	overview          active and new users, sessions, events, errors, with the previous window
+//	functions         function calls: per function, per user and time, and each call
+//	errors            errors by stack fingerprint, and the actions that lead to them
+//	perf              p50/p95/p99 durations per record type and HTTP route
+//	patterns          clusters of users by usage (30 days)
+//	unused            the least used record types and menu items (30 days)
+//	history OBJECT    an object's origin, modifications and derivations (exit 3: never named)
+//	migrate           create or update the tables; --print prints the SQL instead
+//	settings show|set|history|revert|effective
+//	                  the logger settings kept in Postgres (settings/pgsettings);
+//	                  a SQLite database has none (exit 2)
+//
+// Objects are kind:id (query:q-42), or an id of any kind (q-42; :id for an
+// id that holds a colon). --since and --until take RFC 3339 times, dates
+// (2026-11-01, UTC) and durations before now with days (90m, 36h, 7d,
+// 1d12h). 'auditctl COMMAND -h' lists a command's flags.
+//
+// # Output
+//
+// Text tables by default: times in UTC, long cells cut with "…". Every
+// question also takes:
+//
+//   - --json: the analysis result as JSON, its Go field names as keys;
+//     times RFC 3339, durations (Duration, P50, Bucket, ...) integer
+//     nanoseconds, levels by name, param values in their natural JSON.
+//     Overview adds each metric's Change (0.5 is +50%), null when it is
+//     infinite (nothing in the previous window). feed --all and feed -f
+//     print one event per line (JSON lines).
+//   - --csv: one table, with a header row of snake_case names: the first
+//     of the command, or the one --table names (--table also picks the
+//     table shown in text). Times RFC 3339, durations in milliseconds
+//     (columns ending _ms; empty when not measured), params a JSON object,
+//     an infinite change empty.
+//
+// feed --all pages through every matching event (1000 a page), streaming
+// them; when stderr is a terminal it draws a progress bar there, with the
+// total when it can be counted (filters of time and type only).
+// feed -f prints the last events, then each new one, until interrupted
+// (SIGINT or SIGTERM: exit 0).
+//
+// # Exit codes
+//
+//	0  ok
+//	1  failure: the database cannot be reached or opened, a query failed
+//	2  usage: bad flags or arguments, an invalid policy, settings asked of SQLite
+//	3  not found: history of an object no event names, settings show with no
+//	   version stored, settings revert to no such version
+//	4  the database has not the audit tables, or old ones: run auditctl migrate
+//
+// Errors go to stderr as "auditctl: COMMAND: message".
+package main

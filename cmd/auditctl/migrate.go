@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/auditkit/audit/store/postgres"
+	"github.com/auditkit/audit/store/sqlite"
+)
+
+func runMigrate(ctx context.Context, c *cli, args []string) error {
+	fs := c.flagSet("", `Create the audit tables, or bring them up to date. Postgres: in --schema, created when missing,
+safe to run from many processes at once. SQLite: the file is created when missing.
+--print prints the SQL instead, to apply by hand (psql -v ON_ERROR_STOP=1 -f, or the sqlite3 shell).`)
+	print := fs.Bool("print", false, "print the SQL of the migrations instead of applying them")
+	pos, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected argument %q", pos[0])
+	}
+	if err := c.needDB(); err != nil {
+		return err
+	}
+	if isPostgres(c.db) {
+		if *print {
+			sql, err := postgres.MigrationSQL(c.schemaName())
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprint(c.stdout, sql)
+			return err
+		}
+		s, err := postgres.Open(ctx, c.db, postgres.Options{Schema: c.schemaName(), Now: c.now})
+		if err != nil {
+			return err
+		}
+		defer s.Close(ctx)
+		if err := s.Migrate(ctx); err != nil {
+			return err
+		}
+		ms := postgres.Migrations()
+		_, err = fmt.Fprintf(c.stdout, "schema %q is at migration %d (%s)\n", s.Schema(), ms[len(ms)-1].Version, ms[len(ms)-1].Name)
+		return err
+	}
+	if *print {
+		_, err := fmt.Fprint(c.stdout, sqliteMigrationSQL())
+		return err
+	}
+	s, err := sqlite.Open(ctx, c.db, sqlite.Options{Now: c.now}) // applies the migrations
+	if err != nil {
+		return err
+	}
+	ms := sqlite.Migrations()
+	if _, err := fmt.Fprintf(c.stdout, "%s is at migration %d (%s)\n", s.Path(), ms[len(ms)-1].Version, ms[len(ms)-1].Name); err != nil {
+		s.Close(ctx)
+		return err
+	}
+	return s.Close(ctx)
+}
+
+// sqliteMigrationSQL is the script that does what sqlite.Open does to a
+// new file, for the sqlite3 shell: the migrations in one transaction, each
+// recorded in audit_migrations (whose definition is store/sqlite's).
+func sqliteMigrationSQL() string {
+	var b strings.Builder
+	b.WriteString("-- github.com/auditkit/audit/store/sqlite migrations\nBEGIN IMMEDIATE;\n")
+	b.WriteString(`CREATE TABLE IF NOT EXISTS audit_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+) STRICT;
+`)
+	for _, m := range sqlite.Migrations() {
+		fmt.Fprintf(&b, "\n-- %04d_%s.sql\n%s\nINSERT INTO audit_migrations (version, name) VALUES (%d, '%s');\n",
+			m.Version, m.Name, strings.TrimRight(m.SQL, "\n"), m.Version, strings.ReplaceAll(m.Name, "'", "''"))
+	}
+	b.WriteString("COMMIT;\n")
+	return b.String()
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"strings"
+	"testing"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/pgtest"
+	"github.com/auditkit/audit/settings"
+	"github.com/auditkit/audit/store/postgres"
+)
+
+func TestIsPostgres(t *testing.T) {
+	for db, want := range map[string]bool{
+		"postgres://u@h/db":              true,
+		"postgresql://u@h/db":            true,
+		"host=localhost dbname=audit":    true,
+		"dbname=audit":                   true,
+		"audit.db":                       false,
+		"/var/lib/audit/postgres.sqlite": false,
+	} {
+		if got := isPostgres(db); got != want {
+			t.Errorf("isPostgres(%q) = %v, want %v", db, got, want)
+		}
+	}
+}
+
+// openPG opens the Postgres store of the test's schema.
+func openPG(t *testing.T, dsn, schema string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn, postgres.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestPostgresMigrateAndAsk migrates a new schema, fills it and asks it
+// questions, following it while a logger writes.
+func TestPostgresMigrateAndAsk(t *testing.T) {
+	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+	env := map[string]string{envDB: dsn, envSchema: schema}
+
+	r := auditctl(t, env, "usage")
+	if r.code != exitNotMigrated || !strings.Contains(r.stderr, "has no audit tables: run 'auditctl migrate'") {
+		t.Fatalf("usage before migrate: exit %d, stderr %q", r.code, r.stderr)
+	}
+	script := auditctl(t, env, "migrate", "--print").ok(t)
+	contains(t, "migrate --print", script, "CREATE SCHEMA IF NOT EXISTS", "INSERT INTO audit_migrations (version, name) VALUES (1, 'init')", "COMMIT;")
+	for range 2 { // the second finds nothing to do
+		contains(t, "migrate", auditctl(t, env, "migrate").ok(t), "is at migration 1 (init)")
+	}
+
+	store := openPG(t, dsn, schema)
+	writeFixture(t, store)
+	store.Close(context.Background())
+
+	contains(t, "usage", auditctl(t, env, "usage").ok(t), "17 events (all events), 4 users, 7 record types")
+	contains(t, "errors", auditctl(t, env, "errors").ok(t), "3 errors in 2 groups", "connection timed out")
+	contains(t, "perf", auditctl(t, env, "perf").ok(t), "GET     /api/items  4      1       0.250")
+	contains(t, "history", auditctl(t, env, "history", "table:t-1").ok(t), "origin  2026-11-18 12:08:00  function-call  bob")
+	out := auditctl(t, env, "feed", "--all", "--csv").ok(t)
+	if recs, err := csv.NewReader(strings.NewReader(out)).ReadAll(); err != nil || len(recs) != fixtureEvents+1 {
+		t.Errorf("feed --all --csv: %d records, %v", len(recs), err)
+	}
+
+	write := func() {
+		s := openPG(t, dsn, schema)
+		defer s.Close(context.Background())
+		logger, err := audit.New(audit.Options{Store: s, Sync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logger.WithUser("erin").Log("late arrival", nil, audit.ProjectOpened)
+		logger.Close(context.Background())
+	}
+	out = follow(t, dsn, write, `"late arrival"`, "--schema", schema, "--json", "--limit", "1")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"status"`) || !strings.Contains(lines[1], `"UserID":"erin"`) {
+		t.Errorf("feed -f --json on Postgres: want 2 JSON lines:\n%s", out)
+	}
+}
+
+// TestPostgresSettings sets, shows, explains and reverts the settings of
+// a schema, and finds the changes in the audit log.
+func TestPostgresSettings(t *testing.T) {
+	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+	env := map[string]string{envDB: dsn, envSchema: schema, "USER": "tester"}
+	auditctl(t, env, "migrate").ok(t)
+	ctx := context.Background()
+
+	r := auditctl(t, env, "settings", "show")
+	if r.code != exitNotFound || !strings.Contains(r.stderr, "auditctl: settings show: no settings version is stored") {
+		t.Fatalf("show with no version: exit %d, stderr %q", r.code, r.stderr)
+	}
+	contains(t, "empty history", auditctl(t, env, "settings", "history").ok(t), "(none)")
+
+	policy := `{"rules": [{"scope": "user", "id": "bob", "preset": "verbose", "comment": "ticket 42"},
+		{"scope": "group", "id": "analysts", "preset": "off"}]}`
+	out := auditctlIn(t, ctx, env, policy, "settings", "set", "--by", "alice", "-m", "debug bob").ok(t)
+	contains(t, "set", out, "Version 1 stored, by alice: 2 rules")
+
+	r = auditctlIn(t, ctx, env, `{"rules": [{"scope": "planet", "preset": "verbose"}]}`, "settings", "set", "-")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "rules[0].scope") {
+		t.Errorf("set of an invalid policy: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = auditctlIn(t, ctx, map[string]string{envDB: dsn, envSchema: schema}, policy, "settings", "set")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--by is required") {
+		t.Errorf("set without --by nor $USER: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	out = auditctl(t, env, "settings", "show").ok(t)
+	contains(t, "show", out, "Version 1, by alice at", "Comment: debug bob", "print:  warning error (default)",
+		"0      user   bob       verbose", "ticket 42")
+	p, err := settings.Parse([]byte(auditctl(t, env, "settings", "show", "--policy").ok(t)))
+	if err != nil || len(p.Rules) != 2 {
+		t.Errorf("show --policy does not parse back: %v, %+v", err, p)
+	}
+
+	out = auditctl(t, env, "settings", "effective", "--user", "bob", "--group", "analysts", "--type", "click").ok(t)
+	contains(t, "effective", out, "deciding scope: user", `debug event of type "click": store+export, by rules[0] (user "bob", verbose`,
+		"outranked  1      group  analysts  off")
+	var x struct {
+		Scope  string
+		Routes []struct{ Level, Type, Route string }
+	}
+	decode(t, auditctl(t, env, "settings", "effective", "--user", "carol", "--group", "analysts", "--json").ok(t), &x)
+	if x.Scope != "group" || len(x.Routes) != 6 || x.Routes[0].Level != "debug" || x.Routes[0].Route != "not logged" {
+		t.Errorf("effective --json for carol: %+v", x)
+	}
+
+	contains(t, "revert", auditctl(t, env, "settings", "revert", "1", "--by", "carol").ok(t), "Version 2 stored, by carol: the policy of version 1")
+	r = auditctl(t, env, "settings", "revert", "99")
+	if r.code != exitNotFound || !strings.Contains(r.stderr, "no such version: 99") {
+		t.Errorf("revert to no such version: exit %d, stderr %q", r.code, r.stderr)
+	}
+	out = auditctl(t, env, "settings", "history", "--csv").ok(t)
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) != 3 || recs[1][0] != "2" || recs[1][4] != "1" || recs[2][2] != "alice" {
+		t.Errorf("history --csv: %v\n%s", err, out)
+	}
+
+	// Each change is in the audit log, by who made it (at the same time
+	// on the tests' clock, so in either order).
+	out = auditctl(t, env, "feed", "--type", audit.LogSettingsChanged, "--csv").ok(t)
+	recs, err = csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) != 3 || recs[1][3]+" "+recs[2][3] != "carol alice" && recs[1][3]+" "+recs[2][3] != "alice carol" {
+		t.Errorf("log-settings-changed events: %v\n%s", err, out)
+	}
+}
