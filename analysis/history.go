@@ -60,11 +60,14 @@ type HistoryResult struct {
 //
 //   - In an event, a param that references an object is a source when its
 //     key starts with "in." (a function's input) or "source", or is
-//     "from", "parent", "input" or "inputs"; any other reference is a
-//     product.
-//   - An event produces its products when its type ends in "-created" or
-//     is "table-produced"; and any event produces the objects of its "out."
-//     params (a function's outputs).
+//     "from", "parent", "input" or "inputs".
+//   - Any event produces the objects of its "out." params (a function's
+//     outputs).
+//   - An event whose type ends in "-created" or is "table-produced" produces
+//     the other objects of the kind its type names ("query-created": kind
+//     "query"; "table-produced": kind "table"; an object without a kind
+//     counts too); the objects of other kinds it names are its sources (a
+//     table produced by a query comes from the query).
 //   - The origin is the earliest event that produces the object; its
 //     sources are where the object came from.
 //   - Modifications are the events whose type ends in "-edited",
@@ -109,8 +112,7 @@ func (a *Analyzer) History(ctx context.Context, req HistoryRequest) (HistoryResu
 				continue
 			}
 			isSelf := ent.ID == req.Object.ID && (req.Object.Kind == "" || ent.Kind == req.Object.Kind)
-			src := isSourceKey(p.Key)
-			produced := !src && (producingType(e.Type) || strings.HasPrefix(p.Key, audit.OutputPrefix))
+			src, produced := role(e.Type, p.Key, ent)
 			switch {
 			case isSelf:
 				selfSource = selfSource || src
@@ -133,6 +135,23 @@ func (a *Analyzer) History(ctx context.Context, req HistoryRequest) (HistoryResu
 	return res, nil
 }
 
+// role says whether the object ent, named by the param key of an event of
+// type typ, is one of the event's sources or one of its products (see
+// History's rules); it may be neither.
+func role(typ, key string, ent audit.Entity) (source, product bool) {
+	if isSourceKey(key) {
+		return true, false
+	}
+	if strings.HasPrefix(key, audit.OutputPrefix) {
+		return false, true
+	}
+	if kind, ok := producedKind(typ); ok {
+		product = ent.Kind == "" || ent.Kind == kind
+		return !product, product
+	}
+	return false, false
+}
+
 func isSourceKey(k string) bool {
 	if strings.HasPrefix(k, audit.InputPrefix) || strings.HasPrefix(k, "source") {
 		return true
@@ -144,8 +163,12 @@ func isSourceKey(k string) bool {
 	return false
 }
 
-func producingType(t string) bool {
-	return strings.HasSuffix(t, "-created") || t == audit.TableProduced
+// producedKind returns the kind of object a producing event type makes.
+func producedKind(t string) (string, bool) {
+	if t == audit.TableProduced {
+		return "table", true
+	}
+	return strings.CutSuffix(t, "-created")
 }
 
 func modifyingType(t string) bool {

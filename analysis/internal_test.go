@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/auditkit/audit"
 )
 
 func TestBucketFor(t *testing.T) {
@@ -110,5 +112,30 @@ func TestKMeans(t *testing.T) {
 	}
 	if s := silhouette(distances([][]float64{{0}, {1}}), []int{0, 1}, 2); s != 0 {
 		t.Errorf("silhouette of singletons = %v, want 0", s)
+	}
+}
+
+func TestRole(t *testing.T) {
+	q, tb, bare := audit.Ref("query", "q1"), audit.Ref("table", "t1"), audit.Entity{ID: "x"}
+	for _, tc := range []struct {
+		typ, key        string
+		ent             audit.Entity
+		source, product bool
+	}{
+		{audit.TableProduced, "table", tb, false, true},
+		{audit.TableProduced, "query", q, true, false}, // a table made by a query comes from it
+		{audit.TableProduced, "source", tb, true, false},
+		{audit.TableProduced, "x", bare, false, true},
+		{audit.QueryCreated, "query", q, false, true},
+		{audit.QueryCreated, "connection", audit.Ref("connection", "c"), true, false},
+		{"predictive-model-created", "model", audit.Ref("predictive-model", "m"), false, true},
+		{audit.FunctionCall, "out.table", tb, false, true},
+		{audit.FunctionCall, "in.query", q, true, false},
+		{audit.QueryStart, "query", q, false, false},
+	} {
+		s, p := role(tc.typ, tc.key, tc.ent)
+		if s != tc.source || p != tc.product {
+			t.Errorf("%s %s=%v: source %v product %v, want %v %v", tc.typ, tc.key, tc.ent, s, p, tc.source, tc.product)
+		}
 	}
 }
