@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/auditkit/audit/store/postgres"
 	"github.com/auditkit/audit/store/sqlite"
@@ -46,7 +45,7 @@ safe to run from many processes at once. SQLite: the file is created when missin
 		return err
 	}
 	if *print {
-		_, err := fmt.Fprint(c.stdout, sqliteMigrationSQL())
+		_, err := fmt.Fprint(c.stdout, sqlite.MigrationSQL())
 		return err
 	}
 	s, err := sqlite.Open(ctx, c.db, sqlite.Options{Now: c.now}) // applies the migrations
@@ -59,24 +58,4 @@ safe to run from many processes at once. SQLite: the file is created when missin
 		return err
 	}
 	return s.Close(ctx)
-}
-
-// sqliteMigrationSQL is the script that does what sqlite.Open does to a
-// new file, for the sqlite3 shell: the migrations in one transaction, each
-// recorded in audit_migrations (whose definition is store/sqlite's).
-func sqliteMigrationSQL() string {
-	var b strings.Builder
-	b.WriteString("-- github.com/auditkit/audit/store/sqlite migrations\nBEGIN IMMEDIATE;\n")
-	b.WriteString(`CREATE TABLE IF NOT EXISTS audit_migrations (
-    version    INTEGER PRIMARY KEY,
-    name       TEXT NOT NULL,
-    applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-) STRICT;
-`)
-	for _, m := range sqlite.Migrations() {
-		fmt.Fprintf(&b, "\n-- %04d_%s.sql\n%s\nINSERT INTO audit_migrations (version, name) VALUES (%d, '%s');\n",
-			m.Version, m.Name, strings.TrimRight(m.SQL, "\n"), m.Version, strings.ReplaceAll(m.Name, "'", "''"))
-	}
-	b.WriteString("COMMIT;\n")
-	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"strings"
 
 	"github.com/auditkit/audit/internal/sqlstore"
 )
@@ -42,6 +43,21 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS ` + migrationsTable + 
     name       TEXT NOT NULL,
     applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 ) STRICT`
+
+// MigrationSQL returns a script that does to a new file what [Open] does:
+// the migrations in one transaction, each recorded in audit_migrations. It
+// is the documented way to apply them by hand, with the sqlite3 shell.
+func MigrationSQL() string {
+	var b strings.Builder
+	b.WriteString("-- github.com/auditkit/audit/store/sqlite migrations\nBEGIN IMMEDIATE;\n")
+	b.WriteString(createMigrationsTable + ";\n")
+	for _, m := range Migrations() {
+		fmt.Fprintf(&b, "\n-- %04d_%s.sql\n%s\nINSERT INTO %s (version, name) VALUES (%d, '%s');\n",
+			m.Version, m.Name, strings.TrimRight(m.SQL, "\n"), migrationsTable, m.Version, strings.ReplaceAll(m.Name, "'", "''"))
+	}
+	b.WriteString("COMMIT;\n")
+	return b.String()
+}
 
 // migrate applies the migrations the file lacks, in one transaction that
 // holds the write lock from its start: processes that open a new file at
