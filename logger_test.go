@@ -768,3 +768,41 @@ func TestSinkBatchSize(t *testing.T) {
 		t.Errorf("delivered %d and %d", len(small.all()), len(big.all()))
 	}
 }
+
+// lossySink delivers every batch but reports the events marked "lost" as
+// lost for good, the way the CloudWatch exporter reports events the service
+// rejects.
+type lossySink struct{ *recorder }
+
+func (s lossySink) Send(ctx context.Context, evs []audit.Event) error {
+	lost := 0
+	for _, e := range evs {
+		if e.Message == "lost" {
+			lost++
+		}
+	}
+	if err := s.recorder.Send(ctx, evs); err != nil || lost == 0 {
+		return err
+	}
+	return &audit.PartialError{Lost: lost, Err: fmt.Errorf("%d events rejected", lost)}
+}
+
+func TestPartialDeliveryIsCounted(t *testing.T) {
+	sink := lossySink{newRecorder()}
+	l, errs := newLogger(t, audit.Options{Sinks: []audit.Sink{sink}, BatchSize: 10, FlushInterval: time.Hour})
+	for i := range 20 {
+		msg := "kept"
+		if i%5 == 0 {
+			msg = "lost"
+		}
+		l.Log(msg, nil)
+	}
+	flush(t, l)
+	s := l.Stats().Sinks[0]
+	if s.Written != 16 || s.Failed != 4 || s.Retried != 0 {
+		t.Errorf("sink stats = %+v, want 16 written, 4 failed, no retries", s)
+	}
+	if len(errs.list()) != 0 {
+		t.Errorf("the Logger reported what the sink already reported: %v", errs.list())
+	}
+}

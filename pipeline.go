@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -247,6 +248,13 @@ func (p *pipe) deliver(batch []Event) {
 		cancel()
 		if err == nil {
 			p.written.Add(uint64(len(batch)))
+			return
+		}
+		var partial *PartialError
+		if errors.As(err, &partial) {
+			lost := min(max(partial.Lost, 0), len(batch))
+			p.written.Add(uint64(len(batch) - lost))
+			p.failed.Add(uint64(lost))
 			return
 		}
 		switch {

@@ -43,6 +43,23 @@ type Namer interface {
 	Name() string
 }
 
+// PartialError is returned by a store or sink whose write delivered all of a
+// batch but Lost of its events, which are lost for good (the destination
+// refused them in a way retrying cannot fix) and which the destination has
+// already reported itself, with their IDs, through its own error callback.
+// The Logger counts the Lost events as failed and the rest as written, and
+// neither retries the batch nor reports the loss a second time.
+type PartialError struct {
+	Lost int
+	Err  error
+}
+
+// Error implements error.
+func (e *PartialError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *PartialError) Unwrap() error { return e.Err }
+
 // permanentError marks an error that retrying will not fix.
 type permanentError struct{ err error }
 

@@ -58,7 +58,7 @@ func (x *Exporter) put(ctx context.Context, d *dest, items []item, out *outcome)
 		x.accept(d, items, resp, out)
 		return nil
 	case classify(err) == kindInvalid && len(items) == 1:
-		x.lose(d, ErrPoison, true, []uuid.UUID{items[0].key.id}, err)
+		x.lose(d, ErrPoison, true, []uuid.UUID{items[0].key.id}, err, out)
 		out.settle(items)
 		return nil
 	case classify(err) == kindInvalid:
@@ -126,13 +126,13 @@ func (x *Exporter) accept(d *dest, items []item, resp *cloudwatchlogs.PutLogEven
 		return out
 	}
 	if tooOld > 0 {
-		x.lose(d, ErrTooOld, true, ids(items[:tooOld]), nil)
+		x.lose(d, ErrTooOld, true, ids(items[:tooOld]), nil, out)
 	}
 	if expired > tooOld {
-		x.lose(d, ErrExpired, true, ids(items[tooOld:expired]), nil)
+		x.lose(d, ErrExpired, true, ids(items[tooOld:expired]), nil, out)
 	}
 	if tooNew < n {
-		x.lose(d, ErrTooNew, true, ids(items[tooNew:]), nil)
+		x.lose(d, ErrTooNew, true, ids(items[tooNew:]), nil, out)
 	}
 	size := 0
 	for _, it := range items {

@@ -54,7 +54,10 @@
 //
 // Losses that retrying cannot fix (too old, expired, too new, poison) go to
 // [Options.OnError] as an [*EventsError] with the events' IDs, and are
-// counted in [Stats]; Send does not return them. Send returns an error only
+// counted in [Stats]. When they are Send's only losses, Send returns an
+// [*audit.PartialError] with their number, which the Logger counts as failed
+// in its own Stats without retrying or reporting them again. Send returns
+// another error only
 // for events it could not deliver but a later Send might: the service kept
 // failing past the retries, the connection failed, the block's credentials
 // were refused, or ctx ended. That error wraps [audit.ErrUnavailable] when

@@ -146,6 +146,10 @@ func (x *Exporter) Send(ctx context.Context, events []audit.Event) error {
 		}
 	}
 	if out.failed == 0 {
+		if out.lost > 0 {
+			// Reported to OnError already; the Logger only counts them.
+			return &audit.PartialError{Lost: out.lost, Err: fmt.Errorf("cloudwatch: %d of %d events lost for good", out.lost, len(events))}
+		}
 		return nil
 	}
 	x.c.failed.Add(uint64(out.failed))
@@ -217,6 +221,7 @@ type outcome struct {
 	total       int
 	settled     []partKey // delivered, or lost for good and reported
 	failed      int       // not delivered; worth another Send
+	lost        int       // events lost for good and reported to OnError
 	errs        []error
 	unavailable bool
 }
@@ -314,7 +319,7 @@ func (x *Exporter) route(events []audit.Event, out *outcome) []*dest {
 		}
 	}
 	for _, lk := range lossOrder {
-		x.lose(lk.d, lk.err, false, losses[lk], nil)
+		x.lose(lk.d, lk.err, false, losses[lk], nil, out)
 	}
 	return slices.DeleteFunc(dests, func(d *dest) bool { return len(d.items) == 0 })
 }
@@ -329,8 +334,9 @@ func (x *Exporter) wasSettled(k partKey) bool {
 }
 
 // lose reports events that will not be delivered.
-func (x *Exporter) lose(d *dest, reason error, sent bool, ids []uuid.UUID, cause error) {
+func (x *Exporter) lose(d *dest, reason error, sent bool, ids []uuid.UUID, cause error, out *outcome) {
 	ids = slices.Compact(ids) // the parts of a split event are adjacent
+	out.lost += len(ids)
 	var c *atomic.Uint64
 	switch reason {
 	case ErrTooOld:

@@ -362,9 +362,7 @@ func TestEventsOutsideTheWindowAreReported(t *testing.T) {
 	future := event(now.Add(3*time.Hour), audit.LevelAudit, audit.Log, "future")
 	ok := event(now.Add(-13*24*time.Hour), audit.LevelAudit, audit.Log, "ok")
 	expired := event(now.Add(-48*time.Hour), audit.LevelAudit, "short", "expired")
-	if err := e.x.Send(context.Background(), []audit.Event{old, future, ok, expired}); err != nil {
-		t.Fatal(err)
-	}
+	wantLost(t, e.x.Send(context.Background(), []audit.Event{old, future, ok, expired}), 3)
 	if got := ids(t, e.srv.Events("/app/audit", "audit")); len(got) != 1 || got[0] != ok.ID.String() {
 		t.Fatalf("stored %v", got)
 	}
@@ -392,9 +390,7 @@ func TestRejectedLogEventsInfoIsAccounted(t *testing.T) {
 		event(now.Add(-14*24*time.Hour+40*time.Minute), audit.LevelAudit, audit.Log, "too old there too"),
 		event(now, audit.LevelAudit, audit.Log, "fine"),
 	}
-	if err := e.x.Send(context.Background(), batch); err != nil {
-		t.Fatal(err)
-	}
+	wantLost(t, e.x.Send(context.Background(), batch), 2)
 	lost := e.lost()
 	if len(lost) != 1 || !lost[0].Sent || !errors.Is(lost[0], cloudwatch.ErrTooOld) || len(lost[0].IDs) != 2 ||
 		lost[0].IDs[0] != batch[0].ID || lost[0].IDs[1] != batch[1].ID {
@@ -552,9 +548,7 @@ func TestPoisonEventsAreIsolated(t *testing.T) {
 		batch[i].Message = "POISON"
 		poison[batch[i].ID] = true
 	}
-	if err := e.x.Send(context.Background(), batch); err != nil {
-		t.Fatal(err)
-	}
+	wantLost(t, e.x.Send(context.Background(), batch), 3)
 	if got := len(e.srv.Events("/app/audit", "audit")); got != 997 {
 		t.Fatalf("stored %d, want 997", got)
 	}
@@ -681,5 +675,15 @@ func TestOptionsAreValidated(t *testing.T) {
 		if !errors.Is(err, audit.ErrInvalidOptions) || !strings.HasPrefix(err.Error(), "cloudwatch: "+tc.field+": ") {
 			t.Errorf("%s: err = %v", tc.field, err)
 		}
+	}
+}
+
+// wantLost checks that Send reported n events lost for good as an
+// *audit.PartialError, which the Logger counts without retrying.
+func wantLost(t *testing.T, err error, n int) {
+	t.Helper()
+	var partial *audit.PartialError
+	if !errors.As(err, &partial) || partial.Lost != n {
+		t.Fatalf("Send = %v, want an *audit.PartialError with %d lost", err, n)
 	}
 }
