@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/auditkit/audit/internal/pgerr"
+	"github.com/auditkit/audit/internal/sqliteerr"
 	"github.com/auditkit/audit/internal/sqlstore"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -29,6 +31,10 @@ type dialect interface {
 	// durations are read in order and [percentile] computes them in Go, with
 	// the same linear interpolation.
 	sqlPercentiles() bool
+	// translate turns a driver error into one of the module's (wrapping
+	// audit.ErrUnavailable when the database could not be reached), with
+	// the prefix "analysis: op: ".
+	translate(op string, err error) error
 }
 
 // postgresDialect is Postgres: timestamptz columns, percentile_cont.
@@ -51,6 +57,9 @@ func (postgresDialect) bucket(col string, width time.Duration) string {
 
 func (postgresDialect) castInt(expr string) string { return "CAST(" + expr + " AS bigint)" }
 func (postgresDialect) sqlPercentiles() bool       { return true }
+func (postgresDialect) translate(op string, err error) error {
+	return pgerr.Translate("analysis", op, err)
+}
 
 // sqliteDialect is SQLite: ids as 16-byte BLOBs, times as INTEGER
 // microseconds since the Unix epoch; no percentile aggregate.
@@ -68,4 +77,7 @@ func (sqliteDialect) bucket(col string, width time.Duration) string {
 	return fmt.Sprintf("(%s - ((%s %% %d) + %d) %% %d)", col, col, w, w, w)
 }
 func (sqliteDialect) castInt(expr string) string { return "CAST(" + expr + " AS INTEGER)" }
-func (sqliteDialect) sqlPercentiles() bool       { return false }
+func (sqliteDialect) translate(op string, err error) error {
+	return sqliteerr.Translate("analysis", op, err)
+}
+func (sqliteDialect) sqlPercentiles() bool { return false }

@@ -96,23 +96,8 @@ func (f *filter) object(obj audit.Entity) {
 // text adds the condition that col (with its col_raw) holds one of values,
 // byte for byte (see [sqlstore.EncodeText]).
 func (f *filter) text(col string, values []string) {
-	var clean []any
-	var ors []string
-	var args []any
-	for _, v := range values {
-		t, raw := sqlstore.EncodeText(v)
-		if raw == nil {
-			clean = append(clean, t)
-			continue
-		}
-		ors = append(ors, "("+col+" = ? AND "+col+"_raw = ?)")
-		args = append(args, t, raw)
-	}
-	if len(clean) > 0 {
-		ors = append([]string{"(" + col + " IN (" + marks(len(clean)) + ") AND " + col + "_raw IS NULL)"}, ors...)
-		args = append(clean, args...)
-	}
-	f.add("("+strings.Join(ors, " OR ")+")", args...)
+	cond, args := sqlstore.MatchText(col, values)
+	f.add(cond, args...)
 }
 
 func (f *filter) where() string {
@@ -200,16 +185,16 @@ func (a *Analyzer) loadEvents(ctx context.Context, op string, ids []uuid.UUID) (
 func (a *Analyzer) rawQuery(ctx context.Context, op, q string, args []any, scan func(*sqlx.Rows) error) error {
 	rows, err := a.db.QueryxContext(ctx, q, args...)
 	if err != nil {
-		return fmt.Errorf("analysis: %s: %w", op, err)
+		return a.d.translate(op, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		if err := scan(rows); err != nil {
-			return fmt.Errorf("analysis: %s: %w", op, err)
+			return a.d.translate(op, err)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("analysis: %s: %w", op, err)
+		return a.d.translate(op, err)
 	}
 	return nil
 }

@@ -118,6 +118,15 @@ func (b *builder) add(cond string, args ...any) {
 // matchText adds a condition that col (with col_raw) holds one of values,
 // byte for byte.
 func (b *builder) matchText(col string, values []string) {
+	cond, args := MatchText(col, values)
+	b.add(cond, args...)
+}
+
+// MatchText returns the condition (with ? placeholders) and its arguments
+// that keep rows whose text column col holds one of values, byte for byte:
+// a value the text rule changed must match both col and col_raw, a value it
+// kept must match col with col_raw NULL, so "u\x00" and "u␀" stay apart.
+func MatchText(col string, values []string) (string, []any) {
 	var clean []any
 	var ors []string
 	var args []any
@@ -134,7 +143,7 @@ func (b *builder) matchText(col string, values []string) {
 		ors = append([]string{"(" + col + " IN (" + placeholders(len(clean)) + ") AND " + col + "_raw IS NULL)"}, ors...)
 		args = append(clean, args...)
 	}
-	b.add("("+strings.Join(ors, " OR ")+")", args...)
+	return "(" + strings.Join(ors, " OR ") + ")", args
 }
 
 func placeholders(n int) string {

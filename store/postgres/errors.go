@@ -1,59 +1,15 @@
 package postgres
 
 import (
-	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
-	"fmt"
-	"io"
-	"net"
-	"syscall"
 
-	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/pgerr"
 	"github.com/lib/pq"
 )
 
-// translate turns an error of the driver into one of this module's: it wraps
-// [audit.ErrUnavailable] when the server could not be reached or the
-// connection failed (worth retrying), [audit.ErrConflict] for a constraint
-// violation, and marks input the server will never accept (data exceptions,
-// program limits) with [audit.Permanent]. The driver's *pq.Error stays
-// reachable with errors.As.
-func translate(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, audit.ErrUnavailable) || errors.Is(err, audit.ErrConflict) {
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	}
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) {
-		code := string(pqErr.Code)
-		switch {
-		case code[:2] == "23":
-			return fmt.Errorf("postgres: %s: %w: %w", op, audit.ErrConflict, err)
-		case code[:2] == "08", code[:2] == "53", code == "57P01", code == "57P02", code == "57P03":
-			return fmt.Errorf("postgres: %s: %w: %w", op, audit.ErrUnavailable, err)
-		case code[:2] == "22", code[:2] == "54":
-			return audit.Permanent(fmt.Errorf("postgres: %s: %w", op, err))
-		}
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	}
-	if isConnError(err) {
-		return fmt.Errorf("postgres: %s: %w: %w", op, audit.ErrUnavailable, err)
-	}
-	return fmt.Errorf("postgres: %s: %w", op, err)
-}
-
-func isConnError(err error) bool {
-	var netErr net.Error
-	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.As(err, &netErr)
-}
+// translate turns an error of the driver into one of this module's; see
+// [pgerr.Translate].
+func translate(op string, err error) error { return pgerr.Translate("postgres", op, err) }
 
 // isDuplicateEvent reports whether err is the unique violation of an event
 // id that was committed by someone else while the batch was being written.
