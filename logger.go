@@ -167,32 +167,32 @@ func (l *Logger) Subject() Subject { return l.subject }
 // Log records an audit-level event of the given type, "log" by default
 // (Datagrok's logger.log, kept for compatibility; the same as Audit).
 func (l *Logger) Log(msg string, params map[string]any, typ ...string) error {
-	return l.emit(nil, LevelAudit, typeOr(typ, Log), msg, params, "")
+	return l.emit(LevelAudit, typeOr(typ, Log), msg, params)
 }
 
 // Audit records an audit-level event of the given type, "log" by default.
 func (l *Logger) Audit(msg string, params map[string]any, typ ...string) error {
-	return l.emit(nil, LevelAudit, typeOr(typ, Log), msg, params, "")
+	return l.emit(LevelAudit, typeOr(typ, Log), msg, params)
 }
 
 // Usage records a usage-level event of the given type, "usage" by default.
 func (l *Logger) Usage(msg string, params map[string]any, typ ...string) error {
-	return l.emit(nil, LevelUsage, typeOr(typ, Usage), msg, params, "")
+	return l.emit(LevelUsage, typeOr(typ, Usage), msg, params)
 }
 
 // Info records an info-level event (no record type, as in Datagrok).
 func (l *Logger) Info(msg string, params map[string]any) error {
-	return l.emit(nil, LevelInfo, "", msg, params, "")
+	return l.emit(LevelInfo, "", msg, params)
 }
 
 // Debug records a debug-level event.
 func (l *Logger) Debug(msg string, params map[string]any) error {
-	return l.emit(nil, LevelDebug, "", msg, params, "")
+	return l.emit(LevelDebug, "", msg, params)
 }
 
 // Warning records a warning-level event.
 func (l *Logger) Warning(msg string, params map[string]any) error {
-	return l.emit(nil, LevelWarning, "", msg, params, "")
+	return l.emit(LevelWarning, "", msg, params)
 }
 
 // Error records an error event of type "error". msg is the error: a string,
@@ -291,13 +291,13 @@ func (l *Logger) LogEvent(ctx context.Context, e Event) error {
 }
 
 // emit builds the event of a convenience method.
-func (l *Logger) emit(ctx context.Context, level Level, typ, msg string, params map[string]any, stack string) error {
+func (l *Logger) emit(level Level, typ, msg string, params map[string]any) error {
 	route := l.binding.Route(level, typ)
 	if route == 0 {
 		return nil
 	}
-	e := Event{Level: level, Type: typ, Message: msg, StackTrace: stack}
-	return l.emitEvent(ctx, route, &e, params, nil)
+	e := Event{Level: level, Type: typ, Message: msg}
+	return l.emitEvent(nil, route, &e, params, nil)
 }
 
 // emitEvent completes e and hands it to the pipes. e does not escape: the
@@ -311,9 +311,8 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params ma
 		return ErrClosed
 	}
 
-	now := c.opts.Now()
 	if e.Time.IsZero() {
-		e.Time = now
+		e.Time = c.opts.Now()
 	}
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	if e.ID == ([16]byte{}) {
