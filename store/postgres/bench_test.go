@@ -3,43 +3,17 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/internal/sqlstore"
-	"github.com/google/uuid"
+	"github.com/auditkit/audit/store/storetest"
 )
 
 // benchBatch is the batch size of the write benchmarks.
 const benchBatch = 1000
-
-// benchEvents makes n events of 5 params each, as a service logs them.
-func benchEvents(n int) []audit.Event {
-	out := make([]audit.Event, n)
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	for i := range out {
-		id, _ := uuid.NewV7()
-		out[i] = audit.Event{
-			ID: id, Time: now.Add(time.Duration(i) * time.Microsecond),
-			Level: audit.LevelUsage, Type: audit.HTTPRequest, Message: "GET /api/queries/{id}",
-			SessionID: fmt.Sprintf("session-%d", i%50), UserID: fmt.Sprintf("user-%d", i%20),
-			Duration: 12 * time.Millisecond,
-			Params: []audit.Param{
-				audit.P("method", "GET"),
-				audit.P("ms", 12),
-				audit.P("query", audit.Ref("query", uuid.NewString())),
-				audit.P("route", "/api/queries/{id}"),
-				audit.P("status", 200),
-			},
-		}
-	}
-	return out
-}
 
 func benchStore(b *testing.B) *Store {
 	b.Helper()
@@ -53,41 +27,10 @@ func benchStore(b *testing.B) *Store {
 		b.Fatal(err)
 	}
 	// Register the type, params and sessions, as a running service has.
-	if err := s.Write(ctx, benchEvents(50)); err != nil {
+	if err := s.Write(ctx, storetest.BenchEvents(50)); err != nil {
 		b.Fatal(err)
 	}
 	return s
-}
-
-// sampleHeap samples the heap in use every few milliseconds until the
-// returned function is called, which returns the peak.
-func sampleHeap() func() uint64 {
-	stop := make(chan struct{})
-	done := make(chan uint64)
-	go func() {
-		var peak uint64
-		var m runtime.MemStats
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&m)
-			peak = max(peak, m.HeapInuse)
-			select {
-			case <-stop:
-				done <- peak
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() uint64 {
-		close(stop)
-		return <-done
-	}
-}
-
-func reportRate(b *testing.B) {
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
 // BenchmarkWrite compares, on one database in one run, the store's Write
@@ -100,49 +43,11 @@ func reportRate(b *testing.B) {
 func BenchmarkWrite(b *testing.B) {
 	ctx := context.Background()
 	b.Run("logger", func(b *testing.B) {
-		s := benchStore(b)
-		var failures atomic.Int64
-		l, err := audit.New(audit.Options{
-			Store:        s,
-			BatchSize:    benchBatch,
-			ErrorHandler: func(error) { failures.Add(1) },
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer l.Close(ctx)
-		loggers := make([]*audit.Logger, 50)
-		for i := range loggers {
-			loggers[i] = l.WithUser(fmt.Sprintf("user-%d", i%20)).WithSession(fmt.Sprintf("session-%d", i))
-		}
-		objects := make([]audit.Entity, 1000)
-		for i := range objects {
-			objects[i] = audit.Ref("query", uuid.NewString())
-		}
-		peak := sampleHeap()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := range b.N {
-			err := loggers[i%len(loggers)].Usage("GET /api/queries/{id}", map[string]any{
-				"method": "GET", "ms": 12, "query": objects[i%len(objects)], "route": "/api/queries/{id}", "status": 200,
-			}, audit.HTTPRequest)
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := l.Flush(ctx); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		reportRate(b)
-		b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MB")
-		if st := l.Stats(); st.Written != uint64(b.N) || st.Dropped != 0 || failures.Load() != 0 {
-			b.Fatalf("stats %+v, %d errors", st, failures.Load())
-		}
+		storetest.BenchLogger(b, benchStore(b), benchBatch)
 	})
 	b.Run("store", func(b *testing.B) {
 		s := benchStore(b)
-		events := benchEvents(b.N)
+		events := storetest.BenchEvents(b.N)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i += benchBatch {
@@ -151,11 +56,11 @@ func BenchmarkWrite(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		reportRate(b)
+		storetest.ReportRate(b)
 	})
 	b.Run("raw-copy", func(b *testing.B) {
 		s := benchStore(b)
-		eventArgs, valueArgs := encodeForBench(b, s, benchEvents(b.N))
+		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i += benchBatch {
@@ -164,11 +69,11 @@ func BenchmarkWrite(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		reportRate(b)
+		storetest.ReportRate(b)
 	})
 	b.Run("copy-staging", func(b *testing.B) {
 		s := benchStore(b)
-		eventArgs, valueArgs := encodeForBench(b, s, benchEvents(b.N))
+		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i += benchBatch {
@@ -177,11 +82,11 @@ func BenchmarkWrite(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		reportRate(b)
+		storetest.ReportRate(b)
 	})
 	b.Run("naive-insert", func(b *testing.B) {
 		s := benchStore(b)
-		eventArgs, valueArgs := encodeForBench(b, s, benchEvents(b.N))
+		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
 		insEvent := insertStmt(s.d.Table(sqlstore.TableEvents), sqlstore.EventColumns)
 		insValue := insertStmt(s.d.Table(sqlstore.TableValues), sqlstore.ValueColumns)
 		b.ReportAllocs()
@@ -197,7 +102,7 @@ func BenchmarkWrite(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		reportRate(b)
+		storetest.ReportRate(b)
 	})
 }
 
