@@ -44,41 +44,23 @@ func BenchmarkWrite(b *testing.B) {
 	b.Run("store", func(b *testing.B) {
 		s := benchStore(b)
 		events := storetest.BenchEvents(b.N)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i += benchBatch {
-			if err := s.Write(ctx, events[i:min(i+benchBatch, b.N)]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		storetest.ReportRate(b)
+		storetest.BenchBatches(b, benchBatch, func(lo, hi int) error {
+			return s.Write(ctx, events[lo:hi])
+		})
 	})
 	b.Run("raw-insert", func(b *testing.B) {
 		s := benchStore(b)
 		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i += benchBatch {
-			if err := rawInsert(ctx, s, eventArgs[i:min(i+benchBatch, b.N)], valueArgs[i*5:min(i+benchBatch, b.N)*5]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		storetest.ReportRate(b)
+		storetest.BenchBatches(b, benchBatch, func(lo, hi int) error {
+			return rawInsert(ctx, s, eventArgs[lo:hi], valueArgs[lo*5:hi*5])
+		})
 	})
 	b.Run("row-insert", func(b *testing.B) {
 		s := benchStore(b)
 		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i += benchBatch {
-			if err := rowInsert(ctx, s, eventArgs[i:min(i+benchBatch, b.N)], valueArgs[i*5:min(i+benchBatch, b.N)*5]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		storetest.ReportRate(b)
+		storetest.BenchBatches(b, benchBatch, func(lo, hi int) error {
+			return rowInsert(ctx, s, eventArgs[lo:hi], valueArgs[lo*5:hi*5])
+		})
 	})
 }
 

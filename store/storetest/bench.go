@@ -114,3 +114,18 @@ func sampleHeap() func() uint64 {
 		return <-done
 	}
 }
+
+// BenchBatches times write over the events [0, b.N), called with the bounds
+// [lo, hi) of each batch of at most batch events, and reports events/s. The
+// store benchmarks compare their variants with it.
+func BenchBatches(b *testing.B, batch int, write func(lo, hi int) error) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for lo := 0; lo < b.N; lo += batch {
+		if err := write(lo, min(lo+batch, b.N)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	ReportRate(b)
+}
