@@ -12,28 +12,20 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migration is one versioned step of the schema, embedded in the package.
-type Migration struct {
-	// Version orders the migrations; audit_migrations records the applied ones.
-	Version int
-	// Name is the file name without the version and extension.
-	Name string
-	// SQL creates or changes the tables.
-	SQL string
-}
+// Migration is one versioned step of the schema, embedded in the package:
+// its Version orders the migrations (audit_migrations records the applied
+// ones), its Name is the file name without the version and extension, and
+// its SQL creates or changes the tables.
+type Migration = sqlstore.MigrationFile
 
 // Migrations returns the embedded migrations, oldest first. [Open] applies
 // them; they are here to read, or to apply by hand with the sqlite3 shell.
 func Migrations() []Migration {
-	files, err := sqlstore.ReadMigrations(migrationFiles, "migrations")
+	ms, err := sqlstore.ReadMigrations(migrationFiles, "migrations")
 	if err != nil {
 		panic(err) // the embedded files are fixed at build time; a test reads them
 	}
-	out := make([]Migration, len(files))
-	for i, f := range files {
-		out[i] = Migration{Version: f.Version, Name: f.Name, SQL: f.SQL}
-	}
-	return out
+	return ms
 }
 
 const migrationsTable = "audit_migrations"
