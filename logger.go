@@ -212,20 +212,12 @@ func (l *Logger) Error(msg any, params map[string]any, stackTrace ...string) err
 	} else {
 		stack = callstack.Capture(1)
 	}
-	if errType != "" {
-		if params == nil {
-			params = map[string]any{"error_type": errType}
-		} else if _, ok := params["error_type"]; !ok {
-			p := make(map[string]any, len(params)+1)
-			for k, v := range params {
-				p[k] = v
-			}
-			p["error_type"] = errType
-			params = p
-		}
+	var extra []Param
+	if _, given := params["error_type"]; errType != "" && !given {
+		extra = []Param{{Key: "error_type", Value: StringValue(errType)}}
 	}
 	e := Event{Level: LevelError, Type: Error, Message: text, StackTrace: stack}
-	return l.emitEvent(nil, route, &e, params, nil)
+	return l.emitEvent(nil, route, &e, params, extra)
 }
 
 func errorText(msg any) (text, errType string) {

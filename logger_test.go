@@ -802,3 +802,17 @@ func TestPartialDeliveryIsCounted(t *testing.T) {
 		t.Errorf("the Logger reported what the sink already reported: %v", errs.list())
 	}
 }
+
+func TestErrorTypeParamYieldsToTheCallers(t *testing.T) {
+	rec := newRecorder()
+	l, _ := newLogger(t, audit.Options{Store: rec})
+	l.Error(os.ErrClosed, map[string]any{"error_type": "mine"})
+	l.Error(os.ErrClosed, nil)
+	flush(t, l)
+	evs := rec.all()
+	v0, _ := evs[0].Param("error_type")
+	v1, _ := evs[1].Param("error_type")
+	if v0.String() != "mine" || v1.String() != "*errors.errorString" {
+		t.Errorf("error_type = %q and %q", v0, v1)
+	}
+}
