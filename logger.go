@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,7 +79,7 @@ func New(opts Options) (*Logger, error) {
 	}
 	l := &Logger{c: c}
 	if len(opts.Params) > 0 {
-		l.params = appendParams(nil, opts.Params, &c.opts)
+		l.params = sortUnique(l.gather(nil, opts.Params, nil))
 	}
 	if opts.Callback != nil {
 		l.callbacks = []func(*Event){opts.Callback}
@@ -98,7 +100,7 @@ func (l *Logger) child() *Logger {
 // (and overriding keys of) its parent's static params.
 func (l *Logger) With(params map[string]any) *Logger {
 	n := l.child()
-	n.params = mergeParams(l.params, appendParams(nil, params, &l.c.opts))
+	n.params = sortUnique(l.gather(nil, params, nil)) // the call's keys win
 	return n
 }
 
@@ -145,7 +147,7 @@ func (l *Logger) WithPackage(name string) *Logger {
 	s := l.subject
 	s.Package = name
 	n := l.WithSubject(s)
-	n.params = mergeParams(n.params, []Param{{Key: "package", Value: StringValue(name)}})
+	n.params = sortUnique(n.gather(nil, nil, []Param{{Key: "package", Value: StringValue(name)}}))
 	return n
 }
 
@@ -407,9 +409,13 @@ func (l *Logger) gather(dst []Param, params map[string]any, given []Param) []Par
 	return dst
 }
 
-// sortUnique sorts params by key with a stable insertion sort (param lists
-// are short) and keeps the last of equal keys.
+// sortUnique sorts params by key, stably, and keeps the last of equal keys.
+// Short lists (the usual case) use an insertion sort, which allocates
+// nothing.
 func sortUnique(ps []Param) []Param {
+	if len(ps) > stackParams {
+		slices.SortStableFunc(ps, func(a, b Param) int { return strings.Compare(a.Key, b.Key) })
+	}
 	for i := 1; i < len(ps); i++ {
 		for j := i; j > 0 && ps[j].Key < ps[j-1].Key; j-- {
 			ps[j], ps[j-1] = ps[j-1], ps[j]
@@ -436,20 +442,6 @@ func limitValue(v Value, max int) Value {
 	return v
 }
 
-func appendParams(dst []Param, m map[string]any, opts *Options) []Param {
-	for k, v := range m {
-		dst = append(dst, Param{Key: k, Value: limitValue(AnyValue(v), opts.MaxValueBytes)})
-	}
-	return sortUnique(dst)
-}
-
-// mergeParams returns base overridden by extra, as a new sorted slice.
-func mergeParams(base, extra []Param) []Param {
-	out := make([]Param, 0, len(base)+len(extra))
-	out = append(out, base...)
-	out = append(out, extra...)
-	return sortUnique(out)
-}
 
 func (l *Logger) runCallback(cb func(*Event), e *Event) {
 	defer func() {
