@@ -442,7 +442,6 @@ func limitValue(v Value, max int) Value {
 	return v
 }
 
-
 func (l *Logger) runCallback(cb func(*Event), e *Event) {
 	defer func() {
 		if r := recover(); r != nil {
