@@ -816,3 +816,26 @@ func TestErrorTypeParamYieldsToTheCallers(t *testing.T) {
 		t.Errorf("error_type = %q and %q", v0, v1)
 	}
 }
+
+func TestManyParamsSortedAndUnique(t *testing.T) {
+	rec := newRecorder()
+	l, _ := newLogger(t, audit.Options{Store: rec, Params: map[string]any{"k07": "static", "zz": "static"}})
+	params := map[string]any{}
+	for i := range 40 {
+		params[fmt.Sprintf("k%02d", i)] = i
+	}
+	l.Log("many", params)
+	flush(t, l)
+	e := rec.all()[0]
+	if len(e.Params) != 41 {
+		t.Fatalf("%d params, want 41", len(e.Params))
+	}
+	for i := 1; i < len(e.Params); i++ {
+		if e.Params[i-1].Key >= e.Params[i].Key {
+			t.Fatalf("not sorted and unique at %d: %v", i, e.Params)
+		}
+	}
+	if v, _ := e.Param("k07"); v.Int64() != 7 {
+		t.Errorf("k07 = %v: the call's value must win over the static one", v.Any())
+	}
+}
