@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 )
 
 // TestAllocs pins the hot path's allocations (log/slog's wantAllocs habit):
@@ -20,12 +21,12 @@ func TestAllocs(t *testing.T) {
 		log  func(*audit.Logger)
 		want float64
 	}{
-		{"Log/5params", audit.Options{}, func(l *audit.Logger) { l.Log("m", params5, audit.QueryStart) }, 1},
+		{"Log/5params", audit.Options{}, func(l *audit.Logger) { l.Log("m", params5, datagrok.QueryStart) }, 1},
 		{"Log/10params", audit.Options{}, func(l *audit.Logger) { l.Log("m", params10) }, 1},
 		{"Log/noparams", audit.Options{}, func(l *audit.Logger) { l.Log("m", nil) }, 0},
 		{"Log/static+callback", audit.Options{
 			Params:   map[string]any{"service": "billing"},
-			Callback: func(e *audit.Event) { e.Set("persistent", "value") },
+			Callback: func(_ context.Context, e *audit.Event) { e.Set("persistent", "value") },
 		}, func(l *audit.Logger) { l.Log("m", params5) }, 2},
 		{"Debug/disabled", audit.Options{Policy: nothing{}}, func(l *audit.Logger) { l.Debug("m", params5) }, 0},
 	} {

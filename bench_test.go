@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 )
 
 // discardStore accepts every batch; benchmarks of the hot path measure the
@@ -59,7 +60,7 @@ func BenchmarkLog(b *testing.B) {
 		l := benchLogger(b, audit.Options{})
 		b.ReportAllocs()
 		for b.Loop() {
-			l.Log("query executed", params5, audit.QueryStart)
+			l.Log("query executed", params5, datagrok.QueryStart)
 		}
 	})
 	b.Run("slog/5attrs", func(b *testing.B) {
@@ -73,7 +74,7 @@ func BenchmarkLog(b *testing.B) {
 		l := benchLogger(b, audit.Options{})
 		b.ReportAllocs()
 		for b.Loop() {
-			l.Log("query executed", params10, audit.QueryStart)
+			l.Log("query executed", params10, datagrok.QueryStart)
 		}
 	})
 	b.Run("slog/10attrs", func(b *testing.B) {
@@ -86,11 +87,11 @@ func BenchmarkLog(b *testing.B) {
 	b.Run("audit/5params+static+callback", func(b *testing.B) {
 		l := benchLogger(b, audit.Options{
 			Params:   map[string]any{"service": "billing", "version": "1.4.2"},
-			Callback: func(e *audit.Event) { e.Set("persistent", "value") },
+			Callback: func(_ context.Context, e *audit.Event) { e.Set("persistent", "value") },
 		})
 		b.ReportAllocs()
 		for b.Loop() {
-			l.Log("query executed", params5, audit.QueryStart)
+			l.Log("query executed", params5, datagrok.QueryStart)
 		}
 	})
 	b.Run("slog/5attrs+2with", func(b *testing.B) {
@@ -119,7 +120,7 @@ func BenchmarkLog(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				l.Log("query executed", params5, audit.QueryStart)
+				l.Log("query executed", params5, datagrok.QueryStart)
 			}
 		})
 	})

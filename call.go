@@ -51,7 +51,7 @@ type Call struct {
 // end it with [Call.End]. The inputs are converted now (see [AnyValue]), so
 // the caller may change the map and its values afterwards.
 //
-// The event is of type typ, [FunctionCall] by default, and attributed through
+// The event is of type typ, [TypeFunctionCall] by default, and attributed through
 // ctx (see [WithSubject]) or to the logger's subject. Its Time is when Call
 // was called, its Duration how long until End; its params are
 // [FunctionParam] (name), each input prefixed with [InputPrefix], each
@@ -62,7 +62,7 @@ func (l *Logger) Call(ctx context.Context, name string, inputs map[string]any, t
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	c := &Call{l: l, ctx: ctx, typ: FunctionCall, name: name, start: l.Now()}
+	c := &Call{l: l, ctx: ctx, typ: TypeFunctionCall, name: name, start: l.Now()}
 	if len(typ) > 0 && typ[0] != "" {
 		c.typ = typ[0]
 	}
@@ -236,7 +236,7 @@ func (e *PanicError) Unwrap() error {
 }
 
 // Go runs fn in a new goroutine and records how it fails: a panic in fn is
-// recovered and logged as an error event (type [Error]) with the panic's
+// recovered and logged as an error event (type [TypeError]) with the panic's
 // stack, the value's Go type in [ErrorTypeParam] and name in
 // [FunctionParam]; an error fn returns is logged the same way, with the
 // stack of Go's caller. An error that is ctx's own cancellation (ctx is done
@@ -286,7 +286,7 @@ func (l *Logger) Go(ctx context.Context, name string, fn func(context.Context) e
 func (l *Logger) goFailed(ctx context.Context, name string, err error, stack string) {
 	e := Event{
 		Level:      LevelError,
-		Type:       Error,
+		Type:       TypeError,
 		Message:    errorMessage(err),
 		StackTrace: stack,
 		Params: []Param{

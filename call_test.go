@@ -67,7 +67,7 @@ func TestCallRecordsInputsOutputsAndDuration(t *testing.T) {
 		t.Fatalf("%d events, want 1", len(evs))
 	}
 	e := evs[0]
-	if e.Level != audit.LevelAudit || e.Type != audit.FunctionCall || e.Message != "transfer" {
+	if e.Level != audit.LevelAudit || e.Type != audit.TypeFunctionCall || e.Message != "transfer" {
 		t.Errorf("level %v type %q message %q", e.Level, e.Type, e.Message)
 	}
 	if e.UserID != "ann" || e.SessionID != "s1" {
@@ -120,7 +120,7 @@ func TestCallErrorIsTheEvent(t *testing.T) {
 		t.Fatalf("%d events", len(evs))
 	}
 	e := evs[0]
-	if e.Level != audit.LevelError || e.Type != audit.FunctionCall || e.Message != err1.Error() {
+	if e.Level != audit.LevelError || e.Type != audit.TypeFunctionCall || e.Message != err1.Error() {
 		t.Errorf("level %v type %q message %q", e.Level, e.Type, e.Message)
 	}
 	if got := param(t, e, "error_type").String(); got != "*fs.PathError" {
@@ -247,7 +247,7 @@ func TestGo(t *testing.T) {
 		t.Fatalf("%d events, want the panic and the error: %+v", len(evs), evs)
 	}
 	p, f := evs[0], evs[1]
-	if p.Type != audit.Error || p.Level != audit.LevelError || p.Message != "panic: boom" || p.UserID != "ann" || p.Fingerprint == "" {
+	if p.Type != audit.TypeError || p.Level != audit.LevelError || p.Message != "panic: boom" || p.UserID != "ann" || p.Fingerprint == "" {
 		t.Errorf("panic event %+v", p)
 	}
 	if param(t, p, "function").String() != "panics" {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/export/jsonl"
 	"github.com/auditkit/audit/store/memory"
 )
@@ -20,8 +21,8 @@ func Example() {
 		panic(err)
 	}
 	alice := logger.WithUser("alice", "analysts").WithSession("s-1")
-	alice.Log("query executed", map[string]any{"query": audit.Ref("query", "q-42"), "rows": 1234}, audit.QueryStart)
-	alice.Usage("menu item clicked", map[string]any{"item": "File | Open"}, audit.MainMenuItemClick)
+	alice.Log("query executed", map[string]any{"query": audit.Ref("query", "q-42"), "rows": 1234}, datagrok.QueryStart)
+	alice.Usage("menu item clicked", map[string]any{"item": "File | Open"}, datagrok.MainMenuItemClick)
 	if err := logger.Close(ctx); err != nil {
 		panic(err)
 	}
@@ -60,7 +61,7 @@ func ExampleLogger_WithCallback() {
 		Params: map[string]any{"service": "billing"},
 	})
 	// The JS putCallback: persistent params on every event.
-	pkg := logger.WithPackage("reports").WithCallback(func(e *audit.Event) { e.Set("persistent", "value") })
+	pkg := logger.WithPackage("reports").WithCallback(func(_ context.Context, e *audit.Event) { e.Set("persistent", "value") })
 	pkg.Info("report built", map[string]any{"pages": 3})
 	logger.Close(context.Background())
 
@@ -83,8 +84,8 @@ func ExampleWithSubject() {
 	// Middleware puts the request's user and session in its context...
 	ctx := audit.WithSubject(context.Background(), audit.Subject{UserID: "bob", SessionID: "s-7"})
 	// ...and handlers log through it.
-	logger.For(ctx).Log("project opened", map[string]any{"project": audit.Ref("project", "p-1")}, audit.ProjectOpened)
-	logger.LogEvent(ctx, audit.Event{Level: audit.LevelAudit, Type: audit.ProjectEdited, Message: "project edited"})
+	logger.For(ctx).Log("project opened", map[string]any{"project": audit.Ref("project", "p-1")}, datagrok.ProjectOpened)
+	logger.LogEvent(ctx, audit.Event{Level: audit.LevelAudit, Type: datagrok.ProjectEdited, Message: "project edited"})
 
 	page, _ := store.Read(context.Background(), audit.Query{UserIDs: []string{"bob"}})
 	for _, e := range page.Events {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/store/memory"
 )
 
@@ -47,7 +48,7 @@ func BenchmarkLatency(b *testing.B) {
 				if d := time.Until(start.Add(time.Duration(i) * every)); d > 0 {
 					time.Sleep(d)
 				}
-				l.Log("query executed", params5, audit.QueryStart)
+				l.Log("query executed", params5, datagrok.QueryStart)
 			}
 			if err := l.Close(context.Background()); err != nil {
 				b.Fatal(err)

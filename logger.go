@@ -29,7 +29,7 @@ type Logger struct {
 	subject   Subject
 	binding   Binding
 	params    []Param // static params, sorted by key, keys unique
-	callbacks []func(*Event)
+	callbacks []Callback
 }
 
 // core is what a Logger and all its children share.
@@ -82,7 +82,7 @@ func New(opts Options) (*Logger, error) {
 		l.params = sortUnique(l.gather(nil, opts.Params, nil))
 	}
 	if opts.Callback != nil {
-		l.callbacks = []func(*Event){opts.Callback}
+		l.callbacks = []Callback{opts.Callback}
 	}
 	l.binding = opts.Policy.Bind(l.subject)
 	return l, nil
@@ -104,9 +104,16 @@ func (l *Logger) With(params map[string]any) *Logger {
 	return n
 }
 
+// Callback completes an event before it is queued: it may read and change
+// it, typically adding params with [Event.Set] (Datagrok's putCallback). ctx
+// is the context of the logging call ([Logger.LogEvent]'s, or
+// context.Background for the methods without one), so a callback can attach
+// what the context carries: trace ids, request ids, tenants, client IPs.
+type Callback func(ctx context.Context, e *Event)
+
 // WithCallback returns a child logger that runs fn on every event after its
 // parent's callbacks (the JS putCallback of a child logger).
-func (l *Logger) WithCallback(fn func(*Event)) *Logger {
+func (l *Logger) WithCallback(fn Callback) *Logger {
 	if fn == nil {
 		return l
 	}
@@ -169,17 +176,17 @@ func (l *Logger) Subject() Subject { return l.subject }
 // Log records an audit-level event of the given type, "log" by default
 // (Datagrok's logger.log, kept for compatibility; the same as Audit).
 func (l *Logger) Log(msg string, params map[string]any, typ ...string) error {
-	return l.emit(LevelAudit, typeOr(typ, Log), msg, params)
+	return l.emit(LevelAudit, typeOr(typ, TypeLog), msg, params)
 }
 
 // Audit records an audit-level event of the given type, "log" by default.
 func (l *Logger) Audit(msg string, params map[string]any, typ ...string) error {
-	return l.emit(LevelAudit, typeOr(typ, Log), msg, params)
+	return l.emit(LevelAudit, typeOr(typ, TypeLog), msg, params)
 }
 
 // Usage records a usage-level event of the given type, "usage" by default.
 func (l *Logger) Usage(msg string, params map[string]any, typ ...string) error {
-	return l.emit(LevelUsage, typeOr(typ, Usage), msg, params)
+	return l.emit(LevelUsage, typeOr(typ, TypeUsage), msg, params)
 }
 
 // Info records an info-level event (no record type, as in Datagrok).
@@ -203,7 +210,7 @@ func (l *Logger) Warning(msg string, params map[string]any) error {
 // used to group errors by [Fingerprint], is stackTrace when given, else the
 // caller's stack, captured now.
 func (l *Logger) Error(msg any, params map[string]any, stackTrace ...string) error {
-	route := l.binding.Route(LevelError, Error)
+	route := l.binding.Route(LevelError, TypeError)
 	if route == 0 {
 		return nil
 	}
@@ -218,7 +225,7 @@ func (l *Logger) Error(msg any, params map[string]any, stackTrace ...string) err
 	if _, given := params["error_type"]; errType != "" && !given {
 		extra = []Param{{Key: "error_type", Value: StringValue(errType)}}
 	}
-	e := Event{Level: LevelError, Type: Error, Message: text, StackTrace: stack}
+	e := Event{Level: LevelError, Type: TypeError, Message: text, StackTrace: stack}
 	return l.emitEvent(nil, route, &e, params, extra)
 }
 
@@ -268,11 +275,11 @@ func (l *Logger) LogEvent(ctx context.Context, e Event) error {
 	if e.Type == "" {
 		switch e.Level {
 		case LevelAudit:
-			e.Type = Log
+			e.Type = TypeLog
 		case LevelUsage:
-			e.Type = Usage
+			e.Type = TypeUsage
 		case LevelError:
-			e.Type = Error
+			e.Type = TypeError
 		}
 	}
 	route := l.binding.Route(e.Level, e.Type)
@@ -329,8 +336,12 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params ma
 	if len(l.callbacks) > 0 {
 		h := new(Event)
 		*h = *e
+		cctx := ctx
+		if cctx == nil {
+			cctx = context.Background()
+		}
 		for _, cb := range l.callbacks {
-			l.runCallback(cb, h)
+			l.runCallback(cctx, cb, h)
 		}
 		*e = *h
 	}
@@ -442,7 +453,7 @@ func limitValue(v Value, max int) Value {
 	return v
 }
 
-func (l *Logger) runCallback(cb func(*Event), e *Event) {
+func (l *Logger) runCallback(ctx context.Context, cb Callback, e *Event) {
 	defer func() {
 		if r := recover(); r != nil {
 			buf := make([]byte, 4096)
@@ -450,7 +461,7 @@ func (l *Logger) runCallback(cb func(*Event), e *Event) {
 			l.c.opts.ErrorHandler(fmt.Errorf("audit: callback panicked on event %s: %v\n%s", e.ID, r, buf))
 		}
 	}()
-	cb(e)
+	cb(ctx, e)
 }
 
 // Set sets the param key to AnyValue(value), keeping Params sorted. Use it in

@@ -12,18 +12,20 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/auditkit/audit"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 )
 
 func TestMethodDefaults(t *testing.T) {
 	rec := newRecorder()
 	l, _ := newLogger(t, audit.Options{Store: rec})
 	l.Log("a", nil)
-	l.Log("b", nil, audit.QueryStart)
+	l.Log("b", nil, datagrok.QueryStart)
 	l.Audit("c", nil)
 	l.Usage("d", nil)
-	l.Usage("e", nil, audit.Click)
+	l.Usage("e", nil, datagrok.Click)
 	l.Info("f", nil)
 	l.Debug("g", nil)
 	l.Warning("h", nil)
@@ -174,12 +176,12 @@ func TestStaticParamsCallbacksAndChildren(t *testing.T) {
 	l, _ := newLogger(t, audit.Options{
 		Store:  rec,
 		Params: map[string]any{"service": "billing", "region": "eu"},
-		Callback: func(e *audit.Event) {
+		Callback: func(_ context.Context, e *audit.Event) {
 			order = append(order, "parent")
 			e.Set("persistent", "value")
 		},
 	})
-	child := l.WithPackage("reports").With(map[string]any{"region": "us", "team": 7}).WithCallback(func(e *audit.Event) {
+	child := l.WithPackage("reports").With(map[string]any{"region": "us", "team": 7}).WithCallback(func(_ context.Context, e *audit.Event) {
 		order = append(order, "child")
 		if _, ok := e.Param("persistent"); !ok {
 			t.Error("child callback ran before the parent's")
@@ -225,7 +227,7 @@ func TestStaticParamsCallbacksAndChildren(t *testing.T) {
 
 func TestPanickingCallbackStillLogs(t *testing.T) {
 	rec := newRecorder()
-	l, errs := newLogger(t, audit.Options{Store: rec, Callback: func(e *audit.Event) { panic("bad callback") }})
+	l, errs := newLogger(t, audit.Options{Store: rec, Callback: func(_ context.Context, e *audit.Event) { panic("bad callback") }})
 	if err := l.Log("survives", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -712,7 +714,7 @@ func TestPrinter(t *testing.T) {
 		return audit.RouteAll
 	}}
 	l, _ := newLogger(t, audit.Options{Printer: printer, Policy: policy})
-	l.WithUser("alice").Log("opened", map[string]any{"project": audit.Ref("project", "p1")}, audit.ProjectOpened)
+	l.WithUser("alice").Log("opened", map[string]any{"project": audit.Ref("project", "p1")}, datagrok.ProjectOpened)
 	l.Usage("clicked", nil)
 	l.Debug("too verbose for the printer", nil)
 	mu.Lock()
@@ -837,5 +839,37 @@ func TestManyParamsSortedAndUnique(t *testing.T) {
 	}
 	if v, _ := e.Param("k07"); v.Int64() != 7 {
 		t.Errorf("k07 = %v: the call's value must win over the static one", v.Any())
+	}
+}
+
+type traceKey struct{}
+
+func TestCallbackGetsTheCallsContext(t *testing.T) {
+	rec := newRecorder()
+	l, _ := newLogger(t, audit.Options{Store: rec, Callback: func(ctx context.Context, e *audit.Event) {
+		if ctx == nil {
+			t.Error("callback got a nil context")
+			return
+		}
+		if id, ok := ctx.Value(traceKey{}).(string); ok {
+			e.Set("trace_id", id)
+		}
+	}})
+	ctx := context.WithValue(context.Background(), traceKey{}, "4bf92f3577b34da6")
+	if err := l.LogEvent(ctx, audit.Event{Level: audit.LevelInfo, Type: audit.TypeLog, Message: "with ctx"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Log("without ctx", nil); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, l)
+	got := map[string]string{}
+	for _, e := range rec.all() {
+		if v, ok := e.Param("trace_id"); ok {
+			got[e.Message] = v.String()
+		}
+	}
+	if got["with ctx"] != "4bf92f3577b34da6" || got["without ctx"] != "" {
+		t.Fatalf("trace_id by message = %v, want the ctx's id only on the LogEvent call", got)
 	}
 }

@@ -39,7 +39,7 @@ type Options struct {
 	// change it, e.g. to add persistent params with [Event.Set] (Datagrok's
 	// putCallback). A panic in it is recovered and reported; the event is
 	// still logged.
-	Callback func(*Event)
+	Callback Callback
 
 	// Sync makes each logging call write its event to the Store before
 	// returning, and return the store's error. Sinks still receive events

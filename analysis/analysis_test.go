@@ -6,12 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/analysis"
-	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/analysis"
+	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {
@@ -149,7 +151,7 @@ func testFeed(t *testing.T, fx *fixture) {
 	}{
 		{"all", analysis.FeedRequest{}, all},
 		{"errors", analysis.FeedRequest{Levels: []audit.Level{audit.LevelError}}, []string{"D1", "B6", "A5", "A3", "E3"}},
-		{"types", analysis.FeedRequest{Types: []string{audit.QueryStart, audit.QueryEdited}}, []string{"F2", "B4", "A4", "A2"}},
+		{"types", analysis.FeedRequest{Types: []string{datagrok.QueryStart, datagrok.QueryEdited}}, []string{"F2", "B4", "A4", "A2"}},
 		{"users", analysis.FeedRequest{Users: []string{"erin", "dave"}}, []string{"F2", "F1", "D3", "D2", "E0"}},
 		{"group", analysis.FeedRequest{Groups: []string{"sales"}}, []string{"D3", "D2", "D1", "C6", "C5", "C4", "C3", "C2", "C1", "E0"}},
 		{"group and user", analysis.FeedRequest{Groups: []string{"sales"}, Users: []string{"dave", "bob"}}, []string{"D3", "D2", "E0"}},
@@ -206,9 +208,9 @@ func testFollow(t *testing.T, fx *fixture) {
 	}
 	req.From = page.Head
 	late := []named{
-		ev("L1", "2025-03-09T10:00", "erin", "s5", errL, audit.Error, "late 1", nil),
-		ev("L2", "2025-03-09T10:01", "erin", "s5", aud, audit.Log, "not an error", nil),
-		ev("L3", "2025-03-09T10:02", "erin", "s5", errL, audit.Error, "late 2", nil),
+		ev("L1", "2025-03-09T10:00", "erin", "s5", errL, audit.TypeError, "late 1", nil),
+		ev("L2", "2025-03-09T10:01", "erin", "s5", aud, audit.TypeLog, "not an error", nil),
+		ev("L3", "2025-03-09T10:02", "erin", "s5", errL, audit.TypeError, "late 2", nil),
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

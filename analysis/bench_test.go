@@ -10,12 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/analysis"
-	"github.com/auditkit/audit/internal/pgtest"
-	"github.com/auditkit/audit/store/postgres"
 	"github.com/google/uuid"
 	"github.com/lib/pq"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/analysis"
+	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/internal/pgtest"
+	"github.com/auditkit/audit/store/postgres"
 )
 
 // benchEnd is the end of the generated log and the analyzer's now.
@@ -222,11 +224,11 @@ func (g *generator) event(i int) audit.Event {
 	r := g.rng.IntN(100)
 	switch {
 	case r < 20:
-		e.Type, e.Duration = audit.QueryStart, g.ms(80)
+		e.Type, e.Duration = datagrok.QueryStart, g.ms(80)
 		e.Params = []audit.Param{p("connection", g.object("connection")), p("mode", "sync"), p("ms", e.Duration.Milliseconds()),
 			p("query", g.object("query")), p("rows", g.rng.IntN(100000))}
 	case r < 45:
-		e.Type, e.Level, e.Duration = audit.HTTPRequest, audit.LevelUsage, g.ms(15)
+		e.Type, e.Level, e.Duration = audit.TypeHTTPRequest, audit.LevelUsage, g.ms(15)
 		status := 200
 		if s := g.rng.IntN(100); s < 3 {
 			status = 404
@@ -237,7 +239,7 @@ func (g *generator) event(i int) audit.Event {
 		e.Params = []audit.Param{p("method", "GET"), p("ms", e.Duration.Milliseconds()), p("object", g.object("table")),
 			p("route", route), p("status", status)}
 	case r < 60:
-		e.Type, e.Duration = audit.FunctionCall, g.ms(5)
+		e.Type, e.Duration = audit.TypeFunctionCall, g.ms(5)
 		fn := g.function[g.skewed(len(g.function))]
 		e.Message = fn
 		e.Params = []audit.Param{p("function", fn), p("in.a", g.rng.IntN(100)), p("in.b", g.rng.IntN(100)),
@@ -248,32 +250,32 @@ func (g *generator) event(i int) audit.Event {
 			e.Params[4] = p("error_type", "*errors.errorString")
 		}
 	case r < 70:
-		e.Type, e.Level = audit.MainMenuItemClick, audit.LevelUsage
+		e.Type, e.Level = datagrok.MainMenuItemClick, audit.LevelUsage
 		item := g.menu[g.skewed(len(g.menu))]
 		e.Params = []audit.Param{p("item", item), p("menu", "main"), p("position", g.rng.IntN(20)), p("x", g.rng.IntN(1920)), p("y", g.rng.IntN(1080))}
 	case r < 75:
-		e.Type, e.Duration = audit.TableProduced, g.ms(200)
+		e.Type, e.Duration = datagrok.TableProduced, g.ms(200)
 		e.Params = []audit.Param{p("columns", g.rng.IntN(50)), p("ms", e.Duration.Milliseconds()), p("rows", g.rng.IntN(1000000)),
 			p("source", g.object("query")), p("table", g.object("table"))}
 	case r < 85:
-		e.Type, e.Level, e.Duration = audit.ViewerRendered, audit.LevelUsage, g.ms(30)
+		e.Type, e.Level, e.Duration = datagrok.ViewerRendered, audit.LevelUsage, g.ms(30)
 		e.Params = []audit.Param{p("ms", e.Duration.Milliseconds()), p("rows", g.rng.IntN(100000)), p("table", g.object("table")),
 			p("theme", "light"), p("viewer", g.object("view"))}
 	case r < 90:
-		e.Type = audit.ProjectOpened
+		e.Type = datagrok.ProjectOpened
 		e.Params = []audit.Param{p("from", "browse"), p("panels", g.rng.IntN(8)), p("project", g.object("project")),
 			p("readonly", false), p("version", g.rng.IntN(10))}
 	case r < 95:
-		e.Type = []string{audit.QueryEdited, audit.QueryCreated, audit.QueryPublished}[g.rng.IntN(3)]
+		e.Type = []string{datagrok.QueryEdited, datagrok.QueryCreated, datagrok.QueryPublished}[g.rng.IntN(3)]
 		e.Params = []audit.Param{p("changes", g.rng.IntN(10)), p("connection", g.object("connection")), p("editor", "sql"),
 			p("query", g.object("query")), p("version", g.rng.IntN(10))}
 	case r < 97:
-		e.Type, e.Level = audit.Log, audit.LevelInfo
+		e.Type, e.Level = audit.TypeLog, audit.LevelInfo
 		e.Message = "housekeeping"
 		e.Params = []audit.Param{p("a", 1), p("b", "x"), p("c", true), p("d", 2.5), p("e", "y")}
 	default:
 		fp := g.skewed(50)
-		e.Type, e.Level, e.Message = audit.Error, audit.LevelError, fmt.Sprintf("failure %d", fp)
+		e.Type, e.Level, e.Message = audit.TypeError, audit.LevelError, fmt.Sprintf("failure %d", fp)
 		e.Fingerprint, e.StackTrace = fmt.Sprintf("fp-%02d", fp), fmt.Sprintf("goroutine 1:\nmain.f%d()", fp)
 		e.Params = []audit.Param{p("attempt", g.rng.IntN(3)), p("code", 500+fp), p("component", "engine"),
 			p("ms", g.rng.IntN(100)), p("object", g.object("table"))}

@@ -7,12 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/analysis"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/postgres"
 	"github.com/auditkit/audit/store/sqlite"
-	"github.com/google/uuid"
 )
 
 // now is the end of the tests' default windows: the 7-day window is
@@ -99,47 +101,47 @@ const (
 func corpus() []named {
 	return []named{
 		// Long before.
-		ev("E0", "2025-01-01T08:00", "dave", "sd0", aud, audit.ProjectCreated, "project created", ps("project", p1)),
+		ev("E0", "2025-01-01T08:00", "dave", "sd0", aud, datagrok.ProjectCreated, "project created", ps("project", p1)),
 		// The previous window.
-		ev("E1", "2025-02-25T10:00", "alice", "sa0", aud, audit.QueryCreated, "query created", ps("query", q1, "source", c1)),
-		ev("E2", "2025-02-26T10:00", "bob", "sb0", usage, audit.MainMenuItemClick, "menu", ps("item", "Edit|Undo")),
-		ev("E3", "2025-02-27T10:00", "alice", "sa0", errL, audit.Error, "boom", nil, stack("fp-old", "stack-old")),
+		ev("E1", "2025-02-25T10:00", "alice", "sa0", aud, datagrok.QueryCreated, "query created", ps("query", q1, "source", c1)),
+		ev("E2", "2025-02-26T10:00", "bob", "sb0", usage, datagrok.MainMenuItemClick, "menu", ps("item", "Edit|Undo")),
+		ev("E3", "2025-02-27T10:00", "alice", "sa0", errL, audit.TypeError, "boom", nil, stack("fp-old", "stack-old")),
 		// The window. Session s1: alice runs a query that times out, twice.
-		ev("A1", "2025-03-03T09:00", "alice", "s1", usage, audit.MainMenuItemClick, "menu", ps("item", "File|Open")),
-		ev("A2", "2025-03-03T09:01", "alice", "s1", aud, audit.QueryStart, "query", ps("query", q1), dur(100*time.Millisecond)),
-		ev("A3", "2025-03-03T09:02", "alice", "s1", errL, audit.Error, "timeout", nil, stack("fp1", "stack-1")),
-		ev("A4", "2025-03-03T09:03", "alice", "s1", aud, audit.QueryStart, "query", ps("query", q1), dur(300*time.Millisecond)),
-		ev("A5", "2025-03-03T09:04", "alice", "s1", errL, audit.Error, "timeout", nil, stack("fp1", "stack-1")),
+		ev("A1", "2025-03-03T09:00", "alice", "s1", usage, datagrok.MainMenuItemClick, "menu", ps("item", "File|Open")),
+		ev("A2", "2025-03-03T09:01", "alice", "s1", aud, datagrok.QueryStart, "query", ps("query", q1), dur(100*time.Millisecond)),
+		ev("A3", "2025-03-03T09:02", "alice", "s1", errL, audit.TypeError, "timeout", nil, stack("fp1", "stack-1")),
+		ev("A4", "2025-03-03T09:03", "alice", "s1", aud, datagrok.QueryStart, "query", ps("query", q1), dur(300*time.Millisecond)),
+		ev("A5", "2025-03-03T09:04", "alice", "s1", errL, audit.TypeError, "timeout", nil, stack("fp1", "stack-1")),
 		// Session s2: bob makes a table from q1, edits q1, calls functions.
-		ev("B1", "2025-03-04T10:00", "bob", "s2", usage, audit.MainMenuItemClick, "menu", ps("item", "File|Open")),
-		ev("B2", "2025-03-04T10:01", "bob", "s2", usage, audit.MainMenuItemClick, "menu", ps("item", "Help|About")),
-		ev("B3", "2025-03-04T10:02", "bob", "s2", aud, audit.TableProduced, "table", ps("table", t1, "source", q1)),
-		ev("B4", "2025-03-04T10:03", "bob", "s2", aud, audit.QueryEdited, "edited", ps("query", q1)),
-		ev("B5", "2025-03-04T10:04", "bob", "s2", aud, audit.FunctionCall, "Sum",
+		ev("B1", "2025-03-04T10:00", "bob", "s2", usage, datagrok.MainMenuItemClick, "menu", ps("item", "File|Open")),
+		ev("B2", "2025-03-04T10:01", "bob", "s2", usage, datagrok.MainMenuItemClick, "menu", ps("item", "Help|About")),
+		ev("B3", "2025-03-04T10:02", "bob", "s2", aud, datagrok.TableProduced, "table", ps("table", t1, "source", q1)),
+		ev("B4", "2025-03-04T10:03", "bob", "s2", aud, datagrok.QueryEdited, "edited", ps("query", q1)),
+		ev("B5", "2025-03-04T10:04", "bob", "s2", aud, audit.TypeFunctionCall, "Sum",
 			ps("function", "Sum", "in.a", 1, "in.b", 2, "out.result", 3, "ms", 5), dur(5*time.Millisecond)),
-		ev("B6", "2025-03-04T10:05", "bob", "s2", errL, audit.FunctionCall, "division by zero",
+		ev("B6", "2025-03-04T10:05", "bob", "s2", errL, audit.TypeFunctionCall, "division by zero",
 			ps("function", "Div", "in.a", 1, "in.b", 0, "ms", 1, "error_type", "*errors.errorString"),
 			dur(time.Millisecond), stack("fp2", "stack-2")),
 		// Session s3: carol's HTTP requests, a share and a call.
-		ev("C1", "2025-03-05T11:00", "carol", "s3", usage, audit.HTTPRequest, "GET",
+		ev("C1", "2025-03-05T11:00", "carol", "s3", usage, audit.TypeHTTPRequest, "GET",
 			ps("method", "GET", "route", "GET /items/{id}", "status", 200, "ms", 10), dur(10*time.Millisecond)),
-		ev("C2", "2025-03-05T11:01", "carol", "s3", usage, audit.HTTPRequest, "GET",
+		ev("C2", "2025-03-05T11:01", "carol", "s3", usage, audit.TypeHTTPRequest, "GET",
 			ps("method", "GET", "route", "GET /items/{id}", "status", 404, "ms", 20), dur(20*time.Millisecond)),
-		ev("C3", "2025-03-05T11:02", "carol", "s3", usage, audit.HTTPRequest, "GET",
+		ev("C3", "2025-03-05T11:02", "carol", "s3", usage, audit.TypeHTTPRequest, "GET",
 			ps("method", "GET", "route", "GET /items/{id}", "status", 200, "ms", 30), dur(30*time.Millisecond)),
-		ev("C4", "2025-03-05T11:03", "carol", "s3", usage, audit.HTTPRequest, "POST",
+		ev("C4", "2025-03-05T11:03", "carol", "s3", usage, audit.TypeHTTPRequest, "POST",
 			ps("method", "POST", "route", "POST /items", "status", 500, "ms", 40), dur(40*time.Millisecond)),
-		ev("C5", "2025-03-05T11:04", "carol", "s3", aud, audit.EntityShared, "shared", ps("entity", t1, "group", "sales")),
-		ev("C6", "2025-03-05T11:05", "carol", "s3", aud, audit.FunctionCall, "Sum",
+		ev("C5", "2025-03-05T11:04", "carol", "s3", aud, datagrok.EntityShared, "shared", ps("entity", t1, "group", "sales")),
+		ev("C6", "2025-03-05T11:05", "carol", "s3", aud, audit.TypeFunctionCall, "Sum",
 			ps("function", "Sum", "in.a", 2, "in.b", 2, "out.result", 4, "ms", 7), dur(7*time.Millisecond)),
 		// No session: a disk error without a stack.
-		ev("D1", "2025-03-06T08:00", "carol", "", errL, audit.Error, "disk full", nil),
+		ev("D1", "2025-03-06T08:00", "carol", "", errL, audit.TypeError, "disk full", nil),
 		// Session s4: dave derives t2 from t1 and views t1.
-		ev("D2", "2025-03-06T09:00", "dave", "s4", aud, audit.TableProduced, "table", ps("table", t2, "source", t1)),
-		ev("D3", "2025-03-06T09:01", "dave", "s4", usage, audit.ViewerRendered, "viewer", ps("table", t1)),
+		ev("D2", "2025-03-06T09:00", "dave", "s4", aud, datagrok.TableProduced, "table", ps("table", t2, "source", t1)),
+		ev("D3", "2025-03-06T09:01", "dave", "s4", usage, datagrok.ViewerRendered, "viewer", ps("table", t1)),
 		// Session s5: erin, new.
-		ev("F1", "2025-03-08T12:00", "erin", "s5", usage, audit.MainMenuItemClick, "menu", ps("item", "File|Open")),
-		ev("F2", "2025-03-08T12:01", "erin", "s5", aud, audit.QueryStart, "query", ps("query", q2), dur(200*time.Millisecond)),
+		ev("F1", "2025-03-08T12:00", "erin", "s5", usage, datagrok.MainMenuItemClick, "menu", ps("item", "File|Open")),
+		ev("F2", "2025-03-08T12:01", "erin", "s5", aud, datagrok.QueryStart, "query", ps("query", q2), dur(200*time.Millisecond)),
 	}
 }
 

@@ -7,10 +7,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/analysis"
 	"github.com/auditkit/audit/store/sqlite"
-	"github.com/google/uuid"
 )
 
 // ExampleForSQLite reads the performance of HTTP routes from a SQLite
@@ -38,7 +39,7 @@ func ExampleForSQLite() {
 		}
 		events = append(events, audit.Event{
 			ID: uuid.Must(uuid.NewV7()), Time: now.Add(-time.Duration(i+1) * time.Hour),
-			Level: audit.LevelUsage, Type: audit.HTTPRequest, Duration: time.Duration(ms) * time.Millisecond,
+			Level: audit.LevelUsage, Type: audit.TypeHTTPRequest, Duration: time.Duration(ms) * time.Millisecond,
 			Params: []audit.Param{audit.P("method", "GET"), audit.P("ms", ms), audit.P("route", "GET /items/{id}"), audit.P("status", status)},
 		})
 	}

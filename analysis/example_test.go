@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/analysis"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/postgres"
-	"github.com/google/uuid"
 )
 
 // Example asks a Postgres store's log three questions: the overview of the
@@ -41,15 +43,15 @@ func Example() {
 	}
 	h := time.Hour
 	err = store.Write(ctx, []audit.Event{
-		log(50*h, "alice", audit.LevelAudit, audit.QueryStart, "query", audit.P("query", audit.Ref("query", "sales"))),
-		log(49*h, "alice", audit.LevelAudit, audit.TableProduced, "table",
+		log(50*h, "alice", audit.LevelAudit, datagrok.QueryStart, "query", audit.P("query", audit.Ref("query", "sales"))),
+		log(49*h, "alice", audit.LevelAudit, datagrok.TableProduced, "table",
 			audit.P("table", audit.Ref("table", "sales-2025")), audit.P("source", audit.Ref("query", "sales"))),
-		log(48*h, "alice", audit.LevelAudit, audit.QueryStart, "query", audit.P("query", audit.Ref("query", "sales"))),
-		log(47*h, "alice", audit.LevelError, audit.Error, "connection refused"),
-		log(30*h, "bob", audit.LevelUsage, audit.ViewerRendered, "viewer", audit.P("table", audit.Ref("table", "sales-2025"))),
-		log(29*h, "bob", audit.LevelAudit, audit.EntityShared, "shared", audit.P("entity", audit.Ref("table", "sales-2025"))),
-		log(28*h, "bob", audit.LevelAudit, audit.QueryStart, "query", audit.P("query", audit.Ref("query", "sales"))),
-		log(27*h, "bob", audit.LevelError, audit.Error, "connection refused"),
+		log(48*h, "alice", audit.LevelAudit, datagrok.QueryStart, "query", audit.P("query", audit.Ref("query", "sales"))),
+		log(47*h, "alice", audit.LevelError, audit.TypeError, "connection refused"),
+		log(30*h, "bob", audit.LevelUsage, datagrok.ViewerRendered, "viewer", audit.P("table", audit.Ref("table", "sales-2025"))),
+		log(29*h, "bob", audit.LevelAudit, datagrok.EntityShared, "shared", audit.P("entity", audit.Ref("table", "sales-2025"))),
+		log(28*h, "bob", audit.LevelAudit, datagrok.QueryStart, "query", audit.P("query", audit.Ref("query", "sales"))),
+		log(27*h, "bob", audit.LevelError, audit.TypeError, "connection refused"),
 	})
 	if err != nil {
 		panic(err)

@@ -8,10 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/internal/sqlstore"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/sqlstore"
 )
 
 // FunctionsRequest asks for the use of functions ([Analyzer.Functions]):
@@ -23,7 +24,7 @@ type FunctionsRequest struct {
 	// Since (inclusive) and Until (exclusive) bound the window. Default:
 	// the DefaultWindow (7 days) ending now.
 	Since, Until time.Time
-	// Types are the record types of calls. Default [audit.FunctionCall].
+	// Types are the record types of calls. Default [audit.TypeFunctionCall].
 	Types []string
 	// Function keeps the calls of this function only. Default: all.
 	Function string
@@ -116,7 +117,7 @@ func (a *Analyzer) Functions(ctx context.Context, req FunctionsRequest) (Functio
 	}
 	types := req.Types
 	if len(types) == 0 {
-		types = []string{audit.FunctionCall}
+		types = []string{audit.TypeFunctionCall}
 	}
 	f := &filter{d: a.d}
 	f.window(w)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/internal/sqlstore"
 )
 
@@ -165,7 +166,7 @@ func isSourceKey(k string) bool {
 
 // producedKind returns the kind of object a producing event type makes.
 func producedKind(t string) (string, bool) {
-	if t == audit.TableProduced {
+	if t == datagrok.TableProduced {
 		return "table", true
 	}
 	return strings.CutSuffix(t, "-created")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 )
 
 func TestBucketFor(t *testing.T) {
@@ -122,16 +123,16 @@ func TestRole(t *testing.T) {
 		ent             audit.Entity
 		source, product bool
 	}{
-		{audit.TableProduced, "table", tb, false, true},
-		{audit.TableProduced, "query", q, true, false}, // a table made by a query comes from it
-		{audit.TableProduced, "source", tb, true, false},
-		{audit.TableProduced, "x", bare, false, true},
-		{audit.QueryCreated, "query", q, false, true},
-		{audit.QueryCreated, "connection", audit.Ref("connection", "c"), true, false},
+		{datagrok.TableProduced, "table", tb, false, true},
+		{datagrok.TableProduced, "query", q, true, false}, // a table made by a query comes from it
+		{datagrok.TableProduced, "source", tb, true, false},
+		{datagrok.TableProduced, "x", bare, false, true},
+		{datagrok.QueryCreated, "query", q, false, true},
+		{datagrok.QueryCreated, "connection", audit.Ref("connection", "c"), true, false},
 		{"predictive-model-created", "model", audit.Ref("predictive-model", "m"), false, true},
-		{audit.FunctionCall, "out.table", tb, false, true},
-		{audit.FunctionCall, "in.query", q, true, false},
-		{audit.QueryStart, "query", q, false, false},
+		{audit.TypeFunctionCall, "out.table", tb, false, true},
+		{audit.TypeFunctionCall, "in.query", q, true, false},
+		{datagrok.QueryStart, "query", q, false, false},
 	} {
 		s, p := role(tc.typ, tc.key, tc.ent)
 		if s != tc.source || p != tc.product {

@@ -7,11 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/analysis"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/uuid"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/analysis"
+	"github.com/auditkit/audit/datagrok"
 )
 
 // TestPatterns clusters six users: three who mostly click menus, three who
@@ -28,9 +30,9 @@ func TestPatterns(t *testing.T) {
 			i := 0
 			for u, m := range mix {
 				for j := range m[0] + m[1] {
-					typ := audit.MainMenuItemClick
+					typ := datagrok.MainMenuItemClick
 					if j >= m[0] {
-						typ = audit.QueryStart
+						typ = datagrok.QueryStart
 					}
 					i++
 					batch = append(batch, audit.Event{ID: uuid.Must(uuid.NewV7()), Time: week.Since.Add(time.Duration(i) * time.Minute),
@@ -66,11 +68,11 @@ func TestPatterns(t *testing.T) {
 			}
 			want := []analysis.Cluster{
 				{Members: []string{"u1", "u2", "u3"},
-					Top:      []analysis.TypeShare{{Type: audit.MainMenuItemClick, Share: 2.75 / 3}, {Type: audit.QueryStart, Share: 0.25 / 3}},
+					Top:      []analysis.TypeShare{{Type: datagrok.MainMenuItemClick, Share: 2.75 / 3}, {Type: datagrok.QueryStart, Share: 0.25 / 3}},
 					Centroid: []float64{2.75 / 3, 0.25 / 3},
 					Groups:   []analysis.Count{{Key: "eng", Count: 3}, {Key: "ops", Count: 1}}},
 				{Members: []string{"u4", "u5", "u6"},
-					Top:       []analysis.TypeShare{{Type: audit.QueryStart, Share: 2.75 / 3}, {Type: audit.MainMenuItemClick, Share: 0.25 / 3}},
+					Top:       []analysis.TypeShare{{Type: datagrok.QueryStart, Share: 2.75 / 3}, {Type: datagrok.MainMenuItemClick, Share: 0.25 / 3}},
 					Centroid:  []float64{0.25 / 3, 2.75 / 3},
 					Groups:    []analysis.Count{{Key: "sales", Count: 2}},
 					Ungrouped: 1},
@@ -78,7 +80,7 @@ func TestPatterns(t *testing.T) {
 			if diff := cmp.Diff(want, res.Clusters, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
 				t.Errorf("clusters (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff([]string{audit.MainMenuItemClick, audit.QueryStart}, res.Types); diff != "" {
+			if diff := cmp.Diff([]string{datagrok.MainMenuItemClick, datagrok.QueryStart}, res.Types); diff != "" {
 				t.Errorf("types (-want +got):\n%s", diff)
 			}
 			var users []string

@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/auditkit/audit"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/auditkit/audit"
 )
 
 // PerfRequest asks for how long operations take ([Analyzer.Perf]).
@@ -22,7 +23,7 @@ type PerfRequest struct {
 	Types []string
 	// RouteType is the record type of HTTP requests, whose params method,
 	// route and status (see package audithttp) give Routes. Default
-	// [audit.HTTPRequest].
+	// [audit.TypeHTTPRequest].
 	RouteType string
 }
 
@@ -67,7 +68,7 @@ func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error
 	}
 	routeType := req.RouteType
 	if routeType == "" {
-		routeType = audit.HTTPRequest
+		routeType = audit.TypeHTTPRequest
 	}
 	res := PerfResult{Window: w}
 

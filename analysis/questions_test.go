@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/analysis"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/analysis"
+	"github.com/auditkit/audit/datagrok"
 )
 
 func testOverview(t *testing.T, fx *fixture) {
@@ -146,8 +148,8 @@ func testErrors(t *testing.T, fx *fixture) {
 		},
 		BaseRate: base,
 		Actions: []analysis.Action{
-			{Type: audit.QueryStart, Count: 3, Followed: 2, Rate: 2.0 / 3, Lift: (2.0 / 3) / base},
-			{Type: audit.FunctionCall, Count: 2, Followed: 1, Rate: 0.5, Lift: 0.5 / base},
+			{Type: datagrok.QueryStart, Count: 3, Followed: 2, Rate: 2.0 / 3, Lift: (2.0 / 3) / base},
+			{Type: audit.TypeFunctionCall, Count: 2, Followed: 1, Rate: 0.5, Lift: 0.5 / base},
 		},
 	}
 	if diff := cmp.Diff(want, res, cmpopts.EquateComparable(audit.Value{})); diff != "" {
@@ -173,7 +175,7 @@ func testErrorsOfFingerprint(t *testing.T, fx *fixture) {
 	if res.Total != 2 || len(res.Groups) != 1 || res.Groups[0].Fingerprint != "fp1" {
 		t.Errorf("groups: total %d %+v", res.Total, res.Groups)
 	}
-	want := []analysis.Action{{Type: audit.QueryStart, Count: 3, Followed: 2, Rate: 2.0 / 3, Lift: (2.0 / 3) / base}}
+	want := []analysis.Action{{Type: datagrok.QueryStart, Count: 3, Followed: 2, Rate: 2.0 / 3, Lift: (2.0 / 3) / base}}
 	if diff := cmp.Diff(want, res.Actions); diff != "" || res.BaseRate != base {
 		t.Errorf("base rate %v, actions (-want +got):\n%s", res.BaseRate, diff)
 	}
@@ -184,8 +186,8 @@ func testErrorsOfFingerprint(t *testing.T, fx *fixture) {
 	}
 	base = 3.0 / 18
 	want = []analysis.Action{
-		{Type: audit.QueryStart, Count: 3, Followed: 2, Rate: 2.0 / 3, Lift: (2.0 / 3) / base},
-		{Type: audit.MainMenuItemClick, Count: 4, Followed: 1, Rate: 0.25, Lift: 0.25 / base},
+		{Type: datagrok.QueryStart, Count: 3, Followed: 2, Rate: 2.0 / 3, Lift: (2.0 / 3) / base},
+		{Type: datagrok.MainMenuItemClick, Count: 4, Followed: 1, Rate: 0.25, Lift: 0.25 / base},
 	}
 	if diff := cmp.Diff(want, res.Actions); diff != "" {
 		t.Errorf("horizon 2 (-want +got):\n%s", diff)
@@ -213,11 +215,11 @@ func testPerf(t *testing.T, fx *fixture) {
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	res, err = fx.a.Perf(ctx, analysis.PerfRequest{Types: []string{audit.QueryStart}})
+	res, err = fx.a.Perf(ctx, analysis.PerfRequest{Types: []string{datagrok.QueryStart}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Types) != 1 || res.Types[0].Name != audit.QueryStart || len(res.Routes) != 2 {
+	if len(res.Types) != 1 || res.Types[0].Name != datagrok.QueryStart || len(res.Routes) != 2 {
 		t.Errorf("Types filter: %+v", res)
 	}
 }
@@ -233,7 +235,7 @@ func testUnused(t *testing.T, fx *fixture) {
 		{Key: "error", Count: 3}, {Key: "function-call", Count: 3}, {Key: "query-start", Count: 3},
 		{Key: "http-request", Count: 4}, {Key: "main-menu-item-click", Count: 4},
 	}
-	known := append(audit.RecordTypes(), audit.HTTPRequest, audit.FunctionCall, "my-feature")
+	known := append(datagrok.RecordTypes(), audit.TypeHTTPRequest, audit.TypeFunctionCall, "my-feature")
 	var want []analysis.Count
 	for _, k := range known {
 		if !slices.ContainsFunc(used, func(c analysis.Count) bool { return c.Key == k }) {

@@ -8,9 +8,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/internal/sqlstore"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/internal/sqlstore"
 )
 
 const day = 24 * time.Hour
@@ -340,7 +342,7 @@ type UnusedRequest struct {
 	// the LongWindow (30 days) ending now.
 	Since, Until time.Time
 	// Types are record types known to the application besides
-	// audit.RecordTypes() and the types in the log. Default none.
+	// datagrok.RecordTypes() and the types in the log. Default none.
 	Types []string
 	// Limit caps each list. Default 0: every known type and item.
 	Limit int
@@ -350,7 +352,7 @@ type UnusedRequest struct {
 // least used first (then by name); those never used in it have Count 0.
 type UnusedResult struct {
 	Window Window
-	// Types are the known record types: audit.RecordTypes(), the
+	// Types are the known record types: datagrok.RecordTypes(), the
 	// request's Types and every type in the log.
 	Types []Count
 	// MenuItems are the menu items ever clicked: the item param of
@@ -371,7 +373,7 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 		return UnusedResult{}, fmt.Errorf("analysis: unused: %w: Limit %d is negative", ErrInvalidRequest, req.Limit)
 	}
 	counts := map[string]int64{}
-	for _, t := range append(audit.RecordTypes(), req.Types...) {
+	for _, t := range append(datagrok.RecordTypes(), req.Types...) {
 		counts[t] = 0
 	}
 	err = a.query(ctx, "unused", "SELECT DISTINCT friendly_name, friendly_name_raw FROM {event_types}", nil, func(r *sqlx.Rows) error {
@@ -399,7 +401,7 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 
 	items := map[string]int64{}
 	menu := &filter{d: a.d}
-	menu.types([]string{audit.MainMenuItemClick})
+	menu.types([]string{datagrok.MainMenuItemClick})
 	err = a.query(ctx, "unused: menu items", `SELECT v.value, v.value_raw,
  sum(CASE WHEN e.event_time >= ? AND e.event_time < ? THEN 1 ELSE 0 END)
 FROM {events} e JOIN {event_parameter_values} v ON v.event_id = e.id

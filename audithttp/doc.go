@@ -9,7 +9,7 @@
 //		Subject: func(r *http.Request) audit.Subject { ... from the app's auth ... },
 //	})(mux)
 //
-// Each request becomes one usage event of type [audit.HTTPRequest]
+// Each request becomes one usage event of type [audit.TypeHTTPRequest]
 // ("http-request"), as in Datagrok, with the params method, route (the
 // ServeMux pattern that matched, such as "GET /items/{id}", never the raw
 // path, which may hold ids and personal data), status and ms (whole

@@ -46,7 +46,7 @@ type Options struct {
 	// of the log. Its context is still attributed and its panics still
 	// recovered and logged. Default nil: every request is recorded.
 	Skip func(*http.Request) bool
-	// Type is the record type of request events. Default [audit.HTTPRequest].
+	// Type is the record type of request events. Default [audit.TypeHTTPRequest].
 	Type string
 }
 
@@ -64,7 +64,7 @@ func Middleware(logger *audit.Logger, opts *Options) func(http.Handler) http.Han
 		o.Route = func(r *http.Request) string { return r.Pattern }
 	}
 	if o.Type == "" {
-		o.Type = audit.HTTPRequest
+		o.Type = audit.TypeHTTPRequest
 	}
 	return func(next http.Handler) http.Handler {
 		return &handler{logger: logger, opts: o, next: next}
@@ -112,7 +112,7 @@ func (h *handler) recovered(r *http.Request, rw *responseWriter, start time.Time
 	route := h.opts.Route(r)
 	e := audit.Event{
 		Level:      audit.LevelError,
-		Type:       audit.Error,
+		Type:       audit.TypeError,
 		Message:    pe.Error(),
 		StackTrace: pe.Stack,
 		Params: []audit.Param{

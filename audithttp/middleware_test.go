@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/audithttp"
 	"github.com/auditkit/audit/store/memory"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -150,7 +151,7 @@ func TestRequestsBecomeEvents(t *testing.T) {
 		}
 	}
 
-	reqs := events(t, st, audit.Query{Types: []string{audit.HTTPRequest}})
+	reqs := events(t, st, audit.Query{Types: []string{audit.TypeHTTPRequest}})
 	if len(reqs) != 4 {
 		t.Fatalf("%d request events, want 4 (health skipped): %+v", len(reqs), reqs)
 	}
@@ -177,7 +178,7 @@ func TestRequestsBecomeEvents(t *testing.T) {
 	}
 
 	// The handler's own events are attributed through the request context.
-	viewed := events(t, st, audit.Query{Types: []string{audit.Log}})
+	viewed := events(t, st, audit.Query{Types: []string{audit.TypeLog}})
 	if len(viewed) != 2 || viewed[0].UserID != "ann" || viewed[0].SessionID != "sess-ann" || viewed[1].UserID != "bob" {
 		t.Errorf("handler events %+v", viewed)
 	}
@@ -207,13 +208,13 @@ func TestPanicBecomesErrorAnd500(t *testing.T) {
 		t.Fatalf("%d error events", len(errs))
 	}
 	e := errs[0]
-	if e.Type != audit.Error || e.Message != "panic: nil order" || e.UserID != "ann" || str(e, "route") != "/panic" || str(e, "error_type") != "string" {
+	if e.Type != audit.TypeError || e.Message != "panic: nil order" || e.UserID != "ann" || str(e, "route") != "/panic" || str(e, "error_type") != "string" {
 		t.Errorf("error event %+v", e)
 	}
 	if lines := strings.SplitN(e.StackTrace, "\n", 3); len(lines) < 2 || !strings.HasPrefix(lines[1], "github.com/auditkit/audit/audithttp_test.panicky(") {
 		t.Errorf("stack does not start where it panicked:\n%s", e.StackTrace)
 	}
-	reqs := events(t, st, audit.Query{Types: []string{audit.HTTPRequest}})
+	reqs := events(t, st, audit.Query{Types: []string{audit.TypeHTTPRequest}})
 	if len(reqs) != 2 || str(reqs[0], "status") != "500" || str(reqs[0], "error_fingerprint") != e.Fingerprint || e.Fingerprint == "" {
 		t.Errorf("request events %+v, error fingerprint %q", reqs, e.Fingerprint)
 	}
@@ -228,7 +229,7 @@ func TestPanicAfterWriteAbortsTheResponse(t *testing.T) {
 	if errs := events(t, st, audit.Query{Levels: []audit.Level{audit.LevelError}}); len(errs) != 1 {
 		t.Errorf("%d error events", len(errs))
 	}
-	reqs := events(t, st, audit.Query{Types: []string{audit.HTTPRequest}})
+	reqs := events(t, st, audit.Query{Types: []string{audit.TypeHTTPRequest}})
 	if len(reqs) != 1 || str(reqs[0], "status") != "200" || str(reqs[0], "error_fingerprint") == "<missing>" {
 		t.Errorf("request events %+v", reqs)
 	}
@@ -242,7 +243,7 @@ func TestAbortHandlerIsNotAnError(t *testing.T) {
 	if errs := events(t, st, audit.Query{Levels: []audit.Level{audit.LevelError}}); len(errs) != 0 {
 		t.Errorf("error events %+v", errs)
 	}
-	reqs := events(t, st, audit.Query{Types: []string{audit.HTTPRequest}})
+	reqs := events(t, st, audit.Query{Types: []string{audit.TypeHTTPRequest}})
 	if len(reqs) != 1 || str(reqs[0], "aborted") != "true" {
 		t.Errorf("request events %+v", reqs)
 	}
@@ -264,7 +265,7 @@ func TestWriterKeepsAbilities(t *testing.T) {
 	// records the request.
 	var reqs []audit.Event
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if reqs = events(t, st, audit.Query{Types: []string{audit.HTTPRequest}}); len(reqs) == 3 {
+		if reqs = events(t, st, audit.Query{Types: []string{audit.TypeHTTPRequest}}); len(reqs) == 3 {
 			break
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/auditslog"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/store/memory"
 )
 
@@ -23,7 +24,7 @@ func ExampleNewHandler() {
 	log := slog.New(auditslog.NewHandler(logger, nil))
 	ctx := audit.WithSubject(context.Background(), audit.Subject{UserID: "ann"})
 	log.InfoContext(ctx, "connection created",
-		auditslog.Type(audit.ConnectionCreated), auditslog.Level(audit.LevelAudit),
+		auditslog.Type(datagrok.ConnectionCreated), auditslog.Level(audit.LevelAudit),
 		slog.Group("conn", "host", "db1", "password", secret("hunter2")))
 	log.WarnContext(ctx, "slow query", "ms", 1200)
 

@@ -18,7 +18,7 @@ const (
 )
 
 // Type returns the attribute that sets the event's record type:
-// slog.Info("query started", auditslog.Type(audit.QueryStart)).
+// slog.Info("query started", auditslog.Type(datagrok.QueryStart)).
 func Type(typ string) slog.Attr { return slog.String(TypeKey, typ) }
 
 // Level returns the attribute that sets the event's audit level, for the

@@ -8,10 +8,12 @@ import (
 	"testing/slogtest"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/auditslog"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/store/memory"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -113,9 +115,9 @@ func TestRecordToEvent(t *testing.T) {
 	if err := log.With("host", "h1").WithGroup("svc").Handler().Handle(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	log.InfoContext(ctx, "query started", auditslog.Type(audit.QueryStart), slog.Group("q", auditslog.Type("not-the-type")))
-	log.InfoContext(ctx, "logged in", "type", audit.UserLoggedIn, auditslog.Level(audit.LevelAudit))
-	log.With(auditslog.LevelKey, "usage", auditslog.TypeKey, audit.Click).Info("clicked", "button", "ok")
+	log.InfoContext(ctx, "query started", auditslog.Type(datagrok.QueryStart), slog.Group("q", auditslog.Type("not-the-type")))
+	log.InfoContext(ctx, "logged in", "type", datagrok.UserLoggedIn, auditslog.Level(audit.LevelAudit))
+	log.With(auditslog.LevelKey, "usage", auditslog.TypeKey, datagrok.Click).Info("clicked", "button", "ok")
 	log.Debug("not handled: below Info")
 
 	evs := events(t, st)
@@ -145,15 +147,15 @@ func TestRecordToEvent(t *testing.T) {
 		t.Errorf("free_mb kind %v", v.Kind())
 	}
 
-	if e := evs[1]; e.Type != audit.QueryStart || e.Level != audit.LevelInfo {
+	if e := evs[1]; e.Type != datagrok.QueryStart || e.Level != audit.LevelInfo {
 		t.Errorf("typed event %+v", e)
 	} else if v, _ := e.Param("q.type"); v.String() != "not-the-type" {
 		t.Errorf("a type inside a group must stay a param: %v", e.Params)
 	}
-	if e := evs[2]; e.Type != audit.UserLoggedIn || e.Level != audit.LevelAudit || len(e.Params) != 0 {
+	if e := evs[2]; e.Type != datagrok.UserLoggedIn || e.Level != audit.LevelAudit || len(e.Params) != 0 {
 		t.Errorf("audit event %+v", e)
 	}
-	if e := evs[3]; e.Type != audit.Click || e.Level != audit.LevelUsage || len(e.Params) != 1 {
+	if e := evs[3]; e.Type != datagrok.Click || e.Level != audit.LevelUsage || len(e.Params) != 1 {
 		t.Errorf("usage event %+v", e)
 	}
 }
@@ -171,7 +173,7 @@ func TestErrorsGetTheirCallSite(t *testing.T) {
 		t.Fatalf("%d events", len(evs))
 	}
 	e := evs[0]
-	if e.Level != audit.LevelError || e.Type != audit.Error {
+	if e.Level != audit.LevelError || e.Type != audit.TypeError {
 		t.Errorf("event %+v", e)
 	}
 	if !strings.HasPrefix(e.StackTrace, "github.com/auditkit/audit/auditslog_test.logErrorHere()\n") || strings.Count(e.StackTrace, "\n") != 2 {
@@ -192,7 +194,7 @@ func TestOptions(t *testing.T) {
 		t.Error("Enabled ignores HandlerOptions.Level")
 	}
 	slog.New(h).Log(context.Background(), slog.LevelDebug-4, "trace")
-	if evs := events(t, st); len(evs) != 1 || evs[0].Level != audit.LevelUsage || evs[0].Type != audit.Usage {
+	if evs := events(t, st); len(evs) != 1 || evs[0].Level != audit.LevelUsage || evs[0].Type != audit.TypeUsage {
 		t.Errorf("events %+v", evs)
 	}
 	for _, c := range []struct {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/settings"
 )
 
@@ -23,19 +24,19 @@ func TestRouteAllocs(t *testing.T) {
 		level audit.Level
 		typ   string
 	}{
-		{"enabled", b, audit.LevelAudit, audit.QueryStart},
-		{"disabled", b, audit.LevelUsage, audit.ViewerRendered},
+		{"enabled", b, audit.LevelAudit, datagrok.QueryStart},
+		{"disabled", b, audit.LevelUsage, datagrok.ViewerRendered},
 		{"untyped", b, audit.LevelDebug, ""},
-		{"user", u, audit.LevelAudit, audit.Log},
+		{"user", u, audit.LevelAudit, audit.TypeLog},
 	} {
 		if n := testing.AllocsPerRun(1000, func() { c.b.Route(c.level, c.typ) }); n != 0 {
 			t.Errorf("%s: %v allocs per Route, want 0", c.name, n)
 		}
 	}
-	if got := b.Route(audit.LevelAudit, audit.QueryStart); got == 0 {
+	if got := b.Route(audit.LevelAudit, datagrok.QueryStart); got == 0 {
 		t.Error("the enabled event is not logged")
 	}
-	if got := b.Route(audit.LevelUsage, audit.ViewerRendered); got != 0 {
+	if got := b.Route(audit.LevelUsage, datagrok.ViewerRendered); got != 0 {
 		t.Errorf("the disabled event goes to %s", settings.RouteString(got))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/settings"
 )
 
@@ -18,7 +19,7 @@ func realisticPolicy() settings.Policy {
 	for i := range 30 {
 		p.Rules = append(p.Rules, settings.Rule{
 			Scope: settings.ScopeGroup, ID: fmt.Sprintf("group-%d", i), Preset: presets[i%4],
-			Add: []string{fmt.Sprintf("custom-%d", i)}, Remove: []string{audit.Log},
+			Add: []string{fmt.Sprintf("custom-%d", i)}, Remove: []string{audit.TypeLog},
 		})
 	}
 	for i := range 40 {
@@ -27,7 +28,7 @@ func realisticPolicy() settings.Policy {
 			r.Expires = time.Now().Add(24 * time.Hour)
 		}
 		if i%3 == 0 {
-			r.Preset, r.Add, r.AddLevels = settings.Custom, []string{audit.Click}, []audit.Level{audit.LevelDebug}
+			r.Preset, r.Add, r.AddLevels = settings.Custom, []string{datagrok.Click}, []audit.Level{audit.LevelDebug}
 		}
 		p.Rules = append(p.Rules, r)
 	}
@@ -72,8 +73,8 @@ func BenchmarkRoute(b *testing.B) {
 		typ   string
 		want  bool
 	}{
-		{"enabled", audit.LevelAudit, audit.QueryStart, true},
-		{"disabled", audit.LevelUsage, audit.ViewerRendered, false},
+		{"enabled", audit.LevelAudit, datagrok.QueryStart, true},
+		{"disabled", audit.LevelUsage, datagrok.ViewerRendered, false},
 		{"untyped-disabled", audit.LevelDebug, "", false},
 	}
 	for _, s := range subjects {
@@ -98,7 +99,7 @@ func BenchmarkRoute(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			var r audit.Route
 			for pb.Next() {
-				r |= bd.Route(audit.LevelAudit, audit.QueryStart)
+				r |= bd.Route(audit.LevelAudit, datagrok.QueryStart)
 			}
 			sinkRoute = r
 		})
@@ -137,7 +138,7 @@ func BenchmarkLogger(b *testing.B) {
 	b.Run("disabled", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			u.Usage("rendered", nil, audit.ViewerRendered)
+			u.Usage("rendered", nil, datagrok.ViewerRendered)
 		}
 	})
 }

@@ -44,7 +44,7 @@ func presetSelection(p Preset) selection {
 	case Verbose:
 		return selection{def: allLevels, types: map[string]levelMask{}}
 	case Off:
-		return selection{def: offLevels, types: map[string]levelMask{audit.Error: allLevels}}
+		return selection{def: offLevels, types: map[string]levelMask{audit.TypeError: allLevels}}
 	default: // Standard, Custom
 		s := selection{def: standardLevels, types: map[string]levelMask{}}
 		for _, t := range StandardTypes() {

@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/settings"
 	"go.uber.org/goleak"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/settings"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -37,20 +39,20 @@ func newEngine(t *testing.T, p settings.Policy, clock settings.Clock) *settings.
 func precedencePolicy() settings.Policy {
 	return settings.Policy{Rules: []settings.Rule{
 		{Scope: settings.ScopeEveryone, Preset: settings.Standard},                                                   // 0
-		{Scope: settings.ScopeGroup, ID: "analysts", Preset: settings.Custom, Add: []string{audit.DialogOK}},         // 1
-		{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Verbose, Remove: []string{audit.Click}},            // 2
+		{Scope: settings.ScopeGroup, ID: "analysts", Preset: settings.Custom, Add: []string{datagrok.DialogOK}},      // 1
+		{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Verbose, Remove: []string{datagrok.Click}},         // 2
 		{Scope: settings.ScopeGroup, ID: "ops", Preset: settings.Off},                                                // 3
 		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.Off},                                               // 4
 		{Scope: settings.ScopeUser, ID: "bob", Preset: settings.Verbose},                                             // 5
 		{Scope: settings.ScopeSession, ID: "s1", Preset: settings.Verbose},                                           // 6
 		{Scope: settings.ScopePackage, ID: "charts", Preset: settings.Off},                                           // 7
-		{Scope: settings.ScopeUser, ID: "carol", Preset: settings.Custom, Remove: []string{audit.Log}},               // 8
+		{Scope: settings.ScopeUser, ID: "carol", Preset: settings.Custom, Remove: []string{audit.TypeLog}},           // 8
 		{Scope: settings.ScopeUser, ID: "carol", Preset: settings.Standard},                                          // 9: later wins
-		{Scope: settings.ScopeUser, ID: "dave", Preset: settings.Off, Remove: []string{audit.Error}},                 // 10
+		{Scope: settings.ScopeUser, ID: "dave", Preset: settings.Off, Remove: []string{audit.TypeError}},             // 10
 		{Scope: settings.ScopeUser, ID: "erin", Preset: settings.Off, RemoveLevels: []audit.Level{audit.LevelError}}, // 11
 		{Scope: settings.ScopeUser, ID: "frank", Preset: settings.Custom,
 			AddLevels: []audit.Level{audit.LevelDebug}, RemoveLevels: []audit.Level{audit.LevelUsage}}, // 12
-		{Scope: settings.ScopeGroup, ID: "quiet", Preset: settings.Custom, Remove: []string{audit.Log}}, // 13
+		{Scope: settings.ScopeGroup, ID: "quiet", Preset: settings.Custom, Remove: []string{audit.TypeLog}}, // 13
 	}}
 }
 
@@ -69,82 +71,82 @@ func TestPrecedence(t *testing.T) {
 		checks  []check
 	}{
 		{"everyone: standard", audit.Subject{UserID: "zed"}, settings.ScopeEveryone, []int{0}, []check{
-			{audit.LevelAudit, audit.QueryStart, se},
-			{audit.LevelAudit, "my-custom-type", se},  // audit level
-			{audit.LevelUsage, audit.HTTPRequest, se}, // usage level
-			{audit.LevelUsage, audit.Click, none},     // noisy
-			{audit.LevelUsage, audit.DialogOK, none},  // noisy
-			{audit.LevelInfo, audit.DatagrokStarted, se},
+			{audit.LevelAudit, datagrok.QueryStart, se},
+			{audit.LevelAudit, "my-custom-type", se},      // audit level
+			{audit.LevelUsage, audit.TypeHTTPRequest, se}, // usage level
+			{audit.LevelUsage, datagrok.Click, none},      // noisy
+			{audit.LevelUsage, datagrok.DialogOK, none},   // noisy
+			{audit.LevelInfo, datagrok.DatagrokStarted, se},
 			{audit.LevelDebug, "", none},
 			{audit.LevelInfo, "", none},
 			{audit.LevelWarning, "", all}, // printed by default
-			{audit.LevelError, audit.Error, all},
+			{audit.LevelError, audit.TypeError, all},
 			{0, "", none},
 			{7, "", none},
 		}},
 		{"one group adds a type", audit.Subject{UserID: "zed", Groups: []string{"analysts"}}, settings.ScopeGroup, []int{1}, []check{
-			{audit.LevelUsage, audit.DialogOK, se},
-			{audit.LevelUsage, audit.Click, none},
+			{audit.LevelUsage, datagrok.DialogOK, se},
+			{audit.LevelUsage, datagrok.Click, none},
 			{audit.LevelDebug, "", none},
 		}},
 		{"groups combine as a union", audit.Subject{UserID: "zed", Groups: []string{"devs", "analysts"}}, settings.ScopeGroup, []int{1, 2}, []check{
-			{audit.LevelDebug, "", se},             // devs: verbose
-			{audit.LevelUsage, audit.DialogOK, se}, // both
-			{audit.LevelUsage, audit.Click, none},  // neither: devs removes it, standard leaves it out
-			{audit.LevelAudit, audit.QueryStart, se},
+			{audit.LevelDebug, "", se},                // devs: verbose
+			{audit.LevelUsage, datagrok.DialogOK, se}, // both
+			{audit.LevelUsage, datagrok.Click, none},  // neither: devs removes it, standard leaves it out
+			{audit.LevelAudit, datagrok.QueryStart, se},
 		}},
 		{"union: one group logs what another removes", audit.Subject{Groups: []string{"quiet", "analysts"}}, settings.ScopeGroup, []int{1, 13}, []check{
-			{audit.LevelAudit, audit.Log, se},
+			{audit.LevelAudit, audit.TypeLog, se},
 		}},
 		{"a group that is off adds nothing to the union", audit.Subject{Groups: []string{"ops", "devs"}}, settings.ScopeGroup, []int{2, 3}, []check{
 			{audit.LevelDebug, "", se},
-			{audit.LevelUsage, audit.Click, none},
+			{audit.LevelUsage, datagrok.Click, none},
 		}},
 		{"group off alone keeps errors", audit.Subject{Groups: []string{"ops", "unknown"}}, settings.ScopeGroup, []int{3}, []check{
-			{audit.LevelAudit, audit.QueryStart, none},
+			{audit.LevelAudit, datagrok.QueryStart, none},
 			{audit.LevelWarning, "", none},
-			{audit.LevelError, audit.Error, all},
+			{audit.LevelError, audit.TypeError, all},
 			{audit.LevelError, "db-error", all},
 		}},
 		{"user over group", audit.Subject{UserID: "alice", Groups: []string{"devs"}}, settings.ScopeUser, []int{4}, []check{
 			{audit.LevelDebug, "", none},
-			{audit.LevelAudit, audit.QueryStart, none},
-			{audit.LevelError, audit.Error, all},
+			{audit.LevelAudit, datagrok.QueryStart, none},
+			{audit.LevelError, audit.TypeError, all},
 		}},
 		{"session over user", audit.Subject{UserID: "alice", SessionID: "s1"}, settings.ScopeSession, []int{6}, []check{
 			{audit.LevelDebug, "", se},
-			{audit.LevelUsage, audit.Click, se},
+			{audit.LevelUsage, datagrok.Click, se},
 		}},
 		{"user over package", audit.Subject{UserID: "bob", Package: "charts"}, settings.ScopeUser, []int{5}, []check{
-			{audit.LevelUsage, audit.ViewerRendered, se},
+			{audit.LevelUsage, datagrok.ViewerRendered, se},
 		}},
 		{"package over group", audit.Subject{UserID: "zed", Groups: []string{"devs"}, Package: "charts"}, settings.ScopePackage, []int{7}, []check{
-			{audit.LevelUsage, audit.ViewerRendered, none},
+			{audit.LevelUsage, datagrok.ViewerRendered, none},
 			{audit.LevelDebug, "", none},
-			{audit.LevelError, audit.Error, all},
+			{audit.LevelError, audit.TypeError, all},
 		}},
 		{"package over everyone", audit.Subject{Package: "charts"}, settings.ScopePackage, []int{7}, []check{
-			{audit.LevelAudit, audit.Log, none},
+			{audit.LevelAudit, audit.TypeLog, none},
 		}},
 		{"the later rule of one scope and id wins", audit.Subject{UserID: "carol"}, settings.ScopeUser, []int{9}, []check{
-			{audit.LevelAudit, audit.Log, se},
+			{audit.LevelAudit, audit.TypeLog, se},
 		}},
 		{"errors removed explicitly by type", audit.Subject{UserID: "dave"}, settings.ScopeUser, []int{10}, []check{
-			{audit.LevelError, audit.Error, none},
+			{audit.LevelError, audit.TypeError, none},
 			{audit.LevelError, "db-error", all},
 		}},
 		{"errors removed explicitly by level", audit.Subject{UserID: "erin"}, settings.ScopeUser, []int{11}, []check{
-			{audit.LevelError, audit.Error, all}, // the type still logs
+			{audit.LevelError, audit.TypeError, all}, // the type still logs
 			{audit.LevelError, "db-error", none},
 		}},
 		{"levels added and removed", audit.Subject{UserID: "frank"}, settings.ScopeUser, []int{12}, []check{
 			{audit.LevelDebug, "", se},
 			{audit.LevelUsage, "", none},
-			{audit.LevelUsage, audit.QueryStart, se}, // listed types are decided by type
+			{audit.LevelUsage, datagrok.QueryStart, se}, // listed types are decided by type
 			{audit.LevelInfo, "", none},
 		}},
 		{"unknown ids fall through", audit.Subject{UserID: "nobody", SessionID: "s9", Package: "p", Groups: []string{"g"}}, settings.ScopeEveryone, []int{0}, []check{
-			{audit.LevelAudit, audit.Log, se},
+			{audit.LevelAudit, audit.TypeLog, se},
 		}},
 	}
 	for _, c := range cases {
@@ -181,10 +183,10 @@ func TestNoRulesMeansStandard(t *testing.T) {
 		typ   string
 		want  audit.Route
 	}{
-		{audit.LevelAudit, audit.QueryStart, se},
-		{audit.LevelUsage, audit.Click, none},
+		{audit.LevelAudit, datagrok.QueryStart, se},
+		{audit.LevelUsage, datagrok.Click, none},
 		{audit.LevelDebug, "", none},
-		{audit.LevelError, audit.Error, all},
+		{audit.LevelError, audit.TypeError, all},
 	} {
 		if r := b.Route(c.level, c.typ); r != c.want {
 			t.Errorf("Route(%s, %q) = %s, want %s", c.level, c.typ, settings.RouteString(r), settings.RouteString(c.want))
@@ -250,16 +252,16 @@ func TestSetInvalidKeepsPolicy(t *testing.T) {
 }
 
 func TestSetCopiesPolicy(t *testing.T) {
-	p := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Custom, Add: []string{audit.Click}}}}
+	p := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Custom, Add: []string{datagrok.Click}}}}
 	e := newEngine(t, p, nil)
 	p.Rules[0].ID = "ops"
-	p.Rules[0].Add[0] = audit.DialogOK
+	p.Rules[0].Add[0] = datagrok.DialogOK
 	got := e.Policy()
-	if got.Rules[0].ID != "devs" || got.Rules[0].Add[0] != audit.Click {
+	if got.Rules[0].ID != "devs" || got.Rules[0].Add[0] != datagrok.Click {
 		t.Fatalf("the engine saw the caller's changes: %+v", got.Rules[0])
 	}
 	got.Rules[0].ID = "ops"
-	if b := e.Bind(audit.Subject{Groups: []string{"devs"}}); b.Route(audit.LevelUsage, audit.Click) != se {
+	if b := e.Bind(audit.Subject{Groups: []string{"devs"}}); b.Route(audit.LevelUsage, datagrok.Click) != se {
 		t.Fatal("a change to the policy returned by Policy changed the decisions")
 	}
 }
@@ -320,8 +322,8 @@ func TestWithLogger(t *testing.T) {
 	alice.Debug("alice debug", nil)
 	alice.Error("alice error", nil)
 	ctx := audit.WithSubject(context.Background(), audit.Subject{UserID: "zed", Groups: []string{"analysts"}})
-	l.For(ctx).Usage("clicked ok", nil, audit.DialogOK)
-	l.For(ctx).Usage("clicked", nil, audit.Click)
+	l.For(ctx).Usage("clicked ok", nil, datagrok.DialogOK)
+	l.For(ctx).Usage("clicked", nil, datagrok.Click)
 	got := rec.messages()
 	want := []string{"bob debug", "alice error", "clicked ok"}
 	if !slices.Equal(got, want) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/settings"
 )
 
@@ -36,7 +37,7 @@ func Example() {
 	} {
 		b := engine.Bind(s)
 		fmt.Printf("%-5s dialog-ok: %-12s debug: %s\n", s.UserID,
-			settings.RouteString(b.Route(audit.LevelUsage, audit.DialogOK)),
+			settings.RouteString(b.Route(audit.LevelUsage, datagrok.DialogOK)),
 			settings.RouteString(b.Route(audit.LevelDebug, "")))
 	}
 	// Output:
@@ -48,7 +49,7 @@ func Example() {
 func ExampleEngine_Explain() {
 	engine, _ := settings.New(settings.Policy{Rules: []settings.Rule{
 		{Scope: settings.ScopeEveryone, Preset: settings.Standard},
-		{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Verbose, Remove: []string{audit.Click}},
+		{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Verbose, Remove: []string{datagrok.Click}},
 		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.Off,
 			Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Comment: "too noisy this week"},
 	}}, settings.Options{})
@@ -56,10 +57,10 @@ func ExampleEngine_Explain() {
 
 	x := engine.Explain(audit.Subject{UserID: "alice", Groups: []string{"devs"}})
 	fmt.Print(x)
-	fmt.Println(x.Why(audit.LevelAudit, audit.QueryStart))
-	fmt.Println(x.Why(audit.LevelError, audit.Error))
+	fmt.Println(x.Why(audit.LevelAudit, datagrok.QueryStart))
+	fmt.Println(x.Why(audit.LevelError, audit.TypeError))
 	x = engine.Explain(audit.Subject{UserID: "bob", Groups: []string{"devs"}})
-	fmt.Println(x.Why(audit.LevelUsage, audit.Click))
+	fmt.Println(x.Why(audit.LevelUsage, datagrok.Click))
 	fmt.Println(x.Why(audit.LevelWarning, ""))
 	// Output:
 	// subject: user "alice", groups ["devs"], session "", package ""

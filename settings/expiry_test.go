@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/settings"
 )
 
@@ -15,7 +16,7 @@ func TestExpiry(t *testing.T) {
 	clock := newFakeClock()
 	p := settings.Policy{Rules: []settings.Rule{
 		{Scope: settings.ScopeEveryone, Preset: settings.Standard},
-		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.Custom, Add: []string{audit.Click}},
+		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.Custom, Add: []string{datagrok.Click}},
 		// Verbose for alice for the next hour: the later rule wins while active.
 		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.Verbose, Expires: t0.Add(time.Hour)},
 		// Verbose for her session for ten minutes.
@@ -63,7 +64,7 @@ func TestExpiry(t *testing.T) {
 				if r := b.Route(audit.LevelDebug, ""); r != w.debug {
 					t.Errorf("t0+%s %s: debug -> %s, want %s", s.at, name, settings.RouteString(r), settings.RouteString(w.debug))
 				}
-				if r := b.Route(audit.LevelUsage, audit.Click); r != w.click {
+				if r := b.Route(audit.LevelUsage, datagrok.Click); r != w.click {
 					t.Errorf("t0+%s %s: click -> %s, want %s", s.at, name, settings.RouteString(r), settings.RouteString(w.click))
 				}
 			}

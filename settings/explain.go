@@ -205,7 +205,7 @@ func ruleWhy(r *Rule, l audit.Level, typ string) (bool, string) {
 			return false, fmt.Sprintf("type %q is a noisy UI type, left out of the standard set", typ)
 		}
 	case Off:
-		if typ == audit.Error {
+		if typ == audit.TypeError {
 			return true, "the off preset keeps errors"
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 )
 
 func (s selection) logs(l audit.Level, typ string) bool {
@@ -17,14 +18,14 @@ func (s selection) logs(l audit.Level, typ string) bool {
 // the same steps as the compiled selections, for every preset with every
 // kind of change, at every level, for listed, noisy, custom and no types.
 func TestWhyAgreesWithTables(t *testing.T) {
-	types := append(append(StandardTypes(), NoisyTypes()...), "", "custom", audit.HTTPRequest)
+	types := append(append(StandardTypes(), NoisyTypes()...), "", "custom", audit.TypeHTTPRequest)
 	changes := []Rule{
 		{},
-		{Add: []string{audit.Click, "custom"}},
-		{Remove: []string{audit.Log, audit.Error, "custom"}},
+		{Add: []string{datagrok.Click, "custom"}},
+		{Remove: []string{audit.TypeLog, audit.TypeError, "custom"}},
 		{AddLevels: []audit.Level{audit.LevelDebug, audit.LevelInfo}},
 		{RemoveLevels: []audit.Level{audit.LevelError, audit.LevelUsage}},
-		{Add: []string{audit.DialogOK}, Remove: []string{audit.QueryStart}, AddLevels: []audit.Level{audit.LevelInfo}, RemoveLevels: []audit.Level{audit.LevelAudit}},
+		{Add: []string{datagrok.DialogOK}, Remove: []string{datagrok.QueryStart}, AddLevels: []audit.Level{audit.LevelInfo}, RemoveLevels: []audit.Level{audit.LevelAudit}},
 	}
 	for _, p := range presets {
 		for _, c := range changes {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 )
 
 // Policy says which events are logged for whom, and where they go. It is
@@ -106,19 +107,19 @@ const (
 var presets = []Preset{Standard, Verbose, Custom, Off}
 
 // StandardTypes returns the record types the [Standard] preset logs at every
-// level: Datagrok's documented default set ([audit.RecordTypes]) without the
+// level: Datagrok's documented default set ([datagrok.RecordTypes]) without the
 // noisy UI types, plus the server's own events (start, logins, settings
 // changes, function calls).
 func StandardTypes() []string {
-	out := slices.DeleteFunc(audit.RecordTypes(), func(t string) bool { return slices.Contains(NoisyTypes(), t) })
-	return append(out, audit.DatagrokStarted, audit.UserLoggedIn, audit.UserLoginFailed,
-		audit.SettingsChanged, audit.LogSettingsChanged, audit.FunctionCall)
+	out := slices.DeleteFunc(datagrok.RecordTypes(), func(t string) bool { return slices.Contains(NoisyTypes(), t) })
+	return append(out, datagrok.DatagrokStarted, datagrok.UserLoggedIn, datagrok.UserLoginFailed,
+		datagrok.SettingsChanged, datagrok.LogSettingsChanged, audit.TypeFunctionCall)
 }
 
 // NoisyTypes returns the UI record types the [Standard] preset does not log
 // at any level.
 func NoisyTypes() []string {
-	return []string{audit.DialogOK, audit.MainMenuItemClick, audit.ViewerRendered, audit.Click}
+	return []string{datagrok.DialogOK, datagrok.MainMenuItemClick, datagrok.ViewerRendered, datagrok.Click}
 }
 
 // Validate reports every field of p that cannot be used, as [FieldError]s

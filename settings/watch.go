@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 )
 
 // WatchOptions configure [Watch]. The zero value means the defaults.
@@ -131,7 +132,7 @@ func (w *Watcher) reload(record bool) error {
 	if record && w.opts.Logger != nil {
 		w.opts.Logger.Audit("log settings changed", map[string]any{
 			"source": w.path, "version": p.Version, "rules": len(p.Rules),
-		}, audit.LogSettingsChanged)
+		}, datagrok.LogSettingsChanged)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/settings"
 )
 
@@ -110,7 +111,7 @@ func TestWatch(t *testing.T) {
 	changes := func() int {
 		n := 0
 		for _, ev := range rec.all() {
-			if ev.Type == audit.LogSettingsChanged {
+			if ev.Type == datagrok.LogSettingsChanged {
 				n++
 			}
 		}

@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/sqlite"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m, func() error { return goleak.Find() }) }
@@ -106,16 +108,16 @@ func writeFixture(t *testing.T, store audit.Store) {
 	dave := logger.WithUser("dave").WithSession("s-dave")
 	query := func(l *audit.Logger, q audit.Entity, took time.Duration) {
 		clk.advance(time.Minute)
-		l.LogEvent(ctx, audit.Event{Level: audit.LevelAudit, Type: audit.QueryStart, Message: "query executed", Duration: took,
+		l.LogEvent(ctx, audit.Event{Level: audit.LevelAudit, Type: datagrok.QueryStart, Message: "query executed", Duration: took,
 			Params: []audit.Param{audit.P("query", q), audit.P("rows", 10)}})
 	}
 	for i := range 3 {
 		query(alice, q1, time.Duration(i+1)*100*time.Millisecond)
 	}
 	clk.advance(time.Minute)
-	alice.Usage("menu item clicked", map[string]any{"item": "File | Open"}, audit.MainMenuItemClick)
+	alice.Usage("menu item clicked", map[string]any{"item": "File | Open"}, datagrok.MainMenuItemClick)
 	clk.advance(time.Minute)
-	alice.Usage("menu item clicked", map[string]any{"item": "Help"}, audit.MainMenuItemClick)
+	alice.Usage("menu item clicked", map[string]any{"item": "Help"}, datagrok.MainMenuItemClick)
 	query(bob, q1, 400*time.Millisecond)
 	query(bob, q2, 500*time.Millisecond)
 	clk.advance(time.Minute)
@@ -127,16 +129,16 @@ func writeFixture(t *testing.T, store audit.Store) {
 	clk.advance(time.Second)
 	call.End(nil, errors.New("not enough history"))
 	clk.advance(time.Minute)
-	alice.Log("query edited", map[string]any{"query": q1, "field": "sql"}, audit.QueryEdited)
+	alice.Log("query edited", map[string]any{"query": q1, "field": "sql"}, datagrok.QueryEdited)
 	for range 2 {
 		clk.advance(time.Minute)
 		carol.Error(errors.New("connection timed out"), map[string]any{"query": q2})
 	}
 	clk.advance(time.Minute)
-	carol.Log("project opened", map[string]any{"project": audit.Ref("project", "p-1")}, audit.ProjectOpened)
+	carol.Log("project opened", map[string]any{"project": audit.Ref("project", "p-1")}, datagrok.ProjectOpened)
 	for i, status := range []int{200, 200, 200, 500} {
 		clk.advance(time.Minute)
-		dave.LogEvent(ctx, audit.Event{Level: audit.LevelInfo, Type: audit.HTTPRequest, Message: "GET /api/items",
+		dave.LogEvent(ctx, audit.Event{Level: audit.LevelInfo, Type: audit.TypeHTTPRequest, Message: "GET /api/items",
 			Duration: time.Duration(10*(i+1)) * time.Millisecond,
 			Params:   []audit.Param{audit.P("method", "GET"), audit.P("route", "/api/items"), audit.P("status", status)}})
 	}
@@ -268,7 +270,7 @@ func TestJSON(t *testing.T) {
 		Head   string
 	}
 	decode(t, auditctl(t, env, "feed", "--limit", "5", "--json").ok(t), &page)
-	if len(page.Events) != 5 || page.Next == "" || page.Head == "" || page.Events[0]["Type"] != audit.HTTPRequest {
+	if len(page.Events) != 5 || page.Next == "" || page.Head == "" || page.Events[0]["Type"] != audit.TypeHTTPRequest {
 		t.Errorf("feed --json: %d events, next %q, head %q, first %v", len(page.Events), page.Next, page.Head, page.Events[0])
 	}
 	// The next page continues where the cursor says.
@@ -584,7 +586,7 @@ func TestFollowSQLite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		logger.WithUser("erin").Log("late arrival", nil, audit.ProjectOpened)
+		logger.WithUser("erin").Log("late arrival", nil, datagrok.ProjectOpened)
 		logger.Close(context.Background())
 	}
 	out := follow(t, db, write, "late arrival", "--limit", "2")

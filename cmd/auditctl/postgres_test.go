@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/settings"
 	"github.com/auditkit/audit/store/postgres"
@@ -73,7 +74,7 @@ func TestPostgresMigrateAndAsk(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		logger.WithUser("erin").Log("late arrival", nil, audit.ProjectOpened)
+		logger.WithUser("erin").Log("late arrival", nil, datagrok.ProjectOpened)
 		logger.Close(context.Background())
 	}
 	out = follow(t, dsn, write, `"late arrival"`, "--schema", schema, "--json", "--limit", "1")
@@ -144,7 +145,7 @@ func TestPostgresSettings(t *testing.T) {
 
 	// Each change is in the audit log, by who made it (at the same time
 	// on the tests' clock, so in either order).
-	out = auditctl(t, env, "feed", "--type", audit.LogSettingsChanged, "--csv").ok(t)
+	out = auditctl(t, env, "feed", "--type", datagrok.LogSettingsChanged, "--csv").ok(t)
 	recs, err = csv.NewReader(strings.NewReader(out)).ReadAll()
 	if err != nil || len(recs) != 3 || recs[1][3]+" "+recs[2][3] != "carol alice" && recs[1][3]+" "+recs[2][3] != "alice carol" {
 		t.Errorf("log-settings-changed events: %v\n%s", err, out)

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/export/cloudwatch"
 	"github.com/auditkit/audit/export/cloudwatch/cloudwatchtest"
 )
@@ -68,7 +69,7 @@ func run(local bool, group, format string) error {
 		Blocks: []cloudwatch.Block{
 			{Name: "errors", LogGroup: group, Levels: []audit.Level{audit.LevelError}, DefaultStream: "app_errors", Format: f},
 			{Name: "audit", LogGroup: group, Format: f,
-				Streams:       map[string]string{audit.Log: "app_log", audit.Usage: "app_usage"},
+				Streams:       map[string]string{audit.TypeLog: "app_log", audit.TypeUsage: "app_usage"},
 				DefaultStream: "app_audit"},
 		},
 		OnError: func(err error) { fmt.Fprintln(os.Stderr, "lost:", err) },
@@ -86,8 +87,8 @@ func run(local bool, group, format string) error {
 	}
 
 	alice := logger.WithUser("alice").WithSession("s-1")
-	alice.Log("signed in", nil, audit.UserLoggedIn)
-	alice.Audit("query ran", map[string]any{"query": audit.Ref("query", "q-42"), "rows": 120, "ms": 35}, audit.QueryStart)
+	alice.Log("signed in", nil, datagrok.UserLoggedIn)
+	alice.Audit("query ran", map[string]any{"query": audit.Ref("query", "q-42"), "rows": 120, "ms": 35}, datagrok.QueryStart)
 	alice.Usage("opened the sales dashboard", map[string]any{"project": audit.Ref("project", "sales")})
 	alice.Log("exported a table", map[string]any{"rows": 120})
 	alice.Error(errors.New("connection refused: db-7"), map[string]any{"connection": audit.Ref("connection", "db-7")})

@@ -279,7 +279,7 @@ func (s *service) events(ctx context.Context, q audit.Query) ([]audit.Event, err
 // calls writes the table of function calls: user, time, function, inputs,
 // outputs, duration and error.
 func (s *service) calls(w http.ResponseWriter, r *http.Request) {
-	evs, err := s.events(r.Context(), audit.Query{Types: []string{audit.FunctionCall}})
+	evs, err := s.events(r.Context(), audit.Query{Types: []string{audit.TypeFunctionCall}})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -310,7 +310,7 @@ func (s *service) calls(w http.ResponseWriter, r *http.Request) {
 // median and 95th percentile of their durations, and how many failed
 // (status >= 400 for routes).
 func (s *service) performance(w http.ResponseWriter, r *http.Request) {
-	evs, err := s.events(r.Context(), audit.Query{Types: []string{audit.HTTPRequest, audit.FunctionCall}})
+	evs, err := s.events(r.Context(), audit.Query{Types: []string{audit.TypeHTTPRequest, audit.TypeFunctionCall}})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -323,7 +323,7 @@ func (s *service) performance(w http.ResponseWriter, r *http.Request) {
 	for _, e := range evs {
 		name := e.Message // "GET /items/{id}"
 		failed := e.IsError()
-		if e.Type == audit.FunctionCall {
+		if e.Type == audit.TypeFunctionCall {
 			fn, _ := e.Param(audit.FunctionParam)
 			name = "func " + fn.String()
 		} else if st, ok := e.Param(audithttp.StatusParam); ok && st.Int64() >= 400 {

@@ -10,9 +10,10 @@ import (
 	"sync"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/store/memory"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -127,7 +128,7 @@ func TestService(t *testing.T) {
 	}
 	request := func(route, status string) func(e *audit.Event) bool {
 		return func(e *audit.Event) bool {
-			return e.Type == audit.HTTPRequest && param(e, "route") == route && param(e, "status") == status
+			return e.Type == audit.TypeHTTPRequest && param(e, "route") == route && param(e, "status") == status
 		}
 	}
 
@@ -157,25 +158,27 @@ func TestService(t *testing.T) {
 
 	// Function calls: inputs and outputs told apart, the error is the event.
 	ok := find("transfer that succeeded", func(e *audit.Event) bool {
-		return e.Type == audit.FunctionCall && e.Level == audit.LevelAudit && param(e, "function") == "transfer"
+		return e.Type == audit.TypeFunctionCall && e.Level == audit.LevelAudit && param(e, "function") == "transfer"
 	})
 	if param(ok, "in.amount") != "30" || param(ok, "in.to") != "bob" || param(ok, "out.balance") != "70" || ok.UserID != "ann" {
 		t.Errorf("transfer event %+v", ok)
 	}
 	failed := find("transfer that failed", func(e *audit.Event) bool {
-		return e.Type == audit.FunctionCall && e.Level == audit.LevelError
+		return e.Type == audit.TypeFunctionCall && e.Level == audit.LevelError
 	})
 	if failed.Message != "insufficient funds" || param(failed, "in.amount") != "500" || failed.Fingerprint == "" || failed.UserID != "ann" {
 		t.Errorf("failed transfer event %+v", failed)
 	}
-	bal := find("balance", func(e *audit.Event) bool { return param(e, "function") == "balance" && e.Type == audit.FunctionCall })
+	bal := find("balance", func(e *audit.Event) bool {
+		return param(e, "function") == "balance" && e.Type == audit.TypeFunctionCall
+	})
 	if param(bal, "out.result") != "130" || bal.UserID != "bob" {
 		t.Errorf("balance event %+v", bal)
 	}
 
 	// Panics: the handler's, recovered by the middleware, and the
 	// background job's, recovered by Logger.Go; and the job's error.
-	boom := find("handler panic", func(e *audit.Event) bool { return e.Type == audit.Error && param(e, "route") == "GET /boom" })
+	boom := find("handler panic", func(e *audit.Event) bool { return e.Type == audit.TypeError && param(e, "route") == "GET /boom" })
 	if !strings.HasPrefix(boom.Message, "panic: assignment to entry in nil map") || boom.UserID != "bob" || !strings.Contains(boom.StackTrace, "httpservice.(*service).boom(") {
 		t.Errorf("handler panic event %+v", boom)
 	}
@@ -183,13 +186,13 @@ func TestService(t *testing.T) {
 		t.Errorf("the request does not link its error: %q vs %q", param(req, "error_fingerprint"), boom.Fingerprint)
 	}
 	job := find("job panic", func(e *audit.Event) bool {
-		return e.Type == audit.Error && param(e, "function") == "reindex" && strings.HasPrefix(e.Message, "panic: ")
+		return e.Type == audit.TypeError && param(e, "function") == "reindex" && strings.HasPrefix(e.Message, "panic: ")
 	})
 	if !strings.Contains(job.Message, "index out of range") || job.UserID != "ann" || job.Fingerprint == "" {
 		t.Errorf("job panic event %+v", job)
 	}
 	find("job error", func(e *audit.Event) bool {
-		return e.Type == audit.Error && param(e, "function") == "reindex" && e.Message == "index store unavailable"
+		return e.Type == audit.TypeError && param(e, "function") == "reindex" && e.Message == "index store unavailable"
 	})
 
 	// audit -> slog: the events are in the service's own log too.

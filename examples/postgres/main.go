@@ -19,9 +19,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/store/postgres"
 	"github.com/google/uuid"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/store/postgres"
 )
 
 func main() {
@@ -72,8 +74,8 @@ func run(ctx context.Context, dsn, schema string) error {
 	query := audit.Ref("query", "orders-by-day-"+uuid.NewString()[:8])
 	log := logger.WithUser("alice", "analysts").WithSession(uuid.NewString())
 	start := time.Now()
-	log.Audit("query created", map[string]any{"query": query}, audit.QueryCreated)
-	log.Usage("query ran", map[string]any{"query": query, "rows": 1234, "ms": time.Since(start).Milliseconds()}, audit.QueryStart)
+	log.Audit("query created", map[string]any{"query": query}, datagrok.QueryCreated)
+	log.Usage("query ran", map[string]any{"query": query, "rows": 1234, "ms": time.Since(start).Milliseconds()}, datagrok.QueryStart)
 	log.Error(errors.New("connection reset by peer"), map[string]any{"query": query, "attempt": 1})
 
 	// Wait until everything logged so far is committed.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/export/jsonl"
 	"github.com/auditkit/audit/store/sqlite"
 )
@@ -116,19 +117,19 @@ func simulate(ctx context.Context, logger *audit.Logger, clock *simClock, n int,
 		case r < 6:
 			took := time.Duration(20+rng.IntN(400)) * time.Millisecond
 			l.LogEvent(ctx, audit.Event{
-				Level: audit.LevelAudit, Type: audit.QueryStart, Message: "query executed", Duration: took,
+				Level: audit.LevelAudit, Type: datagrok.QueryStart, Message: "query executed", Duration: took,
 				Params: []audit.Param{audit.P("query", q), audit.P("rows", rng.IntN(10000))},
 			})
 		case r < 8:
 			forecast(ctx, l, clock, q, rng)
 		case r < 11:
-			l.Log("project opened", map[string]any{"project": audit.Ref("project", projects[rng.IntN(len(projects))])}, audit.ProjectOpened)
+			l.Log("project opened", map[string]any{"project": audit.Ref("project", projects[rng.IntN(len(projects))])}, datagrok.ProjectOpened)
 		case r < 15:
-			l.Usage("menu item clicked", map[string]any{"item": []string{"File | Open", "Data | Query", "Help"}[rng.IntN(3)]}, audit.MainMenuItemClick)
+			l.Usage("menu item clicked", map[string]any{"item": []string{"File | Open", "Data | Query", "Help"}[rng.IntN(3)]}, datagrok.MainMenuItemClick)
 		case r < 17:
-			l.Log("table produced", map[string]any{"query": q, "table": audit.Ref("table", fmt.Sprintf("t-%d", i)), "columns": []string{"region", "revenue"}}, audit.TableProduced)
+			l.Log("table produced", map[string]any{"query": q, "table": audit.Ref("table", fmt.Sprintf("t-%d", i)), "columns": []string{"region", "revenue"}}, datagrok.TableProduced)
 		case r < 19:
-			l.Log("query edited", map[string]any{"query": q, "field": "sql"}, audit.QueryEdited)
+			l.Log("query edited", map[string]any{"query": q, "field": "sql"}, datagrok.QueryEdited)
 		default:
 			if i%2 == 0 {
 				connect(l, q)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/settings"
 	"github.com/auditkit/audit/store/memory"
 )
@@ -90,12 +91,12 @@ func run(ctx context.Context, path string) error {
 		level audit.Level
 		typ   string
 	}{
-		{audit.LevelAudit, audit.QueryStart},
-		{audit.LevelAudit, audit.ProjectOpened},
-		{audit.LevelUsage, audit.DialogOK},
-		{audit.LevelUsage, audit.ViewerRendered},
+		{audit.LevelAudit, datagrok.QueryStart},
+		{audit.LevelAudit, datagrok.ProjectOpened},
+		{audit.LevelUsage, datagrok.DialogOK},
+		{audit.LevelUsage, datagrok.ViewerRendered},
 		{audit.LevelInfo, ""},
-		{audit.LevelError, audit.Error},
+		{audit.LevelError, audit.TypeError},
 	}
 	table := func(title string) {
 		fmt.Println("== " + title)
@@ -121,7 +122,7 @@ func run(ctx context.Context, path string) error {
 	x := engine.Explain(subjects[1])
 	fmt.Print(x)
 	fmt.Println(x.Why(audit.LevelInfo, ""))
-	fmt.Println(x.Why(audit.LevelAudit, audit.ProjectOpened))
+	fmt.Println(x.Why(audit.LevelAudit, datagrok.ProjectOpened))
 	fmt.Println()
 
 	// A time-boxed override: verbose for dave for the next 300ms. Appended
@@ -136,9 +137,9 @@ func run(ctx context.Context, path string) error {
 	}
 	dave := logger.WithSubject(subjects[3])
 	table("verbose for dave for 300ms")
-	dave.Usage("chart drawn", nil, audit.ViewerRendered) // stored: the override applies
+	dave.Usage("chart drawn", nil, datagrok.ViewerRendered) // stored: the override applies
 	time.Sleep(400 * time.Millisecond)
-	dave.Usage("chart drawn", nil, audit.ViewerRendered) // not stored: it expired
+	dave.Usage("chart drawn", nil, datagrok.ViewerRendered) // not stored: it expired
 	table("400ms later: the override expired, with no restart")
 
 	// A live edit of the file: support now logs everything.
@@ -160,10 +161,10 @@ func run(ctx context.Context, path string) error {
 
 	fmt.Println("== what the Logger did (error events are printed, per the print list)")
 	alice := logger.WithSubject(subjects[0])
-	alice.Usage("pressed OK", nil, audit.DialogOK)
-	alice.Audit("opened project", nil, audit.ProjectOpened) // removed for analysts
+	alice.Usage("pressed OK", nil, datagrok.DialogOK)
+	alice.Audit("opened project", nil, datagrok.ProjectOpened) // removed for analysts
 	alice.Error("query failed: timeout", nil)
-	logger.WithSubject(subjects[2]).Audit("ran a query", nil, audit.QueryStart) // carol: off
+	logger.WithSubject(subjects[2]).Audit("ran a query", nil, datagrok.QueryStart) // carol: off
 	page, err := store.Read(ctx, audit.Query{Limit: 100})
 	if err != nil {
 		return err

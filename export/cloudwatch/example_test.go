@@ -24,7 +24,7 @@ func Example() {
 	x, err := cloudwatch.New(cloudwatch.Options{
 		Blocks: []cloudwatch.Block{
 			{LogGroup: "/app/errors", Levels: []audit.Level{audit.LevelError}, DefaultStream: "app_errors", Format: cloudwatch.Text},
-			{LogGroup: "/app/audit", Streams: map[string]string{audit.Log: "app_log"}, Params: cloudwatch.OnlyParams("query"), Format: cloudwatch.Text},
+			{LogGroup: "/app/audit", Streams: map[string]string{audit.TypeLog: "app_log"}, Params: cloudwatch.OnlyParams("query"), Format: cloudwatch.Text},
 		},
 		Client: srv.Client(),
 		Now:    clock,
@@ -34,9 +34,9 @@ func Example() {
 	}
 	ctx := context.Background()
 	err = x.Send(ctx, []audit.Event{
-		{ID: uuid.MustParse("01976b2a-0000-7000-8000-000000000001"), Time: clock(), Level: audit.LevelAudit, Type: audit.Log,
+		{ID: uuid.MustParse("01976b2a-0000-7000-8000-000000000001"), Time: clock(), Level: audit.LevelAudit, Type: audit.TypeLog,
 			Message: "query ran", UserID: "alice", Params: []audit.Param{audit.P("query", audit.Ref("query", "q-1")), audit.P("rows", 3)}},
-		{ID: uuid.MustParse("01976b2a-0000-7000-8000-000000000002"), Time: clock(), Level: audit.LevelError, Type: audit.Error,
+		{ID: uuid.MustParse("01976b2a-0000-7000-8000-000000000002"), Time: clock(), Level: audit.LevelError, Type: audit.TypeError,
 			Message: "connection refused", UserID: "bob"},
 	})
 	if err != nil {

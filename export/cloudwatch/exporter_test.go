@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/export/cloudwatch"
 	"github.com/auditkit/audit/export/cloudwatch/cloudwatchtest"
 )
@@ -86,7 +87,7 @@ func event(t time.Time, level audit.Level, typ, msg string, params ...audit.Para
 func events(n int, t time.Time, msg string) []audit.Event {
 	out := make([]audit.Event, n)
 	for i := range out {
-		out[i] = event(t, audit.LevelAudit, audit.Log, fmt.Sprintf("%s %d", msg, i))
+		out[i] = event(t, audit.LevelAudit, audit.TypeLog, fmt.Sprintf("%s %d", msg, i))
 	}
 	return out
 }
@@ -111,19 +112,19 @@ func TestBlocksRouteEvents(t *testing.T) {
 		o.Blocks = []cloudwatch.Block{
 			{Disabled: true, LogGroup: "/disabled"},
 			{LogGroup: "/app/errors", Levels: []audit.Level{audit.LevelError}, DefaultStream: "app_errors"},
-			{LogGroup: "/app/queries", Types: []string{audit.QueryStart, audit.QueryCreated}, Streams: map[string]string{audit.QueryStart: "starts"}},
+			{LogGroup: "/app/queries", Types: []string{datagrok.QueryStart, datagrok.QueryCreated}, Streams: map[string]string{datagrok.QueryStart: "starts"}},
 			{LogGroup: "/app/audit", Levels: []audit.Level{audit.LevelAudit, audit.LevelUsage},
-				Streams: map[string]string{audit.Log: "app_log", audit.Usage: "app_usage"}},
+				Streams: map[string]string{audit.TypeLog: "app_log", audit.TypeUsage: "app_usage"}},
 		}
 	})
 	batch := []audit.Event{
-		event(now, audit.LevelError, audit.Error, "boom"),
-		event(now, audit.LevelAudit, audit.QueryStart, "q1"),
-		event(now, audit.LevelAudit, audit.QueryCreated, "q2"),
-		event(now, audit.LevelAudit, audit.Log, "logged"),
-		event(now, audit.LevelUsage, audit.Usage, "used"),
-		event(now, audit.LevelAudit, audit.ProjectOpened, "opened"),
-		event(now, audit.LevelDebug, audit.Log, "not exported"),
+		event(now, audit.LevelError, audit.TypeError, "boom"),
+		event(now, audit.LevelAudit, datagrok.QueryStart, "q1"),
+		event(now, audit.LevelAudit, datagrok.QueryCreated, "q2"),
+		event(now, audit.LevelAudit, audit.TypeLog, "logged"),
+		event(now, audit.LevelUsage, audit.TypeUsage, "used"),
+		event(now, audit.LevelAudit, datagrok.ProjectOpened, "opened"),
+		event(now, audit.LevelDebug, audit.TypeLog, "not exported"),
 	}
 	if err := e.x.Send(context.Background(), batch); err != nil {
 		t.Fatal(err)
@@ -154,7 +155,7 @@ func TestJSONFormat(t *testing.T) {
 	e := newEnv(t, cloudwatchtest.Options{}, func(o *cloudwatch.Options) {
 		o.Blocks[0].Params = cloudwatch.OnlyParams("q", "bad", "obj")
 	})
-	ev := event(now, audit.LevelError, audit.Error, "bad \xff byte and \x00 nul",
+	ev := event(now, audit.LevelError, audit.TypeError, "bad \xff byte and \x00 nul",
 		audit.P("q", "select <1>"), audit.P("secret", "hidden"), audit.P("bad", "x\xfey"),
 		audit.P("obj", audit.Ref("query", "q-1")))
 	ev.UserID, ev.SessionID, ev.Duration, ev.StackTrace = "u1", "s1", 1500*time.Microsecond, "main.f()\n\tmain.go:1"
@@ -191,7 +192,7 @@ func TestTextFormat(t *testing.T) {
 		o.Blocks[0].Format = cloudwatch.Text
 		o.Blocks[0].Params = cloudwatch.NoParams()
 	})
-	ev := event(now.Add(123456*time.Microsecond), audit.LevelAudit, audit.QueryStart, "line one\nline\u2028two \"q\"", audit.P("k", "v"))
+	ev := event(now.Add(123456*time.Microsecond), audit.LevelAudit, datagrok.QueryStart, "line one\nline\u2028two \"q\"", audit.P("k", "v"))
 	ev.UserID = "alice"
 	if err := e.x.Send(context.Background(), []audit.Event{ev}); err != nil {
 		t.Fatal(err)
@@ -300,7 +301,7 @@ func TestOversizedEvents(t *testing.T) {
 			o.MaxEventSize = cloudwatch.LegacyMaxEventSize
 			o.Blocks[0].Format = cloudwatch.Text
 		})
-		ev := event(now, audit.LevelAudit, audit.Log, "x"+msg)
+		ev := event(now, audit.LevelAudit, audit.TypeLog, "x"+msg)
 		if err := e.x.Send(context.Background(), []audit.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
@@ -323,8 +324,8 @@ func TestOversizedEvents(t *testing.T) {
 			o.Oversize = cloudwatch.Split
 			o.Blocks[0].Format = cloudwatch.Text
 		})
-		before := event(now, audit.LevelAudit, audit.Log, "before")
-		ev := event(now, audit.LevelAudit, audit.Log, "x"+msg)
+		before := event(now, audit.LevelAudit, audit.TypeLog, "before")
+		ev := event(now, audit.LevelAudit, audit.TypeLog, "x"+msg)
 		if err := e.x.Send(context.Background(), []audit.Event{before, ev}); err != nil {
 			t.Fatal(err)
 		}
@@ -358,9 +359,9 @@ func TestEventsOutsideTheWindowAreReported(t *testing.T) {
 			{LogGroup: "/app/audit"},
 		}
 	})
-	old := event(now.Add(-15*24*time.Hour), audit.LevelAudit, audit.Log, "old")
-	future := event(now.Add(3*time.Hour), audit.LevelAudit, audit.Log, "future")
-	ok := event(now.Add(-13*24*time.Hour), audit.LevelAudit, audit.Log, "ok")
+	old := event(now.Add(-15*24*time.Hour), audit.LevelAudit, audit.TypeLog, "old")
+	future := event(now.Add(3*time.Hour), audit.LevelAudit, audit.TypeLog, "future")
+	ok := event(now.Add(-13*24*time.Hour), audit.LevelAudit, audit.TypeLog, "ok")
 	expired := event(now.Add(-48*time.Hour), audit.LevelAudit, "short", "expired")
 	wantLost(t, e.x.Send(context.Background(), []audit.Event{old, future, ok, expired}), 3)
 	if got := ids(t, e.srv.Events("/app/audit", "audit")); len(got) != 1 || got[0] != ok.ID.String() {
@@ -386,9 +387,9 @@ func TestRejectedLogEventsInfoIsAccounted(t *testing.T) {
 	// exporter thinks are in the window are too old for the service.
 	e := newEnv(t, cloudwatchtest.Options{Now: func() time.Time { return now.Add(time.Hour) }}, nil)
 	batch := []audit.Event{
-		event(now.Add(-14*24*time.Hour+30*time.Minute), audit.LevelAudit, audit.Log, "too old there"),
-		event(now.Add(-14*24*time.Hour+40*time.Minute), audit.LevelAudit, audit.Log, "too old there too"),
-		event(now, audit.LevelAudit, audit.Log, "fine"),
+		event(now.Add(-14*24*time.Hour+30*time.Minute), audit.LevelAudit, audit.TypeLog, "too old there"),
+		event(now.Add(-14*24*time.Hour+40*time.Minute), audit.LevelAudit, audit.TypeLog, "too old there too"),
+		event(now, audit.LevelAudit, audit.TypeLog, "fine"),
 	}
 	wantLost(t, e.x.Send(context.Background(), batch), 2)
 	lost := e.lost()
@@ -461,7 +462,7 @@ func TestRetriesAreBounded(t *testing.T) {
 	}
 	e.srv.Inject(cloudwatchtest.Throttle, 3)
 	calls := e.srv.Calls("PutLogEvents")
-	batch := append(events(5, now, "e"), event(now.Add(-15*24*time.Hour), audit.LevelAudit, audit.Log, "too old"))
+	batch := append(events(5, now, "e"), event(now.Add(-15*24*time.Hour), audit.LevelAudit, audit.TypeLog, "too old"))
 	err := e.x.Send(context.Background(), batch)
 	if err == nil || !errors.Is(err, audit.ErrUnavailable) || audit.IsPermanent(err) || !strings.Contains(err.Error(), "ThrottlingException") {
 		t.Fatalf("err = %v; want a retryable ErrUnavailable", err)

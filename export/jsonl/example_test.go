@@ -7,9 +7,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/export/jsonl"
 	"github.com/google/uuid"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/export/jsonl"
 )
 
 func ExampleSink() {
@@ -18,7 +20,7 @@ func ExampleSink() {
 		ID:      uuid.MustParse("0190a5e4-7b1c-7c2e-9f10-6d9a3b2c1e00"),
 		Time:    time.Date(2024, 5, 1, 12, 0, 0, 123456000, time.UTC),
 		Level:   audit.LevelAudit,
-		Type:    audit.QueryStart,
+		Type:    datagrok.QueryStart,
 		Message: "ran a query",
 		Params: []audit.Param{
 			audit.P("note", "bad \xff byte"),

@@ -13,10 +13,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/settings"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/settings"
 )
 
 // Channel is the LISTEN/NOTIFY channel on which a change is announced; the
@@ -385,7 +387,7 @@ func (s *Source) insert(ctx context.Context, raw []byte, by, comment string, rev
 		if revertOf != 0 {
 			params["revert_of"] = revertOf
 		}
-		s.opts.Logger.WithUser(by).Audit("log settings changed", params, audit.LogSettingsChanged)
+		s.opts.Logger.WithUser(by).Audit("log settings changed", params, datagrok.LogSettingsChanged)
 	}
 	return v, nil
 }

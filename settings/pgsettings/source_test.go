@@ -8,13 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
+	"go.uber.org/goleak"
+
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/settings"
 	"github.com/auditkit/audit/settings/pgsettings"
 	"github.com/auditkit/audit/store/memory"
-	"github.com/lib/pq"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m, func() error { return goleak.Find() }) }
@@ -148,7 +150,7 @@ func TestTwoProcesses(t *testing.T) {
 	// Each change is recorded by the process that made it, attributed to
 	// who made it.
 	for name, p := range map[string]*process{"a": a, "b": b} {
-		evs := p.events(t, audit.LogSettingsChanged)
+		evs := p.events(t, datagrok.LogSettingsChanged)
 		if len(evs) != 1 || evs[0].UserID != "admin" || evs[0].Level != audit.LevelAudit {
 			t.Errorf("process %s recorded %+v, want one audit event by admin", name, evs)
 		}
@@ -211,7 +213,7 @@ func TestHistoryAndRevert(t *testing.T) {
 	if h, err := p.src.History(ctx, 1); err != nil || len(h) != 1 || h[0].Version != v3.Version {
 		t.Errorf("History(1) = %v, %v", h, err)
 	}
-	evs := p.events(t, audit.LogSettingsChanged)
+	evs := p.events(t, datagrok.LogSettingsChanged)
 	if len(evs) != 3 {
 		t.Fatalf("%d log-settings-changed events, want 3", len(evs))
 	}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/postgres"
-	"github.com/google/uuid"
 )
 
 // Example writes an event straight to the store and reads the Activity of
@@ -33,7 +35,7 @@ func Example() {
 		ID:      id,
 		Time:    time.Now().UTC().Truncate(time.Microsecond),
 		Level:   audit.LevelAudit,
-		Type:    audit.QueryStart,
+		Type:    datagrok.QueryStart,
 		Message: "query started",
 		UserID:  "alice",
 		Params: []audit.Param{

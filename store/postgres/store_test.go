@@ -10,14 +10,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/internal/pgtest"
-	"github.com/auditkit/audit/store/postgres"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"go.uber.org/goleak"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/internal/pgtest"
+	"github.com/auditkit/audit/store/postgres"
 )
 
 func TestMain(m *testing.M) {
@@ -52,7 +54,7 @@ func event(i int, params ...audit.Param) audit.Event {
 		ID:      id,
 		Time:    base.Add(time.Duration(i) * time.Second),
 		Level:   audit.LevelAudit,
-		Type:    audit.QueryStart,
+		Type:    datagrok.QueryStart,
 		Message: fmt.Sprintf("event %d", i),
 		Params:  params,
 	}
@@ -98,7 +100,7 @@ func TestRoundTrip(t *testing.T) {
 	)
 	e1.SessionID, e1.UserID, e1.Duration = "sess-1", "alice", 42*time.Millisecond
 	e2 := event(2)
-	e2.Level, e2.Type, e2.Message = audit.LevelError, audit.Error, "boom"
+	e2.Level, e2.Type, e2.Message = audit.LevelError, audit.TypeError, "boom"
 	e2.StackTrace, e2.Fingerprint = "main.main()\n\tmain.go:1", "abc123"
 	e2.SessionID = uuid.NewString()
 	if err := s.Write(ctx, []audit.Event{e1, e2}); err != nil {
@@ -301,7 +303,7 @@ func TestDatagrokQueries(t *testing.T) {
 	e.SessionID = uuid.NewString()
 	e.UserID = "alice"
 	errEv := event(2)
-	errEv.Level, errEv.Type, errEv.Message, errEv.StackTrace, errEv.Fingerprint = audit.LevelError, audit.Error, "boom", "stack", "fp1"
+	errEv.Level, errEv.Type, errEv.Message, errEv.StackTrace, errEv.Fingerprint = audit.LevelError, audit.TypeError, "boom", "stack", "fp1"
 	if err := s.Write(ctx, []audit.Event{e, errEv}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/store/sqlite"
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestOptions(t *testing.T) {
@@ -196,7 +197,7 @@ func TestEncodings(t *testing.T) {
 	s := newStore(t)
 	e := event(1, audit.P("query", audit.Ref("query", "q1")), audit.P("rows", 42))
 	e.Time = e.Time.Add(1500 * time.Nanosecond) // stored as whole µs
-	e.Level, e.Type, e.Message, e.StackTrace, e.Fingerprint = audit.LevelError, audit.Error, "boom", "main.f()", "fp1"
+	e.Level, e.Type, e.Message, e.StackTrace, e.Fingerprint = audit.LevelError, audit.TypeError, "boom", "main.f()", "fp1"
 	e.Duration = 3 * time.Millisecond
 	if err := s.Write(ctx, []audit.Event{e}); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/store/sqlite"
 )
 
@@ -27,9 +28,9 @@ func Example() {
 		panic(err)
 	}
 	alice := logger.WithUser("alice")
-	alice.Log("query started", map[string]any{"query": audit.Ref("query", "orders-by-day"), "rows": 1234}, audit.QueryStart)
+	alice.Log("query started", map[string]any{"query": audit.Ref("query", "orders-by-day"), "rows": 1234}, datagrok.QueryStart)
 	alice.LogEvent(ctx, audit.Event{
-		Level: audit.LevelUsage, Type: audit.FunctionCall, Message: "called Forecast", Duration: 1500 * time.Millisecond,
+		Level: audit.LevelUsage, Type: audit.TypeFunctionCall, Message: "called Forecast", Duration: 1500 * time.Millisecond,
 		Params: []audit.Param{audit.P("input", audit.Ref("query", "orders-by-day"))},
 	})
 	if err := logger.Flush(ctx); err != nil { // every event is committed once Flush returns

@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/store/sqlite"
-	"github.com/auditkit/audit/store/storetest"
 	"github.com/google/uuid"
 	"go.uber.org/goleak"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/store/sqlite"
+	"github.com/auditkit/audit/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -45,7 +47,7 @@ func event(i int, params ...audit.Param) audit.Event {
 		ID:      uuid.Must(uuid.NewV7()),
 		Time:    base.Add(time.Duration(i) * time.Second),
 		Level:   audit.LevelAudit,
-		Type:    audit.QueryStart,
+		Type:    datagrok.QueryStart,
 		Message: fmt.Sprintf("event %d", i),
 		Params:  params,
 	}

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditkit/audit"
 	"github.com/google/uuid"
+
+	"github.com/auditkit/audit"
 )
 
 // BenchEvents returns n events of the shape the store benchmarks write: an
@@ -21,7 +22,7 @@ func BenchEvents(n int) []audit.Event {
 	for i := range out {
 		out[i] = audit.Event{
 			ID: uuid.Must(uuid.NewV7()), Time: now.Add(time.Duration(i) * time.Microsecond),
-			Level: audit.LevelUsage, Type: audit.HTTPRequest, Message: "GET /api/queries/{id}",
+			Level: audit.LevelUsage, Type: audit.TypeHTTPRequest, Message: "GET /api/queries/{id}",
 			SessionID: fmt.Sprintf("session-%d", i%50), UserID: fmt.Sprintf("user-%d", i%20),
 			Duration: 12 * time.Millisecond,
 			Params: []audit.Param{
@@ -67,7 +68,7 @@ func BenchLogger(b *testing.B, s audit.Store, batch int) {
 	for i := range b.N {
 		err := loggers[i%len(loggers)].Usage("GET /api/queries/{id}", map[string]any{
 			"method": "GET", "ms": 12, "query": objects[i%len(objects)], "route": "/api/queries/{id}", "status": 200,
-		}, audit.HTTPRequest)
+		}, audit.TypeHTTPRequest)
 		if err != nil {
 			b.Fatal(err)
 		}

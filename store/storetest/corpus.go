@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 )
 
 // namedValue is a param value with a name for test output.
@@ -80,12 +81,12 @@ func levelTypes() []struct {
 		level audit.Level
 		typ   string
 	}{
-		{audit.LevelDebug, audit.Log},
-		{audit.LevelInfo, audit.HTTPRequest},
+		{audit.LevelDebug, audit.TypeLog},
+		{audit.LevelInfo, audit.TypeHTTPRequest},
 		{audit.LevelWarning, "custom-warning"},
-		{audit.LevelError, audit.Error},
-		{audit.LevelAudit, audit.QueryStart},
-		{audit.LevelUsage, audit.Usage},
+		{audit.LevelError, audit.TypeError},
+		{audit.LevelAudit, datagrok.QueryStart},
+		{audit.LevelUsage, audit.TypeUsage},
 	}
 }
 
