@@ -69,8 +69,15 @@ type Sink struct {
 	logger   otellog.Logger
 	exporter sdklog.Exporter
 
-	mu     sync.Mutex // orders exports (the exporter takes one at a time) and guards closed
+	exporting chan struct{} // a token: the exporter takes one export at a time
+
+	mu     sync.Mutex // guards closed and the sends counter
 	closed bool
+	sends  sync.WaitGroup
+	// base is canceled when Close gives up waiting, to cut short the
+	// exports in flight.
+	base  context.Context
+	abort context.CancelFunc
 }
 
 var (
@@ -100,11 +107,15 @@ func New(ctx context.Context, opts Options) (*Sink, error) {
 		sdklog.WithAttributeCountLimit(-1),
 		sdklog.WithAttributeValueLengthLimit(-1),
 	)
+	base, abort := context.WithCancel(context.Background())
 	return &Sink{
-		opts:     o,
-		provider: provider,
-		logger:   provider.Logger(o.Scope),
-		exporter: exp,
+		opts:      o,
+		provider:  provider,
+		logger:    provider.Logger(o.Scope),
+		exporter:  exp,
+		exporting: make(chan struct{}, 1),
+		base:      base,
+		abort:     abort,
 	}, nil
 }
 
@@ -119,9 +130,21 @@ func (s *Sink) Send(ctx context.Context, events []audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("otlp: send: %w", err)
 	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("otlp: send: %w", audit.ErrClosed)
+	}
+	s.sends.Add(1)
+	s.mu.Unlock()
+	defer s.sends.Done()
 	if len(events) == 0 {
 		return nil
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.base, cancel)()
+
 	b := &batch{records: make([]sdklog.Record, 0, len(events))}
 	bctx := context.WithValue(context.WithoutCancel(ctx), batchKey{}, b)
 	now := time.Now()
@@ -138,12 +161,13 @@ func (s *Sink) Send(ctx context.Context, events []audit.Event) error {
 		return fmt.Errorf("otlp: send: %w", audit.ErrClosed)
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return fmt.Errorf("otlp: send: %w", audit.ErrClosed)
+	select {
+	case s.exporting <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("otlp: send: %w", ctx.Err())
 	}
 	err := s.exporter.Export(ctx, b.records)
+	<-s.exporting
 	if err == nil {
 		return nil
 	}
@@ -169,16 +193,41 @@ func (s *Sink) Flush(context.Context) error {
 	return nil
 }
 
-// Close waits for a Send in progress, then shuts the exporter down; later
-// Sends and Flushes fail with [audit.ErrClosed]. Close may be called more
-// than once.
+// Close refuses new Sends, waits for those in flight, then shuts the
+// exporter down; later Sends and Flushes fail with [audit.ErrClosed]. When
+// ctx ends first, it cancels the Sends in flight (they return their error,
+// so the Logger counts their events as not delivered) and returns ctx's
+// error. Close may be called more than once.
 func (s *Sink) Close(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.sends.Wait()
+		close(done)
+	}()
+	var waitErr error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.abort()
+		<-done
+		waitErr = fmt.Errorf("otlp: close: %w", ctx.Err())
+	}
+	s.abort()
+	if waitErr != nil {
+		// The exports are over; the shutdowns below do not wait on the
+		// network, but report ctx's error once.
+		_ = s.provider.Shutdown(context.WithoutCancel(ctx))
+		_ = s.exporter.Shutdown(context.WithoutCancel(ctx))
+		return waitErr
+	}
 	return errors.Join(s.provider.Shutdown(ctx), s.exporter.Shutdown(ctx))
 }
 

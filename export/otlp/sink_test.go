@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -316,5 +318,49 @@ func TestThroughLogger(t *testing.T) {
 	}
 	if st := l.Stats(); st.Sinks[0].Written != 50 {
 		t.Errorf("sink stats %+v, want 50 written", st.Sinks[0])
+	}
+}
+
+// TestCloseHoldsDeadline: an endpoint that never answers cannot hold Close
+// past its deadline; the Send in flight returns an error, not success.
+func TestCloseHoldsDeadline(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	s, err := otlp.New(context.Background(), otlp.Options{
+		HTTP: []otlploghttp.Option{otlploghttp.WithEndpointURL(srv.URL + "/v1/logs"), otlploghttp.WithTimeout(time.Hour)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan error, 1)
+	go func() { sent <- s.Send(context.Background(), sinktest.Events(2)) }()
+	<-arrived
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close(ctx) }()
+	select {
+	case err := <-closed:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Close = %v, want an error wrapping context.DeadlineExceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return 10s after its deadline")
+	}
+	if err := <-sent; err == nil {
+		t.Error("the Send cut short by Close returned nil")
+	}
+	if err := s.Send(context.Background(), sinktest.Events(1)); !errors.Is(err, audit.ErrClosed) {
+		t.Errorf("Send after Close = %v", err)
 	}
 }
