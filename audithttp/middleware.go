@@ -111,25 +111,29 @@ func Middleware(logger *audit.Logger, opts *Options) func(http.Handler) http.Han
 		o.TrustedProxies[i] = p.Masked()
 	}
 	return func(next http.Handler) http.Handler {
-		return &handler{logger: logger, opts: o, next: next}
+		return &handler{logger: logger, opts: o, next: next, requestIDKey: http.CanonicalHeaderKey(o.RequestIDHeader)}
 	}
 }
 
 type handler struct {
-	logger *audit.Logger
-	opts   Options
-	next   http.Handler
+	logger       *audit.Logger
+	opts         Options
+	next         http.Handler
+	requestIDKey string // Options.RequestIDHeader, canonical
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.logger.Now()
-	req := &request{id: r.Header.Get(h.opts.RequestIDHeader)}
+	rc := &requestContext{Context: r.Context()}
+	req := &rc.req
+	req.id = r.Header.Get(h.opts.RequestIDHeader)
 	if !validRequestID(req.id) {
 		req.id = newRequestID()
 	}
-	w.Header().Set(h.opts.RequestIDHeader, req.id)
+	req.header[0] = req.id
+	w.Header()[h.requestIDKey] = req.header[:]
 	req.clientIP, _ = h.clientIP(r)
-	ctx := context.WithValue(r.Context(), requestKey{}, req)
+	var ctx context.Context = rc
 	if h.opts.Subject != nil {
 		if s := h.opts.Subject(r); !empty(s) {
 			ctx = audit.WithSubject(ctx, s)
@@ -208,7 +212,7 @@ func (h *handler) record(r *http.Request, rw *responseWriter, start time.Time, e
 		ps = append(ps, audit.Param{Key: StatusParam, Value: audit.Int64Value(int64(status))})
 	}
 	ps = append(ps, extra...)
-	ps = append(ps, requestParams(r)...)
+	ps = appendRequestParams(ps, r)
 	if h.opts.Params != nil {
 		ps = append(ps, h.opts.Params(r)...)
 	}
@@ -234,9 +238,8 @@ func message(method, route string) string {
 	return method + " " + route
 }
 
-// requestParams are the client_ip, user_agent and request_id of r.
-func requestParams(r *http.Request) []audit.Param {
-	ps := make([]audit.Param, 0, 3)
+// appendRequestParams appends the client_ip, user_agent and request_id of r.
+func appendRequestParams(ps []audit.Param, r *http.Request) []audit.Param {
 	if req, ok := r.Context().Value(requestKey{}).(*request); ok {
 		ps = append(ps, audit.Param{Key: RequestIDParam, Value: audit.StringValue(req.id)})
 		if req.clientIP.IsValid() {

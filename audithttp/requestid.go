@@ -36,6 +36,21 @@ type requestKey struct{}
 type request struct {
 	id       string
 	clientIP netip.Addr
+	header   [1]string // the response header's value, so setting it allocates nothing more
+}
+
+// requestContext carries a request in one allocation: a context.WithValue
+// would take a second one.
+type requestContext struct {
+	context.Context
+	req request
+}
+
+func (c *requestContext) Value(key any) any {
+	if key == (requestKey{}) {
+		return &c.req
+	}
+	return c.Context.Value(key)
 }
 
 // RequestID returns the request id the middleware gave the request of ctx
