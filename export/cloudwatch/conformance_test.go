@@ -15,7 +15,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	sinktest.Run(t, sinktest.Harness{
-		New: func(t *testing.T) (audit.Sink, sinktest.Reader) {
+		New: func(t testing.TB) (audit.Sink, sinktest.Reader) {
 			srv := cloudwatchtest.NewServer(cloudwatchtest.Options{})
 			t.Cleanup(srv.Close)
 			x, err := cloudwatch.New(cloudwatch.Options{
@@ -28,7 +28,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return x, func(t *testing.T) []uuid.UUID {
+			return x, func(t testing.TB) []uuid.UUID {
 				var out []uuid.UUID
 				for _, stream := range srv.Streams("/app/audit") {
 					for _, e := range srv.Events("/app/audit", stream) {

@@ -14,10 +14,10 @@ import (
 
 func TestConformance(t *testing.T) {
 	sinktest.Run(t, sinktest.Harness{
-		New: func(t *testing.T) (audit.Sink, sinktest.Reader) {
+		New: func(t testing.TB) (audit.Sink, sinktest.Reader) {
 			var buf bytes.Buffer
 			s := jsonl.New(bufio.NewWriter(&buf), jsonl.Options{})
-			return s, func(t *testing.T) []uuid.UUID {
+			return s, func(t testing.TB) []uuid.UUID {
 				events, err := jsonl.ReadEvents(bytes.NewReader(buf.Bytes()))
 				if err != nil {
 					t.Fatalf("reading back: %v", err)

@@ -24,7 +24,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newSink(t *testing.T, r *receiver, mutate func(*otlp.Options)) *otlp.Sink {
+func newSink(t testing.TB, r *receiver, mutate func(*otlp.Options)) *otlp.Sink {
 	t.Helper()
 	opts := otlp.Options{
 		HTTP:     []otlploghttp.Option{otlploghttp.WithEndpointURL(r.URL())},
@@ -43,10 +43,10 @@ func newSink(t *testing.T, r *receiver, mutate func(*otlp.Options)) *otlp.Sink {
 
 func TestConformance(t *testing.T) {
 	sinktest.Run(t, sinktest.Harness{
-		New: func(t *testing.T) (audit.Sink, sinktest.Reader) {
+		New: func(t testing.TB) (audit.Sink, sinktest.Reader) {
 			r := newReceiver()
 			t.Cleanup(r.Close)
-			return newSink(t, r, nil), func(t *testing.T) []uuid.UUID {
+			return newSink(t, r, nil), func(t testing.TB) []uuid.UUID {
 				var out []uuid.UUID
 				for _, lr := range r.Records() {
 					v, ok := attr(lr, otlp.IDKey)

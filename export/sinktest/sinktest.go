@@ -4,7 +4,7 @@
 //
 //	func TestConformance(t *testing.T) {
 //		sinktest.Run(t, sinktest.Harness{
-//			New: func(t *testing.T) (audit.Sink, sinktest.Reader) { ... },
+//			New: func(t testing.TB) (audit.Sink, sinktest.Reader) { ... },
 //		})
 //	}
 //
@@ -47,14 +47,14 @@ import (
 // Reader returns the IDs of the events the destination holds now, each as
 // many times as it was delivered, in any order. The suite calls it after
 // Flush.
-type Reader func(t *testing.T) []uuid.UUID
+type Reader func(t testing.TB) []uuid.UUID
 
 // Harness tells [Run] how to make the sink under test.
 type Harness struct {
 	// New returns a fresh sink, with its own empty destination, and a
 	// Reader of that destination. Required. The suite closes the sink if it
 	// is an [audit.Closer]; New registers any other cleanup with t.Cleanup.
-	New func(t *testing.T) (audit.Sink, Reader)
+	New func(t testing.TB) (audit.Sink, Reader)
 	// Refuse, when set, changes an event so that the destination refuses it
 	// for good while accepting the others of the same batch (an event too
 	// old for CloudWatch, say). Nil skips the PartialLoss rule, for sinks
@@ -68,21 +68,23 @@ func Run(t *testing.T, h Harness) {
 	if h.New == nil {
 		t.Fatal("sinktest: Harness.New is nil")
 	}
-	rules := []struct {
-		name string
-		fn   func(*testing.T, Harness)
-	}{
-		{"Once", testOnce},
-		{"FlushAfterSend", testFlushAfterSend},
-		{"Concurrent", testConcurrent},
-		{"NotKeepSlice", testNotKeepSlice},
-		{"Context", testContext},
-		{"Closed", testClosed},
-		{"PartialLoss", testPartialLoss},
-	}
 	for _, r := range rules {
 		t.Run(r.name, func(t *testing.T) { r.fn(t, h) })
 	}
+}
+
+// rules are the suite's rules, in the order Run runs them.
+var rules = []struct {
+	name string
+	fn   func(testing.TB, Harness)
+}{
+	{"Once", testOnce},
+	{"FlushAfterSend", testFlushAfterSend},
+	{"Concurrent", testConcurrent},
+	{"NotKeepSlice", testNotKeepSlice},
+	{"Context", testContext},
+	{"Closed", testClosed},
+	{"PartialLoss", testPartialLoss},
 }
 
 // Events returns n valid events of varied levels and params, timestamped
@@ -141,7 +143,7 @@ func ids(events []audit.Event) []uuid.UUID {
 }
 
 // open makes the sink under test and closes it when the test ends.
-func open(t *testing.T, h Harness) (audit.Sink, Reader) {
+func open(t testing.TB, h Harness) (audit.Sink, Reader) {
 	t.Helper()
 	s, read := h.New(t)
 	if c, ok := s.(audit.Closer); ok {
@@ -156,7 +158,7 @@ func open(t *testing.T, h Harness) (audit.Sink, Reader) {
 	return s, read
 }
 
-func send(t *testing.T, s audit.Sink, events []audit.Event) {
+func send(t testing.TB, s audit.Sink, events []audit.Event) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -165,7 +167,7 @@ func send(t *testing.T, s audit.Sink, events []audit.Event) {
 	}
 }
 
-func flush(t *testing.T, s audit.Sink) {
+func flush(t testing.TB, s audit.Sink) {
 	t.Helper()
 	f, ok := s.(audit.Flusher)
 	if !ok {
@@ -180,7 +182,7 @@ func flush(t *testing.T, s audit.Sink) {
 
 // checkOnce fails unless got holds each of want exactly once and nothing
 // else.
-func checkOnce(t *testing.T, got, want []uuid.UUID) {
+func checkOnce(t testing.TB, got, want []uuid.UUID) {
 	t.Helper()
 	count := make(map[uuid.UUID]int, len(got))
 	for _, id := range got {
@@ -201,7 +203,7 @@ func checkOnce(t *testing.T, got, want []uuid.UUID) {
 	}
 }
 
-func testOnce(t *testing.T, h Harness) {
+func testOnce(t testing.TB, h Harness) {
 	s, read := open(t, h)
 	var want []uuid.UUID
 	for _, n := range []int{1, 7, 30} {
@@ -214,7 +216,7 @@ func testOnce(t *testing.T, h Harness) {
 	checkOnce(t, read(t), want)
 }
 
-func testFlushAfterSend(t *testing.T, h Harness) {
+func testFlushAfterSend(t testing.TB, h Harness) {
 	s, read := open(t, h)
 	flush(t, s)
 	if got := read(t); len(got) != 0 {
@@ -226,7 +228,7 @@ func testFlushAfterSend(t *testing.T, h Harness) {
 	checkOnce(t, read(t), ids(batch))
 }
 
-func testConcurrent(t *testing.T, h Harness) {
+func testConcurrent(t testing.TB, h Harness) {
 	s, read := open(t, h)
 	const workers, batches = 4, 5
 	var (
@@ -260,7 +262,7 @@ func testConcurrent(t *testing.T, h Harness) {
 	checkOnce(t, read(t), want)
 }
 
-func testNotKeepSlice(t *testing.T, h Harness) {
+func testNotKeepSlice(t testing.TB, h Harness) {
 	s, read := open(t, h)
 	batch := Events(5)
 	want := ids(batch)
@@ -274,7 +276,7 @@ func testNotKeepSlice(t *testing.T, h Harness) {
 	checkOnce(t, read(t), want)
 }
 
-func testContext(t *testing.T, h Harness) {
+func testContext(t testing.TB, h Harness) {
 	s, read := open(t, h)
 	batch := Events(3)
 
@@ -309,7 +311,7 @@ func testContext(t *testing.T, h Harness) {
 	checkOnce(t, read(t), ids(batch))
 }
 
-func testClosed(t *testing.T, h Harness) {
+func testClosed(t testing.TB, h Harness) {
 	s, read := h.New(t)
 	c, ok := s.(audit.Closer)
 	if !ok {
@@ -338,7 +340,7 @@ func testClosed(t *testing.T, h Harness) {
 	checkOnce(t, read(t), ids(batch))
 }
 
-func testPartialLoss(t *testing.T, h Harness) {
+func testPartialLoss(t testing.TB, h Harness) {
 	if h.Refuse == nil {
 		t.Skip("Harness.Refuse is nil: the sink cannot lose part of a batch")
 	}
