@@ -14,10 +14,12 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	var stall func() // the server of the sink New made last
 	sinktest.Run(t, sinktest.Harness{
 		New: func(t testing.TB) (audit.Sink, sinktest.Reader) {
 			srv := cloudwatchtest.NewServer(cloudwatchtest.Options{})
 			t.Cleanup(srv.Close)
+			stall = func() { srv.SetLatency(time.Hour) }
 			x, err := cloudwatch.New(cloudwatch.Options{
 				Blocks:     []cloudwatch.Block{{LogGroup: "/app/audit"}},
 				Client:     srv.Client(),
@@ -46,5 +48,6 @@ func TestConformance(t *testing.T) {
 		},
 		// CloudWatch refuses events older than 14 days.
 		Refuse: func(e *audit.Event) { e.Time = e.Time.Add(-15 * 24 * time.Hour) },
+		Stall:  func() { stall() },
 	})
 }

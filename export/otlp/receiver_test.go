@@ -25,18 +25,30 @@ type receiver struct {
 	resource *resourcepb.Resource
 	scope    string
 	requests int
-	fail     int // answer the next fail requests with 400
+	fail     int  // answer the next fail requests with 400
+	stalled  bool // answer nothing until the client gives up or Close
+	done     chan struct{}
 }
 
 func newReceiver() *receiver {
-	r := &receiver{}
+	r := &receiver{done: make(chan struct{})}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	return r
 }
 
 func (r *receiver) URL() string { return r.srv.URL + "/v1/logs" }
 
-func (r *receiver) Close() { r.srv.Close() }
+func (r *receiver) Close() {
+	close(r.done)
+	r.srv.Close()
+}
+
+// Stall makes the receiver stop answering.
+func (r *receiver) Stall() {
+	r.mu.Lock()
+	r.stalled = true
+	r.mu.Unlock()
+}
 
 func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost || req.URL.Path != "/v1/logs" || req.Header.Get("Content-Type") != "application/x-protobuf" {
@@ -64,6 +76,14 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	r.requests++
+	if r.stalled {
+		r.mu.Unlock()
+		select {
+		case <-req.Context().Done():
+		case <-r.done:
+		}
+		return
+	}
 	if r.fail > 0 {
 		r.fail--
 		r.mu.Unlock()

@@ -42,10 +42,12 @@ func newSink(t testing.TB, r *receiver, mutate func(*otlp.Options)) *otlp.Sink {
 }
 
 func TestConformance(t *testing.T) {
+	var last *receiver // the receiver of the sink New made last
 	sinktest.Run(t, sinktest.Harness{
 		New: func(t testing.TB) (audit.Sink, sinktest.Reader) {
 			r := newReceiver()
 			t.Cleanup(r.Close)
+			last = r
 			return newSink(t, r, nil), func(t testing.TB) []uuid.UUID {
 				var out []uuid.UUID
 				for _, lr := range r.Records() {
@@ -63,6 +65,7 @@ func TestConformance(t *testing.T) {
 			}
 		},
 		Refuse: func(e *audit.Event) { e.Message = "refuse-me" },
+		Stall:  func() { last.Stall() },
 	})
 }
 

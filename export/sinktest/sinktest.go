@@ -22,6 +22,10 @@
 //   - Context: a Send with an ended context returns an error that wraps the
 //     context's error and delivers nothing, so the Logger's retry delivers
 //     each event once.
+//   - Deadline (when Harness.Stall is set): a Send to a destination that
+//     has stopped answering returns when its context's deadline passes,
+//     with an error wrapping context.DeadlineExceeded, and Close with a
+//     deadline returns too.
 //   - Closed: after [audit.Closer.Close], Send and Flush fail with errors
 //     wrapping [audit.ErrClosed], and Close again returns nil.
 //   - PartialLoss (when Harness.Refuse is set): a batch holding one event
@@ -60,6 +64,10 @@ type Harness struct {
 	// old for CloudWatch, say). Nil skips the PartialLoss rule, for sinks
 	// that cannot lose part of a batch.
 	Refuse func(e *audit.Event)
+	// Stall, when set, makes the sink's destination stop answering: its
+	// requests hang until the test ends. Nil skips the Deadline rule, for
+	// sinks that cannot be stalled.
+	Stall func()
 }
 
 // Run runs every rule against h's sink as subtests of t.
@@ -83,6 +91,7 @@ var rules = []struct {
 	{"Concurrent", testConcurrent},
 	{"NotKeepSlice", testNotKeepSlice},
 	{"Context", testContext},
+	{"Deadline", testDeadline},
 	{"Closed", testClosed},
 	{"PartialLoss", testPartialLoss},
 }
@@ -360,4 +369,41 @@ func testPartialLoss(t testing.TB, h Harness) {
 	flush(t, s)
 	want := slices.Delete(ids(batch), 1, 2)
 	checkOnce(t, read(t), want)
+}
+
+// deadlineGrace is how long the Deadline rule waits past a deadline before
+// it declares the sink stuck: long, so a loaded machine does not fail it.
+var deadlineGrace = 10 * time.Second
+
+func testDeadline(t testing.TB, h Harness) {
+	if h.Stall == nil {
+		t.Skip("Harness.Stall is nil: the destination cannot be stalled")
+	}
+	s, _ := h.New(t)
+	h.Stall()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	sent := make(chan error, 1)
+	go func() { sent <- s.Send(ctx, Events(3)) }()
+	select {
+	case err := <-sent:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Send to a stalled destination = %v, want an error wrapping context.DeadlineExceeded", err)
+		}
+	case <-time.After(deadlineGrace):
+		t.Fatalf("Send to a stalled destination did not return %v after its deadline", deadlineGrace)
+	}
+	c, ok := s.(audit.Closer)
+	if !ok {
+		return
+	}
+	cctx, ccancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer ccancel()
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(cctx) }()
+	select {
+	case <-closed: // nothing in flight: nil or the deadline's error
+	case <-time.After(deadlineGrace):
+		t.Fatalf("Close did not return %v after its deadline", deadlineGrace)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"go.uber.org/goleak"
@@ -13,7 +14,10 @@ import (
 	"github.com/auditkit/audit"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	deadlineGrace = time.Second // the broken sinks need not keep the test waiting
+	goleak.VerifyTestMain(m)
+}
 
 // faults are the ways the test sink can break the contract.
 type faults struct {
@@ -23,6 +27,7 @@ type faults struct {
 	openAfter   bool // accepts Sends after Close
 	silentLoss  bool // drops refused events and returns nil
 	wholeRefuse bool // refuses the whole batch for one refused event
+	stuck       bool // when stalled, waits for the destination whatever the context
 }
 
 // memSink is a reference sink that keeps the contract unless told a fault.
@@ -32,9 +37,24 @@ type memSink struct {
 	held    []uuid.UUID
 	pending [][]audit.Event
 	closed  bool
+	stalled chan struct{} // closed when the destination answers again
 }
 
 func (s *memSink) Send(ctx context.Context, events []audit.Event) error {
+	s.mu.Lock()
+	stalled := s.stalled
+	s.mu.Unlock()
+	if stalled != nil {
+		if s.f.stuck {
+			<-stalled
+		} else {
+			select {
+			case <-stalled:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
 	if !s.f.ignoreCtx {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -96,9 +116,18 @@ func (s *memSink) Close(ctx context.Context) error {
 }
 
 func harness(f faults) Harness {
+	var last *memSink
 	return Harness{
-		New: func(testing.TB) (audit.Sink, Reader) {
+		New: func(t testing.TB) (audit.Sink, Reader) {
 			s := &memSink{f: f}
+			last = s
+			t.Cleanup(func() {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				if s.stalled != nil {
+					close(s.stalled)
+				}
+			})
 			return s, func(testing.TB) []uuid.UUID {
 				s.mu.Lock()
 				defer s.mu.Unlock()
@@ -106,6 +135,11 @@ func harness(f faults) Harness {
 			}
 		},
 		Refuse: func(e *audit.Event) { e.Message = "refused" },
+		Stall: func() {
+			last.mu.Lock()
+			last.stalled = make(chan struct{})
+			last.mu.Unlock()
+		},
 	}
 }
 
@@ -173,6 +207,7 @@ func TestRulesCatchFaults(t *testing.T) {
 		{"Closed", faults{openAfter: true}},
 		{"PartialLoss", faults{silentLoss: true}},
 		{"PartialLoss", faults{wholeRefuse: true}},
+		{"Deadline", faults{stuck: true}},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s/%+v", c.rule, c.f), func(t *testing.T) {
