@@ -29,7 +29,10 @@
 // bool). A uint64 above the int64 range, a time (RFC 3339) and a duration
 // (Go syntax, "1.5ms") become strings; an object reference becomes a map
 // {kind, id}; a JSON value its text; a null an empty value. OTLP strings
-// must be UTF-8, so a string that is not is sent as bytes, unchanged.
+// must be UTF-8, so a message or value that is not is sent as bytes,
+// unchanged. Keys cannot be bytes: a key that is not UTF-8 or holds NUL is
+// sent as [audit.Text] makes it (the Logger refuses no key, but such keys
+// are rare enough that this is the one place the record differs).
 //
 // # Loss
 //

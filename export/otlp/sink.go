@@ -385,13 +385,14 @@ func str(s string) attribute.Value {
 	return attribute.ByteSliceValue([]byte(s))
 }
 
-// key is a param key as an attribute key: keys are UTF-8 in OTLP, so an
-// invalid byte becomes U+FFFD.
+// key is a param key as an attribute key: OTLP keys are strings, so a key
+// that is not UTF-8 or holds NUL follows [audit.Text]'s rule.
 func key(k string) string {
 	if k == "" {
 		return "(empty)"
 	}
-	return strings.ToValidUTF8(k, "\uFFFD")
+	t, _ := audit.Text(k)
+	return t
 }
 
 func value(v audit.Value) attribute.Value {

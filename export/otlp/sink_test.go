@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -365,5 +366,49 @@ func TestCloseHoldsDeadline(t *testing.T) {
 	}
 	if err := s.Send(context.Background(), sinktest.Events(1)); !errors.Is(err, audit.ErrClosed) {
 		t.Errorf("Send after Close = %v", err)
+	}
+}
+
+// TestHostileContent: bytes that are not UTF-8, NUL bytes and a large value
+// reach the endpoint without the request being refused.
+func TestHostileContent(t *testing.T) {
+	r := newReceiver()
+	defer r.Close()
+	s := newSink(t, r, nil)
+	defer s.Close(context.Background())
+	e := sinktest.Events(1)[0]
+	e.Message = "bad \xff message with nul \x00"
+	e.UserID = "user\xfe"
+	e.Params = []audit.Param{
+		{Key: "big", Value: audit.StringValue(strings.Repeat("x", 1<<20))},
+		{Key: "bad\xffkey", Value: audit.StringValue("v")},
+		{Key: "nul\x00key", Value: audit.StringValue("nul\x00value")},
+	}
+	if err := s.Send(context.Background(), []audit.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	recs := r.Records()
+	if len(recs) != 1 {
+		t.Fatalf("received %d records", len(recs))
+	}
+	lr := recs[0]
+	if got := string(lr.GetBody().GetBytesValue()); got != e.Message {
+		t.Errorf("body %q, want the original bytes", got)
+	}
+	attrs := map[string]*commonpb.AnyValue{}
+	for _, kv := range lr.GetAttributes() {
+		attrs[kv.GetKey()] = kv.GetValue()
+	}
+	if got := string(attrs[otlp.UserKey].GetBytesValue()); got != e.UserID {
+		t.Errorf("user %q", got)
+	}
+	if got := attrs["big"].GetStringValue(); len(got) != 1<<20 {
+		t.Errorf("big value has %d bytes", len(got))
+	}
+	if got := attrs["bad\uFFFDkey"].GetStringValue(); got != "v" {
+		t.Errorf("invalid key: %v", attrs)
+	}
+	if got := attrs["nul\u2400key"].GetStringValue(); got != "nul\x00value" {
+		t.Errorf("NUL key: value %q", got)
 	}
 }
