@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -410,5 +411,44 @@ func TestHostileContent(t *testing.T) {
 	}
 	if got := attrs["nul\u2400key"].GetStringValue(); got != "nul\x00value" {
 		t.Errorf("NUL key: value %q", got)
+	}
+}
+
+// memExporter is an sdklog.Exporter that keeps what it is given.
+type memExporter struct {
+	records  []string
+	shutdown bool
+}
+
+func (m *memExporter) Export(_ context.Context, recs []sdklog.Record) error {
+	for i := range recs {
+		m.records = append(m.records, recs[i].Body().AsString()+" "+recs[i].Resource().String())
+	}
+	return nil
+}
+func (m *memExporter) Shutdown(context.Context) error   { m.shutdown = true; return nil }
+func (m *memExporter) ForceFlush(context.Context) error { return nil }
+
+// TestCustomExporter: Options.Exporter replaces the OTLP/HTTP exporter and
+// is shut down by Close.
+func TestCustomExporter(t *testing.T) {
+	exp := &memExporter{}
+	s, err := otlp.New(context.Background(), otlp.Options{
+		Exporter: exp,
+		Resource: resource.NewSchemaless(semconv.ServiceName("billing")),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := sinktest.Events(2)
+	if err := s.Send(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"event 0 service.name=billing", "event 1 service.name=billing"}
+	if strings.Join(exp.records, "|") != strings.Join(want, "|") || !exp.shutdown {
+		t.Errorf("exporter got %q, shut down %v; want %q, true", exp.records, exp.shutdown, want)
 	}
 }
