@@ -318,3 +318,32 @@ func TestOptions(t *testing.T) {
 		t.Errorf("%d events of the default type", n)
 	}
 }
+
+// TestStreamAttribution: the stream's context, as the handler sees it,
+// carries the subject, and so does the call's event.
+func TestStreamAttribution(t *testing.T) {
+	e := start(t, &auditgrpc.Options{
+		Subject: func(ctx context.Context, method string) audit.Subject {
+			md, _ := metadata.FromIncomingContext(ctx)
+			if v := md.Get("x-user"); len(v) > 0 {
+				return audit.Subject{UserID: v[0]}
+			}
+			return audit.Subject{}
+		},
+	})
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-user", "bob")
+	cs, err := e.conn.NewStream(ctx, chatDesc, "/test.Echo/Chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.SendMsg(wrapperspb.String("x")); err != nil {
+		t.Fatal(err)
+	}
+	_ = cs.CloseSend()
+	for cs.RecvMsg(new(wrapperspb.StringValue)) == nil {
+	}
+	calls := e.events(t, auditgrpc.Type)
+	if len(calls) != 1 || calls[0].UserID != "bob" {
+		t.Fatalf("stream call events %+v, want one attributed to bob", calls)
+	}
+}
