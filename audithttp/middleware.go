@@ -62,7 +62,8 @@ type Options struct {
 	// read from the right, skipping trusted proxies, and the first address
 	// that is not one is the client. Default none: the header is ignored
 	// and the client is the peer, so a client cannot choose its address.
-	// A single address is a /32 (or /128) prefix.
+	// A single address is a /32 (or /128) prefix; an invalid (zero)
+	// prefix trusts nothing.
 	TrustedProxies []netip.Prefix
 	// ForwardedHeader is the header the trusted proxies set: X-Forwarded-For
 	// or another of its shape (X-Real-Ip), or Forwarded (RFC 7239, its for=
