@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -29,6 +30,12 @@ const (
 	// over the connection without sending a status through net/http; such
 	// an event has no StatusParam.
 	HijackedParam = "hijacked"
+	// ClientIPParam holds the client's address: see Options.TrustedProxies.
+	ClientIPParam = "client_ip"
+	// UserAgentParam holds the User-Agent header, when the client sent one.
+	UserAgentParam = "user_agent"
+	// RequestIDParam holds the request id: see Options.RequestIDHeader.
+	RequestIDParam = "request_id"
 )
 
 // Options configure [Middleware]. The zero value (or nil) means the defaults.
@@ -48,6 +55,34 @@ type Options struct {
 	Skip func(*http.Request) bool
 	// Type is the record type of request events. Default [audit.TypeHTTPRequest].
 	Type string
+
+	// TrustedProxies are the proxies (load balancers, ingress) whose
+	// ForwardedHeader is believed. The client is the peer of the
+	// connection, unless the peer is a trusted proxy: then the header is
+	// read from the right, skipping trusted proxies, and the first address
+	// that is not one is the client. Default none: the header is ignored
+	// and the client is the peer, so a client cannot choose its address.
+	// A single address is a /32 (or /128) prefix; an invalid (zero)
+	// prefix trusts nothing.
+	TrustedProxies []netip.Prefix
+	// ForwardedHeader is the header the trusted proxies set: X-Forwarded-For
+	// or another of its shape (X-Real-Ip), or Forwarded (RFC 7239, its for=
+	// parameters). Only this header is read, so a client cannot smuggle an
+	// address through another one that the proxies pass on untouched.
+	// Default "X-Forwarded-For".
+	ForwardedHeader string
+	// RequestIDHeader is the header carrying the request id. An incoming
+	// id (1 to 128 printable ASCII characters, no spaces) is kept; otherwise
+	// a new one (a UUIDv7) is made. Either way it is set on the response
+	// header of the same name before the handler runs, recorded as the
+	// param request_id, and available to handlers with [RequestID].
+	// Default "X-Request-Id".
+	RequestIDHeader string
+	// Params, when set, returns params to add to the request event,
+	// called after the handler with the request the handler was given (its
+	// context holds what the handler's middlewares added). Params named
+	// like the middleware's own replace them.
+	Params func(*http.Request) []audit.Param
 }
 
 // Middleware returns a function that wraps a handler so that each request is
@@ -66,24 +101,46 @@ func Middleware(logger *audit.Logger, opts *Options) func(http.Handler) http.Han
 	if o.Type == "" {
 		o.Type = audit.TypeHTTPRequest
 	}
+	if o.ForwardedHeader == "" {
+		o.ForwardedHeader = "X-Forwarded-For"
+	}
+	if o.RequestIDHeader == "" {
+		o.RequestIDHeader = "X-Request-Id"
+	}
+	o.TrustedProxies = append([]netip.Prefix(nil), o.TrustedProxies...)
+	for i, p := range o.TrustedProxies {
+		o.TrustedProxies[i] = p.Masked()
+	}
 	return func(next http.Handler) http.Handler {
-		return &handler{logger: logger, opts: o, next: next}
+		return &handler{logger: logger, opts: o, next: next, requestIDKey: http.CanonicalHeaderKey(o.RequestIDHeader)}
 	}
 }
 
 type handler struct {
-	logger *audit.Logger
-	opts   Options
-	next   http.Handler
+	logger       *audit.Logger
+	opts         Options
+	next         http.Handler
+	requestIDKey string // Options.RequestIDHeader, canonical
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.logger.Now()
+	rc := &requestContext{Context: r.Context()}
+	req := &rc.req
+	req.id = r.Header.Get(h.opts.RequestIDHeader)
+	if !validRequestID(req.id) {
+		req.id = newRequestID()
+	}
+	req.header[0] = req.id
+	w.Header()[h.requestIDKey] = req.header[:]
+	req.clientIP, _ = h.clientIP(r)
+	var ctx context.Context = rc
 	if h.opts.Subject != nil {
 		if s := h.opts.Subject(r); !empty(s) {
-			r = r.WithContext(audit.WithSubject(r.Context(), s))
+			ctx = audit.WithSubject(ctx, s)
 		}
 	}
+	r = r.WithContext(ctx)
 	rw := &responseWriter{ResponseWriter: w}
 	returned := false
 	defer func() {
@@ -119,6 +176,7 @@ func (h *handler) recovered(r *http.Request, rw *responseWriter, start time.Time
 			{Key: MethodParam, Value: audit.StringValue(r.Method)},
 			{Key: RouteParam, Value: audit.StringValue(route)},
 			{Key: audit.ErrorTypeParam, Value: audit.StringValue(typeName(pe.Value))},
+			{Key: RequestIDParam, Value: audit.StringValue(RequestID(r.Context()))},
 		},
 	}
 	_ = h.logger.LogEvent(ctx, e)
@@ -138,7 +196,7 @@ func (h *handler) record(r *http.Request, rw *responseWriter, start time.Time, e
 	}
 	d := h.logger.Now().Sub(start)
 	route := h.opts.Route(r)
-	ps := make([]audit.Param, 0, 4+len(extra))
+	ps := make([]audit.Param, 0, 7+len(extra))
 	ps = append(ps,
 		audit.Param{Key: MethodParam, Value: audit.StringValue(r.Method)},
 		audit.Param{Key: RouteParam, Value: audit.StringValue(route)},
@@ -155,6 +213,10 @@ func (h *handler) record(r *http.Request, rw *responseWriter, start time.Time, e
 		ps = append(ps, audit.Param{Key: StatusParam, Value: audit.Int64Value(int64(status))})
 	}
 	ps = append(ps, extra...)
+	ps = appendRequestParams(ps, r)
+	if h.opts.Params != nil {
+		ps = append(ps, h.opts.Params(r)...)
+	}
 	e := audit.Event{
 		Time:     start,
 		Level:    audit.LevelUsage,
@@ -175,6 +237,20 @@ func message(method, route string) string {
 		route = strings.TrimLeft(rest, " \t")
 	}
 	return method + " " + route
+}
+
+// appendRequestParams appends the client_ip, user_agent and request_id of r.
+func appendRequestParams(ps []audit.Param, r *http.Request) []audit.Param {
+	if req, ok := r.Context().Value(requestKey{}).(*request); ok {
+		ps = append(ps, audit.Param{Key: RequestIDParam, Value: audit.StringValue(req.id)})
+		if req.clientIP.IsValid() {
+			ps = append(ps, audit.Param{Key: ClientIPParam, Value: audit.StringValue(req.clientIP.String())})
+		}
+	}
+	if ua := r.UserAgent(); ua != "" {
+		ps = append(ps, audit.Param{Key: UserAgentParam, Value: audit.StringValue(ua)})
+	}
+	return ps
 }
 
 func empty(s audit.Subject) bool {

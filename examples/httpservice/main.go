@@ -71,6 +71,9 @@ func run(ctx context.Context, ln net.Listener, store *memory.Store, logOut io.Wr
 		Store:   store,
 		Printer: ownLog, // audit -> slog: operators see the events in the service's log
 		Params:  map[string]any{"service": "httpservice"},
+		// The handlers' own events get the request's request_id and
+		// client_ip, as the request events have.
+		Callback: audithttp.RequestParams,
 	})
 	if err != nil {
 		return err

@@ -149,6 +149,12 @@ func TestService(t *testing.T) {
 
 	// slog: the handler's slog call is an audit event of its own type.
 	viewed := find("item viewed", func(e *audit.Event) bool { return e.Type == "item-viewed" })
+	// RequestParams ties it to its request and client.
+	if req := find("item request", request("GET /items/{id}", "200")); param(viewed, "request_id") != param(req, "request_id") ||
+		param(req, "request_id") == "<missing>" || param(viewed, "client_ip") != "127.0.0.1" {
+		t.Errorf("item viewed: request_id %s client_ip %s; its request's request_id %s",
+			param(viewed, "request_id"), param(viewed, "client_ip"), param(req, "request_id"))
+	}
 	if viewed.Level != audit.LevelAudit || viewed.UserID != "ann" || param(viewed, "item") != "7" || param(viewed, "service") != "httpservice" {
 		t.Errorf("slog event %+v", viewed)
 	}
