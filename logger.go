@@ -616,8 +616,8 @@ func (l *Logger) Stats() Stats {
 		ps := c.store.stats()
 		s.Logged, s.Written, s.Failed, s.Retried, s.QueueDepth = ps.Logged, ps.Written, ps.Failed, ps.Retried, ps.QueueDepth
 	}
-	s.Closed = c.refused.Load()
-	s.Dropped = c.dropped.Load() + s.Closed
+	s.Refused = c.refused.Load()
+	s.Dropped = c.dropped.Load() + s.Refused
 	for _, p := range c.sinks {
 		s.Sinks = append(s.Sinks, p.stats())
 	}

@@ -608,7 +608,7 @@ func TestCloseFlushesAndRefuses(t *testing.T) {
 	if err := l.Close(context.Background()); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if s := l.Stats(); s.Closed != 1 || s.Dropped != 1 || s.Written != 100 {
+	if s := l.Stats(); s.Refused != 1 || s.Dropped != 1 || s.Written != 100 {
 		t.Errorf("stats = %+v", s)
 	}
 }
