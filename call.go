@@ -27,7 +27,9 @@ const (
 	// Event.Duration has the exact duration.
 	MSParam = "ms"
 	// ErrorTypeParam is the param holding the Go type of an error or of a
-	// panic value, as [Logger.Error] records it.
+	// panic value, as [Logger.Error] records it: the most specific type in
+	// the error's chain, skipping generic wrappers (see [ErrorChainParam]
+	// for the whole chain).
 	ErrorTypeParam = "error_type"
 )
 
@@ -139,8 +141,11 @@ func (c *Call) end(outputs map[string]any, err error, stack string) error {
 	}
 	if err != nil {
 		e.Level = LevelError
+		if carried := carriedStack(err); carried != "" {
+			stack = carried
+		}
 		e.Message, e.StackTrace = errorMessage(err), stack
-		ps = append(ps, Param{Key: ErrorTypeParam, Value: StringValue(errorType(err))})
+		ps = append(ps, errorParams(err)...)
 	}
 	e.Params = ps
 	return c.l.LogEvent(context.WithoutCancel(c.ctx), e)
@@ -154,15 +159,6 @@ func errorMessage(err error) (msg string) {
 		}
 	}()
 	return err.Error()
-}
-
-// errorType returns the Go type recorded in [ErrorTypeParam]: err's own, or
-// for a [*PanicError] the type of the panic value.
-func errorType(err error) string {
-	if pe, ok := err.(*PanicError); ok {
-		return fmt.Sprintf("%T", pe.Value)
-	}
-	return fmt.Sprintf("%T", err)
 }
 
 // Do runs fn as a recorded function call: [Logger.Call] with name and
@@ -284,15 +280,17 @@ func (l *Logger) Go(ctx context.Context, name string, fn func(context.Context) e
 
 // goFailed logs the failure of a goroutine run by Go.
 func (l *Logger) goFailed(ctx context.Context, name string, err error, stack string) {
+	if _, ok := err.(*PanicError); !ok {
+		if carried := carriedStack(err); carried != "" {
+			stack = carried
+		}
+	}
 	e := Event{
 		Level:      LevelError,
 		Type:       TypeError,
 		Message:    errorMessage(err),
 		StackTrace: stack,
-		Params: []Param{
-			{Key: FunctionParam, Value: StringValue(name)},
-			{Key: ErrorTypeParam, Value: StringValue(errorType(err))},
-		},
+		Params:     append([]Param{{Key: FunctionParam, Value: StringValue(name)}}, errorParams(err)...),
 	}
 	if lerr := l.LogEvent(context.WithoutCancel(ctx), e); lerr != nil {
 		slog.Default().LogAttrs(ctx, slog.LevelError, "audit: goroutine failed and its event was not logged",

@@ -462,6 +462,3 @@ type Param struct {
 	Key   string
 	Value Value
 }
-
-// P returns the Param key = AnyValue(value), a short form for building events.
-func P(key string, value any) Param { return Param{Key: key, Value: AnyValue(value)} }
