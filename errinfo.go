@@ -213,4 +213,3 @@ func stackPCs(err error) (pcs []uintptr) {
 	}
 	return pcs
 }
-

@@ -129,4 +129,3 @@ var badArgKeys = func() (keys [8]string) {
 	}
 	return keys
 }()
-
