@@ -438,16 +438,28 @@ func (l *Logger) buildParams(a *args, given []Param) []Param {
 	switch {
 	case n == 0:
 		return nil
-	case n > stackParams:
-		return sortUnique(l.gather(make([]Param, 0, n), a, given))
+	case n <= 8:
+		var buf [8]Param // a smaller frame to clear for the usual few params
+		return l.heapCopy(sortUnique(l.gather(buf[:0], a, given)))
+	case n <= stackParams:
+		return l.paramsOnStack(a, given)
 	}
+	return sortUnique(l.gather(make([]Param, 0, n), a, given))
+}
+
+func (l *Logger) paramsOnStack(a *args, given []Param) []Param {
 	var buf [stackParams]Param
-	k := len(sortUnique(l.gather(buf[:0], a, given)))
+	return l.heapCopy(sortUnique(l.gather(buf[:0], a, given)))
+}
+
+// heapCopy returns a heap copy of params, with room for the params that
+// callbacks typically Set when there are callbacks.
+func (l *Logger) heapCopy(params []Param) []Param {
 	spare := 0
 	if len(l.callbacks) > 0 {
-		spare = 2 // room for the params callbacks typically Set
+		spare = 2
 	}
-	return append(make([]Param, 0, k+spare), buf[:k]...)
+	return append(make([]Param, 0, len(params)+spare), params...)
 }
 
 // stackParams is how many params buildParams sorts on the stack.
