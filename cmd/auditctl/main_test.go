@@ -93,6 +93,13 @@ const fixtureEvents = 17
 // writeFixture logs a small, deterministic session through a Logger into
 // store, on a clock that starts two days before now: queries, menu clicks,
 // a function called twice (one failure), an edit, errors, HTTP requests.
+// timeOut records a failure in a function of its own: fingerprints group
+// errors by the functions on their stack, and this one must not group with
+// the failed call that writeFixture records itself.
+func timeOut(l *audit.Logger, q audit.Entity) {
+	l.Error(errors.New("connection timed out"), map[string]any{"query": q})
+}
+
 func writeFixture(t *testing.T, store audit.Store) {
 	t.Helper()
 	ctx := context.Background()
@@ -132,7 +139,7 @@ func writeFixture(t *testing.T, store audit.Store) {
 	alice.Log("query edited", map[string]any{"query": q1, "field": "sql"}, datagrok.QueryEdited)
 	for range 2 {
 		clk.advance(time.Minute)
-		carol.Error(errors.New("connection timed out"), map[string]any{"query": q2})
+		timeOut(carol, q2)
 	}
 	clk.advance(time.Minute)
 	carol.Log("project opened", map[string]any{"project": audit.Ref("project", "p-1")}, datagrok.ProjectOpened)
@@ -597,3 +604,39 @@ func TestFollowSQLite(t *testing.T) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
+
+// TestErrorsFingerprintPrefix checks that errors --fingerprint accepts the
+// shortened fingerprints the text output prints, and any unique prefix.
+func TestErrorsFingerprintPrefix(t *testing.T) {
+	db := sqliteFixture(t)
+	env := map[string]string{envDB: db}
+	out := auditctl(t, env, "errors", "--csv").ok(t)
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := auditctl(t, env, "errors").ok(t)
+	var tried int
+	for _, rec := range recs[1:] {
+		fp, message := rec[0], rec[5]
+		if fp == "" {
+			continue
+		}
+		tried++
+		shown := fp[:11] + "…"
+		if !strings.Contains(text, shown) {
+			t.Fatalf("the text output does not show %q:\n%s", shown, text)
+		}
+		for _, arg := range []string{shown, fp[:6], fp} {
+			got := auditctl(t, env, "errors", "--fingerprint", arg).ok(t)
+			contains(t, "errors --fingerprint "+arg, got, "in 1 group", message)
+		}
+	}
+	if tried == 0 {
+		t.Fatal("the fixture has no error with a fingerprint")
+	}
+	r := auditctl(t, env, "errors", "--fingerprint", "ffffffffffzz")
+	if r.code != exitNotFound || !strings.Contains(r.stderr, `no error group in the window has a fingerprint starting with "ffffffffffzz"`) {
+		t.Errorf("unknown prefix: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
