@@ -15,10 +15,10 @@ import (
 	"github.com/auditkit/audit/internal/callstack"
 )
 
-// Logger records events. It mirrors Datagrok's JS DG.Logger: Log, Audit,
-// Usage, Info, Debug, Warning and Error, static params and a put callback,
-// and child loggers that add params, a callback or attribution on top of
-// their parent's. All methods are safe for concurrent use.
+// Logger records events: Log, Audit, Usage, Info, Debug, Warning and Error,
+// static params and callbacks, and child loggers that add params, a
+// callback or attribution on top of their parent's. All methods are safe
+// for concurrent use.
 //
 // Every convenience method is a thin layer over [Logger.LogEvent]. Each
 // returns nil once the event is queued (or, with Options.Sync, committed),
@@ -108,7 +108,7 @@ func (l *Logger) With(args ...any) *Logger {
 }
 
 // Callback completes an event before it is queued: it may read and change
-// it, typically adding params with [Event.Set] (Datagrok's putCallback). ctx
+// it, typically adding params with [Event.Set]. ctx
 // is the context of the logging call ([Logger.LogEvent]'s, or
 // context.Background for the methods without one), so a callback can attach
 // what the context carries: trace ids, request ids, tenants, client IPs.
@@ -150,8 +150,7 @@ func (l *Logger) WithSession(sessionID string) *Logger {
 	return l.WithSubject(s)
 }
 
-// WithPackage returns a child logger for a component (Datagrok's
-// PackageLogger): its events carry the param "package", and settings can
+// WithPackage returns a child logger for a component: its events carry the param "package", and settings can
 // scope rules to it.
 func (l *Logger) WithPackage(name string) *Logger {
 	s := l.subject
@@ -192,8 +191,7 @@ func (l *Logger) Subject() Subject { return l.subject }
 // and bounds waiting for queue room (and in Sync mode the write).
 
 // Log records an audit-level event of the record type given as a string
-// argument, "log" by default (Datagrok's logger.log, kept for compatibility;
-// the same as Audit).
+// argument, "log" by default (the same as Audit).
 func (l *Logger) Log(msg string, args ...any) error {
 	return l.emit(nil, LevelAudit, TypeLog, msg, args)
 }
@@ -223,8 +221,7 @@ func (l *Logger) UsageContext(ctx context.Context, msg string, args ...any) erro
 	return l.emit(ctx, LevelUsage, TypeUsage, msg, args)
 }
 
-// Info records an info-level event (no record type unless given, as in
-// Datagrok).
+// Info records an info-level event, with no record type unless given.
 func (l *Logger) Info(msg string, args ...any) error {
 	return l.emit(nil, LevelInfo, "", msg, args)
 }
@@ -254,8 +251,7 @@ func (l *Logger) WarningContext(ctx context.Context, msg string, args ...any) er
 	return l.emit(ctx, LevelWarning, "", msg, args)
 }
 
-// Error records an error event of type "error" (Datagrok's
-// error(message, params, stackTrace)). msg is the error: a string, an error
+// Error records an error event of type "error". msg is the error: a string, an error
 // value, or any other value (formatted with %v). For an error value, the
 // params "error_type" and "error_chain" describe it (see [ErrorTypeParam]),
 // and a stack the error carries is used. The stack trace, which groups
