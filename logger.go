@@ -436,7 +436,7 @@ func (l *Logger) buildParams(a *args, given []Param) []Param {
 		return nil
 	case n <= 8:
 		var buf [8]Param // a smaller frame to clear for the usual few params
-		return l.heapCopy(sortUnique(l.gather(buf[:0], a, given)))
+		return l.sortedCopy(l.gather(buf[:0], a, given))
 	case n <= stackParams:
 		return l.paramsOnStack(a, given)
 	}
@@ -445,17 +445,36 @@ func (l *Logger) buildParams(a *args, given []Param) []Param {
 
 func (l *Logger) paramsOnStack(a *args, given []Param) []Param {
 	var buf [stackParams]Param
-	return l.heapCopy(sortUnique(l.gather(buf[:0], a, given)))
+	return l.sortedCopy(l.gather(buf[:0], a, given))
 }
 
-// heapCopy returns a heap copy of params, with room for the params that
-// callbacks typically Set when there are callbacks.
-func (l *Logger) heapCopy(params []Param) []Param {
+// sortedCopy returns a heap copy of ps (at most stackParams of them) sorted
+// by key, keeping the last of equal keys, with room for the params that
+// callbacks typically Set when there are callbacks. It sorts indexes, not
+// the params themselves, and copies each param once.
+func (l *Logger) sortedCopy(ps []Param) []Param {
+	var idx [stackParams]uint8
+	n := len(ps)
+	for i := range n {
+		idx[i] = uint8(i)
+	}
+	for i := 1; i < n; i++ {
+		for j := i; j > 0 && ps[idx[j]].Key < ps[idx[j-1]].Key; j-- {
+			idx[j], idx[j-1] = idx[j-1], idx[j]
+		}
+	}
 	spare := 0
 	if len(l.callbacks) > 0 {
 		spare = 2
 	}
-	return append(make([]Param, 0, len(params)+spare), params...)
+	out := make([]Param, 0, n+spare)
+	for i := range n {
+		if i+1 < n && ps[idx[i+1]].Key == ps[idx[i]].Key {
+			continue // the later of equal keys wins
+		}
+		out = append(out, ps[idx[i]])
+	}
+	return out
 }
 
 // stackParams is how many params buildParams sorts on the stack.

@@ -95,7 +95,10 @@ func (a *args) appendTo(dst []Param, max int) []Param {
 		switch x := x.(type) {
 		case nil:
 		case Param:
-			dst = append(dst, Param{Key: x.Key, Value: limitValue(x.Value, max)})
+			dst = append(dst, x)
+			if max > 0 && len(x.Value.str) > max {
+				dst[len(dst)-1].Value = limitValue(x.Value, max)
+			}
 		case []Param:
 			for _, p := range x {
 				dst = append(dst, Param{Key: p.Key, Value: limitValue(p.Value, max)})

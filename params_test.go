@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"errors"
 	"math"
 	"strings"
@@ -244,5 +245,37 @@ func TestContextFormRespectsCancellation(t *testing.T) {
 	}
 	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, audit.ErrQueueFull) {
 		t.Fatalf("LogContext on a full queue with an ended ctx: %v", err)
+	}
+}
+
+// TestLaterArgumentsWin checks the order of precedence at each size the
+// Logger sorts differently (up to 8, up to 16, more): static params, then
+// the arguments in order, the last of equal keys winning.
+func TestLaterArgumentsWin(t *testing.T) {
+	for _, n := range []int{1, 7, 15, 40} {
+		rec := newRecorder()
+		l, _ := newLogger(t, audit.Options{Store: rec, Params: map[string]any{"k": "static", "s": "static"}})
+		var args []any
+		for i := range n {
+			args = append(args, audit.Int(fmt.Sprintf("p%02d", i), i))
+		}
+		args = append(args, audit.String("k", "first"), map[string]any{"k": "map"}, audit.String("k", "last"))
+		l.Log("m", args...)
+		flush(t, l)
+		e := rec.all()[0]
+		if v, _ := e.Param("k"); v.String() != "last" {
+			t.Errorf("%d params: k = %q, want the last argument's", n, v)
+		}
+		if v, _ := e.Param("s"); v.String() != "static" {
+			t.Errorf("%d params: s = %q", n, v)
+		}
+		if len(e.Params) != n+2 {
+			t.Errorf("%d params: got %d, want %d", n, len(e.Params), n+2)
+		}
+		for i := 1; i < len(e.Params); i++ {
+			if e.Params[i-1].Key >= e.Params[i].Key {
+				t.Fatalf("%d params: not sorted and unique: %v", n, e.Params)
+			}
+		}
 	}
 }
