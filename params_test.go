@@ -3,8 +3,8 @@ package audit_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
