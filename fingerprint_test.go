@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -39,19 +40,6 @@ func TestFingerprintAcrossBuilds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two programs")
 	}
-	root, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gosum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, requires, _ := strings.Cut(string(gomod), "\nrequire")
 	const body = `
 type capture struct{}
 
@@ -97,21 +85,7 @@ func main() {
 	}
 	var outs []string
 	for i, p := range programs {
-		dir := t.TempDir()
-		mod := "module " + p.module + "\n\ngo 1.25.0\n\nrequire github.com/auditkit/audit v0.0.0\n\nreplace github.com/auditkit/audit => " + root + "\n\nrequire" + requires
-		files := map[string]string{"go.mod": mod, "go.sum": string(gosum), fmt.Sprintf("prog%d.go", i): p.src}
-		for name, text := range files {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		bin := filepath.Join(dir, "prog")
-		build := exec.Command("go", "build", "-mod=mod", "-o", bin, ".")
-		build.Dir = dir
-		build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", p.module, err, out)
-		}
+		bin := buildProgram(t, p.module, map[string]string{fmt.Sprintf("prog%d.go", i): p.src})
 		out, err := exec.Command(bin).CombinedOutput()
 		if err != nil {
 			t.Fatalf("run %s: %v\n%s", p.module, err, out)
@@ -129,6 +103,49 @@ func main() {
 	if a[1] != b[1] {
 		t.Errorf("debug.Stack fingerprints differ across builds: %s and %s", a[1], b[1])
 	}
+}
+
+// buildProgram builds a main package of the given module from files, in a
+// temporary directory, against this module's source, offline, and returns
+// the executable's path.
+func buildProgram(t *testing.T, module string, files map[string]string) string {
+	t.Helper()
+	root, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gosum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, requires, _ := strings.Cut(string(gomod), "\nrequire")
+	goLine := regexp.MustCompile(`(?m)^go \S+$`).FindString(string(gomod))
+	dir := t.TempDir()
+	all := map[string]string{
+		"go.mod": "module " + module + "\n\n" + goLine + "\n\nrequire github.com/auditkit/audit v0.0.0\n\n" +
+			"replace github.com/auditkit/audit => " + root + "\n\nrequire" + requires,
+		"go.sum": string(gosum),
+	}
+	for name, text := range files {
+		all[name] = text
+	}
+	for name, text := range all {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "prog")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", module, err, out)
+	}
+	return bin
 }
 
 // pkgStack mimics github.com/pkg/errors: StackTrace returns a slice of a
