@@ -175,7 +175,11 @@ func (l *Logger) Now() time.Time { return l.c.opts.Now() }
 // Subject returns the subject the logger attributes events to.
 func (l *Logger) Subject() Subject { return l.subject }
 
-// The logging methods take, after the message, any mix of arguments:
+// Log records an audit-level event, of type "log" unless a record type is
+// given (the same as Audit).
+//
+// Log and the other logging methods take, after the message, any mix of
+// arguments:
 //   - a [Param] (built with [String], [Int], [Object], [Any] ...) or a
 //     []Param is params;
 //   - a map[string]any is params, each value converted with [AnyValue];
@@ -185,13 +189,11 @@ func (l *Logger) Subject() Subject { return l.subject }
 //     [BadArgKey] plus its position, so a mistaken argument is visible
 //     rather than lost.
 //
-// Params of later arguments win over earlier ones with the same key, and all
-// of them over the logger's static params. Each method has a Context form
-// whose ctx attributes the event ([Logger.For]), is passed to the callbacks,
-// and bounds waiting for queue room (and in Sync mode the write).
-
-// Log records an audit-level event of the record type given as a string
-// argument, "log" by default (the same as Audit).
+// Params of later arguments win over earlier ones with the same key, and
+// all of them over the logger's static params. The arguments do not escape:
+// typed params cost no allocation. Each method has a Context form whose ctx
+// attributes the event ([Logger.For]), is passed to the callbacks, and
+// bounds waiting for queue room (and in Sync mode the write).
 func (l *Logger) Log(msg string, args ...any) error {
 	return l.emit(nil, LevelAudit, TypeLog, msg, args)
 }
