@@ -108,10 +108,10 @@ func (l *Logger) With(args ...any) *Logger {
 }
 
 // Callback completes an event before it is queued: it may read and change
-// it, typically adding params with [Event.Set]. ctx
-// is the context of the logging call ([Logger.LogEvent]'s, or
-// context.Background for the methods without one), so a callback can attach
-// what the context carries: trace ids, request ids, tenants, client IPs.
+// it, typically adding params with [Event.Set]. ctx is the context of the
+// logging call (that of LogEvent or a Context form, or context.Background
+// for the methods without one), so a callback can attach what the context
+// carries: trace ids, request ids, tenants, client IPs.
 type Callback func(ctx context.Context, e *Event)
 
 // WithCallback returns a child logger that runs fn on every event after its
@@ -150,8 +150,8 @@ func (l *Logger) WithSession(sessionID string) *Logger {
 	return l.WithSubject(s)
 }
 
-// WithPackage returns a child logger for a component: its events carry the param "package", and settings can
-// scope rules to it.
+// WithPackage returns a child logger for a component: its events carry the
+// param "package", and settings can scope rules to it.
 func (l *Logger) WithPackage(name string) *Logger {
 	s := l.subject
 	s.Package = name
@@ -253,12 +253,12 @@ func (l *Logger) WarningContext(ctx context.Context, msg string, args ...any) er
 	return l.emit(ctx, LevelWarning, "", msg, args)
 }
 
-// Error records an error event of type "error". msg is the error: a string, an error
-// value, or any other value (formatted with %v). For an error value, the
-// params "error_type" and "error_chain" describe it (see [ErrorTypeParam]),
-// and a stack the error carries is used. The stack trace, which groups
-// errors by [Fingerprint], is the string argument when given, else the
-// error's own stack, else the caller's, captured now.
+// Error records an error event of type "error". msg is the error: a string,
+// an error value, or any other value (formatted with %v). For an error
+// value, the params [ErrorTypeParam] and [ErrorChainParam] describe it. The
+// stack trace, which groups errors by [Fingerprint], is the string argument
+// when given, else the stack the error carries, else the caller's, captured
+// now. Other arguments are read as [Logger.Log] reads them.
 func (l *Logger) Error(msg any, args ...any) error {
 	return l.errorEvent(nil, msg, args)
 }
