@@ -141,10 +141,7 @@ func (c *Call) end(outputs map[string]any, err error, stack string) error {
 	}
 	if err != nil {
 		e.Level = LevelError
-		if carried := carriedStack(err); carried != "" {
-			stack = carried
-		}
-		e.Message, e.StackTrace = errorMessage(err), stack
+		e.Message, e.StackTrace = errorMessage(err), failureStack(err, stack)
 		ps = append(ps, errorParams(err)...)
 	}
 	e.Params = ps
@@ -159,6 +156,20 @@ func errorMessage(err error) (msg string) {
 		}
 	}()
 	return err.Error()
+}
+
+// failureStack returns the stack to record for a failed call: the stack err
+// carries, else stack (where the failure was seen). A panic's own stack,
+// which stack then is, wins over one its value carries: it is where the
+// program failed.
+func failureStack(err error, stack string) string {
+	if _, ok := err.(*PanicError); ok {
+		return stack
+	}
+	if carried := carriedStack(err); carried != "" {
+		return carried
+	}
+	return stack
 }
 
 // Do runs fn as a recorded function call: [Logger.Call] with name and
@@ -280,16 +291,11 @@ func (l *Logger) Go(ctx context.Context, name string, fn func(context.Context) e
 
 // goFailed logs the failure of a goroutine run by Go.
 func (l *Logger) goFailed(ctx context.Context, name string, err error, stack string) {
-	if _, ok := err.(*PanicError); !ok {
-		if carried := carriedStack(err); carried != "" {
-			stack = carried
-		}
-	}
 	e := Event{
 		Level:      LevelError,
 		Type:       TypeError,
 		Message:    errorMessage(err),
-		StackTrace: stack,
+		StackTrace: failureStack(err, stack),
 		Params:     append([]Param{{Key: FunctionParam, Value: StringValue(name)}}, errorParams(err)...),
 	}
 	if lerr := l.LogEvent(context.WithoutCancel(ctx), e); lerr != nil {
