@@ -79,6 +79,8 @@ func TestArgumentsMix(t *testing.T) {
 		func() {},
 		map[string]int{"a": 1},
 		map[int]int{1: 1},
+		struct{ N int64 }{9},
+		struct{ P *int }{new(int)},
 	)
 	flush(t, l)
 	e := rec.all()[0]
@@ -99,6 +101,8 @@ func TestArgumentsMix(t *testing.T) {
 		"!BADARG10": "!ERROR: cannot encode func()",
 		"!BADARG11": `{"a":1}`,
 		"!BADARG12": "!ERROR: map[int]int not recorded: pass maps as map[string]any",
+		"!BADARG13": `{"N":9}`,
+		"!BADARG14": "!ERROR: struct { P *int } not recorded: pass it with audit.Any",
 	}
 	for k, w := range want {
 		if got[k] != w {

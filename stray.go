@@ -58,14 +58,29 @@ func strayValue(x any) Value {
 		c.Elem().Set(reflect.NewAt(t.Elem(), hide(data)).Elem())
 		return AnyValue(c.Interface())
 	}
-	if t.Size() == unsafe.Sizeof(data) && (t.Kind() == reflect.Struct || t.Kind() == reflect.Array) {
-		// Possibly stored in the interface word itself, pointing at an
-		// object that may live on the caller's stack.
+	if directIface(t) {
+		// A struct or array of one pointer is stored in the interface word
+		// itself, and what it points to may live on the caller's stack.
 		return StringValue("!ERROR: " + t.String() + " not recorded: pass it with audit.Any")
 	}
 	c := reflect.New(t)
 	c.Elem().Set(reflect.NewAt(t, hide(data)).Elem())
 	return AnyValue(c.Elem().Interface())
+}
+
+// directIface reports whether values of t are stored in an interface's data
+// word rather than pointed to by it: pointer-shaped types, and structs and
+// arrays made of exactly one of them (the compiler's rule).
+func directIface(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.UnsafePointer, reflect.Map, reflect.Chan, reflect.Func:
+		return true
+	case reflect.Struct:
+		return t.NumField() == 1 && directIface(t.Field(0).Type)
+	case reflect.Array:
+		return t.Len() == 1 && directIface(t.Elem())
+	}
+	return false
 }
 
 // scalarValue is AnyValue for the types whose values hold no pointers into
