@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/sqlite"
+	"github.com/google/uuid"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m, func() error { return goleak.Find() }) }
@@ -639,4 +641,34 @@ func TestErrorsFingerprintPrefix(t *testing.T) {
 	if r.code != exitNotFound || !strings.Contains(r.stderr, `no error group in the window has a fingerprint starting with "ffffffffffzz"`) {
 		t.Errorf("unknown prefix: exit %d, stderr %q", r.code, r.stderr)
 	}
+}
+
+// TestErrorsFingerprintAmbiguous checks that a prefix two groups share is
+// refused with both fingerprints named, and a longer one picks its group.
+func TestErrorsFingerprintAmbiguous(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.db")
+	store, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fps := []string{"abc1" + strings.Repeat("0", 28), "abc2" + strings.Repeat("0", 28)}
+	var evs []audit.Event
+	for i, fp := range fps {
+		evs = append(evs, audit.Event{ID: uuid.Must(uuid.NewV7()), Time: now.Add(-time.Duration(i+1) * time.Hour),
+			Level: audit.LevelError, Type: audit.TypeError, Message: fmt.Sprintf("failure %d", i),
+			StackTrace: fmt.Sprintf("main.f%d()\n", i), Fingerprint: fp, UserID: "u"})
+	}
+	if err := store.Write(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{envDB: path}
+	r := auditctl(t, env, "errors", "--fingerprint", "abc")
+	if r.code != exitUsage || !strings.Contains(r.stderr, fps[0]) || !strings.Contains(r.stderr, fps[1]) {
+		t.Errorf("ambiguous prefix: exit %d, stderr %q", r.code, r.stderr)
+	}
+	out := auditctl(t, env, "errors", "--fingerprint", "abc2").ok(t)
+	contains(t, "errors --fingerprint abc2", out, "1 error in 1 group", "failure 1")
 }
