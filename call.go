@@ -27,7 +27,9 @@ const (
 	// Event.Duration has the exact duration.
 	MSParam = "ms"
 	// ErrorTypeParam is the param holding the Go type of an error or of a
-	// panic value, as [Logger.Error] records it.
+	// panic value, as [Logger.Error] records it: the most specific type in
+	// the error's chain, skipping generic wrappers (see [ErrorChainParam]
+	// for the whole chain).
 	ErrorTypeParam = "error_type"
 )
 
@@ -139,8 +141,8 @@ func (c *Call) end(outputs map[string]any, err error, stack string) error {
 	}
 	if err != nil {
 		e.Level = LevelError
-		e.Message, e.StackTrace = errorMessage(err), stack
-		ps = append(ps, Param{Key: ErrorTypeParam, Value: StringValue(errorType(err))})
+		e.Message, e.StackTrace = errorMessage(err), failureStack(err, stack)
+		ps = append(ps, errorParams(err)...)
 	}
 	e.Params = ps
 	return c.l.LogEvent(context.WithoutCancel(c.ctx), e)
@@ -156,13 +158,18 @@ func errorMessage(err error) (msg string) {
 	return err.Error()
 }
 
-// errorType returns the Go type recorded in [ErrorTypeParam]: err's own, or
-// for a [*PanicError] the type of the panic value.
-func errorType(err error) string {
-	if pe, ok := err.(*PanicError); ok {
-		return fmt.Sprintf("%T", pe.Value)
+// failureStack returns the stack to record for a failed call: the stack err
+// carries, else stack (where the failure was seen). A panic's own stack,
+// which stack then is, wins over one its value carries: it is where the
+// program failed.
+func failureStack(err error, stack string) string {
+	if _, ok := err.(*PanicError); ok {
+		return stack
 	}
-	return fmt.Sprintf("%T", err)
+	if carried := carriedStack(err); carried != "" {
+		return carried
+	}
+	return stack
 }
 
 // Do runs fn as a recorded function call: [Logger.Call] with name and
@@ -288,11 +295,8 @@ func (l *Logger) goFailed(ctx context.Context, name string, err error, stack str
 		Level:      LevelError,
 		Type:       TypeError,
 		Message:    errorMessage(err),
-		StackTrace: stack,
-		Params: []Param{
-			{Key: FunctionParam, Value: StringValue(name)},
-			{Key: ErrorTypeParam, Value: StringValue(errorType(err))},
-		},
+		StackTrace: failureStack(err, stack),
+		Params:     append([]Param{{Key: FunctionParam, Value: StringValue(name)}}, errorParams(err)...),
 	}
 	if lerr := l.LogEvent(context.WithoutCancel(ctx), e); lerr != nil {
 		slog.Default().LogAttrs(ctx, slog.LevelError, "audit: goroutine failed and its event was not logged",

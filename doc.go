@@ -15,19 +15,40 @@
 // object can be found with one indexed lookup: that is the object's
 // activity.
 //
-// Params are given as a map and converted to [Value]s when the event is
-// logged: scalars are kept without allocating, composite values are
-// snapshotted as JSON, and values that cannot be encoded become a
-// descriptive "!ERROR: ..." string. The caller may reuse or change its map
-// (and what it holds) as soon as the call returns.
+// Params follow the message, built with [String], [Int], [Float64],
+// [Bool], [Time], [Duration], [Object] (an object reference) and [Any], or
+// given as a map[string]any, or both:
+//
+//	l.Log("query executed", audit.Object("query", "query", id), audit.Int("rows", n), datagrok.QueryStart)
+//	l.Log("query executed", map[string]any{"query": audit.Ref("query", id), "rows": n}, datagrok.QueryStart)
+//
+// A string argument is the record type (for Error, the stack trace); see
+// [Logger.Log] for the rules, including what happens to an argument of
+// another type. Values are converted to [Value]s when the event is logged:
+// scalars are kept without allocating, composite values are snapshotted as
+// JSON, and values that cannot be encoded become a descriptive "!ERROR: ..."
+// string. The caller may reuse or change its map (and what it holds) as soon
+// as the call returns. Every logging method has a Context form
+// ([Logger.LogContext] ...), whose ctx attributes the event and reaches the
+// callbacks.
 //
 // # Levels
 //
 // debug, info, warning, error, audit and usage, as in Datagrok's LOG_LEVEL.
 // [Logger.Log] and [Logger.Audit] log at audit level with type "log",
 // [Logger.Usage] at usage level with type "usage", [Logger.Error] at error
-// level with type "error" and a stack trace (captured when not given), and
-// Info, Debug and Warning at their levels with no type.
+// level with type "error" and a stack trace, and Info, Debug and Warning at
+// their levels with no type.
+//
+// # Errors
+//
+// [Logger.Error] takes an error value or a message. For an error it records
+// the most specific type in its chain as [ErrorTypeParam] (an *fs.PathError
+// wrapped by fmt.Errorf is an *fs.PathError) and the whole chain as
+// [ErrorChainParam]. The stack is the one given, else the one the error
+// carries (pkg/errors, cockroachdb/errors, go-errors), else the caller's.
+// Errors group by [Fingerprint], which hashes the names of the functions on
+// the stack only, so a group survives rebuilds and edits that move code.
 //
 // # Attribution and child loggers
 //
@@ -111,4 +132,38 @@
 // visible marker at a UTF-8 boundary) are all handled without a panic or a
 // dropped event. Strings are kept byte for byte in the Event; stores and
 // sinks that need valid text apply the lossless rule described at [Text].
+//
+// # Writing a store or sink
+//
+// A store implements [Store] (Write a batch atomically and idempotently on
+// Event.ID) and, to be read, [Reader]; store/storetest is the conformance
+// suite to run against it. A sink implements [Sink]. Either may also
+// implement [Flusher] and [Closer] (the Logger calls them from Flush and
+// Close), [BatchSizer] (its own batch size) and, for sinks, [Namer] (its
+// name in [Stats]). Errors tell the Logger what to do: wrap [ErrUnavailable]
+// for failures worth retrying, mark a refusal that retrying cannot fix with
+// [Permanent] (the Logger then splits the batch to isolate the refused
+// events), return a [*PartialError] when the destination has already
+// reported the events it lost, and [ErrInvalidEvent], [ErrConflict] and
+// [ErrClosed] for what they name. Readers page with [EncodeCursor] and
+// [DecodeCursor], order with [NewestFirst] and filter in memory with
+// [Query.Matches].
+//
+// # Datagrok compatibility
+//
+// The names follow Datagrok's audit system:
+//   - [Logger] is DG.Logger: Log (the same as Audit), Usage, Info, Debug,
+//     Warning and Error(message, params, stackTrace); Options.Params are its
+//     static params, a [Callback] its putCallback, [Logger.WithPackage] its
+//     PackageLogger.
+//   - An [Event] is a LogMessage: its Level is event_types.source, its Type
+//     event_types.friendly_name, its Message events.description; IsError is
+//     events.is_error. The record types Datagrok defines are constants in
+//     package datagrok; the root keeps those the library emits ([TypeLog]
+//     ...).
+//   - A param whose value is an [Entity] is stored with
+//     event_parameters.type = 'entity_id', Datagrok's object reference;
+//     other values are stored as the text [Value.String] gives (Datagrok's
+//     text semantics), with their [Kind] alongside.
+//   - Sinks are Datagrok's export destinations (CloudWatch, JSON lines).
 package audit

@@ -6,8 +6,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Event is one audit record: the Go twin of Datagrok's LogMessage plus what a
-// server adds. Events built by the [Logger] are complete; an Event passed to
+// Event is one audit record. Events built by the [Logger] are complete; an Event passed to
 // [Logger.LogEvent] gets its missing ID, Time, Type and attribution filled in.
 type Event struct {
 	// ID is a UUIDv7, so ids sort by time. Stores are idempotent on it.
@@ -15,21 +14,21 @@ type Event struct {
 	// Time is when the event happened, in UTC, truncated to microseconds (the
 	// resolution of the SQL stores).
 	Time time.Time
-	// Level is the event's level (Datagrok's event_types.source).
+	// Level is the event's level.
 	Level Level
-	// Type is the record type (Datagrok's event_types.friendly_name), one of
-	// one of the Type constants ([TypeLog], ...), a record type of package datagrok, or any custom string.
+	// Type is the record type: one of the Type constants ([TypeLog], ...),
+	// a record type of package datagrok, or any custom string.
 	Type string
-	// Message is the human-readable description (events.description). For
-	// error events it is the error message.
+	// Message is the human-readable description; for error events, the
+	// error message.
 	Message string
 	// Params are the event's params, sorted by key, keys unique.
 	Params []Param
 	// StackTrace is the stack of an error event, as given or as captured.
 	StackTrace string
-	// Fingerprint is a hash of the stack trace's normalized frames (no
-	// addresses, goroutine ids or argument values), so the same failure from
-	// the same code path groups together. Empty when there is no stack.
+	// Fingerprint is the hash of the functions on the stack trace (see
+	// [Fingerprint]), so the same failure groups together. Empty when there
+	// is no stack.
 	Fingerprint string
 	// SessionID and UserID attribute the event; either may be empty.
 	SessionID string
@@ -60,14 +59,13 @@ func (e *Event) Entities() []Entity {
 	return out
 }
 
-// IsError reports whether the event is an error (level error), Datagrok's
-// events.is_error.
+// IsError reports whether the event is an error (level error).
 func (e *Event) IsError() bool { return e.Level == LevelError }
 
 // Subject is who an event is attributed to: the user, the groups the user
 // belongs to (as the host application resolves them; settings use them), and
-// the session. Package, when set, is the component that logs (Datagrok's
-// PackageLogger); settings may scope rules to it.
+// the session. Package, when set, is the component that logs
+// ([Logger.WithPackage]); settings may scope rules to it.
 type Subject struct {
 	UserID    string
 	Groups    []string

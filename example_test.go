@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
@@ -21,7 +22,7 @@ func Example() {
 		panic(err)
 	}
 	alice := logger.WithUser("alice", "analysts").WithSession("s-1")
-	alice.Log("query executed", map[string]any{"query": audit.Ref("query", "q-42"), "rows": 1234}, datagrok.QueryStart)
+	alice.Log("query executed", audit.Object("query", "query", "q-42"), audit.Int("rows", 1234), datagrok.QueryStart)
 	alice.Usage("menu item clicked", map[string]any{"item": "File | Open"}, datagrok.MainMenuItemClick)
 	if err := logger.Close(ctx); err != nil {
 		panic(err)
@@ -42,16 +43,79 @@ func ExampleLogger_Error() {
 	defer logger.Close(context.Background())
 
 	_, err := os.Open("/does/not/exist")
-	logger.Error(err, map[string]any{"path": "/does/not/exist"})
+	logger.Error(fmt.Errorf("load settings: %w", err), audit.String("path", "/does/not/exist"))
 
 	page, _ := store.Read(context.Background(), audit.Query{Levels: []audit.Level{audit.LevelError}})
 	e := page.Events[0]
-	errType, _ := e.Param("error_type")
-	fmt.Println(e.Type, e.Message, errType)
+	errType, _ := e.Param(audit.ErrorTypeParam)
+	chain, _ := e.Param(audit.ErrorChainParam)
+	fmt.Println(e.Type, e.Message)
+	fmt.Println(errType) // the first type in the chain that is not a generic wrapper
+	fmt.Println(chain)
 	fmt.Println(strings.Contains(e.StackTrace, "ExampleLogger_Error"), len(e.Fingerprint))
 	// Output:
-	// error open /does/not/exist: no such file or directory *fs.PathError
+	// error load settings: open /does/not/exist: no such file or directory
+	// *fs.PathError
+	// [{"type":"*fmt.wrapError","message":"load settings: open /does/not/exist: no such file or directory"},{"type":"*fs.PathError","message":"open /does/not/exist: no such file or directory"},{"type":"syscall.Errno","message":"no such file or directory"}]
 	// true 32
+}
+
+// Params can be built with typed constructors, given as a map, or both; a
+// string is the record type, and any other argument is kept under
+// audit.BadArgKey rather than lost.
+func ExampleLogger_Log() {
+	store := memory.New()
+	logger, _ := audit.New(audit.Options{Store: store, Sync: true})
+	defer logger.Close(context.Background())
+
+	logger.Log("query executed",
+		audit.Object("query", "query", "q-42"),
+		audit.Int("rows", 1234),
+		audit.Duration("took", 250*time.Millisecond),
+		map[string]any{"cached": true},
+		datagrok.QueryStart,
+		3.5, // a mistake: kept as !BADARG5
+	)
+
+	page, _ := store.Read(context.Background(), audit.Query{})
+	e := page.Events[0]
+	fmt.Println(e.Type)
+	for _, p := range e.Params {
+		fmt.Println(p.Key, p.Value)
+	}
+	// Output:
+	// query-start
+	// !BADARG5 3.5
+	// cached true
+	// query q-42
+	// rows 1234
+	// took 250ms
+}
+
+// The Context forms pass the call's context to the callbacks, which can
+// copy what it carries (here a request id) into the event, and attribute
+// the event to the context's subject.
+func ExampleLogger_LogContext() {
+	type requestID struct{}
+	store := memory.New()
+	logger, _ := audit.New(audit.Options{Store: store, Sync: true,
+		Callback: func(ctx context.Context, e *audit.Event) {
+			if id, ok := ctx.Value(requestID{}).(string); ok {
+				e.Set("request_id", id)
+			}
+		}})
+	defer logger.Close(context.Background())
+
+	ctx := context.WithValue(context.Background(), requestID{}, "r-7")
+	ctx = audit.WithSubject(ctx, audit.Subject{UserID: "alice"})
+	logger.UsageContext(ctx, "report exported", audit.String("format", "csv"))
+
+	page, _ := store.Read(context.Background(), audit.Query{})
+	e := page.Events[0]
+	id, _ := e.Param("request_id")
+	fmt.Println(e.UserID, e.Type, e.Message, id)
+	// Output:
+	// alice usage report exported r-7
 }
 
 func ExampleLogger_WithCallback() {

@@ -5,14 +5,14 @@ import (
 	"strings"
 )
 
-// Level is the severity and purpose of an event, mirroring Datagrok's
-// LOG_LEVEL. In the SQL stores the level is kept in event_types.source.
+// Level is the severity and purpose of an event. In the SQL stores the
+// level is kept in event_types.source.
 //
 // Levels are ordered only for compactness; they are not a verbosity scale:
 // [LevelAudit] and [LevelUsage] are categories, not "more severe than error".
 type Level uint8
 
-// The levels, as in Datagrok's JS API.
+// The levels.
 const (
 	LevelDebug Level = iota + 1
 	LevelInfo

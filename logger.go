@@ -15,10 +15,10 @@ import (
 	"github.com/auditkit/audit/internal/callstack"
 )
 
-// Logger records events. It mirrors Datagrok's JS DG.Logger: Log, Audit,
-// Usage, Info, Debug, Warning and Error, static params and a put callback,
-// and child loggers that add params, a callback or attribution on top of
-// their parent's. All methods are safe for concurrent use.
+// Logger records events: Log, Audit, Usage, Info, Debug, Warning and Error,
+// static params and callbacks, and child loggers that add params, a
+// callback or attribution on top of their parent's. All methods are safe
+// for concurrent use.
 //
 // Every convenience method is a thin layer over [Logger.LogEvent]. Each
 // returns nil once the event is queued (or, with Options.Sync, committed),
@@ -79,7 +79,8 @@ func New(opts Options) (*Logger, error) {
 	}
 	l := &Logger{c: c}
 	if len(opts.Params) > 0 {
-		l.params = sortUnique(l.gather(nil, opts.Params, nil))
+		a, _ := scanArgs([]any{opts.Params}, false)
+		l.params = sortUnique(l.gather(nil, &a, nil))
 	}
 	if opts.Callback != nil {
 		l.callbacks = []Callback{opts.Callback}
@@ -97,18 +98,20 @@ func (l *Logger) child() *Logger {
 }
 
 // With returns a child logger that adds params to every event, on top of
-// (and overriding keys of) its parent's static params.
-func (l *Logger) With(params map[string]any) *Logger {
+// (and overriding keys of) its parent's static params. args are read as the
+// logging methods read theirs, except that a string is a stray argument.
+func (l *Logger) With(args ...any) *Logger {
 	n := l.child()
-	n.params = sortUnique(l.gather(nil, params, nil)) // the call's keys win
+	a, _ := scanArgs(args, false)
+	n.params = sortUnique(l.gather(nil, &a, nil)) // the call's keys win
 	return n
 }
 
 // Callback completes an event before it is queued: it may read and change
-// it, typically adding params with [Event.Set] (Datagrok's putCallback). ctx
-// is the context of the logging call ([Logger.LogEvent]'s, or
-// context.Background for the methods without one), so a callback can attach
-// what the context carries: trace ids, request ids, tenants, client IPs.
+// it, typically adding params with [Event.Set]. ctx is the context of the
+// logging call (that of LogEvent or a Context form, or context.Background
+// for the methods without one), so a callback can attach what the context
+// carries: trace ids, request ids, tenants, client IPs.
 type Callback func(ctx context.Context, e *Event)
 
 // WithCallback returns a child logger that runs fn on every event after its
@@ -147,9 +150,8 @@ func (l *Logger) WithSession(sessionID string) *Logger {
 	return l.WithSubject(s)
 }
 
-// WithPackage returns a child logger for a component (Datagrok's
-// PackageLogger): its events carry the param "package", and settings can
-// scope rules to it.
+// WithPackage returns a child logger for a component: its events carry the
+// param "package", and settings can scope rules to it.
 func (l *Logger) WithPackage(name string) *Logger {
 	s := l.subject
 	s.Package = name
@@ -173,85 +175,117 @@ func (l *Logger) Now() time.Time { return l.c.opts.Now() }
 // Subject returns the subject the logger attributes events to.
 func (l *Logger) Subject() Subject { return l.subject }
 
-// Log records an audit-level event of the given type, "log" by default
-// (Datagrok's logger.log, kept for compatibility; the same as Audit).
-func (l *Logger) Log(msg string, params map[string]any, typ ...string) error {
-	return l.emit(LevelAudit, typeOr(typ, TypeLog), msg, params)
+// Log records an audit-level event, of type "log" unless a record type is
+// given (the same as Audit).
+//
+// Log and the other logging methods take, after the message, any mix of
+// arguments:
+//   - a [Param] (built with [String], [Int], [Object], [Any] ...) or a
+//     []Param is params;
+//   - a map[string]any is params, each value converted with [AnyValue];
+//   - the first string is the record type (for Error: the stack trace);
+//   - nil is ignored;
+//   - anything else, and a second string, is kept as a param named
+//     [BadArgKey] plus its position, so a mistaken argument is visible
+//     rather than lost.
+//
+// Params of later arguments win over earlier ones with the same key, and
+// all of them over the logger's static params. The arguments do not escape:
+// typed params cost no allocation. Each method has a Context form whose ctx
+// attributes the event ([Logger.For]), is passed to the callbacks, and
+// bounds waiting for queue room (and in Sync mode the write).
+func (l *Logger) Log(msg string, args ...any) error {
+	return l.emit(nil, LevelAudit, TypeLog, msg, args)
+}
+
+// LogContext is [Logger.Log] in ctx.
+func (l *Logger) LogContext(ctx context.Context, msg string, args ...any) error {
+	return l.emit(ctx, LevelAudit, TypeLog, msg, args)
 }
 
 // Audit records an audit-level event of the given type, "log" by default.
-func (l *Logger) Audit(msg string, params map[string]any, typ ...string) error {
-	return l.emit(LevelAudit, typeOr(typ, TypeLog), msg, params)
+func (l *Logger) Audit(msg string, args ...any) error {
+	return l.emit(nil, LevelAudit, TypeLog, msg, args)
+}
+
+// AuditContext is [Logger.Audit] in ctx.
+func (l *Logger) AuditContext(ctx context.Context, msg string, args ...any) error {
+	return l.emit(ctx, LevelAudit, TypeLog, msg, args)
 }
 
 // Usage records a usage-level event of the given type, "usage" by default.
-func (l *Logger) Usage(msg string, params map[string]any, typ ...string) error {
-	return l.emit(LevelUsage, typeOr(typ, TypeUsage), msg, params)
+func (l *Logger) Usage(msg string, args ...any) error {
+	return l.emit(nil, LevelUsage, TypeUsage, msg, args)
 }
 
-// Info records an info-level event (no record type, as in Datagrok).
-func (l *Logger) Info(msg string, params map[string]any) error {
-	return l.emit(LevelInfo, "", msg, params)
+// UsageContext is [Logger.Usage] in ctx.
+func (l *Logger) UsageContext(ctx context.Context, msg string, args ...any) error {
+	return l.emit(ctx, LevelUsage, TypeUsage, msg, args)
+}
+
+// Info records an info-level event, with no record type unless given.
+func (l *Logger) Info(msg string, args ...any) error {
+	return l.emit(nil, LevelInfo, "", msg, args)
+}
+
+// InfoContext is [Logger.Info] in ctx.
+func (l *Logger) InfoContext(ctx context.Context, msg string, args ...any) error {
+	return l.emit(ctx, LevelInfo, "", msg, args)
 }
 
 // Debug records a debug-level event.
-func (l *Logger) Debug(msg string, params map[string]any) error {
-	return l.emit(LevelDebug, "", msg, params)
+func (l *Logger) Debug(msg string, args ...any) error {
+	return l.emit(nil, LevelDebug, "", msg, args)
+}
+
+// DebugContext is [Logger.Debug] in ctx.
+func (l *Logger) DebugContext(ctx context.Context, msg string, args ...any) error {
+	return l.emit(ctx, LevelDebug, "", msg, args)
 }
 
 // Warning records a warning-level event.
-func (l *Logger) Warning(msg string, params map[string]any) error {
-	return l.emit(LevelWarning, "", msg, params)
+func (l *Logger) Warning(msg string, args ...any) error {
+	return l.emit(nil, LevelWarning, "", msg, args)
+}
+
+// WarningContext is [Logger.Warning] in ctx.
+func (l *Logger) WarningContext(ctx context.Context, msg string, args ...any) error {
+	return l.emit(ctx, LevelWarning, "", msg, args)
 }
 
 // Error records an error event of type "error". msg is the error: a string,
-// an error value (its message is used, and its Go type is added as the param
-// "error_type"), or any other value (formatted with %v). The stack trace,
-// used to group errors by [Fingerprint], is stackTrace when given, else the
-// caller's stack, captured now.
-func (l *Logger) Error(msg any, params map[string]any, stackTrace ...string) error {
+// an error value, or any other value (formatted with %v). For an error
+// value, the params [ErrorTypeParam] and [ErrorChainParam] describe it. The
+// stack trace, which groups errors by [Fingerprint], is the string argument
+// when given, else the stack the error carries, else the caller's, captured
+// now. Other arguments are read as [Logger.Log] reads them.
+func (l *Logger) Error(msg any, args ...any) error {
+	return l.errorEvent(nil, msg, args)
+}
+
+// ErrorContext is [Logger.Error] in ctx.
+func (l *Logger) ErrorContext(ctx context.Context, msg any, args ...any) error {
+	return l.errorEvent(ctx, msg, args)
+}
+
+func (l *Logger) errorEvent(ctx context.Context, msg any, list []any) error {
+	l = l.For(ctx)
 	route := l.binding.Route(LevelError, TypeError)
 	if route == 0 {
 		return nil
 	}
-	text, errType := errorText(msg)
-	stack := ""
-	if len(stackTrace) > 0 && stackTrace[0] != "" {
-		stack = stackTrace[0]
-	} else {
-		stack = callstack.Capture(1)
-	}
-	var extra []Param
-	if _, given := params["error_type"]; errType != "" && !given {
-		extra = []Param{{Key: "error_type", Value: StringValue(errType)}}
+	a, stack := scanArgs(list, true)
+	text, errParams, carried := describeError(msg)
+	switch {
+	case stack != "":
+	case carried != "":
+		stack = carried
+	default:
+		stack = callstack.Capture(2)
 	}
 	e := Event{Level: LevelError, Type: TypeError, Message: text, StackTrace: stack}
-	return l.emitEvent(nil, route, &e, params, extra)
-}
-
-func errorText(msg any) (text, errType string) {
-	defer func() {
-		if r := recover(); r != nil {
-			text = fmt.Sprintf("!ERROR: panic formatting %T: %v", msg, r)
-		}
-	}()
-	switch m := msg.(type) {
-	case nil:
-		return "", ""
-	case string:
-		return m, ""
-	case error:
-		return m.Error(), fmt.Sprintf("%T", m)
-	default:
-		return fmt.Sprint(m), ""
-	}
-}
-
-func typeOr(typ []string, def string) string {
-	if len(typ) > 0 && typ[0] != "" {
-		return typ[0]
-	}
-	return def
+	// The error's own params come first, so the call's win.
+	return l.emitEvent(ctx, route, &e, &a, errParams)
 }
 
 // LogEvent records a whole event; every other logging method is a layer
@@ -291,19 +325,25 @@ func (l *Logger) LogEvent(ctx context.Context, e Event) error {
 	return l.emitEvent(ctx, route, &e, nil, given)
 }
 
-// emit builds the event of a convenience method.
-func (l *Logger) emit(level Level, typ, msg string, params map[string]any) error {
+// emit builds the event of a convenience method; typ is the level's default
+// record type. ctx may be nil.
+func (l *Logger) emit(ctx context.Context, level Level, typ, msg string, list []any) error {
+	l = l.For(ctx)
+	a, str := scanArgs(list, true)
+	if str != "" {
+		typ = str
+	}
 	route := l.binding.Route(level, typ)
 	if route == 0 {
 		return nil
 	}
 	e := Event{Level: level, Type: typ, Message: msg}
-	return l.emitEvent(nil, route, &e, params, nil)
+	return l.emitEvent(ctx, route, &e, &a, nil)
 }
 
 // emitEvent completes e and hands it to the pipes. e does not escape: the
 // callbacks and the printer, which could keep it, get a copy.
-func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params map[string]any, given []Param) error {
+func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, a *args, given []Param) error {
 	c := l.c
 	c.inflight.Add(1)
 	defer c.inflight.Add(-1)
@@ -332,7 +372,7 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params ma
 			e.Fingerprint = Fingerprint(e.StackTrace)
 		}
 	}
-	e.Params = l.buildParams(params, given)
+	e.Params = l.buildParams(a, given)
 	if len(l.callbacks) > 0 {
 		h := new(Event)
 		*h = *e
@@ -384,38 +424,72 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params ma
 }
 
 // buildParams returns the event's params: the logger's static params, then
-// the call's map, then given (later keys win), sorted, each value converted
-// and size-limited. It allocates one slice. Up to stackParams params are
-// gathered and sorted in a stack buffer first, so the sort's moves need no
-// GC write barriers.
-func (l *Logger) buildParams(params map[string]any, given []Param) []Param {
-	n := len(l.params) + len(params) + len(given)
+// given, then the call's arguments (later keys win), sorted, each value
+// converted and size-limited. It allocates one slice. Up to stackParams
+// params are gathered and sorted in a stack buffer first, so the sort's
+// moves need no GC write barriers. a may be nil.
+func (l *Logger) buildParams(a *args, given []Param) []Param {
+	n := len(l.params) + len(given)
+	if a != nil {
+		n += a.n
+	}
 	switch {
 	case n == 0:
 		return nil
-	case n > stackParams:
-		return sortUnique(l.gather(make([]Param, 0, n), params, given))
+	case n <= 8:
+		var buf [8]Param // a smaller frame to clear for the usual few params
+		return l.sortedCopy(l.gather(buf[:0], a, given))
+	case n <= stackParams:
+		return l.paramsOnStack(a, given)
 	}
+	return sortUnique(l.gather(make([]Param, 0, n), a, given))
+}
+
+func (l *Logger) paramsOnStack(a *args, given []Param) []Param {
 	var buf [stackParams]Param
-	k := len(sortUnique(l.gather(buf[:0], params, given)))
+	return l.sortedCopy(l.gather(buf[:0], a, given))
+}
+
+// sortedCopy returns a heap copy of ps (at most stackParams of them) sorted
+// by key, keeping the last of equal keys, with room for the params that
+// callbacks typically Set when there are callbacks. It sorts indexes, not
+// the params themselves, and copies each param once.
+func (l *Logger) sortedCopy(ps []Param) []Param {
+	var idx [stackParams]uint8
+	n := len(ps)
+	for i := range n {
+		idx[i] = uint8(i)
+	}
+	for i := 1; i < n; i++ {
+		for j := i; j > 0 && ps[idx[j]].Key < ps[idx[j-1]].Key; j-- {
+			idx[j], idx[j-1] = idx[j-1], idx[j]
+		}
+	}
 	spare := 0
 	if len(l.callbacks) > 0 {
-		spare = 2 // room for the params callbacks typically Set
+		spare = 2
 	}
-	return append(make([]Param, 0, k+spare), buf[:k]...)
+	out := make([]Param, 0, n+spare)
+	for i := range n {
+		if i+1 < n && ps[idx[i+1]].Key == ps[idx[i]].Key {
+			continue // the later of equal keys wins
+		}
+		out = append(out, ps[idx[i]])
+	}
+	return out
 }
 
 // stackParams is how many params buildParams sorts on the stack.
 const stackParams = 16
 
-// gather appends the static params, the call's and the given ones to dst.
-func (l *Logger) gather(dst []Param, params map[string]any, given []Param) []Param {
+// gather appends the static params, the given ones and the call's to dst.
+func (l *Logger) gather(dst []Param, a *args, given []Param) []Param {
 	dst = append(dst, l.params...)
-	for k, v := range params {
-		dst = append(dst, Param{Key: k, Value: limitValue(AnyValue(v), l.c.opts.MaxValueBytes)})
-	}
 	for _, p := range given {
 		dst = append(dst, Param{Key: p.Key, Value: limitValue(p.Value, l.c.opts.MaxValueBytes)})
+	}
+	if a != nil {
+		dst = a.appendTo(dst, l.c.opts.MaxValueBytes)
 	}
 	return dst
 }
@@ -616,8 +690,8 @@ func (l *Logger) Stats() Stats {
 		ps := c.store.stats()
 		s.Logged, s.Written, s.Failed, s.Retried, s.QueueDepth = ps.Logged, ps.Written, ps.Failed, ps.Retried, ps.QueueDepth
 	}
-	s.Closed = c.refused.Load()
-	s.Dropped = c.dropped.Load() + s.Closed
+	s.Refused = c.refused.Load()
+	s.Dropped = c.dropped.Load() + s.Refused
 	for _, p := range c.sinks {
 		s.Sinks = append(s.Sinks, p.stats())
 	}

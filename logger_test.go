@@ -125,12 +125,16 @@ main.(*Server).handle(0xc000999999, {0xabcd, 0x9})
 created by main.run in goroutine 4
 	/app/main.go:20 +0x99
 `
-	c := strings.Replace(a, "server.go:42", "server.go:43", 1)
+	moved := strings.Replace(a, "/app/server.go:42", "/build/other/server.go:97", 1)
+	other := strings.Replace(a, "handle(", "serve(", 1)
 	if audit.Fingerprint(a) != audit.Fingerprint(b) {
 		t.Error("traces differing only in goroutine ids, addresses and arguments have different fingerprints")
 	}
-	if audit.Fingerprint(a) == audit.Fingerprint(c) {
-		t.Error("traces from different lines share a fingerprint")
+	if audit.Fingerprint(a) != audit.Fingerprint(moved) {
+		t.Error("traces differing only in file paths and lines have different fingerprints")
+	}
+	if audit.Fingerprint(a) == audit.Fingerprint(other) {
+		t.Error("traces through different functions share a fingerprint")
 	}
 	if audit.Fingerprint("  \n\n") != "" {
 		t.Error("blank trace has a fingerprint")
@@ -608,7 +612,7 @@ func TestCloseFlushesAndRefuses(t *testing.T) {
 	if err := l.Close(context.Background()); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if s := l.Stats(); s.Closed != 1 || s.Dropped != 1 || s.Written != 100 {
+	if s := l.Stats(); s.Refused != 1 || s.Dropped != 1 || s.Written != 100 {
 		t.Errorf("stats = %+v", s)
 	}
 }

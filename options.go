@@ -31,13 +31,11 @@ type Options struct {
 	// Policy decides what is logged for whom. Default: [LogAll].
 	Policy Policy
 
-	// Params are static params added to every event (Datagrok's
-	// options.params). A param given in the logging call wins over a static
+	// Params are static params added to every event. A param given in the logging call wins over a static
 	// one of the same key.
 	Params map[string]any
 	// Callback runs on every event before it is queued and may read and
-	// change it, e.g. to add persistent params with [Event.Set] (Datagrok's
-	// putCallback). A panic in it is recovered and reported; the event is
+	// change it, e.g. to add persistent params with [Event.Set]. A panic in it is recovered and reported; the event is
 	// still logged.
 	Callback Callback
 

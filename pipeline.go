@@ -330,9 +330,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (p *pipe) stats() PipeStats {
+func (p *pipe) stats() SinkStats {
 	depth := p.q.depth()
-	return PipeStats{
+	return SinkStats{
 		Name:       p.name,
 		Logged:     p.received.Load() + uint64(depth),
 		Written:    p.written.Load(),

@@ -14,9 +14,6 @@ const (
 	RouteAll = RouteStore | RouteExport | RoutePrint
 )
 
-// Has reports whether r includes every route of x.
-func (r Route) Has(x Route) bool { return r&x == x }
-
 // Policy decides which events are logged for whom; package settings
 // implements it with presets per user, group, session and package. The Logger
 // binds a policy to a [Subject] once per child logger and once per request

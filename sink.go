@@ -6,8 +6,7 @@ import (
 )
 
 // Sink receives batches of events as they are posted, independently of the
-// store (Datagrok's export destinations: CloudWatch, a JSON-lines writer,
-// ...). The Logger gives each sink its own bounded queue, batcher and retries,
+// store (CloudWatch, a JSON-lines writer, ...). The Logger gives each sink its own bounded queue, batcher and retries,
 // so a slow or failing sink never blocks the store or the other sinks.
 //
 // Send may be called again with the same events after an error; sinks that

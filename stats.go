@@ -12,7 +12,7 @@ type Stats struct {
 	// Written counts events the store committed.
 	Written uint64
 	// Dropped counts events that were never queued: the queue was full, or
-	// the Logger was closed (those are also counted in Closed). Each drop is
+	// the Logger was closed (those are also counted in Refused). Each drop is
 	// also reported to Options.ErrorHandler or returned to the caller.
 	Dropped uint64
 	// Failed counts queued events given up: refused by the store with a
@@ -21,16 +21,17 @@ type Stats struct {
 	Failed uint64
 	// Retried counts batch write attempts that failed and were retried.
 	Retried uint64
-	// Closed counts logging calls refused with ErrClosed.
-	Closed uint64
+	// Refused counts logging calls refused with ErrClosed (the Logger was
+	// closed).
+	Refused uint64
 	// QueueDepth is the number of events waiting for the store now.
 	QueueDepth int
 	// Sinks has one entry per sink, in Options.Sinks order.
-	Sinks []PipeStats
+	Sinks []SinkStats
 }
 
-// PipeStats counts one destination's deliveries (see [Stats]).
-type PipeStats struct {
+// SinkStats counts one destination's deliveries (see [Stats]).
+type SinkStats struct {
 	// Name is the sink's [Namer] name, or its type and position.
 	Name string
 	// Logged counts events queued for this destination.

@@ -45,7 +45,7 @@ var kindNames = [...]string{
 
 // String returns the kind's name as stored by the SQL stores: "null", "string",
 // "int64", "uint64", "float64", "bool", "time", "duration", "entity_id"
-// (Datagrok's marker for object references) and "json".
+// (object references) and "json".
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
@@ -65,8 +65,7 @@ func ParseKind(s string) (Kind, bool) {
 
 // Entity names an object (a query, a table, a project...) that an event acts
 // on. A param whose value is an Entity is an object reference: the stores index
-// it so that every event naming the object is found by one lookup
-// (Datagrok's event_parameters.type = 'entity_id').
+// it so that every event naming the object is found by one lookup.
 type Entity struct {
 	// Kind is the optional kind of object ("query", "project", ...).
 	Kind string
@@ -271,11 +270,11 @@ func safeString(f func() string) (v Value) {
 // Kind returns the kind of v.
 func (v Value) Kind() Kind { return v.kind }
 
-// String returns v as the text the SQL stores put in event_parameter_values.value,
-// Datagrok's text semantics: null is "null", numbers and booleans are their
-// decimal text (so value::int works), times are RFC 3339 with nanoseconds in
-// UTC, durations are Go duration strings, entities are their ID and JSON is
-// its text. A string is returned unchanged, whatever its bytes.
+// String returns v as the text the SQL stores put in
+// event_parameter_values.value: null is "null", numbers and booleans are
+// their decimal text (so value::int works), times are RFC 3339 with
+// nanoseconds in UTC, durations are Go duration strings, entities are their
+// ID and JSON is its text. A string is returned unchanged, whatever its bytes.
 func (v Value) String() string {
 	switch v.kind {
 	case KindNull:
@@ -462,6 +461,3 @@ type Param struct {
 	Key   string
 	Value Value
 }
-
-// P returns the Param key = AnyValue(value), a short form for building events.
-func P(key string, value any) Param { return Param{Key: key, Value: AnyValue(value)} }

@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/sqlite"
+	"github.com/google/uuid"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m, func() error { return goleak.Find() }) }
@@ -93,6 +95,13 @@ const fixtureEvents = 17
 // writeFixture logs a small, deterministic session through a Logger into
 // store, on a clock that starts two days before now: queries, menu clicks,
 // a function called twice (one failure), an edit, errors, HTTP requests.
+// timeOut records a failure in a function of its own: fingerprints group
+// errors by the functions on their stack, and this one must not group with
+// the failed call that writeFixture records itself.
+func timeOut(l *audit.Logger, q audit.Entity) {
+	l.Error(errors.New("connection timed out"), map[string]any{"query": q})
+}
+
 func writeFixture(t *testing.T, store audit.Store) {
 	t.Helper()
 	ctx := context.Background()
@@ -132,7 +141,7 @@ func writeFixture(t *testing.T, store audit.Store) {
 	alice.Log("query edited", map[string]any{"query": q1, "field": "sql"}, datagrok.QueryEdited)
 	for range 2 {
 		clk.advance(time.Minute)
-		carol.Error(errors.New("connection timed out"), map[string]any{"query": q2})
+		timeOut(carol, q2)
 	}
 	clk.advance(time.Minute)
 	carol.Log("project opened", map[string]any{"project": audit.Ref("project", "p-1")}, datagrok.ProjectOpened)
@@ -597,3 +606,69 @@ func TestFollowSQLite(t *testing.T) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
+
+// TestErrorsFingerprintPrefix checks that errors --fingerprint accepts the
+// shortened fingerprints the text output prints, and any unique prefix.
+func TestErrorsFingerprintPrefix(t *testing.T) {
+	db := sqliteFixture(t)
+	env := map[string]string{envDB: db}
+	out := auditctl(t, env, "errors", "--csv").ok(t)
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := auditctl(t, env, "errors").ok(t)
+	var tried int
+	for _, rec := range recs[1:] {
+		fp, message := rec[0], rec[5]
+		if fp == "" {
+			continue
+		}
+		tried++
+		shown := fp[:11] + "…"
+		if !strings.Contains(text, shown) {
+			t.Fatalf("the text output does not show %q:\n%s", shown, text)
+		}
+		for _, arg := range []string{shown, fp[:6], fp} {
+			got := auditctl(t, env, "errors", "--fingerprint", arg).ok(t)
+			contains(t, "errors --fingerprint "+arg, got, "in 1 group", message)
+		}
+	}
+	if tried == 0 {
+		t.Fatal("the fixture has no error with a fingerprint")
+	}
+	r := auditctl(t, env, "errors", "--fingerprint", "ffffffffffzz")
+	if r.code != exitNotFound || !strings.Contains(r.stderr, `no error group in the window has a fingerprint starting with "ffffffffffzz"`) {
+		t.Errorf("unknown prefix: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestErrorsFingerprintAmbiguous checks that a prefix two groups share is
+// refused with both fingerprints named, and a longer one picks its group.
+func TestErrorsFingerprintAmbiguous(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.db")
+	store, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fps := []string{"abc1" + strings.Repeat("0", 28), "abc2" + strings.Repeat("0", 28)}
+	var evs []audit.Event
+	for i, fp := range fps {
+		evs = append(evs, audit.Event{ID: uuid.Must(uuid.NewV7()), Time: now.Add(-time.Duration(i+1) * time.Hour),
+			Level: audit.LevelError, Type: audit.TypeError, Message: fmt.Sprintf("failure %d", i),
+			StackTrace: fmt.Sprintf("main.f%d()\n", i), Fingerprint: fp, UserID: "u"})
+	}
+	if err := store.Write(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{envDB: path}
+	r := auditctl(t, env, "errors", "--fingerprint", "abc")
+	if r.code != exitUsage || !strings.Contains(r.stderr, fps[0]) || !strings.Contains(r.stderr, fps[1]) {
+		t.Errorf("ambiguous prefix: exit %d, stderr %q", r.code, r.stderr)
+	}
+	out := auditctl(t, env, "errors", "--fingerprint", "abc2").ok(t)
+	contains(t, "errors --fingerprint abc2", out, "1 error in 1 group", "failure 1")
+}

@@ -284,7 +284,7 @@ func runFunctions(ctx context.Context, c *cli, args []string) error {
 
 func runErrors(ctx context.Context, c *cli, args []string) error {
 	q := c.question("", "Errors grouped by stack fingerprint (by message when there is no stack), with count, users affected,\nfirst and last seen and the newest as a sample; and the record types that precede errors in their session, by lift.", "7 days before --until", "groups", "actions")
-	fp := q.fs.String("fingerprint", "", "only the errors of this fingerprint")
+	fp := q.fs.String("fingerprint", "", "only the errors of this fingerprint, or of the one fingerprint in the window that starts with it (as the text output shortens them)")
 	limit := q.fs.Int("limit", 0, "at most this many groups, the most frequent (default 20)")
 	horizon := q.fs.Int("horizon", 0, "how many next events of a session count as leading to an error (default 3)")
 	minSupport := q.fs.Int("min-support", 0, "the events a record type needs to be ranked as an action (default 10)")
@@ -293,6 +293,11 @@ func runErrors(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer done()
+	if *fp != "" {
+		if *fp, err = resolveFingerprint(ctx, a, since, until, *fp); err != nil {
+			return err
+		}
+	}
 	res, err := a.Errors(ctx, analysis.ErrorsRequest{Since: since, Until: until, Fingerprint: *fp, Limit: *limit, Horizon: *horizon, MinSupport: *minSupport})
 	if err != nil {
 		return err
@@ -312,6 +317,40 @@ func runErrors(ctx context.Context, c *cli, args []string) error {
 			fmt.Sprintf("%s in %s; an error follows %.1f%% of events", plural(res.Total, "error"), plural(len(res.Groups), "group"), res.BaseRate*100)},
 		tables: []table{gt, at},
 	})
+}
+
+// fullFingerprint is the length of a fingerprint (audit.Fingerprint).
+const fullFingerprint = 32
+
+// resolveFingerprint returns the fingerprint of the window's error groups
+// that starts with prefix: prefix itself when it is whole, else the one
+// group's whose fingerprint it begins (a trailing "…", as the text output
+// marks a shortened one, is ignored). No match exits 3, several exit 2.
+func resolveFingerprint(ctx context.Context, a *analysis.Analyzer, since, until time.Time, prefix string) (string, error) {
+	prefix = strings.TrimSuffix(strings.TrimSuffix(prefix, "…"), "...")
+	if len(prefix) >= fullFingerprint {
+		return prefix, nil
+	}
+	if prefix == "" {
+		return "", usageErrorf("--fingerprint is empty")
+	}
+	all, err := a.Errors(ctx, analysis.ErrorsRequest{Since: since, Until: until, Limit: audit.MaxLimit, MinSupport: math.MaxInt32})
+	if err != nil {
+		return "", err
+	}
+	var found []string
+	for _, g := range all.Groups {
+		if strings.HasPrefix(g.Fingerprint, prefix) {
+			found = append(found, g.Fingerprint)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", notFoundf("no error group in the window has a fingerprint starting with %q", prefix)
+	case 1:
+		return found[0], nil
+	}
+	return "", usageErrorf("--fingerprint %q is ambiguous: %s", prefix, strings.Join(found, ", "))
 }
 
 func runPerf(ctx context.Context, c *cli, args []string) error {

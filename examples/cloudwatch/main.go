@@ -87,11 +87,11 @@ func run(local bool, group, format string) error {
 	}
 
 	alice := logger.WithUser("alice").WithSession("s-1")
-	alice.Log("signed in", nil, datagrok.UserLoggedIn)
-	alice.Audit("query ran", map[string]any{"query": audit.Ref("query", "q-42"), "rows": 120, "ms": 35}, datagrok.QueryStart)
-	alice.Usage("opened the sales dashboard", map[string]any{"project": audit.Ref("project", "sales")})
-	alice.Log("exported a table", map[string]any{"rows": 120})
-	alice.Error(errors.New("connection refused: db-7"), map[string]any{"connection": audit.Ref("connection", "db-7")})
+	alice.Log("signed in", datagrok.UserLoggedIn)
+	alice.Audit("query ran", audit.Object("query", "query", "q-42"), audit.Int("rows", 120), audit.Int("ms", 35), datagrok.QueryStart)
+	alice.Usage("opened the sales dashboard", audit.Object("project", "project", "sales"))
+	alice.Log("exported a table", audit.Int("rows", 120))
+	alice.Error(errors.New("connection refused: db-7"), audit.Object("connection", "connection", "db-7"))
 
 	// Close flushes the Logger's queues and then closes the exporter, so
 	// every event is delivered before the program exits.

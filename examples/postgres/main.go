@@ -74,9 +74,9 @@ func run(ctx context.Context, dsn, schema string) error {
 	query := audit.Ref("query", "orders-by-day-"+uuid.NewString()[:8])
 	log := logger.WithUser("alice", "analysts").WithSession(uuid.NewString())
 	start := time.Now()
-	log.Audit("query created", map[string]any{"query": query}, datagrok.QueryCreated)
-	log.Usage("query ran", map[string]any{"query": query, "rows": 1234, "ms": time.Since(start).Milliseconds()}, datagrok.QueryStart)
-	log.Error(errors.New("connection reset by peer"), map[string]any{"query": query, "attempt": 1})
+	log.Audit("query created", audit.Any("query", query), datagrok.QueryCreated)
+	log.Usage("query ran", audit.Any("query", query), audit.Int("rows", 1234), audit.Int64("ms", time.Since(start).Milliseconds()), datagrok.QueryStart)
+	log.Error(errors.New("connection reset by peer"), audit.Any("query", query), audit.Int("attempt", 1))
 
 	// Wait until everything logged so far is committed.
 	if err := logger.Flush(ctx); err != nil {

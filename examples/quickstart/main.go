@@ -129,7 +129,7 @@ func simulate(ctx context.Context, logger *audit.Logger, clock *simClock, n int,
 		case r < 17:
 			l.Log("table produced", map[string]any{"query": q, "table": audit.Ref("table", fmt.Sprintf("t-%d", i)), "columns": []string{"region", "revenue"}}, datagrok.TableProduced)
 		case r < 19:
-			l.Log("query edited", map[string]any{"query": q, "field": "sql"}, datagrok.QueryEdited)
+			l.Log("query edited", audit.Any("query", q), audit.String("field", "sql"), datagrok.QueryEdited)
 		default:
 			if i%2 == 0 {
 				connect(l, q)
@@ -182,7 +182,7 @@ func connect(l *audit.Logger, q audit.Entity) {
 }
 
 func parse(l *audit.Logger, q audit.Entity) {
-	l.Error("syntax error at or near \"FORM\"", map[string]any{"query": q})
+	l.Error("syntax error at or near \"FORM\"", audit.Any("query", q))
 }
 
 // printActivity prints what happened to obj over the last 7 days, newest

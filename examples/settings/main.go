@@ -137,9 +137,9 @@ func run(ctx context.Context, path string) error {
 	}
 	dave := logger.WithSubject(subjects[3])
 	table("verbose for dave for 300ms")
-	dave.Usage("chart drawn", nil, datagrok.ViewerRendered) // stored: the override applies
+	dave.Usage("chart drawn", datagrok.ViewerRendered) // stored: the override applies
 	time.Sleep(400 * time.Millisecond)
-	dave.Usage("chart drawn", nil, datagrok.ViewerRendered) // not stored: it expired
+	dave.Usage("chart drawn", datagrok.ViewerRendered) // not stored: it expired
 	table("400ms later: the override expired, with no restart")
 
 	// A live edit of the file: support now logs everything.
@@ -161,10 +161,10 @@ func run(ctx context.Context, path string) error {
 
 	fmt.Println("== what the Logger did (error events are printed, per the print list)")
 	alice := logger.WithSubject(subjects[0])
-	alice.Usage("pressed OK", nil, datagrok.DialogOK)
-	alice.Audit("opened project", nil, datagrok.ProjectOpened) // removed for analysts
-	alice.Error("query failed: timeout", nil)
-	logger.WithSubject(subjects[2]).Audit("ran a query", nil, datagrok.QueryStart) // carol: off
+	alice.Usage("pressed OK", datagrok.DialogOK)
+	alice.Audit("opened project", datagrok.ProjectOpened) // removed for analysts
+	alice.Error("query failed: timeout")
+	logger.WithSubject(subjects[2]).Audit("ran a query", datagrok.QueryStart) // carol: off
 	page, err := store.Read(ctx, audit.Query{Limit: 100})
 	if err != nil {
 		return err
