@@ -13,7 +13,7 @@ import (
 )
 
 // DestinationKey is the attribute naming where events go: "store", or a
-// sink's name as in [audit.PipeStats].
+// sink's name as in [audit.SinkStats].
 const DestinationKey = "audit.destination"
 
 // ScopeName is the instrumentation scope of the metrics.
@@ -71,7 +71,7 @@ func RegisterMetrics(l *audit.Logger, mp metric.MeterProvider) (metric.Registrat
 		o.ObserveInt64(failed, clamp(s.Failed), store)
 		o.ObserveInt64(retried, clamp(s.Retried), store)
 		o.ObserveInt64(depth, int64(s.QueueDepth), store)
-		o.ObserveInt64(refused, clamp(s.Closed))
+		o.ObserveInt64(refused, clamp(s.Refused))
 		for _, p := range s.Sinks {
 			dest := metric.WithAttributeSet(attribute.NewSet(attribute.String(DestinationKey, p.Name)))
 			o.ObserveInt64(logged, clamp(p.Logged), dest)

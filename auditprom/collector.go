@@ -61,7 +61,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range s.Sinks {
 		c.pipe(ch, p.Name, p.Logged, p.Written, p.Dropped, p.Failed, p.Retried, p.QueueDepth)
 	}
-	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(s.Closed))
+	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(s.Refused))
 }
 
 func (c *Collector) pipe(ch chan<- prometheus.Metric, dest string, logged, written, dropped, failed, retried uint64, depth int) {

@@ -16,7 +16,7 @@
 //	audit_queue_depth{destination}           gauge    events waiting now
 //
 // The label destination is "store" for the store and the sink's name for
-// each sink, as in [audit.PipeStats]. For the store, dropped includes the
+// each sink, as in [audit.SinkStats]. For the store, dropped includes the
 // refused calls, as in [audit.Stats].
 //
 // For OpenTelemetry metrics instead, see package
