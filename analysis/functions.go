@@ -47,7 +47,8 @@ type FunctionStat struct {
 	// Calls counts the calls, Errors the failed ones, Users the distinct
 	// users who called it.
 	Calls, Errors, Users int64
-	// AvgDuration is the mean duration of the calls that measured one.
+	// AvgDuration is the mean duration ([Duration]) of the calls that have
+	// one.
 	AvgDuration time.Duration
 }
 
@@ -69,7 +70,7 @@ type Call struct {
 	// Inputs and Outputs are the call's params prefixed "in." and "out.",
 	// with the prefix removed, sorted by key.
 	Inputs, Outputs []audit.Param
-	// Duration is how long the call took (Event.Duration).
+	// Duration is how long the call took ([Duration]); zero when unknown.
 	Duration time.Duration
 	// Error is the error message of a failed call, empty for a call that
 	// succeeded.
@@ -133,7 +134,7 @@ func (a *Analyzer) Functions(ctx context.Context, req FunctionsRequest) (Functio
 	args := append(slices.Clone(join.args), f.args...)
 
 	err = a.query(ctx, "functions", `SELECT v.value, v.value_raw, count(*),
- coalesce(sum(CASE WHEN e.level = 'error' THEN 1 ELSE 0 END), 0), count(DISTINCT e.user_id), avg(e.duration_ns)
+ coalesce(sum(CASE WHEN e.level = 'error' THEN 1 ELSE 0 END), 0), count(DISTINCT e.user_id), avg(`+durationSQL(a.d)+`)
 `+from+` WHERE `+f.where()+` GROUP BY v.value, v.value_raw`, args, func(r *sqlx.Rows) error {
 		var s FunctionStat
 		var name string
@@ -221,7 +222,8 @@ func (a *Analyzer) Functions(ctx context.Context, req FunctionsRequest) (Functio
 
 // callOf lays out a function-call event as a row of the table of calls.
 func callOf(e audit.Event) Call {
-	c := Call{ID: e.ID, Time: e.Time, User: e.UserID, SessionID: e.SessionID, Duration: e.Duration}
+	c := Call{ID: e.ID, Time: e.Time, User: e.UserID, SessionID: e.SessionID}
+	c.Duration, _ = Duration(&e)
 	if e.IsError() {
 		c.Error = e.Message
 	}

@@ -138,9 +138,13 @@ func writeFixture(t *testing.T, store audit.Store) {
 	carol.Log("project opened", map[string]any{"project": audit.Ref("project", "p-1")}, datagrok.ProjectOpened)
 	for i, status := range []int{200, 200, 200, 500} {
 		clk.advance(time.Minute)
-		dave.LogEvent(ctx, audit.Event{Level: audit.LevelInfo, Type: audit.TypeHTTPRequest, Message: "GET /api/items",
+		e := audit.Event{Level: audit.LevelInfo, Type: audit.TypeHTTPRequest, Message: "GET /api/items",
 			Duration: time.Duration(10*(i+1)) * time.Millisecond,
-			Params:   []audit.Param{audit.P("method", "GET"), audit.P("route", "/api/items"), audit.P("status", status)}})
+			Params:   []audit.Param{audit.P("method", "GET"), audit.P("route", "/api/items"), audit.P("status", status)}}
+		if status == 500 { // the duration as Datagrok records it: an ms param
+			e.Duration, e.Params = 0, append(e.Params, audit.P("ms", 40))
+		}
+		dave.LogEvent(ctx, e)
 	}
 	if err := logger.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -188,7 +192,7 @@ func TestQuestionsText(t *testing.T) {
 		{[]string{"activity", "q-2", "--since", "2026-11-18"}, []string{"Events that name q-2: 4", "connection timed out", "not enough history"}},
 		{[]string{"usage"}, []string{"17 events (all events), 4 users, 7 record types", "query-start           5", "alice  6", "2026-11-18  17"}},
 		{[]string{"usage", "query:q-1"}, []string{"6 events (the events that name query:q-1), 2 users, 3 record types"}},
-		{[]string{"feed", "--limit", "3"}, []string{"3 events, newest first", "More: --after ", "http-request", "status=500"}},
+		{[]string{"feed", "--limit", "3"}, []string{"3 events, newest first", "More: --after ", "http-request", "status=500", "40ms"}},
 		{[]string{"feed", "--level", "error", "--user", "carol"}, []string{"2 events, newest first", "connection timed out"}},
 		{[]string{"overview"}, []string{"active users  4        0         new", "events        17", "errors        3", "2026-11-18  4"}},
 		{[]string{"functions"}, []string{"Sales:Forecast  2      1       1      1.5s", "horizon_days=28 query=query:q-2", "not enough history", "table=table:t-1"}},

@@ -77,7 +77,8 @@ func eventsTable(name, title string, events []audit.Event) table {
 }
 
 func eventRow(e audit.Event) []any {
-	return []any{e.Time, e.Level, e.Type, e.UserID, e.SessionID, e.Message, e.Duration, params(e.Params), e.ID.String(), fingerprint(e.Fingerprint)}
+	d, _ := analysis.Duration(&e) // measured, else the ms param
+	return []any{e.Time, e.Level, e.Type, e.UserID, e.SessionID, e.Message, d, params(e.Params), e.ID.String(), fingerprint(e.Fingerprint)}
 }
 
 func countsTable(name, title, key string, counts []analysis.Count) table {
