@@ -12,7 +12,9 @@
 // tables, public by default. The questions only read: the database must
 // exist and hold the audit tables (exit 4 otherwise; a SQLite file without
 // them is left alone). The global flags are also accepted after the
-// command. --groups FILE gives the groups of users ({"alice":
+// command. A malformed Postgres DSN is a usage error (exit 2). No output,
+// help or error message shows a DSN's password: it is printed as xxxxx.
+// --groups FILE gives the groups of users ({"alice":
 // ["analysts"]}), which events do not record: feed --group and the group
 // split of patterns use it.
 //
@@ -41,8 +43,10 @@
 //
 // # Output
 //
-// Text tables by default: times in UTC, long cells cut with "…". Every
-// question also takes:
+// Text tables by default: times in UTC, long cells cut with "…", control
+// and format characters of logged keys and values escaped Go-style
+// (\x1b, \u202e) so that they cannot drive the terminal, and overview's
+// levels table only the buckets with events. Every question also takes:
 //
 //   - --json: the analysis result as JSON, its Go field names as keys;
 //     times RFC 3339, durations (Duration, P50, Bucket, ...) integer
@@ -66,7 +70,8 @@
 //
 //	0  ok
 //	1  failure: the database cannot be reached or opened, a query failed
-//	2  usage: bad flags or arguments, an invalid policy, settings asked of SQLite
+//	2  usage: bad flags or arguments, a malformed DSN, an invalid policy,
+//	   settings asked of SQLite
 //	3  not found: history of an object no event names, settings show with no
 //	   version stored, settings revert to no such version
 //	4  the database has not the audit tables, or old ones: run auditctl migrate

@@ -215,7 +215,7 @@ func runOverview(ctx context.Context, c *cli, args []string) error {
 			levels = append(levels, lc.Level)
 		}
 	}
-	lt := table{name: "levels", title: "Events per level, " + textBucket(res.Bucket) + " buckets", cols: cols("start")}
+	lt := table{name: "levels", title: "Events per level, " + textBucket(res.Bucket) + " buckets with events", cols: cols("start"), sparse: true}
 	for _, l := range levels {
 		lt.cols = append(lt.cols, column{name: l.String()})
 	}
