@@ -344,6 +344,9 @@ type UnusedRequest struct {
 	// Types are record types known to the application besides
 	// datagrok.RecordTypes() and the types in the log. Default none.
 	Types []string
+	// Items are menu items known to the application besides those ever
+	// clicked, so that the ones nobody clicked are listed. Default none.
+	Items []string
 	// Limit caps each list. Default 0: every known type and item.
 	Limit int
 }
@@ -355,8 +358,8 @@ type UnusedResult struct {
 	// Types are the known record types: datagrok.RecordTypes(), the
 	// request's Types and every type in the log.
 	Types []Count
-	// MenuItems are the menu items ever clicked: the item param of
-	// main-menu-item-click events at any time.
+	// MenuItems are the request's Items and the menu items ever clicked:
+	// the item param of main-menu-item-click events at any time.
 	MenuItems []Count
 }
 
@@ -400,6 +403,9 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 	res := UnusedResult{Window: w, Types: leastFirst(counts, req.Limit)}
 
 	items := map[string]int64{}
+	for _, it := range req.Items {
+		items[it] = 0
+	}
 	menu := &filter{d: a.d}
 	menu.types([]string{datagrok.MainMenuItemClick})
 	err = a.query(ctx, "unused: menu items", `SELECT v.value, v.value_raw,

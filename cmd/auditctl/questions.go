@@ -397,6 +397,8 @@ func runUnused(ctx context.Context, c *cli, args []string) error {
 	q := c.question("", "Record types and menu items by their use in the window, least used first, those never used included.", "30 days before --until", "types", "menu-items")
 	var types listFlag
 	q.fs.Var(&types, "type", "a record type your application knows, besides the documented ones and those in the log (repeatable)")
+	var items listFlag
+	q.fs.Var(&items, "item", "a menu item your application has, so that it is listed when nobody clicked it (repeatable)")
 	limit := q.fs.Int("limit", 0, "at most this many rows per table (default all)")
 	_, since, until, a, done, err := c.start(ctx, q, args, 0, 0)
 	if err != nil {
@@ -406,7 +408,7 @@ func runUnused(ctx context.Context, c *cli, args []string) error {
 	if err := nonNegative("limit", *limit); err != nil {
 		return err
 	}
-	res, err := a.Unused(ctx, analysis.UnusedRequest{Since: since, Until: until, Types: types, Limit: *limit})
+	res, err := a.Unused(ctx, analysis.UnusedRequest{Since: since, Until: until, Types: types, Items: items, Limit: *limit})
 	if err != nil {
 		return err
 	}
