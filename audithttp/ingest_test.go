@@ -181,8 +181,8 @@ func TestIngestHostileBodies(t *testing.T) {
 	batch := func(records ...string) string { return "[" + strings.Join(records, ",") + "]" }
 	for _, c := range []struct {
 		name, user, ct, body string
-		status                int
-		says                  string
+		status               int
+		says                 string
 	}{
 		{"no user", "", "", batch(ok), http.StatusUnauthorized, "no authenticated user"},
 		{"content type", "bob", "application/xml", batch(ok), http.StatusUnsupportedMediaType, "content type"},
