@@ -8,17 +8,13 @@ import (
 	"github.com/auditkit/audit"
 )
 
-// MSParam is the param in which Datagrok's events record how long an
-// operation took, in milliseconds (every *-start event carries one).
-const MSParam = "ms"
-
 // maxMS is the largest ms param read as a duration: the longest
 // time.Duration, in milliseconds. Larger, negative, NaN and infinite values
 // are not durations.
 const maxMS = float64(math.MaxInt64 / int64(time.Millisecond))
 
 // Duration returns how long the operation of e took: e.Duration when the
-// Logger measured one, else its numeric [MSParam] param (int64, uint64 or
+// Logger measured one, else its numeric [audit.MSParam] param (int64, uint64 or
 // float64, between 0 and the longest time.Duration) in milliseconds. It
 // reports false when e has neither. Every question that reads durations
 // (Perf, Functions) follows the same rule in SQL.
@@ -27,7 +23,7 @@ func Duration(e *audit.Event) (time.Duration, bool) {
 		return e.Duration, true
 	}
 	for _, p := range e.Params {
-		if p.Key != MSParam {
+		if p.Key != audit.MSParam {
 			continue
 		}
 		var ms float64
@@ -57,6 +53,6 @@ func durationSQL(d dialect) string {
 	return `coalesce(e.duration_ns, (SELECT m.ms * 1000000 FROM (SELECT CASE
   WHEN p.type IN ('int64', 'uint64', 'float64') AND v.value NOT IN ('NaN', '+Inf', '-Inf') THEN ` + d.castFloat("v.value") + ` END AS ms
  FROM {event_parameter_values} v JOIN {event_parameters} p ON p.id = v.parameter_id
- WHERE v.event_id = e.id AND p.name = '` + MSParam + `') m
+ WHERE v.event_id = e.id AND p.name = '` + audit.MSParam + `') m
  WHERE m.ms BETWEEN 0 AND ` + strconv.FormatInt(int64(maxMS), 10) + ` LIMIT 1))`
 }

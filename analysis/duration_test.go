@@ -34,7 +34,7 @@ func TestDuration(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e := audit.Event{Duration: c.measured, Params: []audit.Param{audit.P("x", 1)}}
 			if c.ms != nil {
-				e.Params = append(e.Params, audit.P(analysis.MSParam, c.ms))
+				e.Params = append(e.Params, audit.P(audit.MSParam, c.ms))
 			}
 			got, ok := analysis.Duration(&e)
 			if got != c.want || ok != c.ok {
