@@ -43,56 +43,61 @@ type FunctionsRequest struct {
 
 // FunctionStat is the use of one function in the window.
 type FunctionStat struct {
-	Function string
+	Function string `json:"function"`
 	// Calls counts the calls, Errors the failed ones, Users the distinct
 	// users who called it.
-	Calls, Errors, Users int64
+	Calls  int64 `json:"calls"`
+	Errors int64 `json:"errors"`
+	Users  int64 `json:"users"`
 	// AvgDuration is the mean duration ([Duration]) of the calls that have
 	// one.
-	AvgDuration time.Duration
+	AvgDuration time.Duration `json:"avg_duration_ms"`
 }
 
 // FunctionBucket is the calls of one function by one user ("" for calls
 // without one) in the time bucket that starts at Start.
 type FunctionBucket struct {
-	Function, User string
-	Start          time.Time
-	Calls, Errors  int64
+	Function string    `json:"function"`
+	User     string    `json:"user_id"`
+	Start    time.Time `json:"start"`
+	Calls    int64     `json:"calls"`
+	Errors   int64     `json:"errors"`
 }
 
 // Call is one function call, a row of the table of calls.
 type Call struct {
-	ID        uuid.UUID
-	Time      time.Time
-	User      string
-	SessionID string
-	Function  string
+	ID        uuid.UUID `json:"id"`
+	Time      time.Time `json:"time"`
+	User      string    `json:"user_id"`
+	SessionID string    `json:"session_id"`
+	Function  string    `json:"function"`
 	// Inputs and Outputs are the call's params prefixed "in." and "out.",
 	// with the prefix removed, sorted by key.
-	Inputs, Outputs []audit.Param
+	Inputs  []audit.Param `json:"inputs"`
+	Outputs []audit.Param `json:"outputs"`
 	// Duration is how long the call took ([Duration]); zero when unknown.
-	Duration time.Duration
+	Duration time.Duration `json:"duration_ms"`
 	// Error is the error message of a failed call, empty for a call that
 	// succeeded.
-	Error string
+	Error string `json:"error"`
 }
 
 // FunctionsResult is the use of functions in a window.
 type FunctionsResult struct {
-	Window Window
+	Window Window `json:"window"`
 	// Bucket is the width of the buckets of Series.
-	Bucket time.Duration
+	Bucket time.Duration `json:"bucket_ms"`
 	// Functions are the functions called, most calls first, then by name.
-	Functions []FunctionStat
+	Functions []FunctionStat `json:"functions"`
 	// Series counts the calls per function, user and bucket, only the
 	// buckets with calls, by function, user, then time.
-	Series []FunctionBucket
+	Series []FunctionBucket `json:"series"`
 	// Calls are the newest calls (a page of Limit), with their inputs,
 	// outputs, duration and error.
-	Calls []Call
+	Calls []Call `json:"calls"`
 	// Next continues the Calls table (FunctionsRequest.After); empty on
 	// the last page.
-	Next string
+	Next string `json:"next"`
 }
 
 // Functions reports the function calls of the window: calls per function

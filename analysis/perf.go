@@ -30,29 +30,32 @@ type PerfRequest struct {
 // PerfStat is the durations of one record type or HTTP route.
 type PerfStat struct {
 	// Name is the record type, or the route.
-	Name string
+	Name string `json:"name"`
 	// Method is the HTTP method of a route; empty for types.
-	Method string
+	Method string `json:"method"`
 	// Count is the number of events with a duration ([Duration]); Errors those
 	// that failed: of level error for types, with a status of 400 or more
 	// for routes.
-	Count, Errors int64
+	Count  int64 `json:"count"`
+	Errors int64 `json:"errors"`
 	// ErrorRate is Errors/Count.
-	ErrorRate float64
+	ErrorRate float64 `json:"error_rate"`
 	// P50, P95 and P99 are percentiles of the duration, interpolated
 	// linearly between the nearest durations (as Postgres's
 	// percentile_cont).
-	P50, P95, P99 time.Duration
+	P50 time.Duration `json:"p50_ms"`
+	P95 time.Duration `json:"p95_ms"`
+	P99 time.Duration `json:"p99_ms"`
 }
 
 // PerfResult is the performance report of a window.
 type PerfResult struct {
-	Window Window
+	Window Window `json:"window"`
 	// Types are the record types, most events first, then by name.
-	Types []PerfStat
+	Types []PerfStat `json:"types"`
 	// Routes are the HTTP routes (by method and route), most requests
 	// first, then by route and method.
-	Routes []PerfStat
+	Routes []PerfStat `json:"routes"`
 }
 
 // Perf returns p50/p95/p99 of the durations of each record type and each

@@ -48,15 +48,16 @@
 // (\x1b, \u202e) so that they cannot drive the terminal, and overview's
 // levels table only the buckets with events. Every question also takes:
 //
-//   - --json: the analysis result as JSON, its Go field names as keys;
-//     times RFC 3339, durations (Duration, P50, Bucket, ...) integer
-//     nanoseconds, levels by name, param values in their natural JSON.
-//     Overview adds each metric's Change (0.5 is +50%), null when it is
-//     infinite (nothing in the previous window). feed --all and feed -f
-//     print one event per line (JSON lines).
-//   - --csv: one table, with a header row of snake_case names: the first
-//     of the command, or the one --table names (--table also picks the
-//     table shown in text). Times RFC 3339, durations in milliseconds
+//   - --json: the analysis result as JSON, in the style of the event's one
+//     JSON shape (see package audit, section JSON): snake_case names,
+//     times RFC 3339, durations in milliseconds (names ending _ms), levels
+//     by name, events as audit.Event.MarshalJSON writes them, params as
+//     objects. Overview's metrics carry their change (0.5 is +50%), null
+//     when it is infinite (nothing in the previous window). feed --all and
+//     feed -f print one event per line (JSON lines).
+//   - --csv: one table, with a header row of snake_case names (user_id and
+//     session_id as in JSON): the first of the command, or the one --table
+//     names (--table also picks the table shown in text). Times RFC 3339, durations in milliseconds
 //     (columns ending _ms; empty when not measured), params a JSON object,
 //     an infinite change empty.
 //

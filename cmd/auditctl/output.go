@@ -174,6 +174,9 @@ func newTabWriter(w io.Writer) *tabwriter.Writer {
 
 func textHeader(name string) string {
 	name = strings.TrimSuffix(name, "_ms")
+	if name == "user_id" || name == "session_id" {
+		name = strings.TrimSuffix(name, "_id")
+	}
 	return strings.ToUpper(strings.ReplaceAll(name, "_", " "))
 }
 
