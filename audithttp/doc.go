@@ -67,8 +67,10 @@
 //   - 200 {"accepted": n}: every record was logged (or left out by the
 //     Logger's policy).
 //   - 400: not a JSON array of records, malformed JSON, invalid UTF-8, an
-//     empty batch. 401: no authenticated user. 405: not POST. 415: another
-//     content type.
+//     empty batch. 401: no authenticated user. 403: posted by a page of
+//     another origin (IngestOptions.Origins lists others allowed), which
+//     could otherwise log records in the name of a signed-in visitor. 405:
+//     not POST. 415: another content type.
 //   - 413: a body over MaxBatchBytes, more than MaxBatchRecords records, or
 //     a record over MaxRecordBytes. 422: a record with an unknown level, a
 //     level the browser may not send (audit, by default), a message that

@@ -11,6 +11,8 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -48,6 +50,12 @@ type IngestOptions struct {
 	// MaxBatchRecords.
 	Rate  float64
 	Burst int
+	// Origins are the origins ("https://app.example.com") besides the
+	// server's own whose pages may post records. A request from any other
+	// origin (its Origin header, or Sec-Fetch-Site cross-site) is refused
+	// with 403: a page of another site could otherwise post records that
+	// the browser's cookies attribute to the signed-in user. Default none.
+	Origins []string
 	// Now is the clock of the rate limit. Default time.Now.
 	Now func() time.Time
 }
@@ -183,6 +191,9 @@ func (h *ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *ingest) serve(w http.ResponseWriter, r *http.Request) (int, *ingestError) {
+	if !h.sameOrigin(r) {
+		return 0, refuse(http.StatusForbidden, "records from origin %q are not accepted", r.Header.Get("Origin"))
+	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		// text/plain is what navigator.sendBeacon sends for a string body,
@@ -220,6 +231,21 @@ func (h *ingest) serve(w http.ResponseWriter, r *http.Request) (int, *ingestErro
 		}
 	}
 	return len(events), nil
+}
+
+// sameOrigin reports whether r comes from a page of the server itself, of
+// one of Options.Origins, or from no browser page at all (no Origin header,
+// no cross-site Sec-Fetch-Site).
+func (h *ingest) sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return r.Header.Get("Sec-Fetch-Site") != "cross-site"
+	}
+	if slices.Contains(h.opts.Origins, origin) {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && u.Host == r.Host
 }
 
 // decode validates the whole batch before any of it is logged, so that a

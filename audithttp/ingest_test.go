@@ -230,6 +230,42 @@ func TestIngestHostileBodies(t *testing.T) {
 	}
 }
 
+// TestIngestOrigin refuses records posted by another site's page, which
+// the browser would send with the user's cookies.
+func TestIngestOrigin(t *testing.T) {
+	s := newIngestServer(t, audithttp.IngestOptions{Origins: []string{"https://app.example.com"}})
+	body := `[{"level":"usage","message":"m"}]`
+	for _, c := range []struct {
+		name   string
+		header map[string]string
+		status int
+	}{
+		{"no browser", nil, http.StatusOK},
+		{"same origin", map[string]string{"Origin": s.URL}, http.StatusOK},
+		{"listed origin", map[string]string{"Origin": "https://app.example.com"}, http.StatusOK},
+		{"other site", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
+		{"null origin", map[string]string{"Origin": "null"}, http.StatusForbidden},
+		{"cross-site fetch", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/audit/ingest", strings.NewReader(body))
+		req.Header.Set("X-User", "ivan")
+		for k, v := range c.header {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != c.status {
+			t.Errorf("%s: status %d, want %d", c.name, res.StatusCode, c.status)
+		}
+	}
+	if n := len(s.events(t)); n != 3 {
+		t.Errorf("%d events, want 3 (the refused origins log nothing)", n)
+	}
+}
+
 // TestIngestNULAndControls keeps NUL bytes and control characters, which
 // JSON escapes, as the values they are.
 func TestIngestNULAndControls(t *testing.T) {
