@@ -497,37 +497,107 @@ func (d *eventDecoder) lookup(m map[string]string, used *int, key, written strin
 	return string(orig)
 }
 
-func (d *eventDecoder) params(j json.RawMessage) ([]Param, error) {
-	dec := json.NewDecoder(bytes.NewReader(j))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+// params reads the params object j, which the decoding of the whole event
+// has already found to be valid JSON, in order, without a JSON decoder.
+func (d *eventDecoder) params(j []byte) ([]Param, error) {
+	i := skipSpace(j, 0)
+	if i >= len(j) || j[i] != '{' {
 		return nil, errors.New("not an object")
 	}
-	var params []Param
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
+	params := make([]Param, 0, bytes.Count(j, []byte{':'}))
+	for i = skipSpace(j, i+1); i < len(j) && j[i] != '}'; i = skipSpace(j, i) {
+		if j[i] == ',' {
+			i = skipSpace(j, i+1)
+		}
+		end := stringEnd(j, i)
+		key, err := jsonString(j[i:end])
 		if err != nil {
 			return nil, err
 		}
-		key := tok.(string) // object keys are strings
-		if seen[key] {
-			return nil, fmt.Errorf("%q: duplicate key", key)
+		i = skipSpace(j, end) + 1 // the colon
+		i = skipSpace(j, i)
+		end = valueEnd(j, i)
+		for _, p := range params {
+			if p.Key == key {
+				return nil, fmt.Errorf("%q: duplicate key", key)
+			}
 		}
-		seen[key] = true
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("%q: %w", key, err)
+		pointer := ""
+		if len(d.j.Raw) > 0 { // only raw is looked up by pointer
+			pointer = paramPointer(key, "")
 		}
-		v, err := d.value(paramPointer(key, ""), key, raw)
+		v, err := d.value(pointer, key, j[i:end])
 		if err != nil {
 			return nil, fmt.Errorf("%q: %w", key, err)
 		}
 		params = append(params, Param{Key: d.lookup(d.j.RawKeys, &d.rawKeys, key, key), Value: v})
+		i = end
 	}
 	return params, nil
 }
 
-func (d *eventDecoder) value(pointer, key string, j json.RawMessage) (Value, error) {
+func skipSpace(j []byte, i int) int {
+	for i < len(j) && (j[i] == ' ' || j[i] == '\t' || j[i] == '\n' || j[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the JSON string that starts at i.
+func stringEnd(j []byte, i int) int {
+	for k := i + 1; k < len(j); k++ {
+		switch j[k] {
+		case '\\':
+			k++
+		case '"':
+			return k + 1
+		}
+	}
+	return len(j)
+}
+
+// valueEnd returns the index after the JSON value that starts at i.
+func valueEnd(j []byte, i int) int {
+	if i >= len(j) {
+		return i
+	}
+	switch j[i] {
+	case '"':
+		return stringEnd(j, i)
+	case '{', '[':
+		depth := 0
+		for k := i; k < len(j); k++ {
+			switch j[k] {
+			case '"':
+				k = stringEnd(j, k) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return k + 1
+				}
+			}
+		}
+		return len(j)
+	}
+	k := i
+	for k < len(j) && !strings.ContainsRune(",}] \t\r\n", rune(j[k])) {
+		k++
+	}
+	return k
+}
+
+// jsonString returns the string the JSON string literal q stands for.
+func jsonString(q []byte) (string, error) {
+	if len(q) >= 2 && q[0] == '"' && q[len(q)-1] == '"' && bytes.IndexByte(q, '\\') < 0 {
+		return string(q[1 : len(q)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(q, &s)
+	return s, err
+}
+
+func (d *eventDecoder) value(pointer, key string, j []byte) (Value, error) {
 	kind := inferKind(j)
 	if name, ok := d.j.Kinds[key]; ok {
 		d.kinds++
@@ -547,17 +617,17 @@ func (d *eventDecoder) value(pointer, key string, j json.RawMessage) (Value, err
 		}
 		return ParseValue(KindJSON, string(j), "")
 	case KindEntity:
-		var ent struct {
-			Kind string `json:"kind"`
-			ID   string `json:"id"`
-		}
-		if err := json.Unmarshal(j, &ent); err != nil {
+		ent, err := decodeRef(j)
+		if err != nil {
 			return Value{}, fmt.Errorf("kind entity_id: %w", err)
 		}
-		return EntityValue(Ref(d.text(pointer+"/kind", ent.Kind), d.text(pointer+"/id", ent.ID))), nil
+		if len(d.j.Raw) > 0 {
+			ent = Ref(d.text(pointer+"/kind", ent.Kind), d.text(pointer+"/id", ent.ID))
+		}
+		return EntityValue(ent), nil
 	case KindString, KindTime, KindDuration:
-		var s string
-		if err := json.Unmarshal(j, &s); err != nil {
+		s, err := jsonString(j)
+		if err != nil {
 			return Value{}, fmt.Errorf("kind %v: %w", kind, err)
 		}
 		if kind == KindString {
@@ -575,4 +645,14 @@ func (d *eventDecoder) value(pointer, key string, j json.RawMessage) (Value, err
 	}
 	// Numbers and booleans: the JSON text is the value's text.
 	return ParseValue(kind, string(j), "")
+}
+
+// decodeRef reads an object reference {"kind","id"}.
+func decodeRef(j []byte) (Entity, error) {
+	var ent struct {
+		Kind string `json:"kind"`
+		ID   string `json:"id"`
+	}
+	err := json.Unmarshal(j, &ent)
+	return Entity{Kind: ent.Kind, ID: ent.ID}, err
 }
