@@ -1,7 +1,9 @@
 package audithttp_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -80,6 +82,8 @@ type beaconServer struct {
 	mu    sync.Mutex
 	types []string // Content-Type of each ingest request
 	posts chan struct{}
+	// fail, when set, answers the next ingest request in its place.
+	fail func(w http.ResponseWriter, r *http.Request, ingest http.Handler)
 }
 
 func newBeaconServer(t *testing.T) *beaconServer {
@@ -113,7 +117,15 @@ func newBeaconServer(t *testing.T) *beaconServer {
 	})
 	mux.HandleFunc("GET /other", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "other page") })
 	mux.Handle("POST /audit/ingest", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ingest.ServeHTTP(w, r)
+		s.mu.Lock()
+		fail := s.fail
+		s.fail = nil
+		s.mu.Unlock()
+		if fail != nil {
+			fail(w, r, ingest)
+		} else {
+			ingest.ServeHTTP(w, r)
+		}
 		s.mu.Lock()
 		s.types = append(s.types, r.Header.Get("Content-Type"))
 		s.mu.Unlock()
@@ -278,3 +290,87 @@ func keys(m map[string]audit.Event) []string {
 
 // clientStats is the Logger's stats, as the page returns them.
 type clientStats struct{ Sent, Dropped, Refused int }
+
+// TestClientRetries checks that the client resends exactly what the server
+// did not take: after a 503 that took the first record of three, and after
+// a 429 that took none, every record is stored once.
+func TestClientRetries(t *testing.T) {
+	s := newBeaconServer(t)
+	ctx := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(s.URL+"/"),
+		chromedp.Poll[chromedp.Void](`window.ready === true`, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Evaluate[chromedp.Void](`clearInterval(window.audit._timer); true`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// The server logs the first record, then its queue refuses the rest.
+	s.mu.Lock()
+	s.fail = func(w http.ResponseWriter, r *http.Request, ingest http.Handler) {
+		var records []json.RawMessage
+		if err := json.NewDecoder(r.Body).Decode(&records); err != nil || len(records) != 3 {
+			t.Errorf("first post: %d records, %v", len(records), err)
+			return
+		}
+		first, _ := json.Marshal(records[:1])
+		r2 := r.Clone(r.Context())
+		r2.Body = io.NopCloser(bytes.NewReader(first))
+		ingest.ServeHTTP(httptest.NewRecorder(), r2)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":"the audit log refused a record: queue full","accepted":1}`)
+	}
+	s.mu.Unlock()
+	stats, err := chromedp.Run(ctx, chromedp.Evaluate[clientStats](`(async () => {
+		const l = window.audit;
+		l.usage('one'); l.usage('two'); l.usage('three');
+		await l.flush(); // 503: one taken
+		await l.flush(); // the other two
+		return {sent: l.stats.sent, dropped: l.stats.dropped, refused: l.stats.refused};
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Sent != 3 || stats.Refused != 0 || stats.Dropped != 0 {
+		t.Errorf("after a 503: client stats %+v, want 3 sent", stats)
+	}
+	// Too many records: nothing taken, retried after Retry-After.
+	s.mu.Lock()
+	s.fail = func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"error":"more than 20 records per second","accepted":0}`)
+	}
+	s.mu.Unlock()
+	stats, err = chromedp.Run(ctx, chromedp.Evaluate[clientStats](`(async () => {
+		const l = window.audit;
+		l.usage('four');
+		await l.flush(); // 429
+		const early = l.stats.sent;
+		await l.flush(); // before Retry-After: nothing is posted
+		if (l.stats.sent !== early) throw new Error('posted before Retry-After');
+		await new Promise((ok) => setTimeout(ok, 1100));
+		await l.flush();
+		return {sent: l.stats.sent, dropped: l.stats.dropped, refused: l.stats.refused};
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Sent != 4 {
+		t.Errorf("after a 429: client stats %+v, want 4 sent", stats)
+	}
+	page, err := s.store.Read(context.Background(), audit.Query{Limit: audit.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range page.Events {
+		count[e.Message]++
+	}
+	for _, m := range []string{"one", "two", "three", "four"} {
+		if count[m] != 1 {
+			t.Errorf("%q stored %d times, want once (all: %v)", m, count[m], count)
+		}
+	}
+}
