@@ -136,7 +136,7 @@ func Ingest(logger *audit.Logger, opts *IngestOptions) (http.Handler, error) {
 	if logger == nil {
 		return nil, fmt.Errorf("audithttp: %w: nil logger", audit.ErrInvalidOptions)
 	}
-	h := &ingest{logger: logger, opts: o, buckets: map[string]*bucket{}}
+	h := &ingest{logger: logger, opts: o, buckets: map[string]*bucket{}, sweepAt: maxBuckets}
 	for _, l := range o.Levels {
 		h.levels |= 1 << l
 	}
@@ -150,6 +150,7 @@ type ingest struct {
 
 	mu      sync.Mutex
 	buckets map[string]*bucket // by user id
+	sweepAt int                // the size of buckets that triggers a sweep
 }
 
 // record is one record as the JS Logger posts it.
@@ -393,8 +394,11 @@ func (h *ingest) take(user string, n int) time.Duration {
 	defer h.mu.Unlock()
 	b := h.buckets[user]
 	if b == nil {
-		if len(h.buckets) >= maxBuckets {
+		if len(h.buckets) >= h.sweepAt {
 			h.sweep(now)
+			// Sweep again when the map has doubled: amortized O(1) per
+			// new user even when every user is active.
+			h.sweepAt = max(maxBuckets, 2*len(h.buckets))
 		}
 		b = &bucket{tokens: float64(h.opts.Burst), at: now}
 		h.buckets[user] = b
