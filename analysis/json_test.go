@@ -25,6 +25,8 @@ func TestResultJSON(t *testing.T) {
 			`{"id":"00000000-0000-0000-0000-000000000000","time":"2026-01-02T03:04:05Z","user_id":"bob","session_id":"","function":"Sum","error":"","inputs":{"a":1},"outputs":{},"duration_ms":1}`},
 		{analysis.Metric{Current: 3, Previous: 2}, `{"current":3,"previous":2,"change":0.5}`},
 		{analysis.Metric{Current: 3}, `{"current":3,"previous":0,"change":null}`},
+		{analysis.Origin{Event: audit.Event{Time: at, Level: audit.LevelAudit}, Sources: []audit.Entity{audit.Ref("query", "q-1")}},
+			`{"event":{"id":"00000000-0000-0000-0000-000000000000","time":"2026-01-02T03:04:05.000000Z","level":"audit","type":"","message":""},"sources":[{"kind":"query","id":"q-1"}]}`},
 		{analysis.FeedPage{Events: []audit.Event{{Time: at, Level: audit.LevelInfo, UserID: "u"}}},
 			`{"events":[{"id":"00000000-0000-0000-0000-000000000000","time":"2026-01-02T03:04:05.000000Z","level":"info","type":"","message":"","user_id":"u"}],"next":"","head":""}`},
 	} {
