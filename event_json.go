@@ -423,6 +423,131 @@ type jsonEvent struct {
 	RawKeys     map[string]string `json:"raw_keys"`
 }
 
+// scanEvent reads the fields of an event's JSON into j, without
+// reflection: b is checked to be valid JSON first, and the fields are then
+// found by a scanner. Unknown fields are ignored; of a repeated field the
+// last counts, as with encoding/json.
+func scanEvent(b []byte, j *jsonEvent) error {
+	if !json.Valid(b) {
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		return errors.New("invalid JSON")
+	}
+	i := skipSpace(b, 0)
+	if b[i] != '{' {
+		return errors.New("not a JSON object")
+	}
+	for i = skipSpace(b, i+1); b[i] != '}'; i = skipSpace(b, i) {
+		if b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+		end := stringEnd(b, i)
+		key, err := jsonString(b[i:end])
+		if err != nil {
+			return err
+		}
+		i = skipSpace(b, skipSpace(b, end)+1) // past the colon
+		end = valueEnd(b, i)
+		v := b[i:end]
+		i = end
+		var dst *string
+		switch key {
+		case "id":
+			dst = &j.ID
+		case "time":
+			dst = &j.Time
+		case "level":
+			dst = &j.Level
+		case "type":
+			dst = &j.Type
+		case "message":
+			dst = &j.Message
+		case "user_id":
+			dst = &j.UserID
+		case "session_id":
+			dst = &j.SessionID
+		case "stack_trace":
+			dst = &j.StackTrace
+		case "fingerprint":
+			dst = &j.Fingerprint
+		case "params":
+			j.Params = v
+		case "duration_ms", "duration_ns":
+			if string(v) == "null" {
+				continue
+			}
+			if key == "duration_ns" {
+				n, err := strconv.ParseInt(string(v), 10, 64)
+				if err != nil {
+					return fmt.Errorf("duration_ns: %w", err)
+				}
+				j.DurationNS = &n
+				continue
+			}
+			f, err := strconv.ParseFloat(string(v), 64)
+			if err != nil {
+				return fmt.Errorf("duration_ms: %w", err)
+			}
+			j.DurationMS = &f
+		case "kinds", "raw", "raw_keys":
+			m, err := stringMap(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			switch key {
+			case "kinds":
+				j.Kinds = m
+			case "raw":
+				j.Raw = m
+			default:
+				j.RawKeys = m
+			}
+		}
+		if dst != nil && string(v) != "null" {
+			if v[0] != '"' {
+				return fmt.Errorf("%s: not a string", key)
+			}
+			if *dst, err = jsonString(v); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// stringMap reads a JSON object of strings (valid JSON), or null.
+func stringMap(v []byte) (map[string]string, error) {
+	if string(v) == "null" {
+		return nil, nil
+	}
+	if v[0] != '{' {
+		return nil, errors.New("not an object")
+	}
+	m := map[string]string{}
+	for i := skipSpace(v, 1); v[i] != '}'; i = skipSpace(v, i) {
+		if v[i] == ',' {
+			i = skipSpace(v, i+1)
+		}
+		end := stringEnd(v, i)
+		k, err := jsonString(v[i:end])
+		if err != nil {
+			return nil, err
+		}
+		i = skipSpace(v, skipSpace(v, end)+1)
+		end = valueEnd(v, i)
+		if v[i] != '"' {
+			return nil, fmt.Errorf("%q: not a string", k)
+		}
+		if m[k], err = jsonString(v[i:end]); err != nil {
+			return nil, err
+		}
+		i = end
+	}
+	return m, nil
+}
+
 // eventDecoder restores one event's strings from raw, counting the entries
 // it uses so that leftovers show.
 type eventDecoder struct {
@@ -433,7 +558,7 @@ type eventDecoder struct {
 
 func decodeEvent(b []byte) (Event, error) {
 	var j jsonEvent
-	if err := json.Unmarshal(b, &j); err != nil {
+	if err := scanEvent(b, &j); err != nil {
 		return Event{}, err
 	}
 	var e Event
@@ -532,6 +657,9 @@ func (d *eventDecoder) params(j []byte) ([]Param, error) {
 		}
 		params = append(params, Param{Key: d.lookup(d.j.RawKeys, &d.rawKeys, key, key), Value: v})
 		i = end
+	}
+	if len(params) == 0 {
+		return nil, nil // as an event without params
 	}
 	return params, nil
 }

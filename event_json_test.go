@@ -226,3 +226,31 @@ func BenchmarkEventJSON(b *testing.B) {
 		}
 	})
 }
+
+// FuzzEventUnmarshal reads arbitrary bytes: an error or an event, never a
+// panic; an event that reads writes back to JSON that reads as the same.
+func FuzzEventUnmarshal(f *testing.F) {
+	f.Add([]byte(`{"id":"0190a5e4-0000-7000-8000-000000000001","time":"2026-03-04T05:06:07.120000Z","level":"audit","params":{"q":{"kind":"query","id":"q1"},"n":1},"kinds":{"q":"entity_id"},"duration_ms":1.5}`))
+	f.Add([]byte(`{"id":"0190a5e4-0000-7000-8000-000000000001","time":"+010000-01-01T00:00:00Z","level":"info","raw":{"/message":"/w=="},"message":"\ufffd"}`))
+	f.Add([]byte(`{"id" : "0190a5e4-0000-7000-8000-000000000001" , "time":"2026-01-01T00:00:00Z","level":"info","params":{ "a" : [1,{"b":"}"}] , "c\"d":null }}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var e audit.Event
+		if err := e.UnmarshalJSON(b); err != nil {
+			return
+		}
+		if !e.Level.Valid() {
+			t.Fatalf("read an invalid level from %s", b)
+		}
+		out, err := e.MarshalJSON()
+		if err != nil {
+			t.Fatalf("%s read as %+v, which does not write: %v", b, e, err)
+		}
+		var back audit.Event
+		if err := back.UnmarshalJSON(out); err != nil {
+			t.Fatalf("%s does not read back: %v", out, err)
+		}
+		if diff := cmp.Diff(e, back, eventOpts); diff != "" {
+			t.Errorf("%s -> %s (-first +second):\n%s", b, out, diff)
+		}
+	})
+}
