@@ -209,7 +209,7 @@ func TestTextFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored := e.srv.Events("/app/audit", "audit")
-	want := "[" + ev.ID.String() + `] time=2025-06-01T12:00:00.123456Z level=audit type=query-start user=alice msg="line one\nline\u2028two \"q\""`
+	want := "[" + ev.ID.String() + `] time=2025-06-01T12:00:00.123456Z level=audit type=query-start user_id=alice msg="line one\nline\u2028two \"q\""`
 	if len(stored) != 1 || stored[0].Message != want {
 		t.Fatalf("got  %q\nwant %q", stored, want)
 	}

@@ -57,10 +57,10 @@ func renderText(buf *bytes.Buffer, e *audit.Event, p Params) {
 		pair("type", e.Type)
 	}
 	if e.UserID != "" {
-		pair("user", e.UserID)
+		pair("user_id", e.UserID)
 	}
 	if e.SessionID != "" {
-		pair("session", e.SessionID)
+		pair("session_id", e.SessionID)
 	}
 	if e.Duration != 0 {
 		pair("duration", e.Duration.String())

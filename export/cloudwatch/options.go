@@ -59,8 +59,8 @@ const (
 	// "params", "duration_ms", "stack_trace", "fingerprint"), with the
 	// params the block keeps.
 	JSON Format = iota
-	// Text writes one line: "[id] time=... level=... type=... user=...
-	// session=... duration=... msg=... k=v ... stack=... fingerprint=...",
+	// Text writes one line: "[id] time=... level=... type=... user_id=...
+	// session_id=... duration=... msg=... k=v ... stack=... fingerprint=...",
 	// values quoted (Go syntax) when they hold spaces, quotes, '=' or
 	// anything unprintable, so a line never breaks. Entities are kind:id.
 	Text
