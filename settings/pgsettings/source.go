@@ -17,6 +17,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/auditkit/audit"
+	dsnmask "github.com/auditkit/audit/internal/dsn"
 	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/settings"
 )
@@ -149,6 +150,9 @@ func Open(ctx context.Context, dsn string, e *settings.Engine, opts Options) (*S
 	}
 	if e == nil {
 		return nil, fmt.Errorf("pgsettings: %w: nil engine", audit.ErrInvalidOptions)
+	}
+	if _, err := pq.NewConfig(dsn); err != nil {
+		return nil, fmt.Errorf("pgsettings: %w: malformed DSN: %s", audit.ErrInvalidOptions, dsnmask.Redact(err.Error(), dsn))
 	}
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
