@@ -17,8 +17,8 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/auditkit/audit"
-	dsnmask "github.com/auditkit/audit/internal/dsn"
 	"github.com/auditkit/audit/datagrok"
+	dsnmask "github.com/auditkit/audit/internal/dsn"
 	"github.com/auditkit/audit/settings"
 )
 
