@@ -3,6 +3,7 @@ package audithttp
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -454,6 +455,10 @@ func writeRefusal(w http.ResponseWriter, e *ingestError) {
 //go:embed client.js
 var clientJS []byte
 
+// clientETag names the version of clientJS, so that browsers revalidate it
+// cheaply.
+var clientETag = fmt.Sprintf(`"%x"`, sha256.Sum256(clientJS))
+
 // Client returns a handler that serves the browser client, an ES module
 // with no dependencies (see the package documentation):
 //
@@ -463,6 +468,8 @@ func Client() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("ETag", clientETag)
+		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeContent(w, r, "audit.js", time.Time{}, bytes.NewReader(clientJS))
 	})
 }

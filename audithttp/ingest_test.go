@@ -393,4 +393,15 @@ func TestClientScript(t *testing.T) {
 		!strings.Contains(string(body), "export class Logger") {
 		t.Errorf("status %d, type %q, %d bytes", res.StatusCode, res.Header.Get("Content-Type"), len(body))
 	}
+	// A browser that has it revalidates it with its ETag.
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/audit.js", nil)
+	req.Header.Set("If-None-Match", res.Header.Get("ETag"))
+	again, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Body.Close()
+	if res.Header.Get("ETag") == "" || again.StatusCode != http.StatusNotModified {
+		t.Errorf("ETag %q, revalidation status %d", res.Header.Get("ETag"), again.StatusCode)
+	}
 }
