@@ -97,6 +97,39 @@
 // export/jsonl writes JSON lines, export/cloudwatch sends them to Amazon
 // CloudWatch Logs.
 //
+// # JSON
+//
+// An event has one JSON shape, written by [Event.MarshalJSON] and read back
+// exactly by [Event.UnmarshalJSON]; export/jsonl, CloudWatch's JSON format,
+// auditctl --json, the CSV headers of auditctl and the keys of the slog
+// printer and of auditslog use its names:
+//
+//	{"id":"0190a5e4-...","time":"2026-03-04T05:06:07.120000Z","level":"audit",
+//	 "type":"query-start","message":"ran a query","user_id":"alice","session_id":"s1",
+//	 "params":{"query":{"kind":"query","id":"q1"},"rows":42,"took":"1.5s"},
+//	 "duration_ms":1.5,"stack_trace":"...","fingerprint":"...",
+//	 "kinds":{"query":"entity_id","took":"duration"}}
+//
+// The fields:
+//
+//   - id, time (UTC, RFC 3339 with microseconds; a year outside 0-9999 as a
+//     sign and six or more digits, +010000-01-01T...), level, type and
+//     message are always there; user_id, session_id, params, duration_ms,
+//     stack_trace and fingerprint only when not empty or zero.
+//   - params holds each param's natural JSON, in the event's order: a
+//     string, a number, true or false, null, an object reference as
+//     {"kind","id"}, JSON as itself, a time (RFC 3339) or a duration ("1.5s")
+//     as a string, NaN and infinities as strings.
+//   - kinds names the [Kind] of each param whose JSON does not tell it (a
+//     reader assumes string, bool, null, JSON for objects and arrays, int64
+//     for integers that fit, float64 for other numbers).
+//   - duration_ms is in milliseconds; duration_ns, exact, follows it when
+//     the milliseconds do not give back the nanoseconds.
+//   - A string that is not valid UTF-8 or holds NUL is written in its
+//     [Text] form, and raw maps its JSON Pointer ("/message",
+//     "/params/KEY", "/params/KEY/id") to the base64 of the original bytes;
+//     raw_keys does the same for param keys.
+//
 // # Delivery guarantees
 //
 // By default delivery is asynchronous: a logging call queues the event and

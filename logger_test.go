@@ -724,7 +724,7 @@ func TestPrinter(t *testing.T) {
 	mu.Lock()
 	out := buf.String()
 	mu.Unlock()
-	for _, want := range []string{`level=INFO msg=opened audit.level=audit audit.type=project-opened`, "audit.user=alice", "params.project=project:p1"} {
+	for _, want := range []string{`level=INFO msg=opened audit.level=audit audit.type=project-opened`, "audit.user_id=alice", "audit.params.project=project:p1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("printed %q, missing %q", out, want)
 		}

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"log/slog"
+	"time"
 )
 
 var slogLevels = [...]slog.Level{
@@ -22,7 +23,11 @@ func SlogLevel(l Level) slog.Level {
 	return slog.LevelInfo
 }
 
-// printEvent writes e to the service's own log (Options.Printer).
+// printEvent writes e to the service's own log (Options.Printer): the
+// event's message as the record's, its other fields as attributes named as
+// in its JSON shape with the prefix "audit." (audit.id, audit.level,
+// audit.type, audit.user_id, audit.session_id, audit.duration_ms,
+// audit.fingerprint), and its params in the group audit.params.
 func printEvent(ctx context.Context, to *slog.Logger, e *Event) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -34,13 +39,13 @@ func printEvent(ctx context.Context, to *slog.Logger, e *Event) {
 	attrs := make([]slog.Attr, 0, 8)
 	attrs = append(attrs, slog.String("audit.level", e.Level.String()), slog.String("audit.type", e.Type), slog.String("audit.id", e.ID.String()))
 	if e.UserID != "" {
-		attrs = append(attrs, slog.String("audit.user", e.UserID))
+		attrs = append(attrs, slog.String("audit.user_id", e.UserID))
 	}
 	if e.SessionID != "" {
-		attrs = append(attrs, slog.String("audit.session", e.SessionID))
+		attrs = append(attrs, slog.String("audit.session_id", e.SessionID))
 	}
 	if e.Duration != 0 {
-		attrs = append(attrs, slog.Duration("audit.duration", e.Duration))
+		attrs = append(attrs, slog.Float64("audit.duration_ms", float64(e.Duration)/float64(time.Millisecond)))
 	}
 	if e.Fingerprint != "" {
 		attrs = append(attrs, slog.String("audit.fingerprint", e.Fingerprint))
@@ -50,7 +55,7 @@ func printEvent(ctx context.Context, to *slog.Logger, e *Event) {
 		for _, p := range e.Params {
 			ps = append(ps, slog.Any(p.Key, p.Value.Any()))
 		}
-		attrs = append(attrs, slog.Group("params", ps...))
+		attrs = append(attrs, slog.Group("audit.params", ps...))
 	}
 	to.LogAttrs(ctx, level, e.Message, attrs...)
 }

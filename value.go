@@ -68,9 +68,9 @@ func ParseKind(s string) (Kind, bool) {
 // it so that every event naming the object is found by one lookup.
 type Entity struct {
 	// Kind is the optional kind of object ("query", "project", ...).
-	Kind string
+	Kind string `json:"kind"`
 	// ID identifies the object. It need not be a UUID.
-	ID string
+	ID string `json:"id"`
 }
 
 // Ref returns the Entity of the given kind and id.

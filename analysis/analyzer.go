@@ -111,7 +111,8 @@ func (a *Analyzer) query(ctx context.Context, op, query string, args []any, scan
 
 // Window is a time range: Since inclusive, Until exclusive.
 type Window struct {
-	Since, Until time.Time
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
 }
 
 // Duration returns the length of the window.
@@ -196,12 +197,12 @@ func floorDiv(a, b int64) int64 {
 // Count is a number of events (or users, or calls) for a key: a record
 // type, a user, a group, a menu item.
 type Count struct {
-	Key   string
-	Count int64
+	Key   string `json:"key"`
+	Count int64  `json:"count"`
 }
 
 // TimeCount is a number for a time bucket starting at Start.
 type TimeCount struct {
-	Start time.Time
-	Count int64
+	Start time.Time `json:"start"`
+	Count int64     `json:"count"`
 }

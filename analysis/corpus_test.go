@@ -110,11 +110,11 @@ func corpus() []named {
 		ev("A1", "2025-03-03T09:00", "alice", "s1", usage, datagrok.MainMenuItemClick, "menu", ps("item", "File|Open")),
 		ev("A2", "2025-03-03T09:01", "alice", "s1", aud, datagrok.QueryStart, "query", ps("query", q1), dur(100*time.Millisecond)),
 		ev("A3", "2025-03-03T09:02", "alice", "s1", errL, audit.TypeError, "timeout", nil, stack("fp1", "stack-1")),
-		ev("A4", "2025-03-03T09:03", "alice", "s1", aud, datagrok.QueryStart, "query", ps("query", q1), dur(300*time.Millisecond)),
+		ev("A4", "2025-03-03T09:03", "alice", "s1", aud, datagrok.QueryStart, "query", ps("query", q1, "ms", 300)), // a duration as Datagrok records one
 		ev("A5", "2025-03-03T09:04", "alice", "s1", errL, audit.TypeError, "timeout", nil, stack("fp1", "stack-1")),
 		// Session s2: bob makes a table from q1, edits q1, calls functions.
 		ev("B1", "2025-03-04T10:00", "bob", "s2", usage, datagrok.MainMenuItemClick, "menu", ps("item", "File|Open")),
-		ev("B2", "2025-03-04T10:01", "bob", "s2", usage, datagrok.MainMenuItemClick, "menu", ps("item", "Help|About")),
+		ev("B2", "2025-03-04T10:01", "bob", "s2", usage, datagrok.MainMenuItemClick, "menu", ps("item", "Help|About", "ms", -5)), // negative: no duration
 		ev("B3", "2025-03-04T10:02", "bob", "s2", aud, datagrok.TableProduced, "table", ps("table", t1, "source", q1)),
 		ev("B4", "2025-03-04T10:03", "bob", "s2", aud, datagrok.QueryEdited, "edited", ps("query", q1)),
 		ev("B5", "2025-03-04T10:04", "bob", "s2", aud, audit.TypeFunctionCall, "Sum",
@@ -128,20 +128,20 @@ func corpus() []named {
 		ev("C2", "2025-03-05T11:01", "carol", "s3", usage, audit.TypeHTTPRequest, "GET",
 			ps("method", "GET", "route", "GET /items/{id}", "status", 404, "ms", 20), dur(20*time.Millisecond)),
 		ev("C3", "2025-03-05T11:02", "carol", "s3", usage, audit.TypeHTTPRequest, "GET",
-			ps("method", "GET", "route", "GET /items/{id}", "status", 200, "ms", 30), dur(30*time.Millisecond)),
+			ps("method", "GET", "route", "GET /items/{id}", "status", 200, "ms", 30.0)),
 		ev("C4", "2025-03-05T11:03", "carol", "s3", usage, audit.TypeHTTPRequest, "POST",
 			ps("method", "POST", "route", "POST /items", "status", 500, "ms", 40), dur(40*time.Millisecond)),
 		ev("C5", "2025-03-05T11:04", "carol", "s3", aud, datagrok.EntityShared, "shared", ps("entity", t1, "group", "sales")),
 		ev("C6", "2025-03-05T11:05", "carol", "s3", aud, audit.TypeFunctionCall, "Sum",
-			ps("function", "Sum", "in.a", 2, "in.b", 2, "out.result", 4, "ms", 7), dur(7*time.Millisecond)),
+			ps("function", "Sum", "in.a", 2, "in.b", 2, "out.result", 4, "ms", 7)),
 		// No session: a disk error without a stack.
 		ev("D1", "2025-03-06T08:00", "carol", "", errL, audit.TypeError, "disk full", nil),
 		// Session s4: dave derives t2 from t1 and views t1.
 		ev("D2", "2025-03-06T09:00", "dave", "s4", aud, datagrok.TableProduced, "table", ps("table", t2, "source", t1)),
-		ev("D3", "2025-03-06T09:01", "dave", "s4", usage, datagrok.ViewerRendered, "viewer", ps("table", t1)),
+		ev("D3", "2025-03-06T09:01", "dave", "s4", usage, datagrok.ViewerRendered, "viewer", ps("table", t1, "ms", "slow")), // not a number: no duration
 		// Session s5: erin, new.
 		ev("F1", "2025-03-08T12:00", "erin", "s5", usage, datagrok.MainMenuItemClick, "menu", ps("item", "File|Open")),
-		ev("F2", "2025-03-08T12:01", "erin", "s5", aud, datagrok.QueryStart, "query", ps("query", q2), dur(200*time.Millisecond)),
+		ev("F2", "2025-03-08T12:01", "erin", "s5", aud, datagrok.QueryStart, "query", ps("query", q2, "ms", uint64(200))),
 	}
 }
 

@@ -26,6 +26,9 @@ type dialect interface {
 	// castInt returns the SQL expression of the text expr cast to a 64-bit
 	// integer (for params such as status, stored as text).
 	castInt(expr string) string
+	// castFloat returns the SQL expression of the text expr cast to a
+	// double precision number.
+	castFloat(expr string) string
 	// sqlPercentiles reports whether the database computes percentiles
 	// (Postgres's percentile_cont); when it does not (SQLite), the
 	// durations are read in order and [percentile] computes them in Go, with
@@ -56,7 +59,10 @@ func (postgresDialect) bucket(col string, width time.Duration) string {
 }
 
 func (postgresDialect) castInt(expr string) string { return "CAST(" + expr + " AS bigint)" }
-func (postgresDialect) sqlPercentiles() bool       { return true }
+func (postgresDialect) castFloat(expr string) string {
+	return "CAST(" + expr + " AS double precision)"
+}
+func (postgresDialect) sqlPercentiles() bool { return true }
 func (postgresDialect) translate(op string, err error) error {
 	return pgerr.Translate("analysis", op, err)
 }
@@ -76,7 +82,8 @@ func (sqliteDialect) bucket(col string, width time.Duration) string {
 	w := width.Microseconds()
 	return fmt.Sprintf("(%s - ((%s %% %d) + %d) %% %d)", col, col, w, w, w)
 }
-func (sqliteDialect) castInt(expr string) string { return "CAST(" + expr + " AS INTEGER)" }
+func (sqliteDialect) castInt(expr string) string   { return "CAST(" + expr + " AS INTEGER)" }
+func (sqliteDialect) castFloat(expr string) string { return "CAST(" + expr + " AS REAL)" }
 func (sqliteDialect) translate(op string, err error) error {
 	return sqliteerr.Translate("analysis", op, err)
 }

@@ -40,49 +40,53 @@ type ErrorsRequest struct {
 type ErrorGroup struct {
 	// Fingerprint is the errors' stack fingerprint; empty for errors
 	// without a stack, which are grouped by Message.
-	Fingerprint string
+	Fingerprint string `json:"fingerprint"`
 	// Count is the number of errors; Users the number of distinct users
 	// they happened to.
-	Count, Users int64
+	Count int64 `json:"count"`
+	Users int64 `json:"users"`
 	// FirstSeen and LastSeen are the times of the first and last error of
 	// the group in the window.
-	FirstSeen, LastSeen time.Time
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
 	// Sample is the newest error of the group, with its message, stack
 	// trace and params.
-	Sample audit.Event
+	Sample audit.Event `json:"sample"`
 }
 
 // Action is a record type ranked by how much more often than the other
 // events it precedes an error.
 type Action struct {
 	// Type is the record type.
-	Type string
+	Type string `json:"type"`
 	// Count is how many events of the type there are in sessions in the
 	// window; Followed how many of them an error follows within the
 	// Horizon.
-	Count, Followed int64
+	Count    int64 `json:"count"`
+	Followed int64 `json:"followed"`
 	// Rate is Followed/Count; Lift is Rate divided by the base rate (the
 	// same ratio over every non-error event): 2 means the type precedes
 	// errors twice as often as events do in general.
-	Rate, Lift float64
+	Rate float64 `json:"rate"`
+	Lift float64 `json:"lift"`
 }
 
 // ErrorsResult is the error report of a window.
 type ErrorsResult struct {
-	Window Window
+	Window Window `json:"window"`
 	// Total is the number of errors in the window (of the Fingerprint, if
 	// one was asked for).
-	Total int64
+	Total int64 `json:"total"`
 	// Groups are the error groups, most errors first (then by last seen,
 	// newest first).
-	Groups []ErrorGroup
+	Groups []ErrorGroup `json:"groups"`
 	// BaseRate is the fraction of non-error events in sessions that an
 	// error follows within the Horizon.
-	BaseRate float64
+	BaseRate float64 `json:"base_rate"`
 	// Actions are the record types with at least MinSupport events and at
 	// least one followed by an error, by Lift (highest first), then
 	// Followed, then Type.
-	Actions []Action
+	Actions []Action `json:"actions"`
 }
 
 // Errors groups the errors of the window by fingerprint (count, users

@@ -214,13 +214,13 @@ type ActivityRequest struct {
 
 // ActivityResult is the Activity of an object: Datagrok's Activity pane.
 type ActivityResult struct {
-	Object audit.Entity
-	Window Window
+	Object audit.Entity `json:"object"`
+	Window Window       `json:"window"`
 	// Events are the events that name the object in a param, newest
 	// first, with their params.
-	Events []audit.Event
+	Events []audit.Event `json:"events"`
 	// Truncated is true when more events than the Limit matched.
-	Truncated bool
+	Truncated bool `json:"truncated"`
 }
 
 // Activity returns the events that name an object in the window, newest

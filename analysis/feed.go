@@ -41,13 +41,13 @@ type FeedRequest struct {
 // FeedPage is one page of the log tail.
 type FeedPage struct {
 	// Events are newest first, with their params.
-	Events []audit.Event
+	Events []audit.Event `json:"events"`
 	// Next continues the listing with older events (FeedRequest.After);
 	// empty on the last page.
-	Next string
+	Next string `json:"next"`
 	// Head is the position of the newest event of the page, to Follow from
 	// (FeedRequest.From); empty when the page is empty.
-	Head string
+	Head string `json:"head"`
 }
 
 // Feed returns the newest events that match req, a page at a time (keyset

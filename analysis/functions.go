@@ -43,55 +43,61 @@ type FunctionsRequest struct {
 
 // FunctionStat is the use of one function in the window.
 type FunctionStat struct {
-	Function string
+	Function string `json:"function"`
 	// Calls counts the calls, Errors the failed ones, Users the distinct
 	// users who called it.
-	Calls, Errors, Users int64
-	// AvgDuration is the mean duration of the calls that measured one.
-	AvgDuration time.Duration
+	Calls  int64 `json:"calls"`
+	Errors int64 `json:"errors"`
+	Users  int64 `json:"users"`
+	// AvgDuration is the mean duration ([Duration]) of the calls that have
+	// one.
+	AvgDuration time.Duration `json:"avg_duration_ms"`
 }
 
 // FunctionBucket is the calls of one function by one user ("" for calls
 // without one) in the time bucket that starts at Start.
 type FunctionBucket struct {
-	Function, User string
-	Start          time.Time
-	Calls, Errors  int64
+	Function string    `json:"function"`
+	User     string    `json:"user_id"`
+	Start    time.Time `json:"start"`
+	Calls    int64     `json:"calls"`
+	Errors   int64     `json:"errors"`
 }
 
 // Call is one function call, a row of the table of calls.
 type Call struct {
-	ID        uuid.UUID
-	Time      time.Time
-	User      string
-	SessionID string
-	Function  string
+	ID        uuid.UUID `json:"id"`
+	Time      time.Time `json:"time"`
+	User      string    `json:"user_id"`
+	SessionID string    `json:"session_id"`
+	Function  string    `json:"function"`
 	// Inputs and Outputs are the call's params prefixed "in." and "out.",
 	// with the prefix removed, sorted by key.
-	Inputs, Outputs []audit.Param
-	// Duration is how long the call took (Event.Duration).
-	Duration time.Duration
+	Inputs  []audit.Param `json:"inputs"`
+	Outputs []audit.Param `json:"outputs"`
+	// Duration is how long the call took ([Duration]); zero when unknown.
+	Duration time.Duration `json:"duration_ms"`
 	// Error is the error message of a failed call, empty for a call that
 	// succeeded.
-	Error string
+	Error string `json:"error"`
 }
 
 // FunctionsResult is the use of functions in a window.
 type FunctionsResult struct {
-	Window Window
+	Window Window `json:"window"`
 	// Bucket is the width of the buckets of Series.
-	Bucket time.Duration
+	Bucket time.Duration `json:"bucket_ms"`
 	// Functions are the functions called, most calls first, then by name.
-	Functions []FunctionStat
+	Functions []FunctionStat `json:"functions"`
 	// Series counts the calls per function, user and bucket, only the
 	// buckets with calls, by function, user, then time.
-	Series []FunctionBucket
+	Series []FunctionBucket `json:"series"`
 	// Calls are the newest calls (a page of Limit), with their inputs,
 	// outputs, duration and error.
-	Calls []Call
+	Calls []Call `json:"calls"`
 	// Next continues the Calls table (FunctionsRequest.After); empty on
 	// the last page.
-	Next string
+	Next string `json:"next"`
 }
 
 // Functions reports the function calls of the window: calls per function
@@ -133,7 +139,7 @@ func (a *Analyzer) Functions(ctx context.Context, req FunctionsRequest) (Functio
 	args := append(slices.Clone(join.args), f.args...)
 
 	err = a.query(ctx, "functions", `SELECT v.value, v.value_raw, count(*),
- coalesce(sum(CASE WHEN e.level = 'error' THEN 1 ELSE 0 END), 0), count(DISTINCT e.user_id), avg(e.duration_ns)
+ coalesce(sum(CASE WHEN e.level = 'error' THEN 1 ELSE 0 END), 0), count(DISTINCT e.user_id), avg(`+durationSQL(a.d)+`)
 `+from+` WHERE `+f.where()+` GROUP BY v.value, v.value_raw`, args, func(r *sqlx.Rows) error {
 		var s FunctionStat
 		var name string
@@ -221,7 +227,8 @@ func (a *Analyzer) Functions(ctx context.Context, req FunctionsRequest) (Functio
 
 // callOf lays out a function-call event as a row of the table of calls.
 func callOf(e audit.Event) Call {
-	c := Call{ID: e.ID, Time: e.Time, User: e.UserID, SessionID: e.SessionID, Duration: e.Duration}
+	c := Call{ID: e.ID, Time: e.Time, User: e.UserID, SessionID: e.SessionID}
+	c.Duration, _ = Duration(&e)
 	if e.IsError() {
 		c.Error = e.Message
 	}

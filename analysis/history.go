@@ -26,34 +26,34 @@ type HistoryRequest struct {
 
 // Origin is the event that produced an object and the objects it came from.
 type Origin struct {
-	Event audit.Event
+	Event audit.Event `json:"event"`
 	// Sources are the objects the event names as its sources.
-	Sources []audit.Entity
+	Sources []audit.Entity `json:"sources"`
 }
 
 // Derivation is an event that produced other objects from this one.
 type Derivation struct {
-	Event audit.Event
+	Event audit.Event `json:"event"`
 	// Products are the objects it produced.
-	Products []audit.Entity
+	Products []audit.Entity `json:"products"`
 }
 
 // HistoryResult is the data history of an object.
 type HistoryResult struct {
-	Object audit.Entity
+	Object audit.Entity `json:"object"`
 	// Origin is the event that produced the object; nil when the log has
 	// none.
-	Origin *Origin
+	Origin *Origin `json:"origin"`
 	// Modifications are the events that changed, published, shared or
 	// deleted it, oldest first.
-	Modifications []audit.Event
+	Modifications []audit.Event `json:"modifications"`
 	// Derived are the events that produced other objects from it, oldest
 	// first.
-	Derived []Derivation
+	Derived []Derivation `json:"derived"`
 	// Events is the number of events that name the object (every role).
-	Events int
+	Events int `json:"events"`
 	// Truncated is true when more events than the Limit name the object.
-	Truncated bool
+	Truncated bool `json:"truncated"`
 }
 
 // History returns where an object came from and what happened to it, from

@@ -33,58 +33,58 @@ type PatternsRequest struct {
 // UserVector is one user's usage: the share of each record type in the
 // user's events.
 type UserVector struct {
-	User string
+	User string `json:"user_id"`
 	// Events is the number of the user's events in the window.
-	Events int64
+	Events int64 `json:"events"`
 	// Vector holds the share of each of PatternsResult.Types (it sums to 1).
-	Vector []float64
+	Vector []float64 `json:"vector"`
 	// Cluster is the index of the user's cluster in PatternsResult.Clusters.
-	Cluster int
+	Cluster int `json:"cluster"`
 }
 
 // TypeShare is the weight of a record type in a cluster's centroid.
 type TypeShare struct {
-	Type  string
-	Share float64
+	Type  string  `json:"type"`
+	Share float64 `json:"share"`
 }
 
 // Cluster is a group of users with similar usage.
 type Cluster struct {
 	// Members are the users, sorted.
-	Members []string
+	Members []string `json:"members"`
 	// Top are the record types of the largest share in the centroid (the
 	// mean of the members' vectors), largest first.
-	Top []TypeShare
+	Top []TypeShare `json:"top"`
 	// Centroid is the mean vector, over PatternsResult.Types.
-	Centroid []float64
+	Centroid []float64 `json:"centroid"`
 	// Groups counts the members in each group (as Options.Groups tells),
 	// most first; a member in several groups counts in each.
-	Groups []Count
+	Groups []Count `json:"groups"`
 	// Ungrouped is the number of members in no group.
-	Ungrouped int
+	Ungrouped int `json:"ungrouped"`
 }
 
 // KScore is the mean silhouette of the clustering with K clusters.
 type KScore struct {
-	K          int
-	Silhouette float64
+	K          int     `json:"k"`
+	Silhouette float64 `json:"silhouette"`
 }
 
 // PatternsResult is the clustering of users by usage.
 type PatternsResult struct {
-	Window Window
+	Window Window `json:"window"`
 	// Types are the record types, the dimensions of the vectors, sorted.
-	Types []string
+	Types []string `json:"types"`
 	// Users are the users' vectors, sorted by user.
-	Users []UserVector
+	Users []UserVector `json:"users"`
 	// K is the number of clusters; Silhouette the mean silhouette of the
 	// clustering (from -1 to 1; higher is better separated).
-	K          int
-	Silhouette float64
+	K          int     `json:"k"`
+	Silhouette float64 `json:"silhouette"`
 	// Scores are the silhouettes of each K tried, when K was chosen.
-	Scores []KScore
+	Scores []KScore `json:"scores"`
 	// Clusters are the clusters, largest first (then by first member).
-	Clusters []Cluster
+	Clusters []Cluster `json:"clusters"`
 }
 
 // kmeansSeed seeds the k-means++ initialisation, so results are

@@ -30,34 +30,38 @@ type PerfRequest struct {
 // PerfStat is the durations of one record type or HTTP route.
 type PerfStat struct {
 	// Name is the record type, or the route.
-	Name string
+	Name string `json:"name"`
 	// Method is the HTTP method of a route; empty for types.
-	Method string
-	// Count is the number of events with a measured duration; Errors those
+	Method string `json:"method"`
+	// Count is the number of events with a duration ([Duration]); Errors those
 	// that failed: of level error for types, with a status of 400 or more
 	// for routes.
-	Count, Errors int64
+	Count  int64 `json:"count"`
+	Errors int64 `json:"errors"`
 	// ErrorRate is Errors/Count.
-	ErrorRate float64
+	ErrorRate float64 `json:"error_rate"`
 	// P50, P95 and P99 are percentiles of the duration, interpolated
 	// linearly between the nearest durations (as Postgres's
 	// percentile_cont).
-	P50, P95, P99 time.Duration
+	P50 time.Duration `json:"p50_ms"`
+	P95 time.Duration `json:"p95_ms"`
+	P99 time.Duration `json:"p99_ms"`
 }
 
 // PerfResult is the performance report of a window.
 type PerfResult struct {
-	Window Window
+	Window Window `json:"window"`
 	// Types are the record types, most events first, then by name.
-	Types []PerfStat
+	Types []PerfStat `json:"types"`
 	// Routes are the HTTP routes (by method and route), most requests
 	// first, then by route and method.
-	Routes []PerfStat
+	Routes []PerfStat `json:"routes"`
 }
 
-// Perf returns p50/p95/p99 of the durations (Event.Duration) of each record
-// type and each HTTP route, with the error rate. Events without a measured
-// duration are left out. On Postgres the percentiles are computed by
+// Perf returns p50/p95/p99 of the durations of each record type and each
+// HTTP route, with the error rate. A duration is Event.Duration, else the
+// event's numeric ms param (see [Duration]); events with neither are left
+// out. On Postgres the percentiles are computed by
 // percentile_cont in the GROUP BY; on SQLite, which has no percentile
 // aggregate, the durations are read in order and interpolated in Go the
 // same way.
@@ -75,9 +79,9 @@ func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error
 	f := &filter{d: a.d}
 	f.window(w)
 	f.types(req.Types)
-	f.add("e.duration_ns IS NOT NULL")
 	res.Types, err = a.percentiles(ctx, "perf", []string{"t.friendly_name", "t.friendly_name_raw"},
-		"FROM {events} e JOIN {event_types} t ON t.id = e.event_type_id WHERE "+f.where(),
+		"FROM (SELECT e.event_type_id, e.level, "+durationSQL(a.d)+" AS duration_ns FROM {events} e WHERE "+f.where()+
+			") e JOIN {event_types} t ON t.id = e.event_type_id WHERE e.duration_ns IS NOT NULL",
 		"e.level = 'error'", f.args, func(key [][]byte) PerfStat {
 			if key[1] != nil {
 				return PerfStat{Name: string(key[1])}
@@ -91,11 +95,10 @@ func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error
 	r := &filter{d: a.d}
 	r.window(w)
 	r.types([]string{routeType})
-	r.add("e.duration_ns IS NOT NULL")
 	// Each request's route, method and status, from one probe of its
 	// params (pivoted with CASE), then grouped by route and method.
 	res.Routes, err = a.percentiles(ctx, "perf: routes", []string{"e.route", "e.method"},
-		`FROM (SELECT e.id, e.duration_ns,
+		`FROM (SELECT e.id, `+durationSQL(a.d)+` AS duration_ns,
   max(CASE WHEN p.name = 'route' THEN v.value END) AS route,
   max(CASE WHEN p.name = 'method' THEN v.value END) AS method,
   max(CASE WHEN p.name = 'status' AND p.type IN ('int64', 'uint64') THEN `+a.d.castInt("v.value")+` END) AS status
@@ -103,7 +106,7 @@ func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error
  JOIN {event_parameters} p ON p.id = v.parameter_id AND p.name IN ('route', 'method', 'status')
  WHERE `+r.where()+`
  GROUP BY e.id, e.duration_ns) e
-WHERE e.route IS NOT NULL`,
+WHERE e.route IS NOT NULL AND e.duration_ns IS NOT NULL`,
 		"e.status >= 400", r.args, func(key [][]byte) PerfStat {
 			return PerfStat{Name: string(key[0]), Method: string(key[1])}
 		})
@@ -179,7 +182,8 @@ func (a *Analyzer) percentiles(ctx context.Context, op string, keys []string, fr
 		}
 		err := a.query(ctx, op, q, args, func(r *sqlx.Rows) error {
 			k, dest := scanKeys()
-			var d, e int64
+			var d float64
+			var e int64
 			if err := r.Scan(append(dest, &d, &e)...); err != nil {
 				return err
 			}
@@ -187,7 +191,7 @@ func (a *Analyzer) percentiles(ctx context.Context, op string, keys []string, fr
 				flush()
 				cur = k
 			}
-			durs = append(durs, float64(d))
+			durs = append(durs, d)
 			errs += e
 			return nil
 		})

@@ -30,17 +30,17 @@ type UsageRequest struct {
 
 // UsageResult is a usage overview: event counts by record type, user and day.
 type UsageResult struct {
-	Object *audit.Entity
-	Window Window
+	Object *audit.Entity `json:"object"`
+	Window Window        `json:"window"`
 	// Total is the number of events.
-	Total int64
+	Total int64 `json:"total"`
 	// ByType and ByUser count events per record type and per user ("" for
 	// events without one), most first, then by key.
-	ByType []Count
-	ByUser []Count
+	ByType []Count `json:"by_type"`
+	ByUser []Count `json:"by_user"`
 	// ByDay counts events per UTC day, every day of the window included,
 	// oldest first.
-	ByDay []TimeCount
+	ByDay []TimeCount `json:"by_day"`
 }
 
 // Usage counts the events of the window (of one object, or all) by record
@@ -169,7 +169,8 @@ type OverviewRequest struct {
 // Metric is a number in the window and in the previous window of the same
 // length, for comparison.
 type Metric struct {
-	Current, Previous int64
+	Current  int64 `json:"current"`
+	Previous int64 `json:"previous"`
 }
 
 // Change returns the relative change from Previous to Current (0.5 is
@@ -187,32 +188,34 @@ func (m Metric) Change() float64 {
 // LevelCount is the number of events of one level in the time bucket that
 // starts at Start.
 type LevelCount struct {
-	Start time.Time
-	Level audit.Level
-	Count int64
+	Start time.Time   `json:"start"`
+	Level audit.Level `json:"level"`
+	Count int64       `json:"count"`
 }
 
 // OverviewResult is the overview of the log in a window (Datagrok's Usage
 // Analysis overview).
 type OverviewResult struct {
-	Window, Previous Window
+	Window   Window `json:"window"`
+	Previous Window `json:"previous"`
 	// ActiveUsers are the users with an event in the window.
-	ActiveUsers Metric
+	ActiveUsers Metric `json:"active_users"`
 	// NewUsers are the users whose first event ever is in the window.
-	NewUsers Metric
+	NewUsers Metric `json:"new_users"`
 	// Sessions are the sessions with an event in the window.
-	Sessions Metric
+	Sessions Metric `json:"sessions"`
 	// Events and Errors count the events, and those of level error.
-	Events, Errors Metric
+	Events Metric `json:"events"`
+	Errors Metric `json:"errors"`
 	// UsersPerDay counts the distinct users per UTC day, every day of the
 	// window included.
-	UsersPerDay []TimeCount
+	UsersPerDay []TimeCount `json:"users_per_day"`
 	// Bucket is the width of the buckets of EventsOverTime.
-	Bucket time.Duration
+	Bucket time.Duration `json:"bucket_ms"`
 	// EventsOverTime counts the events per bucket and level, every bucket
 	// included for each level that has events in the window, by bucket then
 	// level.
-	EventsOverTime []LevelCount
+	EventsOverTime []LevelCount `json:"events_over_time"`
 }
 
 // Overview returns the cards and charts of the window: active users, new
@@ -344,6 +347,9 @@ type UnusedRequest struct {
 	// Types are record types known to the application besides
 	// datagrok.RecordTypes() and the types in the log. Default none.
 	Types []string
+	// Items are menu items known to the application besides those ever
+	// clicked, so that the ones nobody clicked are listed. Default none.
+	Items []string
 	// Limit caps each list. Default 0: every known type and item.
 	Limit int
 }
@@ -351,13 +357,13 @@ type UnusedRequest struct {
 // UnusedResult lists record types and menu items by their use in the window,
 // least used first (then by name); those never used in it have Count 0.
 type UnusedResult struct {
-	Window Window
+	Window Window `json:"window"`
 	// Types are the known record types: datagrok.RecordTypes(), the
 	// request's Types and every type in the log.
-	Types []Count
-	// MenuItems are the menu items ever clicked: the item param of
-	// main-menu-item-click events at any time.
-	MenuItems []Count
+	Types []Count `json:"types"`
+	// MenuItems are the request's Items and the menu items ever clicked:
+	// the item param of main-menu-item-click events at any time.
+	MenuItems []Count `json:"menu_items"`
 }
 
 // Unused lists the record types and menu items with little or no use in the
@@ -400,6 +406,9 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 	res := UnusedResult{Window: w, Types: leastFirst(counts, req.Limit)}
 
 	items := map[string]int64{}
+	for _, it := range req.Items {
+		items[it] = 0
+	}
 	menu := &filter{d: a.d}
 	menu.types([]string{datagrok.MainMenuItemClick})
 	err = a.query(ctx, "unused: menu items", `SELECT v.value, v.value_raw,

@@ -63,6 +63,49 @@
 // itself is a deliberate abort: it is not an error event, the request event
 // is recorded with the param aborted, and the panic continues.
 //
+// # Events from the browser
+//
+// [Ingest] takes in the records a web front end logs, as Datagrok's JS
+// Logger posts them, and [Client] serves the module that logs them
+// (audit.js, the JS Logger's API: log, audit, usage, info, debug, warning,
+// error with its stack, a putCallback and static params; it batches
+// records, posts them every few seconds, and hands them to
+// navigator.sendBeacon when the page is hidden):
+//
+//	ingest, err := audithttp.Ingest(logger, nil)
+//	mux.Handle("POST /audit/ingest", ingest)
+//	mux.Handle("GET /audit.js", audithttp.Client())
+//
+// A request is a JSON array of records {level, message, params, type,
+// stackTrace} (Content-Type application/json, or text/plain as
+// sendBeacon sends). Each record becomes an event of the user and session
+// that IngestOptions.Subject returns, by default the attribution that
+// Middleware put in the request context: a record cannot name a user or a
+// session, and a user_id param is only a param. The event's time is when
+// the server received it; params are typed as their JSON values (an
+// object {"kind", "id"} is an object reference, other objects and arrays
+// JSON); the param client is "browser". The whole batch is validated
+// before any of it is logged, and the answers are:
+//
+//   - 200 {"accepted": n}: every record was logged (or left out by the
+//     Logger's policy).
+//   - 400: not a JSON array of records, malformed JSON, invalid UTF-8, an
+//     empty batch. 401: no authenticated user. 403: posted by a page of
+//     another origin (IngestOptions.Origins lists others allowed), which
+//     could otherwise log records in the name of a signed-in visitor. 405:
+//     not POST. 415: another content type.
+//   - 413: a body over MaxBatchBytes, more than MaxBatchRecords records, or
+//     a record over MaxRecordBytes. 422: a record with an unknown level, a
+//     level the browser may not send (audit, by default), a message that
+//     is not a string, params that are not an object.
+//   - 429 with Retry-After: the user sent more than Rate records a second
+//     beyond a Burst; nothing of the batch is logged.
+//   - 503 {"accepted": n}: the Logger refused a record (closed, or its
+//     queue full past its timeout); the first n were logged, and the client
+//     resends the others.
+//
+// Every refusal's body is {"error": "what was wrong", "accepted": n}.
+//
 // # Routes
 //
 // The route is read from [http.Request.Pattern] after the handler returns,

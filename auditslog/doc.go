@@ -15,7 +15,7 @@
 //     [HandlerOptions.MapLevel]); an attribute [LevelKey] ("audit.level")
 //     chooses the audit level itself, so slog can record audit and usage
 //     events: slog.Info("order placed", auditslog.Level(audit.LevelAudit));
-//   - an attribute [TypeKey] ("type") outside any group sets the record type
+//   - an attribute [TypeKey] ("audit.type") outside any group sets the record type
 //     (Datagrok's friendly_name) and is not kept as a param: see [Type];
 //   - every other attribute is a param; groups flatten to dotted keys, so
 //     slog.Group("req", "method", "GET") is the param "req.method";
@@ -31,7 +31,8 @@
 // # The other direction
 //
 // [audit.Options.Printer] writes the events that settings route to print to
-// a *slog.Logger: the service's own log. Give it a slog.Logger that writes
+// a *slog.Logger: the service's own log, with the same keys (audit.level,
+// audit.type, audit.user_id, ...; see the audit package, section JSON). Give it a slog.Logger that writes
 // somewhere else (a text or JSON handler), not one whose handler is a
 // Handler of the same Logger: each event would then be recorded a second
 // time, as a record of slog's. (The Handler drops records that come back to

@@ -8,10 +8,11 @@ import (
 	"github.com/auditkit/audit/internal/callstack"
 )
 
-// Attribute keys with a meaning to the Handler.
+// Attribute keys with a meaning to the Handler: the names of the event's
+// JSON shape with the prefix "audit.", as the Logger's printer writes them.
 const (
 	// TypeKey is the key of the attribute that sets the event's record type.
-	TypeKey = "type"
+	TypeKey = "audit.type"
 	// LevelKey is the key of the attribute that sets the event's audit
 	// level; its value is an [audit.Level] or a level name.
 	LevelKey = "audit.level"

@@ -116,7 +116,7 @@ func TestRecordToEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	log.InfoContext(ctx, "query started", auditslog.Type(datagrok.QueryStart), slog.Group("q", auditslog.Type("not-the-type")))
-	log.InfoContext(ctx, "logged in", "type", datagrok.UserLoggedIn, auditslog.Level(audit.LevelAudit))
+	log.InfoContext(ctx, "logged in", "audit.type", datagrok.UserLoggedIn, auditslog.Level(audit.LevelAudit))
 	log.With(auditslog.LevelKey, "usage", auditslog.TypeKey, datagrok.Click).Info("clicked", "button", "ok")
 	log.Debug("not handled: below Info")
 
@@ -149,7 +149,7 @@ func TestRecordToEvent(t *testing.T) {
 
 	if e := evs[1]; e.Type != datagrok.QueryStart || e.Level != audit.LevelInfo {
 		t.Errorf("typed event %+v", e)
-	} else if v, _ := e.Param("q.type"); v.String() != "not-the-type" {
+	} else if v, _ := e.Param("q.audit.type"); v.String() != "not-the-type" {
 		t.Errorf("a type inside a group must stay a param: %v", e.Params)
 	}
 	if e := evs[2]; e.Type != datagrok.UserLoggedIn || e.Level != audit.LevelAudit || len(e.Params) != 0 {

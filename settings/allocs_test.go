@@ -25,7 +25,7 @@ func TestRouteAllocs(t *testing.T) {
 		typ   string
 	}{
 		{"enabled", b, audit.LevelAudit, datagrok.QueryStart},
-		{"disabled", b, audit.LevelUsage, datagrok.ViewerRendered},
+		{"disabled", b, audit.LevelUsage, datagrok.Click},
 		{"untyped", b, audit.LevelDebug, ""},
 		{"user", u, audit.LevelAudit, audit.TypeLog},
 	} {
@@ -36,7 +36,7 @@ func TestRouteAllocs(t *testing.T) {
 	if got := b.Route(audit.LevelAudit, datagrok.QueryStart); got == 0 {
 		t.Error("the enabled event is not logged")
 	}
-	if got := b.Route(audit.LevelUsage, datagrok.ViewerRendered); got != 0 {
+	if got := b.Route(audit.LevelUsage, datagrok.Click); got != 0 {
 		t.Errorf("the disabled event goes to %s", settings.RouteString(got))
 	}
 }

@@ -51,20 +51,39 @@ func presetSelection(p Preset) selection {
 			s.types[t] = allLevels
 		}
 		for _, t := range NoisyTypes() {
-			s.types[t] = 0
+			s.types[t] = errorLevel
 		}
 		return s
 	}
 }
 
+// errorLevel is what a type left out still logs: its events at error level.
+var errorLevel = maskOf(audit.LevelError)
+
+// keptOf returns the levels at which rule r still logs type t when t is
+// left out (a noisy type of the preset, or a type in r.Remove): error level,
+// unless r removes error-level events (RemoveLevels) or t is the type
+// "error" that r removes.
+func keptOf(r *Rule, t string, removed bool) levelMask {
+	if removed && t == audit.TypeError {
+		return 0
+	}
+	return errorLevel &^ maskOf(r.RemoveLevels...)
+}
+
 // selectionOf returns what rule r logs.
 func selectionOf(r *Rule) selection {
 	s := presetSelection(r.Preset)
+	if r.Preset == Standard || r.Preset == Custom {
+		for _, t := range NoisyTypes() {
+			s.types[t] = keptOf(r, t, false)
+		}
+	}
 	for _, t := range r.Add {
 		s.types[t] = allLevels
 	}
 	for _, t := range r.Remove {
-		s.types[t] = 0
+		s.types[t] = keptOf(r, t, true)
 	}
 	s.def |= maskOf(r.AddLevels...)
 	s.def &^= maskOf(r.RemoveLevels...)

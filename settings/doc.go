@@ -11,26 +11,29 @@
 //
 //   - [Standard]: the record types of [StandardTypes] (Datagrok's documented
 //     default set, which covers the events that change server state, the
-//     function, query, script, job and model starts, and errors; plus the
-//     server's start, logins and settings changes) at every level, and any
-//     other event at warning, error, audit or usage level; but not the
-//     noisy UI types of [NoisyTypes] (dialog-ok, main-menu-item-click,
-//     viewer-rendered, click), nor info and debug events.
+//     function, query, script, job and model starts, the main menu clicks,
+//     dialogs and viewers that tell which features are used, and errors;
+//     plus the server's start, logins and settings changes) at every level,
+//     and any other event at warning, error, audit or usage level; but not
+//     raw clicks ([NoisyTypes]) below error level, nor info and debug events.
 //   - [Verbose]: everything.
 //   - [Custom]: Standard with the rule's changes: the name of the usual way
 //     to change Standard. Changes apply to the other presets as well.
 //   - [Off]: nothing but errors.
 //
-// A type in Add is logged, and a type in Remove is not, at every level. An
+// A type in Add is logged at every level, and a type in Remove is not,
+// except at error level (see below). An
 // event whose type neither the preset's lists nor Add and Remove name
 // (including events without a type, as Info, Debug and Warning log) is
 // decided by its level: the preset's levels, plus AddLevels, minus
 // RemoveLevels.
 //
 // Errors stay logged unless a rule removes them explicitly: every preset,
-// Off included, logs events of type "error" and events at error level; a
-// rule that wants them gone lists "error" in Remove (the type, as
-// Logger.Error logs) and in RemoveLevels (other events at error level).
+// Off included, logs events of type "error" and events at error level, and
+// removing a type keeps its events at error level (removing
+// "function-call" keeps the failed calls). A rule that wants them gone
+// lists "error" in Remove (the type, as Logger.Error logs) and in
+// RemoveLevels (other events at error level, of any type).
 //
 // # Precedence
 //
@@ -87,7 +90,7 @@
 //	  "rules": [
 //	    {"scope": "everyone", "preset": "standard"},
 //	    {"scope": "group", "id": "analysts", "preset": "custom",
-//	     "add": ["dialog-ok"], "remove": ["log"], "add_levels": ["info"]},
+//	     "add": ["click"], "remove": ["log"], "add_levels": ["info"]},
 //	    {"scope": "user", "id": "alice", "preset": "verbose",
 //	     "expires": "2025-03-01T13:00:00Z", "comment": "ticket 42"},
 //	    {"scope": "package", "id": "charts", "preset": "off"}

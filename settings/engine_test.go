@@ -52,7 +52,10 @@ func precedencePolicy() settings.Policy {
 		{Scope: settings.ScopeUser, ID: "erin", Preset: settings.Off, RemoveLevels: []audit.Level{audit.LevelError}}, // 11
 		{Scope: settings.ScopeUser, ID: "frank", Preset: settings.Custom,
 			AddLevels: []audit.Level{audit.LevelDebug}, RemoveLevels: []audit.Level{audit.LevelUsage}}, // 12
-		{Scope: settings.ScopeGroup, ID: "quiet", Preset: settings.Custom, Remove: []string{audit.TypeLog}}, // 13
+		{Scope: settings.ScopeGroup, ID: "quiet", Preset: settings.Custom, Remove: []string{audit.TypeLog}},        // 13
+		{Scope: settings.ScopeUser, ID: "gina", Preset: settings.Custom, Remove: []string{audit.TypeFunctionCall}}, // 14
+		{Scope: settings.ScopeUser, ID: "hugo", Preset: settings.Custom, Remove: []string{audit.TypeFunctionCall},
+			RemoveLevels: []audit.Level{audit.LevelError}}, // 15
 	}}
 }
 
@@ -75,7 +78,10 @@ func TestPrecedence(t *testing.T) {
 			{audit.LevelAudit, "my-custom-type", se},      // audit level
 			{audit.LevelUsage, audit.TypeHTTPRequest, se}, // usage level
 			{audit.LevelUsage, datagrok.Click, none},      // noisy
-			{audit.LevelUsage, datagrok.DialogOK, none},   // noisy
+			{audit.LevelError, datagrok.Click, all},       // noisy, but an error
+			{audit.LevelUsage, datagrok.DialogOK, se},     // tells which dialogs are used
+			{audit.LevelUsage, datagrok.MainMenuItemClick, se},
+			{audit.LevelUsage, datagrok.ViewerRendered, se},
 			{audit.LevelInfo, datagrok.DatagrokStarted, se},
 			{audit.LevelDebug, "", none},
 			{audit.LevelInfo, "", none},
@@ -138,6 +144,16 @@ func TestPrecedence(t *testing.T) {
 		{"errors removed explicitly by level", audit.Subject{UserID: "erin"}, settings.ScopeUser, []int{11}, []check{
 			{audit.LevelError, audit.TypeError, all}, // the type still logs
 			{audit.LevelError, "db-error", none},
+		}},
+		{"removing a type keeps its errors", audit.Subject{UserID: "gina"}, settings.ScopeUser, []int{14}, []check{
+			{audit.LevelUsage, audit.TypeFunctionCall, none},
+			{audit.LevelError, audit.TypeFunctionCall, all}, // a failed call
+			{audit.LevelError, audit.TypeError, all},
+		}},
+		{"errors of a removed type removed explicitly", audit.Subject{UserID: "hugo"}, settings.ScopeUser, []int{15}, []check{
+			{audit.LevelUsage, audit.TypeFunctionCall, none},
+			{audit.LevelError, audit.TypeFunctionCall, none},
+			{audit.LevelError, audit.TypeError, all}, // the type "error" is listed
 		}},
 		{"levels added and removed", audit.Subject{UserID: "frank"}, settings.ScopeUser, []int{12}, []check{
 			{audit.LevelDebug, "", se},

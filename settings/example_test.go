@@ -14,7 +14,7 @@ func Example() {
 	policy, err := settings.Parse([]byte(`{
 	  "rules": [
 	    {"scope": "everyone", "preset": "standard"},
-	    {"scope": "group", "id": "analysts", "preset": "custom", "add": ["dialog-ok"]},
+	    {"scope": "group", "id": "analysts", "preset": "custom", "add": ["click"]},
 	    {"scope": "user", "id": "alice", "preset": "verbose", "expires": "2030-01-01T00:00:00Z"}
 	  ]
 	}`))
@@ -36,14 +36,14 @@ func Example() {
 		{UserID: "alice", Groups: []string{"analysts"}},
 	} {
 		b := engine.Bind(s)
-		fmt.Printf("%-5s dialog-ok: %-12s debug: %s\n", s.UserID,
-			settings.RouteString(b.Route(audit.LevelUsage, datagrok.DialogOK)),
+		fmt.Printf("%-5s click: %-12s debug: %s\n", s.UserID,
+			settings.RouteString(b.Route(audit.LevelUsage, datagrok.Click)),
 			settings.RouteString(b.Route(audit.LevelDebug, "")))
 	}
 	// Output:
-	// bob   dialog-ok: not logged   debug: not logged
-	// carol dialog-ok: store+export debug: not logged
-	// alice dialog-ok: store+export debug: store+export
+	// bob   click: not logged   debug: not logged
+	// carol click: store+export debug: not logged
+	// alice click: store+export debug: store+export
 }
 
 func ExampleEngine_Explain() {

@@ -194,6 +194,9 @@ func ruleWhy(r *Rule, l audit.Level, typ string) (bool, string) {
 	case slices.Contains(r.Add, typ):
 		return true, fmt.Sprintf("adds type %q", typ)
 	case slices.Contains(r.Remove, typ):
+		if keptOf(r, typ, true).has(l) {
+			return true, fmt.Sprintf("removes type %q but keeps its errors", typ)
+		}
 		return false, fmt.Sprintf("removes type %q", typ)
 	}
 	switch r.Preset {
@@ -202,6 +205,9 @@ func ruleWhy(r *Rule, l audit.Level, typ string) (bool, string) {
 			return true, fmt.Sprintf("type %q is in the standard set", typ)
 		}
 		if slices.Contains(NoisyTypes(), typ) {
+			if keptOf(r, typ, false).has(l) {
+				return true, fmt.Sprintf("type %q is a noisy UI type, left out of the standard set but for its errors", typ)
+			}
 			return false, fmt.Sprintf("type %q is a noisy UI type, left out of the standard set", typ)
 		}
 	case Off:

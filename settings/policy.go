@@ -51,8 +51,11 @@ type Rule struct {
 	ID string `json:"id,omitempty"`
 	// Preset is the base set of events logged.
 	Preset Preset `json:"preset"`
-	// Add and Remove list record types logged, or not logged, at every
-	// level, on top of the preset. A type may not be in both.
+	// Add lists record types logged at every level, on top of the preset.
+	// Remove lists record types not logged, except their events at error
+	// level, which stay logged unless RemoveLevels lists error level (or,
+	// for the type "error" itself, Remove lists it). A type may not be in
+	// both.
 	Add    []string `json:"add,omitempty"`
 	Remove []string `json:"remove,omitempty"`
 	// AddLevels and RemoveLevels change the levels logged for the types
@@ -89,8 +92,9 @@ type Preset string
 // The presets. See the package documentation for what Standard logs.
 const (
 	// Standard logs events that change server state, function, query and
-	// script starts, errors, and events at warning, error, audit and usage
-	// level; not the noisy UI types ([NoisyTypes]) nor info and debug.
+	// script starts, menu clicks, dialogs and viewers, errors, and events
+	// at warning, error, audit and usage level; not raw clicks
+	// ([NoisyTypes]) nor info and debug.
 	Standard Preset = "standard"
 	// Verbose logs everything.
 	Verbose Preset = "verbose"
@@ -108,7 +112,7 @@ var presets = []Preset{Standard, Verbose, Custom, Off}
 
 // StandardTypes returns the record types the [Standard] preset logs at every
 // level: Datagrok's documented default set ([datagrok.RecordTypes]) without the
-// noisy UI types, plus the server's own events (start, logins, settings
+// raw clicks ([NoisyTypes]), plus the server's own events (start, logins, settings
 // changes, function calls).
 func StandardTypes() []string {
 	out := slices.DeleteFunc(datagrok.RecordTypes(), func(t string) bool { return slices.Contains(NoisyTypes(), t) })
@@ -117,9 +121,11 @@ func StandardTypes() []string {
 }
 
 // NoisyTypes returns the UI record types the [Standard] preset does not log
-// at any level.
+// but at error level: raw clicks. The menu, dialog and viewer events that
+// tell which features are used (main-menu-item-click, dialog-ok,
+// viewer-rendered) are in [StandardTypes].
 func NoisyTypes() []string {
-	return []string{datagrok.DialogOK, datagrok.MainMenuItemClick, datagrok.ViewerRendered, datagrok.Click}
+	return []string{datagrok.Click}
 }
 
 // Validate reports every field of p that cannot be used, as [FieldError]s

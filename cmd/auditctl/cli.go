@@ -13,6 +13,7 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/analysis"
+	"github.com/auditkit/audit/internal/dsn"
 	"github.com/auditkit/audit/settings"
 	"github.com/auditkit/audit/settings/pgsettings"
 )
@@ -139,10 +140,23 @@ func flush(w io.Writer) error {
 
 // globalFlags adds the flags that every subcommand also takes.
 func (c *cli) globalFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.db, "db", c.db, "the database: a SQLite file path, or a Postgres URL or key=value DSN (env "+envDB+")")
+	fs.Var(dbFlag{&c.db}, "db", "the database: a SQLite file path, or a Postgres URL or key=value `DSN` (env "+envDB+")")
 	fs.StringVar(&c.schema, "schema", c.schema, "the Postgres schema of the audit tables (env "+envSchema+"; default public)")
 	fs.StringVar(&c.groupsFile, "groups", c.groupsFile, "a JSON file mapping users to their groups, {\"alice\": [\"analysts\"]}, for feed --group and patterns")
 }
+
+// dbFlag is the --db flag: its value, printed as the default in usage,
+// shows the DSN with its password masked.
+type dbFlag struct{ p *string }
+
+func (f dbFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return dsn.Mask(*f.p)
+}
+
+func (f dbFlag) Set(s string) error { *f.p = s; return nil }
 
 func (c *cli) usage(w io.Writer) {
 	fmt.Fprint(w, `auditctl asks an audit log the questions it is kept for.
@@ -210,7 +224,8 @@ func (c *cli) report(err error) int {
 		return exitOK
 	}
 	code := exitCode(err)
-	fmt.Fprintf(c.stderr, "auditctl: %s: %v\n", c.cmd, err)
+	// Drivers may quote the DSN, password included, in their errors.
+	fmt.Fprintf(c.stderr, "auditctl: %s: %s\n", c.cmd, clean(dsn.Redact(err.Error(), c.db)))
 	if code == exitUsage {
 		fmt.Fprintf(c.stderr, "run 'auditctl %s -h' for usage\n", c.cmd)
 	}

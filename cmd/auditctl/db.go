@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/auditkit/audit/analysis"
+	"github.com/auditkit/audit/internal/dsn"
 	"github.com/auditkit/audit/store/postgres"
 	"github.com/auditkit/audit/store/sqlite"
 	"github.com/lib/pq"
@@ -23,10 +24,16 @@ func isPostgres(db string) bool {
 		strings.Contains(db, "host=") || strings.Contains(db, "dbname=")
 }
 
-// needDB checks that --db is set.
+// needDB checks that --db is set, and that a Postgres DSN is well formed:
+// a malformed one is a usage error, whose message masks the password.
 func (c *cli) needDB() error {
 	if c.db == "" {
 		return usageErrorf("no database: set --db (a SQLite file or a Postgres DSN) or $%s", envDB)
+	}
+	if isPostgres(c.db) {
+		if _, err := pq.NewConfig(c.db); err != nil {
+			return usageErrorf("--db: malformed Postgres DSN %s: %s", dsn.Mask(c.db), dsn.Redact(err.Error(), c.db))
+		}
 	}
 	return nil
 }

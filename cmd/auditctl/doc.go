@@ -12,7 +12,9 @@
 // tables, public by default. The questions only read: the database must
 // exist and hold the audit tables (exit 4 otherwise; a SQLite file without
 // them is left alone). The global flags are also accepted after the
-// command. --groups FILE gives the groups of users ({"alice":
+// command. A malformed Postgres DSN is a usage error (exit 2). No output,
+// help or error message shows a DSN's password: it is printed as xxxxx.
+// --groups FILE gives the groups of users ({"alice":
 // ["analysts"]}), which events do not record: feed --group and the group
 // split of patterns use it.
 //
@@ -41,18 +43,21 @@
 //
 // # Output
 //
-// Text tables by default: times in UTC, long cells cut with "…". Every
-// question also takes:
+// Text tables by default: times in UTC, long cells cut with "…", control
+// and format characters of logged keys and values escaped Go-style
+// (\x1b, \u202e) so that they cannot drive the terminal, and overview's
+// levels table only the buckets with events. Every question also takes:
 //
-//   - --json: the analysis result as JSON, its Go field names as keys;
-//     times RFC 3339, durations (Duration, P50, Bucket, ...) integer
-//     nanoseconds, levels by name, param values in their natural JSON.
-//     Overview adds each metric's Change (0.5 is +50%), null when it is
-//     infinite (nothing in the previous window). feed --all and feed -f
-//     print one event per line (JSON lines).
-//   - --csv: one table, with a header row of snake_case names: the first
-//     of the command, or the one --table names (--table also picks the
-//     table shown in text). Times RFC 3339, durations in milliseconds
+//   - --json: the analysis result as JSON, in the style of the event's one
+//     JSON shape (see package audit, section JSON): snake_case names,
+//     times RFC 3339, durations in milliseconds (names ending _ms), levels
+//     by name, events as audit.Event.MarshalJSON writes them, params as
+//     objects. Overview's metrics carry their change (0.5 is +50%), null
+//     when it is infinite (nothing in the previous window). feed --all and
+//     feed -f print one event per line (JSON lines).
+//   - --csv: one table, with a header row of snake_case names (user_id and
+//     session_id as in JSON): the first of the command, or the one --table
+//     names (--table also picks the table shown in text). Times RFC 3339, durations in milliseconds
 //     (columns ending _ms; empty when not measured), params a JSON object,
 //     an infinite change empty.
 //
@@ -66,7 +71,8 @@
 //
 //	0  ok
 //	1  failure: the database cannot be reached or opened, a query failed
-//	2  usage: bad flags or arguments, an invalid policy, settings asked of SQLite
+//	2  usage: bad flags or arguments, a malformed DSN, an invalid policy,
+//	   settings asked of SQLite
 //	3  not found: history of an object no event names, settings show with no
 //	   version stored, settings revert to no such version
 //	4  the database has not the audit tables, or old ones: run auditctl migrate

@@ -285,8 +285,9 @@ func (t *textEvents) close() error {
 type textLines struct{ out io.Writer }
 
 func (t *textLines) write(e audit.Event) error {
-	line := fmt.Sprintf("%s  %-7s  %-20s  %-10s  %s", textCell(e.Time), e.Level, cut(e.Type, 20), cut(clean(e.UserID), 10), textCell(e.Message))
-	if d := textDuration(e.Duration); d != "" {
+	line := fmt.Sprintf("%s  %-7s  %-20s  %-10s  %s", textCell(e.Time), e.Level, cut(clean(e.Type), 20), cut(clean(e.UserID), 10), textCell(e.Message))
+	d, _ := analysis.Duration(&e) // measured, else the ms param
+	if d := textDuration(d); d != "" {
 		line += "  (" + d + ")"
 	}
 	if p := textCell(params(e.Params)); p != "" {

@@ -147,9 +147,13 @@ func writeFixture(t *testing.T, store audit.Store) {
 	carol.Log("project opened", map[string]any{"project": audit.Ref("project", "p-1")}, datagrok.ProjectOpened)
 	for i, status := range []int{200, 200, 200, 500} {
 		clk.advance(time.Minute)
-		dave.LogEvent(ctx, audit.Event{Level: audit.LevelInfo, Type: audit.TypeHTTPRequest, Message: "GET /api/items",
+		e := audit.Event{Level: audit.LevelInfo, Type: audit.TypeHTTPRequest, Message: "GET /api/items",
 			Duration: time.Duration(10*(i+1)) * time.Millisecond,
-			Params:   []audit.Param{audit.P("method", "GET"), audit.P("route", "/api/items"), audit.P("status", status)}})
+			Params:   []audit.Param{audit.P("method", "GET"), audit.P("route", "/api/items"), audit.P("status", status)}}
+		if status == 500 { // the duration as Datagrok records it: an ms param
+			e.Duration, e.Params = 0, append(e.Params, audit.P("ms", 40))
+		}
+		dave.LogEvent(ctx, e)
 	}
 	if err := logger.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -197,7 +201,7 @@ func TestQuestionsText(t *testing.T) {
 		{[]string{"activity", "q-2", "--since", "2026-11-18"}, []string{"Events that name q-2: 4", "connection timed out", "not enough history"}},
 		{[]string{"usage"}, []string{"17 events (all events), 4 users, 7 record types", "query-start           5", "alice  6", "2026-11-18  17"}},
 		{[]string{"usage", "query:q-1"}, []string{"6 events (the events that name query:q-1), 2 users, 3 record types"}},
-		{[]string{"feed", "--limit", "3"}, []string{"3 events, newest first", "More: --after ", "http-request", "status=500"}},
+		{[]string{"feed", "--limit", "3"}, []string{"3 events, newest first", "More: --after ", "http-request", "status=500", "40ms"}},
 		{[]string{"feed", "--level", "error", "--user", "carol"}, []string{"2 events, newest first", "connection timed out"}},
 		{[]string{"overview"}, []string{"active users  4        0         new", "events        17", "errors        3", "2026-11-18  4"}},
 		{[]string{"functions"}, []string{"Sales:Forecast  2      1       1      1.5s", "horizon_days=28 query=query:q-2", "not enough history", "table=table:t-1"}},
@@ -231,12 +235,12 @@ func TestJSON(t *testing.T) {
 	env := map[string]string{envDB: db}
 
 	var usage struct {
-		Total  int64
+		Total  int64 `json:"total"`
 		ByType []struct {
-			Key   string
-			Count int64
-		}
-		Window struct{ Since, Until time.Time }
+			Key   string `json:"key"`
+			Count int64  `json:"count"`
+		} `json:"by_type"`
+		Window struct{ Since, Until time.Time } `json:"window"`
 	}
 	decode(t, auditctl(t, env, "usage", "--json").ok(t), &usage)
 	if usage.Total != fixtureEvents || len(usage.ByType) != 7 || !usage.Window.Until.Equal(now) {
@@ -250,12 +254,12 @@ func TestJSON(t *testing.T) {
 		Current, Previous int64
 		Change            *float64
 	}
-	decode(t, string(overview["Events"]), &events)
+	decode(t, string(overview["events"]), &events)
 	if events.Current != fixtureEvents || events.Previous != 0 || events.Change != nil {
-		t.Errorf("overview --json Events: %s", overview["Events"])
+		t.Errorf("overview --json events: %s", overview["events"])
 	}
 	// A window whose previous one has events: a finite change.
-	decode(t, string(auditctlJSON(t, env, "overview", "--since", "2026-11-18T12:05:00Z", "--until", "2026-11-18T12:10:00Z")["Events"]), &events)
+	decode(t, string(auditctlJSON(t, env, "overview", "--since", "2026-11-18T12:05:00Z", "--until", "2026-11-18T12:10:00Z")["events"]), &events)
 	if events.Change == nil || events.Current != 5 || events.Previous != 4 || *events.Change != 0.25 {
 		t.Errorf("overview of 5 minutes, Events: %+v", events)
 	}
@@ -264,22 +268,22 @@ func TestJSON(t *testing.T) {
 		Types, Routes []struct {
 			Name, Method  string
 			Count, Errors int64
-			ErrorRate     float64
-			P50, P99      time.Duration
+			ErrorRate     float64 `json:"error_rate"`
+			P50           float64 `json:"p50_ms"`
 		}
 	}
 	decode(t, auditctl(t, env, "perf", "--json").ok(t), &perf)
-	if len(perf.Routes) != 1 || perf.Routes[0].Name != "/api/items" || perf.Routes[0].ErrorRate != 0.25 || perf.Routes[0].P50 != 25*time.Millisecond {
+	if len(perf.Routes) != 1 || perf.Routes[0].Name != "/api/items" || perf.Routes[0].ErrorRate != 0.25 || perf.Routes[0].P50 != 25 {
 		t.Errorf("perf --json routes: %+v", perf.Routes)
 	}
 
 	var page struct {
-		Events []map[string]any
-		Next   string
-		Head   string
+		Events []map[string]any `json:"events"`
+		Next   string           `json:"next"`
+		Head   string           `json:"head"`
 	}
 	decode(t, auditctl(t, env, "feed", "--limit", "5", "--json").ok(t), &page)
-	if len(page.Events) != 5 || page.Next == "" || page.Head == "" || page.Events[0]["Type"] != audit.TypeHTTPRequest {
+	if len(page.Events) != 5 || page.Next == "" || page.Head == "" || page.Events[0]["type"] != audit.TypeHTTPRequest {
 		t.Errorf("feed --json: %d events, next %q, head %q, first %v", len(page.Events), page.Next, page.Head, page.Events[0])
 	}
 	// The next page continues where the cursor says.
@@ -289,8 +293,10 @@ func TestJSON(t *testing.T) {
 	}
 
 	var hist struct {
-		Origin *struct{ Sources []struct{ Kind, ID string } }
-		Events int
+		Origin *struct {
+			Sources []struct{ Kind, ID string } `json:"sources"`
+		} `json:"origin"`
+		Events int `json:"events"`
 	}
 	decode(t, auditctl(t, env, "history", "table:t-1", "--json").ok(t), &hist)
 	if hist.Origin == nil || len(hist.Origin.Sources) != 1 || hist.Origin.Sources[0].ID != "q-1" {
@@ -300,8 +306,8 @@ func TestJSON(t *testing.T) {
 	for _, cmd := range [][]string{{"activity", "q-1"}, {"functions"}, {"errors"}, {"patterns"}, {"unused"}} {
 		var v map[string]any
 		decode(t, auditctl(t, env, append(cmd, "--json")...).ok(t), &v)
-		if _, ok := v["Window"]; !ok {
-			t.Errorf("%s --json: no Window in %v", cmd[0], v)
+		if _, ok := v["window"]; !ok {
+			t.Errorf("%s --json: no window in %v", cmd[0], v)
 		}
 	}
 }
@@ -330,17 +336,17 @@ func TestCSV(t *testing.T) {
 		rows   int
 	}{
 		{[]string{"usage"}, "type,count", 7},
-		{[]string{"usage", "--table", "users"}, "user,count", 4},
+		{[]string{"usage", "--table", "users"}, "user_id,count", 4},
 		{[]string{"usage", "--table", "days", "--since", "2026-11-17", "--until", "2026-11-20"}, "day,count", 3},
-		{[]string{"feed", "--all"}, "time,level,type,user,session,message,duration_ms,params,id,fingerprint", fixtureEvents},
-		{[]string{"feed", "--type", "query-start"}, "time,level,type,user,session,message,duration_ms,params,id,fingerprint", 5},
+		{[]string{"feed", "--all"}, "time,level,type,user_id,session_id,message,duration_ms,params,id,fingerprint", fixtureEvents},
+		{[]string{"feed", "--type", "query-start"}, "time,level,type,user_id,session_id,message,duration_ms,params,id,fingerprint", 5},
 		{[]string{"overview"}, "metric,current,previous,change", 5},
-		{[]string{"functions", "--table", "calls"}, "time,user,session,function,inputs,outputs,duration_ms,error,id", 2},
-		{[]string{"errors"}, "fingerprint,count,users,first_seen,last_seen,message,sample_id,sample_user", 2},
+		{[]string{"functions", "--table", "calls"}, "time,user_id,session_id,function,inputs,outputs,duration_ms,error,id", 2},
+		{[]string{"errors"}, "fingerprint,count,users,first_seen,last_seen,message,sample_id,sample_user_id", 2},
 		{[]string{"perf", "--table", "routes"}, "method,route,count,errors,error_rate,p50_ms,p95_ms,p99_ms", 1},
-		{[]string{"patterns", "--table", "users"}, "user,events,cluster,error,function-call,http-request,main-menu-item-click,project-opened,query-edited,query-start", 4},
+		{[]string{"patterns", "--table", "users"}, "user_id,events,cluster,error,function-call,http-request,main-menu-item-click,project-opened,query-edited,query-start", 4},
 		{[]string{"unused", "--table", "menu-items"}, "item,count", 2},
-		{[]string{"history", "query:q-1"}, "role,time,type,user,message,related,id", 2},
+		{[]string{"history", "query:q-1"}, "role,time,type,user_id,message,related,id", 2},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			out := auditctl(t, env, append(tc.args, "--csv")...).ok(t)

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/auditkit/audit"
@@ -52,6 +51,9 @@ type table struct {
 	name, title string
 	cols        []column
 	rows        [][]any
+	// sparse leaves out of text the rows whose counts (every cell after
+	// the first) are all zero; CSV and JSON keep them.
+	sparse bool
 }
 
 // column is a column of a table: its CSV name (snake_case); in text, its
@@ -113,7 +115,7 @@ func (c *cli) emit(o outputFlags, r report) error {
 		return w.Error()
 	}
 	for _, l := range r.lines {
-		fmt.Fprintln(c.stdout, l)
+		fmt.Fprintln(c.stdout, clean(l))
 	}
 	for i, t := range tables {
 		if i > 0 || len(r.lines) > 0 {
@@ -136,7 +138,13 @@ func writeText(w io.Writer, t table) {
 	if t.title != "" {
 		fmt.Fprintln(w, t.title+":")
 	}
-	if len(t.rows) == 0 {
+	rows := t.rows
+	if t.sparse {
+		rows = slices.DeleteFunc(slices.Clone(rows), func(row []any) bool {
+			return !slices.ContainsFunc(row[1:], func(v any) bool { n, ok := v.(int64); return !ok || n != 0 })
+		})
+	}
+	if len(rows) == 0 {
 		fmt.Fprintln(w, "  (none)")
 		return
 	}
@@ -148,7 +156,7 @@ func writeText(w io.Writer, t table) {
 		}
 	}
 	fmt.Fprintln(tw, "  "+strings.Join(head, "\t"))
-	for _, row := range t.rows {
+	for _, row := range rows {
 		var cells []string
 		for i, v := range row {
 			if !t.cols[i].csvOnly {
@@ -166,6 +174,9 @@ func newTabWriter(w io.Writer) *tabwriter.Writer {
 
 func textHeader(name string) string {
 	name = strings.TrimSuffix(name, "_ms")
+	if name == "user_id" || name == "session_id" {
+		name = strings.TrimSuffix(name, "_id")
+	}
 	return strings.ToUpper(strings.ReplaceAll(name, "_", " "))
 }
 
@@ -215,7 +226,7 @@ func textCell(v any) string {
 		}
 		return fmt.Sprintf("%+.1f%%", f*100)
 	case fingerprint:
-		return cut(string(v), 12)
+		return cut(clean(string(v)), 12)
 	case date:
 		return time.Time(v).UTC().Format(time.DateOnly)
 	case params:
@@ -225,7 +236,7 @@ func textCell(v any) string {
 			if e, ok := p.Value.Entity(); ok {
 				val = e.String()
 			}
-			parts[i] = p.Key + "=" + clean(val)
+			parts[i] = clean(p.Key) + "=" + clean(val)
 		}
 		return cut(strings.Join(parts, " "), maxTextParams)
 	case audit.Level:
@@ -315,10 +326,13 @@ func textFloat(f float64) string {
 	return strconv.FormatFloat(f, 'f', 3, 64)
 }
 
-// clean escapes the control characters of s (newlines, tabs) so that a
-// text table stays one line per row.
+// clean escapes, Go-style, the characters of s that a terminal would not
+// show as themselves: control characters (newlines, tabs, escape
+// sequences), format characters such as bidi overrides, and invalid
+// UTF-8; so that a text table stays one line per row and a logged value
+// cannot drive the terminal.
 func clean(s string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }) {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r == utf8.RuneError || !strconv.IsPrint(r) }) {
 		return s
 	}
 	q := strconv.Quote(s)

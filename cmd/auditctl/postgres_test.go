@@ -79,7 +79,7 @@ func TestPostgresMigrateAndAsk(t *testing.T) {
 	}
 	out = follow(t, dsn, write, `"late arrival"`, "--schema", schema, "--json", "--limit", "1")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[0], `"status"`) || !strings.Contains(lines[1], `"UserID":"erin"`) {
+	if len(lines) != 2 || !strings.Contains(lines[0], `"status"`) || !strings.Contains(lines[1], `"user_id":"erin"`) {
 		t.Errorf("feed -f --json on Postgres: want 2 JSON lines:\n%s", out)
 	}
 }

@@ -67,7 +67,7 @@ func argsOf(name string) string {
 // eventsTable lays out events, one per row.
 func eventsTable(name, title string, events []audit.Event) table {
 	t := table{name: name, title: title, cols: []column{
-		{name: "time"}, {name: "level"}, {name: "type"}, {name: "user"}, {name: "session", csvOnly: true},
+		{name: "time"}, {name: "level"}, {name: "type"}, {name: "user_id"}, {name: "session_id", csvOnly: true},
 		{name: "message"}, {name: "duration_ms"}, {name: "params"}, {name: "id", csvOnly: true}, {name: "fingerprint", csvOnly: true},
 	}}
 	for _, e := range events {
@@ -77,7 +77,8 @@ func eventsTable(name, title string, events []audit.Event) table {
 }
 
 func eventRow(e audit.Event) []any {
-	return []any{e.Time, e.Level, e.Type, e.UserID, e.SessionID, e.Message, e.Duration, params(e.Params), e.ID.String(), fingerprint(e.Fingerprint)}
+	d, _ := analysis.Duration(&e) // measured, else the ms param
+	return []any{e.Time, e.Level, e.Type, e.UserID, e.SessionID, e.Message, d, params(e.Params), e.ID.String(), fingerprint(e.Fingerprint)}
 }
 
 func countsTable(name, title, key string, counts []analysis.Count) table {
@@ -150,7 +151,7 @@ func runUsage(ctx context.Context, c *cli, args []string) error {
 		lines: []string{windowLine(res.Window.Since, res.Window.Until), fmt.Sprintf("%s (%s), %s, %s", plural(res.Total, "event"), what, plural(len(res.ByUser), "user"), plural(len(res.ByType), "record type"))},
 		tables: []table{
 			countsTable("types", "By record type", "type", res.ByType),
-			countsTable("users", "By user", "user", res.ByUser),
+			countsTable("users", "By user", "user_id", res.ByUser),
 			dayCountsTable("days", "By day", "count", res.ByDay),
 		},
 	})
@@ -158,26 +159,6 @@ func runUsage(ctx context.Context, c *cli, args []string) error {
 
 // metricJSON is an [analysis.Metric] with its change, in JSON: Change is
 // null when the change is infinite (Previous 0, Current not).
-type metricJSON struct {
-	Current, Previous int64
-	Change            *float64
-}
-
-func metricOf(m analysis.Metric) metricJSON {
-	out := metricJSON{Current: m.Current, Previous: m.Previous}
-	if c := m.Change(); !math.IsInf(c, 0) && !math.IsNaN(c) {
-		out.Change = &c
-	}
-	return out
-}
-
-// overviewJSON is the JSON of an overview: the result with each metric's
-// change.
-type overviewJSON struct {
-	analysis.OverviewResult
-	ActiveUsers, NewUsers, Sessions, Events, Errors metricJSON
-}
-
 func runOverview(ctx context.Context, c *cli, args []string) error {
 	q := c.question("", "The overview of the window: active users, new users (first event ever in the window), sessions, events and errors,\neach with the previous window of the same length; unique users per UTC day; events per level over time.", "7 days before --until", "metrics", "users-per-day", "levels")
 	var bucket durationFlag
@@ -214,7 +195,7 @@ func runOverview(ctx context.Context, c *cli, args []string) error {
 			levels = append(levels, lc.Level)
 		}
 	}
-	lt := table{name: "levels", title: "Events per level, " + textBucket(res.Bucket) + " buckets", cols: cols("start")}
+	lt := table{name: "levels", title: "Events per level, " + textBucket(res.Bucket) + " buckets with events", cols: cols("start"), sparse: true}
 	for _, l := range levels {
 		lt.cols = append(lt.cols, column{name: l.String()})
 	}
@@ -226,8 +207,7 @@ func runOverview(ctx context.Context, c *cli, args []string) error {
 		lt.rows = append(lt.rows, row)
 	}
 	return c.emit(q.out, report{
-		value: overviewJSON{OverviewResult: res, ActiveUsers: metricOf(res.ActiveUsers), NewUsers: metricOf(res.NewUsers),
-			Sessions: metricOf(res.Sessions), Events: metricOf(res.Events), Errors: metricOf(res.Errors)},
+		value:  res,
 		lines:  []string{windowLine(res.Window.Since, res.Window.Until) + ", compared with " + textCell(res.Previous.Since) + " to " + textCell(res.Previous.Until)},
 		tables: []table{metrics, dayCountsTable("users-per-day", "Unique users per day", "users", res.UsersPerDay), lt},
 	})
@@ -266,12 +246,12 @@ func runFunctions(ctx context.Context, c *cli, args []string) error {
 	for _, f := range res.Functions {
 		ft.rows = append(ft.rows, []any{f.Function, f.Calls, f.Errors, f.Users, f.AvgDuration})
 	}
-	ct := table{name: "calls", title: "Calls, newest first", cols: []column{{name: "time"}, {name: "user"}, {name: "session", csvOnly: true},
+	ct := table{name: "calls", title: "Calls, newest first", cols: []column{{name: "time"}, {name: "user_id"}, {name: "session_id", csvOnly: true},
 		{name: "function"}, {name: "inputs"}, {name: "outputs"}, {name: "duration_ms"}, {name: "error"}, {name: "id", csvOnly: true}}}
 	for _, call := range res.Calls {
 		ct.rows = append(ct.rows, []any{call.Time, call.User, call.SessionID, call.Function, params(call.Inputs), params(call.Outputs), call.Duration, call.Error, call.ID.String()})
 	}
-	st := table{name: "series", title: "Calls per " + textBucket(res.Bucket) + " bucket", cols: cols("function", "user", "start", "calls", "errors")}
+	st := table{name: "series", title: "Calls per " + textBucket(res.Bucket) + " bucket", cols: cols("function", "user_id", "start", "calls", "errors")}
 	for _, s := range res.Series {
 		st.rows = append(st.rows, []any{s.Function, s.User, s.Start, s.Calls, s.Errors})
 	}
@@ -303,7 +283,7 @@ func runErrors(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	gt := table{name: "groups", title: "Error groups", cols: []column{{name: "fingerprint"}, {name: "count"}, {name: "users"},
-		{name: "first_seen"}, {name: "last_seen"}, {name: "message"}, {name: "sample_id", csvOnly: true}, {name: "sample_user", csvOnly: true}}}
+		{name: "first_seen"}, {name: "last_seen"}, {name: "message"}, {name: "sample_id", csvOnly: true}, {name: "sample_user_id", csvOnly: true}}}
 	for _, g := range res.Groups {
 		gt.rows = append(gt.rows, []any{fingerprint(g.Fingerprint), g.Count, g.Users, g.FirstSeen, g.LastSeen, g.Sample.Message, g.Sample.ID.String(), g.Sample.UserID})
 	}
@@ -408,7 +388,7 @@ func runPatterns(ctx context.Context, c *cli, args []string) error {
 		ct.rows = append(ct.rows, []any{i, len(cl.Members), strings.Join(cl.Members, " "), strings.Join(tops, ", "), strings.Join(groups, ", ")})
 	}
 	// Users: the vectors flat, a column per record type, for machines.
-	ut := table{name: "users", title: "Users", cols: cols("user", "events", "cluster")}
+	ut := table{name: "users", title: "Users", cols: cols("user_id", "events", "cluster")}
 	for _, t := range res.Types {
 		ut.cols = append(ut.cols, column{name: t, csvOnly: true})
 	}
@@ -435,6 +415,8 @@ func runUnused(ctx context.Context, c *cli, args []string) error {
 	q := c.question("", "Record types and menu items by their use in the window, least used first, those never used included.", "30 days before --until", "types", "menu-items")
 	var types listFlag
 	q.fs.Var(&types, "type", "a record type your application knows, besides the documented ones and those in the log (repeatable)")
+	var items listFlag
+	q.fs.Var(&items, "item", "a menu item your application has, so that it is listed when nobody clicked it (repeatable)")
 	limit := q.fs.Int("limit", 0, "at most this many rows per table (default all)")
 	_, since, until, a, done, err := c.start(ctx, q, args, 0, 0)
 	if err != nil {
@@ -444,7 +426,7 @@ func runUnused(ctx context.Context, c *cli, args []string) error {
 	if err := nonNegative("limit", *limit); err != nil {
 		return err
 	}
-	res, err := a.Unused(ctx, analysis.UnusedRequest{Since: since, Until: until, Types: types, Limit: *limit})
+	res, err := a.Unused(ctx, analysis.UnusedRequest{Since: since, Until: until, Types: types, Items: items, Limit: *limit})
 	if err != nil {
 		return err
 	}
@@ -487,7 +469,7 @@ func runHistory(ctx context.Context, c *cli, args []string) error {
 	if res.Events == 0 {
 		return notFoundf("no event names %s", obj)
 	}
-	t := table{name: "events", title: "History, oldest first", cols: []column{{name: "role"}, {name: "time"}, {name: "type"}, {name: "user"},
+	t := table{name: "events", title: "History, oldest first", cols: []column{{name: "role"}, {name: "time"}, {name: "type"}, {name: "user_id"},
 		{name: "message"}, {name: "related"}, {name: "id", csvOnly: true}}}
 	add := func(role string, e audit.Event, related []audit.Entity) {
 		names := make([]string, len(related))

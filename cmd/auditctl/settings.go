@@ -414,12 +414,12 @@ func (c *cli) explainText(out outputFlags, lines []string, rules table, routes [
 		return usageErrorf("--table %q: want one of routes, rules", out.table)
 	}
 	for _, l := range lines {
-		fmt.Fprintln(c.stdout, l)
+		fmt.Fprintln(c.stdout, clean(l))
 	}
 	if out.table != "rules" {
 		fmt.Fprintln(c.stdout, "\nWhere events go:")
 		for _, r := range routes {
-			fmt.Fprintf(c.stdout, "  %s\n", r.Why)
+			fmt.Fprintf(c.stdout, "  %s\n", clean(r.Why))
 		}
 	}
 	if out.table != "routes" {

@@ -1,7 +1,8 @@
 // Command quickstart logs a short, realistic session of a data service into
-// a SQLite file and reads it back: an object's activity over the last 7 days
-// and the errors grouped by stack fingerprint. It needs no server. Each run
-// appends to the file.
+// a SQLite file, under the Standard settings preset, and reads it back: an
+// object's activity over the last 7 days and the errors grouped by stack
+// fingerprint. It ends with the auditctl command that lists the menu items
+// nobody clicked. It needs no server. Each run appends to the file.
 //
 //	go run ./examples/quickstart [-db path] [-events n] [-jsonl path]
 package main
@@ -23,6 +24,7 @@ import (
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/export/jsonl"
+	"github.com/auditkit/audit/settings"
 	"github.com/auditkit/audit/store/sqlite"
 )
 
@@ -51,10 +53,18 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 	}
 	defer func() { err = errors.Join(err, store.Close(ctx)) }()
 
+	// What is logged for whom: the Standard preset for everyone, the
+	// default of an empty policy.
+	engine, err := settings.New(settings.Policy{}, settings.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, engine.Close(ctx)) }()
+
 	// The session is played in a moment, on a clock that runs it over the
 	// minutes before now, a few seconds per action.
 	clock := &simClock{t: time.Now().Add(-time.Duration(cfg.events) * 6 * time.Second)}
-	opts := audit.Options{Store: store, Params: map[string]any{"service": "quickstart"}, Now: clock.now}
+	opts := audit.Options{Store: store, Policy: engine, Params: map[string]any{"service": "quickstart"}, Now: clock.now}
 	var flushExport func() error
 	if cfg.jsonl != "" {
 		f, err := os.OpenFile(cfg.jsonl, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -98,8 +108,22 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 	if err := printActivity(ctx, out, store, audit.Ref("query", "q-sales")); err != nil {
 		return err
 	}
-	return printErrors(ctx, out, store)
+	if err := printErrors(ctx, out, store); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "Menu items nobody clicked, and the least used:")
+	cmd := "  go run ./cmd/auditctl --db " + store.Path() + " unused --table menu-items"
+	for _, item := range menuItems {
+		cmd += " --item '" + item + "'"
+	}
+	fmt.Fprintln(out, cmd)
+	return nil
 }
+
+// menuItems are the application's main menu. The simulated users click
+// only the first ones; the log tells which ones nobody uses.
+var menuItems = []string{"File | Open", "Data | Query", "Help", "Tools | Export to PDF", "View | Legacy report"}
 
 // simulate plays a session: several users opening projects, running queries
 // and a forecast function, clicking menus, and hitting a couple of errors.
@@ -125,7 +149,7 @@ func simulate(ctx context.Context, logger *audit.Logger, clock *simClock, n int,
 		case r < 11:
 			l.Log("project opened", map[string]any{"project": audit.Ref("project", projects[rng.IntN(len(projects))])}, datagrok.ProjectOpened)
 		case r < 15:
-			l.Usage("menu item clicked", map[string]any{"item": []string{"File | Open", "Data | Query", "Help"}[rng.IntN(3)]}, datagrok.MainMenuItemClick)
+			l.Usage("menu item clicked", map[string]any{"item": menuItems[rng.IntN(3)]}, datagrok.MainMenuItemClick)
 		case r < 17:
 			l.Log("table produced", map[string]any{"query": q, "table": audit.Ref("table", fmt.Sprintf("t-%d", i)), "columns": []string{"region", "revenue"}}, datagrok.TableProduced)
 		case r < 19:

@@ -27,7 +27,7 @@ const policyJSON = `{
   "levels": {"print": ["error"]},
   "rules": [
     {"scope": "everyone", "preset": "standard"},
-    {"scope": "group", "id": "analysts", "preset": "custom", "add": ["dialog-ok"], "remove": ["project-opened"]},
+    {"scope": "group", "id": "analysts", "preset": "custom", "remove": ["project-opened"]},
     {"scope": "group", "id": "support", "preset": "custom", "add_levels": ["info"]},
     {"scope": "user", "id": "carol", "preset": "off", "comment": "load test account"},
     {"scope": "package", "id": "charts", "preset": "custom", "remove": ["viewer-rendered", "usage"]}
@@ -94,7 +94,7 @@ func run(ctx context.Context, path string) error {
 		{audit.LevelAudit, datagrok.QueryStart},
 		{audit.LevelAudit, datagrok.ProjectOpened},
 		{audit.LevelUsage, datagrok.DialogOK},
-		{audit.LevelUsage, datagrok.ViewerRendered},
+		{audit.LevelUsage, datagrok.Click},
 		{audit.LevelInfo, ""},
 		{audit.LevelError, audit.TypeError},
 	}

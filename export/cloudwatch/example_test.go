@@ -52,7 +52,7 @@ func Example() {
 	}
 	fmt.Printf("%+v\n", x.Stats().Events)
 	// Output:
-	// /app/audit/app_log: [01976b2a-0000-7000-8000-000000000001] time=2025-06-01T12:00:00.000000Z level=audit type=log user=alice msg="query ran" query=query:q-1
-	// /app/errors/app_errors: [01976b2a-0000-7000-8000-000000000002] time=2025-06-01T12:00:00.000000Z level=error type=error user=bob msg="connection refused"
+	// /app/audit/app_log: [01976b2a-0000-7000-8000-000000000001] time=2025-06-01T12:00:00.000000Z level=audit type=log user_id=alice msg="query ran" query=query:q-1
+	// /app/errors/app_errors: [01976b2a-0000-7000-8000-000000000002] time=2025-06-01T12:00:00.000000Z level=error type=error user_id=bob msg="connection refused"
 	// 2
 }

@@ -172,12 +172,23 @@ func TestJSONFormat(t *testing.T) {
 	}
 	want := map[string]any{
 		"id": ev.ID.String(), "time": "2025-06-01T12:00:00.000000Z", "level": "error", "type": "error",
-		"message": "bad \ufffd byte and \u2400 nul", "user": "u1", "session": "s1", "duration_ms": 1.5,
+		"message": "bad \ufffd byte and \u2400 nul", "user_id": "u1", "session_id": "s1", "duration_ms": 1.5,
 		"params":      map[string]any{"q": "select <1>", "bad": "x\ufffdy", "obj": map[string]any{"kind": "query", "id": "q-1"}},
 		"stack_trace": "main.f()\n\tmain.go:1",
+		"kinds":       map[string]any{"obj": "entity_id"},
+		"raw":         map[string]any{"/message": "YmFkIP8gYnl0ZSBhbmQgACBudWw=", "/params/bad": "eP55"},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got  %v\nwant %v", got, want)
+	}
+	// The message is the event's one JSON shape: it reads back exactly,
+	// without the params the block leaves out.
+	var back audit.Event
+	if err := back.UnmarshalJSON([]byte(stored[0].Message)); err != nil {
+		t.Fatal(err)
+	}
+	if back.Message != ev.Message || len(back.Params) != 3 || back.UserID != "u1" {
+		t.Errorf("read back %+v", back)
 	}
 	if !strings.HasPrefix(stored[0].Message, `{"id":"`+ev.ID.String()) {
 		t.Errorf("the id is not first: %s", stored[0].Message)
@@ -198,7 +209,7 @@ func TestTextFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored := e.srv.Events("/app/audit", "audit")
-	want := "[" + ev.ID.String() + `] time=2025-06-01T12:00:00.123456Z level=audit type=query-start user=alice msg="line one\nline\u2028two \"q\""`
+	want := "[" + ev.ID.String() + `] time=2025-06-01T12:00:00.123456Z level=audit type=query-start user_id=alice msg="line one\nline\u2028two \"q\""`
 	if len(stored) != 1 || stored[0].Message != want {
 		t.Fatalf("got  %q\nwant %q", stored, want)
 	}

@@ -3,8 +3,8 @@ package cloudwatch
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -24,67 +24,25 @@ func render(e *audit.Event, b *Block) string {
 	return buf.String()
 }
 
+// renderJSON writes the event in its one JSON shape ([audit.Event.MarshalJSON]),
+// with the params the block keeps.
 func renderJSON(buf *bytes.Buffer, e *audit.Event, p Params) {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	str := func(s string) {
-		s, _ = audit.Text(s)
-		enc.Encode(s) // cannot fail for a string
-		buf.Truncate(buf.Len() - 1)
-	}
-	field := func(name, value string) {
-		if value == "" {
-			return
-		}
-		buf.WriteString(`,"` + name + `":`)
-		str(value)
-	}
-	buf.WriteString(`{"id":"` + e.ID.String() + `","time":"` + e.Time.UTC().Format(timeLayout) + `","level":"` + e.Level.String() + `"`)
-	field("type", e.Type)
-	field("message", e.Message)
-	field("user", e.UserID)
-	field("session", e.SessionID)
-	if e.Duration != 0 {
-		buf.WriteString(`,"duration_ms":` + strconv.FormatFloat(float64(e.Duration)/float64(time.Millisecond), 'f', -1, 64))
-	}
-	first := true
-	for _, prm := range e.Params {
-		if !p.keep(prm.Key) {
-			continue
-		}
-		if first {
-			buf.WriteString(`,"params":{`)
-			first = false
-		} else {
-			buf.WriteByte(',')
-		}
-		str(prm.Key)
-		buf.WriteByte(':')
-		switch prm.Value.Kind() {
-		case audit.KindString:
-			str(prm.Value.String())
-		case audit.KindEntity:
-			ent, _ := prm.Value.Entity()
-			buf.WriteString(`{"kind":`)
-			str(ent.Kind)
-			buf.WriteString(`,"id":`)
-			str(ent.ID)
-			buf.WriteByte('}')
-		default:
-			raw, err := prm.Value.MarshalJSON()
-			if err != nil {
-				str("!ERROR: " + err.Error())
-			} else {
-				buf.Write(raw)
+	f := *e
+	if !slices.ContainsFunc(e.Params, func(prm audit.Param) bool { return !p.keep(prm.Key) }) {
+		f.Params = e.Params
+	} else {
+		f.Params = make([]audit.Param, 0, len(e.Params))
+		for _, prm := range e.Params {
+			if p.keep(prm.Key) {
+				f.Params = append(f.Params, prm)
 			}
 		}
 	}
-	if !first {
-		buf.WriteByte('}')
+	b, err := f.MarshalJSON()
+	if err != nil { // an invalid level, which the Logger never sends
+		b, _ = json.Marshal(map[string]string{"id": e.ID.String(), "error": err.Error()})
 	}
-	field("stack_trace", e.StackTrace)
-	field("fingerprint", e.Fingerprint)
-	buf.WriteByte('}')
+	buf.Write(b)
 }
 
 func renderText(buf *bytes.Buffer, e *audit.Event, p Params) {
@@ -99,10 +57,10 @@ func renderText(buf *bytes.Buffer, e *audit.Event, p Params) {
 		pair("type", e.Type)
 	}
 	if e.UserID != "" {
-		pair("user", e.UserID)
+		pair("user_id", e.UserID)
 	}
 	if e.SessionID != "" {
-		pair("session", e.SessionID)
+		pair("session_id", e.SessionID)
 	}
 	if e.Duration != 0 {
 		pair("duration", e.Duration.String())

@@ -54,12 +54,13 @@ type Format uint8
 // The formats. Both put the event's ID first, so a message delivered twice
 // (see the package doc) can be recognised.
 const (
-	// JSON writes one JSON object: {"id", "time", "level", "type",
-	// "message", "user", "session", "duration_ms", "params", "stack_trace",
-	// "fingerprint"}, empty fields left out.
+	// JSON writes the event's one JSON shape ([audit.Event.MarshalJSON]:
+	// "id", "time", "level", "type", "message", "user_id", "session_id",
+	// "params", "duration_ms", "stack_trace", "fingerprint"), with the
+	// params the block keeps.
 	JSON Format = iota
-	// Text writes one line: "[id] time=... level=... type=... user=...
-	// session=... duration=... msg=... k=v ... stack=... fingerprint=...",
+	// Text writes one line: "[id] time=... level=... type=... user_id=...
+	// session_id=... duration=... msg=... k=v ... stack=... fingerprint=...",
 	// values quoted (Go syntax) when they hold spaces, quotes, '=' or
 	// anything unprintable, so a line never breaks. Entities are kind:id.
 	Text

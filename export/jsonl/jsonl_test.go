@@ -101,7 +101,7 @@ func TestFormat(t *testing.T) {
 	}
 	want := map[string]any{
 		"id":      e.ID.String(),
-		"time":    e.Time.Format("2006-01-02T15:04:05.999999999Z07:00"),
+		"time":    e.Time.Format("2006-01-02T15:04:05.000000Z07:00"),
 		"level":   "audit",
 		"type":    "query-start",
 		"message": "line1\nline2\u2028",
@@ -124,7 +124,7 @@ func TestDuration(t *testing.T) {
 	e := storetest.NewEvent("timed")
 	e.Duration = 1500123 // 1.500123 ms
 	lines, got := roundTrip(t, []audit.Event{e})
-	if !bytes.Contains(lines, []byte(`"duration_ms":1.500123,"duration_ns":1500123`)) {
+	if !bytes.Contains(lines, []byte(`"duration_ms":1.500123`)) {
 		t.Errorf("durations not written as expected: %s", lines)
 	}
 	if len(got) != 1 || got[0].Duration != e.Duration {

@@ -59,22 +59,24 @@ func (s *Sink) Send(ctx context.Context, events []audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var enc encoder
+	var buf []byte
 	for i := range events {
-		if err := enc.appendEvent(&events[i]); err != nil {
+		line, err := events[i].MarshalJSON()
+		if err != nil {
 			return fmt.Errorf("jsonl: event %d (%s): %w", i, events[i].ID, err)
 		}
+		buf = append(append(buf, line...), '\n')
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return fmt.Errorf("jsonl: send: %w", audit.ErrClosed)
 	}
-	if len(enc.buf) == 0 {
+	if len(buf) == 0 {
 		return nil
 	}
-	n, err := s.w.Write(enc.buf)
-	if err == nil && n < len(enc.buf) {
+	n, err := s.w.Write(buf)
+	if err == nil && n < len(buf) {
 		err = io.ErrShortWrite
 	}
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
+	dsnmask "github.com/auditkit/audit/internal/dsn"
 	"github.com/auditkit/audit/settings"
 )
 
@@ -149,6 +150,9 @@ func Open(ctx context.Context, dsn string, e *settings.Engine, opts Options) (*S
 	}
 	if e == nil {
 		return nil, fmt.Errorf("pgsettings: %w: nil engine", audit.ErrInvalidOptions)
+	}
+	if _, err := pq.NewConfig(dsn); err != nil {
+		return nil, fmt.Errorf("pgsettings: %w: malformed DSN: %s", audit.ErrInvalidOptions, dsnmask.Redact(err.Error(), dsn))
 	}
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {

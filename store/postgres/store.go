@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	dsnmask "github.com/auditkit/audit/internal/dsn"
 	"github.com/auditkit/audit/internal/sqlstore"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -35,11 +36,15 @@ var (
 // Open connects to the Postgres server at dsn (a URL or key=value string, as
 // lib/pq takes) and returns a store on it. It checks the connection but does
 // not create the tables: call [Store.Migrate] (or apply the migrations by
-// hand). Close closes the connection pool.
+// hand). Close closes the connection pool. A malformed dsn is an
+// [audit.ErrInvalidOptions]; no error quotes the dsn's password.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if _, err := pq.NewConfig(dsn); err != nil {
+		return nil, fmt.Errorf("postgres: %w: malformed DSN: %s", audit.ErrInvalidOptions, dsnmask.Redact(err.Error(), dsn))
+	}
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, fmt.Errorf("postgres: open: %s", dsnmask.Redact(err.Error(), dsn))
 	}
 	s, err := New(db, opts)
 	if err != nil {
