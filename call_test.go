@@ -16,7 +16,7 @@ import (
 // be read back as soon as the call that logs them returns.
 func syncLogger(t *testing.T) (*audit.Logger, *memory.Store) {
 	t.Helper()
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	l, err := audit.New(audit.Options{Store: st, Sync: true})
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 
 func Example() {
 	ctx := context.Background()
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	logger, err := audit.New(audit.Options{Store: store})
 	if err != nil {
 		panic(err)
@@ -37,7 +37,7 @@ func Example() {
 }
 
 func ExampleLogger_Error() {
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: store, Sync: true})
 	defer logger.Close(context.Background())
 
@@ -77,7 +77,7 @@ func ExampleLogger_WithCallback() {
 }
 
 func ExampleWithSubject() {
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: store, Sync: true})
 	defer logger.Close(context.Background())
 
@@ -97,7 +97,7 @@ func ExampleWithSubject() {
 }
 
 func ExampleLogger_Stats() {
-	logger, _ := audit.New(audit.Options{Store: memory.New(), QueueSize: 1, Overflow: audit.OverflowDrop, ErrorHandler: func(error) {}})
+	logger, _ := audit.New(audit.Options{Store: memory.New(memory.Options{}), QueueSize: 1, Overflow: audit.OverflowDrop, ErrorHandler: func(error) {}})
 	var dropped int
 	for range 100 {
 		if err := logger.Log("burst", nil); errors.Is(err, audit.ErrQueueFull) {

@@ -42,7 +42,7 @@ func BenchmarkAnalysis(b *testing.B) {
 	}{{"100k", 100_000}, {"1m", 1_000_000}} {
 		b.Run(size.name, func(b *testing.B) {
 			s := benchStore(b, "audit_bench_"+size.name, size.n)
-			a, err := analysis.ForPostgres(s, analysis.Options{Now: func() time.Time { return benchEnd }})
+			a, err := analysis.New(s, analysis.Options{Now: func() time.Time { return benchEnd }})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -166,7 +166,7 @@ func openSQLite(t *testing.T) (audit.Store, func(analysis.Options) (*analysis.An
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close(ctx) })
-	return s, func(o analysis.Options) (*analysis.Analyzer, error) { return analysis.ForSQLite(s, o) }
+	return s, func(o analysis.Options) (*analysis.Analyzer, error) { return analysis.New(s, o) }
 }
 
 func openPostgres(t *testing.T) (audit.Store, func(analysis.Options) (*analysis.Analyzer, error)) {
@@ -180,7 +180,7 @@ func openPostgres(t *testing.T) (audit.Store, func(analysis.Options) (*analysis.
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return s, func(o analysis.Options) (*analysis.Analyzer, error) { return analysis.ForPostgres(s, o) }
+	return s, func(o analysis.Options) (*analysis.Analyzer, error) { return analysis.New(s, o) }
 }
 
 // fixture is the corpus written to a store, with an Analyzer on it.

@@ -57,7 +57,7 @@ func Example() {
 		panic(err)
 	}
 
-	a, err := analysis.ForPostgres(store, analysis.Options{Now: func() time.Time { return now }})
+	a, err := analysis.New(store, analysis.Options{Now: func() time.Time { return now }})
 	if err != nil {
 		panic(err)
 	}

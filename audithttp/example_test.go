@@ -12,7 +12,7 @@ import (
 )
 
 func ExampleMiddleware() {
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: st, Sync: true})
 	defer logger.Close(context.Background())
 

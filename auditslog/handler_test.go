@@ -24,7 +24,7 @@ var clockTime = time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
 
 func newLogger(t *testing.T, opts audit.Options) (*audit.Logger, *memory.Store) {
 	t.Helper()
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	opts.Store, opts.Sync = st, true
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return clockTime }

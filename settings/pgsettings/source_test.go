@@ -55,7 +55,7 @@ func start(t *testing.T, dsn, schema string, opts pgsettings.Options) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &process{engine: e, store: memory.New(), errs: &errorLog{}}
+	p := &process{engine: e, store: memory.New(memory.Options{}), errs: &errorLog{}}
 	p.logger, err = audit.New(audit.Options{Store: p.store, Policy: e, Sync: true})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,11 @@ type Options struct {
 	// without NUL) works: it is always quoted. Default "public".
 	Schema string
 
+	// NoMigrate keeps [Open] from migrating: for a role that may not
+	// change the schema, or a schema migrated by hand ([MigrationSQL]).
+	// Default false: Open brings the tables up to date.
+	NoMigrate bool
+
 	// SessionCache is how many sessions the store remembers having recorded
 	// in users_sessions, to skip upserting them again. Default 100,000.
 	SessionCache int

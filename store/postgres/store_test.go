@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"go.uber.org/goleak"
@@ -33,6 +34,21 @@ func newStore(t testing.TB) *postgres.Store {
 }
 
 func newStoreDSN(t testing.TB, dsn, schema string) *postgres.Store {
+	return openPQ(t, dsn, schema)
+}
+
+// opener returns a migrated store on the database at dsn, in schema.
+type opener func(t testing.TB, dsn, schema string) *postgres.Store
+
+// drivers are the two ways the store reaches Postgres: the tests that
+// exercise the write path run on both.
+var drivers = []struct {
+	name string
+	open opener
+}{{"libpq", openPQ}, {"pgx", openPgx}}
+
+// openPQ opens the store through lib/pq (Open migrates).
+func openPQ(t testing.TB, dsn, schema string) *postgres.Store {
 	t.Helper()
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
@@ -40,6 +56,26 @@ func newStoreDSN(t testing.TB, dsn, schema string) *postgres.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close(ctx) })
+	return s
+}
+
+// openPgx opens the store on a pgx pool of its own.
+func openPgx(t testing.TB, dsn, schema string) *postgres.Store {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgres.NewPool(pool, postgres.Options{Schema: schema})
+	if err != nil {
+		pool.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Close(ctx)
+		pool.Close()
+	})
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +430,7 @@ func TestMigrateConcurrently(t *testing.T) {
 func TestMigrationSQL(t *testing.T) {
 	t.Parallel()
 	schema := pgtest.Schema(t)
-	script, err := postgres.MigrationSQL(schema)
+	script, err := postgres.MigrationSQL(postgres.Options{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +438,15 @@ func TestMigrationSQL(t *testing.T) {
 	if _, err := db.Exec(script); err != nil {
 		t.Fatal(err)
 	}
-	s := newStoreDSN(t, pgtest.DSN(t), schema)
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{Schema: schema, NoMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if n, err := s.Pending(ctx); n != 0 || err != nil {
+		t.Fatalf("Pending after the script = %d, %v", n, err)
+	}
 	if err := s.Write(context.Background(), []audit.Event{event(1)}); err != nil {
 		t.Fatal(err)
 	}

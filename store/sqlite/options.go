@@ -24,6 +24,15 @@ type Options struct {
 	// (synchronous=FULL: a committed batch survives a power loss).
 	RelaxedSync bool
 
+	// NoMigrate keeps [Open] from migrating: for a file migrated by hand
+	// ([MigrationSQL]). Default false: Open brings the tables up to date.
+	NoMigrate bool
+
+	// ReadOnly opens the file read-only: Open does not create or migrate
+	// it, no connection takes the write lock, and Write is refused with an
+	// error wrapping [ErrReadOnly]. Default false.
+	ReadOnly bool
+
 	// SessionCache is how many sessions the store remembers having recorded
 	// in users_sessions, to skip upserting them again. Default 100,000.
 	SessionCache int

@@ -1,4 +1,4 @@
-package sqlstore
+package driver
 
 import (
 	"math"
@@ -88,10 +88,16 @@ func TestSessionUUID(t *testing.T) {
 
 type testDialect struct{}
 
-func (testDialect) BindType() int            { return sqlx.QUESTION }
-func (testDialect) Table(name string) string { return `"` + name + `"` }
-func (testDialect) TimeArg(t time.Time) any  { return t.UnixMicro() }
-func (testDialect) UUIDArg(id uuid.UUID) any { return id.String() }
+func (testDialect) BindType() int                             { return sqlx.QUESTION }
+func (testDialect) Table(name string) string                  { return `"` + name + `"` }
+func (testDialect) TimeArg(t time.Time) any                   { return t.UnixMicro() }
+func (testDialect) UUIDArg(id uuid.UUID) any                  { return id.String() }
+func (testDialect) Bucket(col string, _ time.Duration) string { return col }
+func (testDialect) CastInt(expr string) string                { return expr }
+func (testDialect) SQLPercentiles() bool                      { return false }
+func (testDialect) Translate(pkg, op string, err error) error {
+	return err
+}
 
 func TestEventsQuery(t *testing.T) {
 	q := audit.Query{
@@ -162,7 +168,7 @@ func TestReadMigrations(t *testing.T) {
 		"m/README":        {Data: []byte("ignored")},
 	}
 	got, err := ReadMigrations(good, "m")
-	if err != nil || len(got) != 2 || got[0] != (MigrationFile{1, "init", "A"}) || got[1] != (MigrationFile{2, "more", "B"}) {
+	if err != nil || len(got) != 2 || got[0] != (Migration{1, "init", "A"}) || got[1] != (Migration{2, "more", "B"}) {
 		t.Errorf("ReadMigrations = %+v, %v", got, err)
 	}
 	for _, bad := range []fstest.MapFS{

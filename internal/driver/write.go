@@ -1,4 +1,4 @@
-package sqlstore
+package driver
 
 import (
 	"fmt"
@@ -48,7 +48,7 @@ const SessionsPerStmt = 1000
 // are not rewritten. Pass the rows sorted by id (as [Registry.NewSessions]
 // returns them), so that concurrent writers lock them in one order.
 func SessionsUpsert(d Dialect, n int) string {
-	row := "(" + placeholders(len(SessionColumns)) + ")"
+	row := "(" + Placeholders(len(SessionColumns)) + ")"
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + d.Table(TableSessions) + " AS u (" + strings.Join(SessionColumns, ", ") + ") VALUES ")
 	for i := range n {
@@ -63,7 +63,7 @@ func SessionsUpsert(d Dialect, n int) string {
 		" user_id = COALESCE(u.user_id, excluded.user_id)," +
 		" user_id_raw = CASE WHEN u.user_id IS NULL THEN excluded.user_id_raw ELSE u.user_id_raw END" +
 		" WHERE excluded.started < u.started OR (u.user_id IS NULL AND excluded.user_id IS NOT NULL)")
-	return rebind(d, b.String())
+	return Rebind(d, b.String())
 }
 
 // Args returns the row in the order of [SessionColumns].
@@ -79,7 +79,7 @@ func (r *SessionRow) Args(d Dialect) []any {
 // rows of placeholders, for the stores that write batches as multi-row
 // INSERTs; suffix (such as an ON CONFLICT clause) ends it.
 func InsertValues(d Dialect, table string, cols []string, n int, suffix string) string {
-	row := "(" + placeholders(len(cols)) + ")"
+	row := "(" + Placeholders(len(cols)) + ")"
 	var b strings.Builder
 	b.Grow(len(table) + 64 + n*(len(row)+2) + len(suffix))
 	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", d.Table(table), strings.Join(cols, ", "))
@@ -92,5 +92,5 @@ func InsertValues(d Dialect, table string, cols []string, n int, suffix string) 
 	if suffix != "" {
 		b.WriteString(" " + suffix)
 	}
-	return rebind(d, b.String())
+	return Rebind(d, b.String())
 }

@@ -1,4 +1,4 @@
-package sqlstore
+package driver
 
 import (
 	"github.com/google/uuid"
@@ -16,6 +16,6 @@ func EventsByIDQuery(d Dialect, ids []uuid.UUID) (string, []any) {
 	}
 	q := "SELECT " + eventSelect + "\nFROM " + d.Table(TableEvents) + " e\nJOIN " + d.Table(TableEventTypes) +
 		" t ON t.id = e.event_type_id\nLEFT JOIN " + d.Table(TableSessions) + " s ON s.id = e.session_id\nWHERE e.id IN (" +
-		placeholders(len(ids)) + ")"
+		Placeholders(len(ids)) + ")"
 	return sqlx.Rebind(d.BindType(), q), args
 }
