@@ -6,12 +6,10 @@ import (
 	"strings"
 
 	"github.com/auditkit/audit/internal/driver"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
 
 // Conn is a Postgres connection pool as the store uses it: reads and short
@@ -48,6 +46,11 @@ func (c *pqConn) DB() *sqlx.DB { return c.db }
 func (c *pqConn) Close() error { return nil }
 
 func (c *pqConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipStored bool) (err error) {
+	if skipStored {
+		if rows, err = unstored(ctx, c.db, c.d, rows); err != nil || len(rows) == 0 {
+			return err
+		}
+	}
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -57,16 +60,6 @@ func (c *pqConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipSto
 			tx.Rollback()
 		}
 	}()
-	if skipStored {
-		if rows, err = unstored(ctx, rows, func(q string, ids []string) (*sql.Rows, error) {
-			return tx.QueryContext(ctx, q, pq.Array(ids))
-		}, c.d); err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return tx.Commit()
-		}
-	}
 	if err := copyIn(ctx, tx, c.copyEvents, len(rows), func(i int) []any { return rows[i].Args(c.d) }); err != nil {
 		return err
 	}
@@ -113,32 +106,27 @@ func valueArgs(rows []driver.EventRow, d Dialect) [][]any {
 	return out
 }
 
-// unstored returns the rows whose events query (given the statement and
-// the ids) does not find stored.
-func unstored(ctx context.Context, rows []driver.EventRow, query func(q string, ids []string) (*sql.Rows, error), d Dialect) ([]driver.EventRow, error) {
+// unstored returns the rows whose events are not stored yet. It reads
+// outside the batch's transaction: a stored event stays stored, and one
+// committed by another writer meanwhile fails the COPY on events_pkey, for
+// the store to try again.
+func unstored(ctx context.Context, db *sqlx.DB, d Dialect, rows []driver.EventRow) ([]driver.EventRow, error) {
 	ids := make([]string, len(rows))
 	for i := range rows {
 		ids[i] = rows[i].ID.String()
 	}
-	res, err := query("SELECT id FROM "+d.Table(driver.TableEvents)+" WHERE id = ANY($1::uuid[])", ids)
-	if err != nil {
+	var stored []string
+	q := "SELECT id::text FROM " + d.Table(driver.TableEvents) + " WHERE id = ANY(string_to_array($1, ',')::uuid[])"
+	if err := db.SelectContext(ctx, &stored, q, strings.Join(ids, ",")); err != nil {
 		return nil, err
 	}
-	defer res.Close()
-	stored := map[uuid.UUID]bool{}
-	for res.Next() {
-		var id uuid.UUID
-		if err := res.Scan(&id); err != nil {
-			return nil, err
-		}
-		stored[id] = true
-	}
-	if err := res.Err(); err != nil {
-		return nil, err
+	done := make(map[string]bool, len(stored))
+	for _, id := range stored {
+		done[id] = true
 	}
 	kept := rows[:0:0]
-	for _, r := range rows {
-		if !stored[r.ID] {
+	for i, r := range rows {
+		if !done[ids[i]] {
 			kept = append(kept, r)
 		}
 	}
@@ -166,6 +154,11 @@ func (c *pgxConn) DB() *sqlx.DB { return c.db }
 func (c *pgxConn) Close() error { return c.db.Close() }
 
 func (c *pgxConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipStored bool) (err error) {
+	if skipStored {
+		if rows, err = unstored(ctx, c.db, c.d, rows); err != nil || len(rows) == 0 {
+			return err
+		}
+	}
 	tx, err := c.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -175,14 +168,6 @@ func (c *pgxConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipSt
 			tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	if skipStored {
-		if rows, err = c.unstored(ctx, tx, rows); err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return tx.Commit(ctx)
-		}
-	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableEvents}, driver.EventColumns,
 		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return rows[i].Args(c.d), nil }))
 	if err != nil {
@@ -194,37 +179,6 @@ func (c *pgxConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipSt
 		}
 	}
 	return tx.Commit(ctx)
-}
-
-func (c *pgxConn) unstored(ctx context.Context, tx pgx.Tx, rows []driver.EventRow) ([]driver.EventRow, error) {
-	ids := make([]string, len(rows))
-	for i := range rows {
-		ids[i] = rows[i].ID.String()
-	}
-	res, err := tx.Query(ctx, "SELECT id::text FROM "+c.d.Table(driver.TableEvents)+" WHERE id = ANY($1::uuid[])", ids)
-	if err != nil {
-		return nil, err
-	}
-	stored := map[string]bool{}
-	for res.Next() {
-		var id string
-		if err := res.Scan(&id); err != nil {
-			res.Close()
-			return nil, err
-		}
-		stored[id] = true
-	}
-	res.Close()
-	if err := res.Err(); err != nil {
-		return nil, err
-	}
-	kept := rows[:0:0]
-	for i, r := range rows {
-		if !stored[ids[i]] {
-			kept = append(kept, r)
-		}
-	}
-	return kept, nil
 }
 
 // Pool returns the pgx pool.
