@@ -288,47 +288,6 @@ func sortNewestFirst(events []audit.Event) {
 	}
 }
 
-func TestActivity(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	s, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{Schema: pgtest.Schema(t), Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	obj := audit.Ref("query", uuid.NewString())
-	at := func(age time.Duration, p ...audit.Param) audit.Event {
-		e := event(0, p...)
-		e.Time = now.Add(-age)
-		return e
-	}
-	recent := at(time.Hour, audit.P("q", obj))
-	older := at(6*24*time.Hour, audit.P("other", obj))
-	tooOld := at(8*24*time.Hour, audit.P("q", obj))
-	unrelated := at(time.Minute, audit.P("q", audit.Ref("query", "x")), audit.P("id", obj.ID))
-	if err := s.Write(ctx, []audit.Event{recent, older, tooOld, unrelated}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Activity(ctx, obj, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]audit.Event{recent, older}, got, eventCmp); diff != "" {
-		t.Errorf("activity (-want +got):\n%s", diff)
-	}
-	got, err = s.Activity(ctx, audit.Entity{ID: obj.ID}, now.Add(-30*24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 3 {
-		t.Errorf("activity since 30 days: %d events, want 3", len(got))
-	}
-}
-
 // TestDatagrokQueries runs queries written against Datagrok's tables.
 func TestDatagrokQueries(t *testing.T) {
 	t.Parallel()
@@ -576,37 +535,5 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := s.Read(ctx, audit.Query{}); !errors.Is(err, audit.ErrClosed) {
 		t.Errorf("Read after Close: %v", err)
-	}
-}
-
-// TestSessions checks users_sessions: one row per session, the earliest
-// start and the first user seen, whatever order the batches come in.
-func TestSessions(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := newStore(t)
-	late := event(10)
-	late.SessionID = "s1"
-	early := event(5)
-	early.SessionID = "s1"
-	early.UserID = "alice"
-	other := event(7)
-	other.SessionID = "s1"
-	other.UserID = "bob"
-	for _, b := range [][]audit.Event{{late}, {early}, {other}} {
-		if err := s.Write(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var rows []struct {
-		Key     string    `db:"session_key"`
-		User    *string   `db:"user_id"`
-		Started time.Time `db:"started"`
-	}
-	if err := s.DB().Select(&rows, "SELECT session_key, user_id, started FROM "+quote(s.Schema())+".users_sessions"); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 1 || rows[0].Key != "s1" || rows[0].User == nil || *rows[0].User != "alice" || !rows[0].Started.Equal(early.Time) {
-		t.Errorf("users_sessions = %+v, want s1, alice, %s", rows, early.Time)
 	}
 }

@@ -157,38 +157,6 @@ func TestReadOnlyDB(t *testing.T) {
 	}
 }
 
-// TestSessions checks users_sessions: one row per session, the earliest
-// start and the first user seen, whatever order the batches come in.
-func TestSessions(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := newStore(t)
-	late := event(10)
-	late.SessionID = "s1"
-	early := event(5)
-	early.SessionID = "s1"
-	early.UserID = "alice"
-	other := event(7)
-	other.SessionID = "s1"
-	other.UserID = "bob"
-	for _, b := range [][]audit.Event{{late}, {early}, {other}} {
-		if err := s.Write(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var rows []struct {
-		Key     string  `db:"session_key"`
-		User    *string `db:"user_id"`
-		Started int64   `db:"started"`
-	}
-	if err := s.DB().Select(&rows, "SELECT session_key, user_id, started FROM users_sessions"); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 1 || rows[0].Key != "s1" || rows[0].User == nil || *rows[0].User != "alice" || rows[0].Started != early.Time.UnixMicro() {
-		t.Errorf("users_sessions = %+v, want s1, alice, %d", rows, early.Time.UnixMicro())
-	}
-}
-
 // TestEncodings reads the tables with SQL: ids are 16-byte blobs, times
 // integer microseconds, booleans 0 or 1, and Datagrok's queries work.
 func TestEncodings(t *testing.T) {
@@ -259,45 +227,5 @@ func TestEncodings(t *testing.T) {
 	}
 	if len(plan) == 0 || !strings.Contains(plan[0].Detail, "event_parameter_values_entity") {
 		t.Errorf("object lookup plan = %+v, want the index event_parameter_values_entity", plan)
-	}
-}
-
-// TestActivity checks the Activity window and kinds.
-func TestActivity(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	now := base.Add(30 * 24 * time.Hour)
-	s := openStore(t, filepath.Join(t.TempDir(), "a.db"), sqlite.Options{Now: func() time.Time { return now }})
-	old := event(0, audit.P("q", audit.Ref("query", "q1")))
-	recent := event(0, audit.P("q", audit.Ref("query", "q1")))
-	recent.Time = now.Add(-time.Hour)
-	otherKind := event(0, audit.P("t", audit.Ref("table", "q1")))
-	otherKind.Time = now.Add(-2 * time.Hour)
-	if err := s.Write(ctx, []audit.Event{old, recent, otherKind}); err != nil {
-		t.Fatal(err)
-	}
-	ids := func(events []audit.Event) []string {
-		var out []string
-		for _, e := range events {
-			out = append(out, e.ID.String())
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		obj   audit.Entity
-		since time.Time
-		want  []audit.Event
-	}{
-		{audit.Ref("query", "q1"), time.Time{}, []audit.Event{recent}},
-		{audit.Ref("", "q1"), time.Time{}, []audit.Event{recent, otherKind}},
-		{audit.Ref("query", "q1"), base.Add(-time.Hour), []audit.Event{recent, old}},
-	} {
-		got, err := s.Activity(ctx, tc.obj, tc.since)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(ids(tc.want), ids(got)); diff != "" {
-			t.Errorf("Activity(%v, %v) (-want +got):\n%s", tc.obj, tc.since, diff)
-		}
 	}
 }
