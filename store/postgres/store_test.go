@@ -19,6 +19,7 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/postgres"
 )
@@ -96,22 +97,6 @@ func event(i int, params ...audit.Param) audit.Event {
 	}
 }
 
-func readAll(t testing.TB, s *postgres.Store, q audit.Query) []audit.Event {
-	t.Helper()
-	var out []audit.Event
-	for {
-		page, err := s.Read(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, page.Events...)
-		if page.Next == "" {
-			return out
-		}
-		q.After = page.Next
-	}
-}
-
 var eventCmp = cmp.Options{cmp.Comparer(func(a, b audit.Value) bool { return a.Equal(b) })}
 
 func TestRoundTrip(t *testing.T) {
@@ -142,7 +127,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := s.Write(ctx, []audit.Event{e1, e2}); err != nil {
 		t.Fatal(err)
 	}
-	got := readAll(t, s, audit.Query{})
+	got := audittest.ReadAll(t, s, audit.Query{})
 	if diff := cmp.Diff([]audit.Event{e2, e1}, got, eventCmp); diff != "" {
 		t.Fatalf("read back (-want +got):\n%s", diff)
 	}
@@ -164,7 +149,7 @@ func TestText(t *testing.T) {
 	if err := s.Write(ctx, []audit.Event{e, e2}); err != nil {
 		t.Fatal(err)
 	}
-	got := readAll(t, s, audit.Query{})
+	got := audittest.ReadAll(t, s, audit.Query{})
 	if diff := cmp.Diff([]audit.Event{e2, e}, got, eventCmp); diff != "" {
 		t.Fatalf("read back (-want +got):\n%s", diff)
 	}
@@ -172,7 +157,7 @@ func TestText(t *testing.T) {
 		{Types: []string{bad + "t"}}, {UserIDs: []string{bad + "u"}}, {SessionIDs: []string{bad + "x"}},
 		{Object: &audit.Entity{Kind: bad, ID: bad}}, {Object: &audit.Entity{ID: bad}},
 	} {
-		if got := readAll(t, s, q); len(got) != 1 || got[0].ID != e.ID {
+		if got := audittest.ReadAll(t, s, q); len(got) != 1 || got[0].ID != e.ID {
 			t.Errorf("query %+v: got %d events, want the one with bad text", q, len(got))
 		}
 	}
@@ -201,7 +186,7 @@ func TestIdempotentWrite(t *testing.T) {
 	if err := s.Write(ctx, []audit.Event{b, changed, c, c}); err != nil {
 		t.Fatal(err)
 	}
-	got := readAll(t, s, audit.Query{})
+	got := audittest.ReadAll(t, s, audit.Query{})
 	if diff := cmp.Diff([]audit.Event{c, b, a}, got, eventCmp); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
@@ -223,7 +208,7 @@ func TestInvalidEvent(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrInvalidEvent", name, err)
 		}
 	}
-	if got := readAll(t, s, audit.Query{}); len(got) != 0 {
+	if got := audittest.ReadAll(t, s, audit.Query{}); len(got) != 0 {
 		t.Errorf("a refused batch stored %d events", len(got))
 	}
 }
@@ -270,7 +255,7 @@ func TestFilters(t *testing.T) {
 			}
 		}
 		sortNewestFirst(want)
-		got := readAll(t, s, q)
+		got := audittest.ReadAll(t, s, q)
 		if diff := cmp.Diff(want, got, eventCmp); diff != "" {
 			t.Errorf("query %+v (-want +got):\n%s", q, diff)
 		}
@@ -420,7 +405,7 @@ func TestHostileSchemaName(t *testing.T) {
 	if err := s.Write(context.Background(), []audit.Event{e}); err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, s, audit.Query{}); len(got) != 1 {
+	if got := audittest.ReadAll(t, s, audit.Query{}); len(got) != 1 {
 		t.Fatalf("read %d events", len(got))
 	}
 }

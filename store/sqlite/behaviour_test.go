@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/store/sqlite"
 )
 
@@ -97,7 +98,7 @@ func TestLocked(t *testing.T) {
 	if err := s.Write(ctx, []audit.Event{e}); err != nil {
 		t.Errorf("Write after unlock: %v", err)
 	}
-	if got := readAll(t, s, audit.Query{}); len(got) != 2 {
+	if got := audittest.ReadAll(t, s, audit.Query{}); len(got) != 2 {
 		t.Errorf("read %d events, want 2", len(got))
 	}
 }
@@ -211,7 +212,7 @@ func TestEncodings(t *testing.T) {
 		since time.Time
 		want  int
 	}{{stored, 1}, {stored.Add(time.Nanosecond), 0}, {stored.Add(-time.Nanosecond), 1}} {
-		if got := readAll(t, s, audit.Query{Since: tc.since}); len(got) != tc.want {
+		if got := audittest.ReadAll(t, s, audit.Query{Since: tc.since}); len(got) != tc.want {
 			t.Errorf("Since %s: %d events, want %d", tc.since.Format(time.RFC3339Nano), len(got), tc.want)
 		}
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/store/sqlite"
-	"github.com/auditkit/audit/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -76,15 +75,6 @@ func count(t testing.TB, s *sqlite.Store, table string) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func readAll(t testing.TB, s *sqlite.Store, q audit.Query) []audit.Event {
-	t.Helper()
-	got, err := storetest.ReadAll(context.Background(), s, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 // TestConcurrentWritersAndReaders writes from many goroutines through the
