@@ -89,15 +89,22 @@ var (
 	finders   []finder
 )
 
-// Register makes the databases of a store type known to [Find]. Each store
-// package registers its own type when it is initialized, so that a reader
-// of stores (the analysis package) reaches a store's database without
-// importing the store's package: a program links only the drivers of the
-// stores it imports.
-func Register(f func(store any) (DB, bool)) {
+// Register makes the databases of the store type S known to [Find]: db
+// returns the database of a store. Each store package registers its own
+// type when it is initialized, so that a reader of stores (the analysis
+// package) reaches a store's database without importing the store's
+// package: a program links only the drivers of the stores it imports.
+func Register[S comparable](db func(S) DB) {
 	findersMu.Lock()
 	defer findersMu.Unlock()
-	finders = append(finders, f)
+	finders = append(finders, func(store any) (DB, bool) {
+		s, ok := store.(S)
+		var zero S
+		if !ok || s == zero {
+			return DB{}, false
+		}
+		return db(s), true
+	})
 }
 
 // Find returns the database of a store registered with [Register]. It is an

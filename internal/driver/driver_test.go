@@ -202,3 +202,17 @@ func TestStatements(t *testing.T) {
 		t.Errorf("SessionRow.Args = %v", args)
 	}
 }
+
+func TestFind(t *testing.T) {
+	type store struct{ db DB }
+	Register(func(s *store) DB { return s.db })
+	want := DB{Dialect: testDialect{}}
+	if got, err := Find(&store{db: want}); err != nil || got.Dialect != want.Dialect {
+		t.Errorf("Find(registered) = %v, %v", got, err)
+	}
+	for _, s := range []any{(*store)(nil), 42, nil} {
+		if _, err := Find(s); err == nil {
+			t.Errorf("Find(%#v) found a database", s)
+		}
+	}
+}

@@ -54,6 +54,17 @@ func ReadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 	return out, nil
 }
 
+// MustReadMigrations is [ReadMigrations] of the embedded directory
+// "migrations" of a driver: its files are fixed at build time (a test reads
+// them), so an error is a bug of the build and panics.
+func MustReadMigrations(fsys fs.FS) []Migration {
+	ms, err := ReadMigrations(fsys, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return ms
+}
+
 // MigrationsTable is the table, in the store's schema, that records the
 // applied migrations.
 const MigrationsTable = "audit_migrations"

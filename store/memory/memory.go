@@ -149,19 +149,22 @@ func (s *Store) Activity(ctx context.Context, obj audit.Entity, since time.Time)
 	if since.IsZero() {
 		since = s.opts.Now().Add(-s.opts.ActivityWindow)
 	}
-	q := audit.Query{Object: &obj, Since: since, Limit: audit.MaxLimit}
-	var out []audit.Event
-	for {
-		page, err := s.Read(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.Events...)
-		if page.Next == "" {
-			return out, nil
-		}
-		q.After = page.Next
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("memory: activity: %w", audit.ErrClosed)
+	}
+	q := audit.Query{Object: &obj, Since: since}
+	var out []audit.Event
+	for i := len(s.events) - 1; i >= 0; i-- {
+		if ok, _ := q.Matches(&s.events[i]); ok { // no cursor: no error
+			out = append(out, clone(&s.events[i]))
+		}
+	}
+	return out, nil
 }
 
 // Len returns the number of events stored.

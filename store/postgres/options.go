@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/driver"
 )
 
 // Options configure a [Store]. The zero value means the defaults.
@@ -37,15 +38,7 @@ func (o Options) withDefaults() Options {
 	if o.Schema == "" {
 		o.Schema = "public"
 	}
-	if o.SessionCache == 0 {
-		o.SessionCache = 100_000
-	}
-	if o.ActivityWindow == 0 {
-		o.ActivityWindow = 7 * 24 * time.Hour
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	driver.Defaults(&o.SessionCache, &o.ActivityWindow, &o.Now)
 	return o
 }
 
@@ -55,12 +48,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("postgres: %w: Schema %q is longer than 63 bytes", audit.ErrInvalidOptions, o.Schema)
 	case !utf8.ValidString(o.Schema) || containsNUL(o.Schema):
 		return fmt.Errorf("postgres: %w: Schema %q is not valid text", audit.ErrInvalidOptions, o.Schema)
-	case o.SessionCache < 0:
-		return fmt.Errorf("postgres: %w: SessionCache %d is negative", audit.ErrInvalidOptions, o.SessionCache)
-	case o.ActivityWindow < 0:
-		return fmt.Errorf("postgres: %w: ActivityWindow %s is negative", audit.ErrInvalidOptions, o.ActivityWindow)
 	}
-	return nil
+	return driver.CheckOptions("postgres", o.SessionCache, o.ActivityWindow)
 }
 
 func containsNUL(s string) bool {

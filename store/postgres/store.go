@@ -29,13 +29,7 @@ var (
 )
 
 func init() {
-	driver.Register(func(store any) (driver.DB, bool) {
-		s, ok := store.(*Store)
-		if !ok || s == nil {
-			return driver.DB{}, false
-		}
-		return driver.DB{DB: s.conn.DB(), Dialect: s.d}, true
-	})
+	driver.Register(func(s *Store) driver.DB { return driver.DB{DB: s.conn.DB(), Dialect: s.d} })
 }
 
 // Open connects to the Postgres server at dsn (a URL or key=value string, as

@@ -33,13 +33,7 @@ var (
 )
 
 func init() {
-	driver.Register(func(store any) (driver.DB, bool) {
-		s, ok := store.(*Store)
-		if !ok || s == nil {
-			return driver.DB{}, false
-		}
-		return driver.DB{DB: s.r, Dialect: sqlite.Dialect{}}, true
-	})
+	driver.Register(func(s *Store) driver.DB { return driver.DB{DB: s.r, Dialect: sqlite.Dialect{}} })
 }
 
 // Open opens the SQLite database at path, creating the file if it does not

@@ -16,11 +16,7 @@ var migrationFiles embed.FS
 // Migrations returns the embedded migrations, oldest first. Their SQL names
 // are unqualified: they run with search_path set to the store's schema.
 func Migrations() []driver.Migration {
-	ms, err := driver.ReadMigrations(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embedded files are fixed at build time; a test reads them
-	}
-	return ms
+	return driver.MustReadMigrations(migrationFiles)
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS ` + driver.MigrationsTable + ` (
