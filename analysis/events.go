@@ -3,8 +3,6 @@ package analysis
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -31,58 +29,10 @@ func (a *Analyzer) listIDs(ctx context.Context, op string, f *driver.Where, orde
 }
 
 // loadEvents returns the events with the given ids, with their params, in
-// the order of ids.
+// the order of ids; those deleted in between are left out.
 func (a *Analyzer) loadEvents(ctx context.Context, op string, ids []uuid.UUID) ([]audit.Event, error) {
-	const perQuery = 1000
-	index := make(map[uuid.UUID]int, len(ids))
-	for i, id := range ids {
-		index[id] = i
-	}
-	events := make([]audit.Event, len(ids))
-	found := make([]bool, len(ids))
-	for rest := ids; len(rest) > 0; {
-		chunk := rest[:min(len(rest), perQuery)]
-		rest = rest[len(chunk):]
-		q, args := driver.EventsByIDQuery(a.d, chunk)
-		if err := a.rawQuery(ctx, op, q, args, func(r *sqlx.Rows) error {
-			var scan driver.EventScan
-			if err := r.Scan(scan.Dest()...); err != nil {
-				return err
-			}
-			e, err := scan.Event()
-			if err != nil {
-				return fmt.Errorf("event %s: %w", scan.ID, err)
-			}
-			if i, ok := index[e.ID]; ok {
-				events[i], found[i] = e, true
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		q, args = driver.ParamsQuery(a.d, chunk)
-		if err := a.rawQuery(ctx, op, q, args, func(r *sqlx.Rows) error {
-			var scan driver.ValueScan
-			if err := r.Scan(scan.Dest()...); err != nil {
-				return err
-			}
-			if i, ok := index[scan.EventID]; ok {
-				events[i].Params = append(events[i].Params, scan.Param())
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-	}
-	out := events[:0]
-	for i := range events {
-		if !found[i] { // deleted in between: skip
-			continue
-		}
-		slices.SortFunc(events[i].Params, func(a, b audit.Param) int { return strings.Compare(a.Key, b.Key) })
-		out = append(out, events[i])
-	}
-	return out, nil
+	events, err := driver.EventsByID(ctx, a.d, a.db, ids)
+	return events, a.d.Translate("analysis", op, err)
 }
 
 // rawQuery is [Analyzer.query] for queries already qualified and bound.
