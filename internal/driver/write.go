@@ -1,11 +1,13 @@
 package driver
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/auditkit/audit"
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 )
 
 // EncodeBatch validates a batch and maps it to its rows ([EncodeEvent]). An
@@ -64,6 +66,24 @@ func SessionsUpsert(d Dialect, n int) string {
 		" user_id_raw = CASE WHEN u.user_id IS NULL THEN excluded.user_id_raw ELSE u.user_id_raw END" +
 		" WHERE excluded.started < u.started OR (u.user_id IS NULL AND excluded.user_id IS NOT NULL)")
 	return Rebind(d, b.String())
+}
+
+// UpsertSessions records sessions (sorted by id, as [Registry.NewSessions]
+// returns them, so that concurrent writers lock them in one order) with
+// [SessionsUpsert] statements of at most [SessionsPerStmt] rows.
+func UpsertSessions(ctx context.Context, d Dialect, db sqlx.ExecerContext, sessions []SessionRow) error {
+	for len(sessions) > 0 {
+		n := min(len(sessions), SessionsPerStmt)
+		args := make([]any, 0, n*len(SessionColumns))
+		for i := range sessions[:n] {
+			args = append(args, sessions[i].Args(d)...)
+		}
+		if _, err := db.ExecContext(ctx, SessionsUpsert(d, n), args...); err != nil {
+			return err
+		}
+		sessions = sessions[n:]
+	}
+	return nil
 }
 
 // Args returns the row in the order of [SessionColumns].

@@ -70,7 +70,7 @@ func New(db *sqlx.DB, opts Options) (*Store, error) {
 	if db.DriverName() != "postgres" {
 		return nil, fmt.Errorf("postgres: %w: db uses driver %q, want lib/pq (\"postgres\"); for pgx, use NewPool", audit.ErrInvalidOptions, db.DriverName())
 	}
-	return newStore(opts, func(d pg.Dialect) pg.Conn { return pg.NewPQ(db, d) })
+	return newStore(opts, pg.NewDialect, func(d pg.Dialect, _ string) pg.Conn { return pg.NewPQ(db, d) })
 }
 
 // NewPool returns a store on a pgx v5 pool: batches are written with pgx's
@@ -81,16 +81,16 @@ func NewPool(pool *pgxpool.Pool, opts Options) (*Store, error) {
 	if pool == nil {
 		return nil, fmt.Errorf("postgres: %w: nil pool", audit.ErrInvalidOptions)
 	}
-	return newStore(opts, func(d pg.Dialect) pg.Conn { return pg.NewPgx(pool, d, opts.withDefaults().Schema) })
+	return newStore(opts, pg.NewPgxDialect, func(d pg.Dialect, schema string) pg.Conn { return pg.NewPgx(pool, d, schema) })
 }
 
-func newStore(opts Options, conn func(pg.Dialect) pg.Conn) (*Store, error) {
+func newStore(opts Options, dialect func(schema string) pg.Dialect, conn func(d pg.Dialect, schema string) pg.Conn) (*Store, error) {
 	opts = opts.withDefaults()
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	d := pg.NewDialect(opts.Schema)
-	return &Store{conn: conn(d), opts: opts, d: d, reg: driver.NewRegistry(opts.SessionCache)}, nil
+	d := dialect(opts.Schema)
+	return &Store{conn: conn(d, opts.Schema), opts: opts, d: d, reg: driver.NewRegistry(opts.SessionCache)}, nil
 }
 
 // DB returns the connection pool the store reads and writes through, as a

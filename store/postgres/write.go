@@ -34,7 +34,7 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 		return translate("register", err)
 	}
 	if sessions := s.reg.NewSessions(rows); len(sessions) > 0 {
-		if err := s.recordSessions(ctx, sessions); err != nil {
+		if err := driver.UpsertSessions(ctx, s.d, s.conn.DB(), sessions); err != nil {
 			return translate("record sessions", err)
 		}
 		s.reg.SessionsDone(sessions)
@@ -51,21 +51,4 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 		}
 		skipStored = true
 	}
-}
-
-// recordSessions upserts users_sessions rows (sorted by id, so that
-// concurrent writers lock them in one order).
-func (s *Store) recordSessions(ctx context.Context, sessions []driver.SessionRow) error {
-	for len(sessions) > 0 {
-		n := min(len(sessions), driver.SessionsPerStmt)
-		args := make([]any, 0, n*len(driver.SessionColumns))
-		for i := range sessions[:n] {
-			args = append(args, sessions[i].Args(s.d)...)
-		}
-		if _, err := s.conn.DB().ExecContext(ctx, driver.SessionsUpsert(s.d, n), args...); err != nil {
-			return err
-		}
-		sessions = sessions[n:]
-	}
-	return nil
 }

@@ -29,7 +29,7 @@ func Translate(pkg, op string, err error) error {
 		errors.Is(err, audit.ErrUnavailable) || errors.Is(err, audit.ErrConflict) {
 		return fmt.Errorf("%s: %s: %w", pkg, op, err)
 	}
-	if code, ok := Code(err); ok {
+	if code, _, ok := Code(err); ok {
 		switch {
 		case len(code) < 2:
 		case code[:2] == "23":
@@ -47,45 +47,33 @@ func Translate(pkg, op string, err error) error {
 	return fmt.Errorf("%s: %s: %w", pkg, op, err)
 }
 
-// Code returns the SQLSTATE of a server error of either driver.
-func Code(err error) (string, bool) {
+// Code returns the SQLSTATE of a server error of either driver, and the
+// constraint it names.
+func Code(err error) (code, constraint string, ok bool) {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
-		return string(pqErr.Code), true
+		return string(pqErr.Code), pqErr.Constraint, true
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.Code, true
+		return pgErr.Code, pgErr.ConstraintName, true
 	}
-	return "", false
-}
-
-// constraint returns the constraint a server error of either driver names.
-func constraint(err error) string {
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) {
-		return pqErr.Constraint
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.ConstraintName
-	}
-	return ""
+	return "", "", false
 }
 
 // IsDuplicateEvent reports whether err is the unique violation of an event
 // id (events_pkey): the event was committed by someone else while the batch
 // was being written.
 func IsDuplicateEvent(err error) bool {
-	code, ok := Code(err)
-	return ok && code == "23505" && constraint(err) == "events_pkey"
+	code, constraint, _ := Code(err)
+	return code == "23505" && constraint == "events_pkey"
 }
 
 // IsUndefined reports whether err says that a table or schema does not
 // exist (the database was not migrated).
 func IsUndefined(err error) bool {
-	code, ok := Code(err)
-	return ok && (code == "42P01" || code == "3F000")
+	code, _, _ := Code(err)
+	return code == "42P01" || code == "3F000"
 }
 
 // IsConnError reports whether err says the connection failed or could not

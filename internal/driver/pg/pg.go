@@ -17,15 +17,20 @@ import (
 )
 
 // Dialect is Postgres's [driver.Dialect] for the tables of one schema:
-// timestamptz columns, uuid ids passed as text, percentile_cont.
+// timestamptz columns, uuid ids passed as text (lib/pq) or as their 16
+// bytes (pgx, which encodes them in binary), percentile_cont.
 type Dialect struct {
 	schema string // quoted
+	pgx    bool
 }
 
 var _ driver.Dialect = Dialect{}
 
-// NewDialect returns the dialect of the tables in schema.
+// NewDialect returns the dialect of the tables in schema, through lib/pq.
 func NewDialect(schema string) Dialect { return Dialect{schema: Quote(schema)} }
+
+// NewPgxDialect returns the dialect of the tables in schema, through pgx.
+func NewPgxDialect(schema string) Dialect { return Dialect{schema: Quote(schema), pgx: true} }
 
 // Quote quotes an identifier (a schema or table name) for Postgres.
 func Quote(name string) string { return pq.QuoteIdentifier(name) }
@@ -40,7 +45,12 @@ func (d Dialect) Table(name string) string { return d.schema + "." + Quote(name)
 func (Dialect) TimeArg(t time.Time) any { return t }
 
 // UUIDArg implements [driver.Dialect].
-func (Dialect) UUIDArg(id uuid.UUID) any { return id.String() }
+func (d Dialect) UUIDArg(id uuid.UUID) any {
+	if d.pgx {
+		return [16]byte(id)
+	}
+	return id.String()
+}
 
 // Bucket implements [driver.Dialect] with date_bin (Postgres 14 and later),
 // which is several times cheaper than arithmetic on extract(epoch ...), a

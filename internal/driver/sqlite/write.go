@@ -47,16 +47,8 @@ func WriteBatch(ctx context.Context, db *sqlx.DB, rows []driver.EventRow, sessio
 			tx.Rollback()
 		}
 	}()
-	for len(sessions) > 0 {
-		n := min(len(sessions), driver.SessionsPerStmt)
-		args := make([]any, 0, n*len(driver.SessionColumns))
-		for i := range sessions[:n] {
-			args = append(args, sessions[i].Args(d)...)
-		}
-		if _, err := tx.ExecContext(ctx, driver.SessionsUpsert(d, n), args...); err != nil {
-			return err
-		}
-		sessions = sessions[n:]
+	if err := driver.UpsertSessions(ctx, d, tx, sessions); err != nil {
+		return err
 	}
 
 	// Events first: RETURNING names those that were not stored yet, and only
