@@ -98,7 +98,7 @@ func loadAvg() string {
 func benchStore(b *testing.B, schema string, n int) *postgres.Store {
 	b.Helper()
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, pgtest.DSN(b), postgres.Options{Schema: schema})
+	s, err := postgres.Open(ctx, pgtest.DSN(b), postgres.Options{Schema: schema, NoMigrate: true}) // migrated below when generated
 	if err != nil {
 		b.Fatal(err)
 	}
