@@ -9,13 +9,15 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// Rows per multi-row INSERT: within SQLite's limit of 32,766 bound values
-// per statement (16 per event, 7 per param value).
+// Rows per multi-row INSERT. modernc.org/sqlite v1.59.0 (the newest that
+// builds with Go 1.25) binds a statement's arguments in time quadratic in
+// their number: 500 events and 2,000 values a statement cost three times
+// the CPU of 16 and 64 (BENCHMARKS.md, SQLite store).
 const (
 	// EventsPerStmt is the most events one INSERT writes.
-	EventsPerStmt = 500
+	EventsPerStmt = 16
 	// ValuesPerStmt is the most param values one INSERT writes.
-	ValuesPerStmt = 2000
+	ValuesPerStmt = 64
 )
 
 // Full-size statements, built once.
