@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -492,7 +493,16 @@ func TestErrors(t *testing.T) {
 		t.Errorf("connection refused: %v, want ErrUnavailable", err)
 	}
 
-	s := newStore(t)
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) { testDriverErrors(t, d.open(t, pgtest.DSN(t), pgtest.Schema(t)), d.name) })
+	}
+}
+
+// testDriverErrors checks the errors of a store through one driver: a
+// constraint violation wraps ErrConflict and the driver's error, and a
+// closed store refuses with ErrClosed.
+func testDriverErrors(t *testing.T, s *postgres.Store, driver string) {
+	ctx := context.Background()
 	e := event(1, audit.P("k", "v"))
 	if err := s.Write(ctx, []audit.Event{event(0, audit.P("k", "v"))}); err != nil {
 		t.Fatal(err)
@@ -503,10 +513,12 @@ func TestErrors(t *testing.T) {
 		SELECT $1, id, 'x' FROM `+quote(s.Schema())+`.event_parameters`, e.ID.String()); err != nil {
 		t.Fatal(err)
 	}
-	err = s.Write(ctx, []audit.Event{e})
+	err := s.Write(ctx, []audit.Event{e})
 	var pqErr *pq.Error
-	if !errors.Is(err, audit.ErrConflict) || errors.Is(err, audit.ErrUnavailable) || !errors.As(err, &pqErr) || !audit.IsPermanent(err) {
-		t.Errorf("constraint violation: %v, want ErrConflict wrapping a *pq.Error", err)
+	var pgErr *pgconn.PgError
+	driverErr := map[string]bool{"libpq": errors.As(err, &pqErr), "pgx": errors.As(err, &pgErr)}[driver]
+	if !errors.Is(err, audit.ErrConflict) || errors.Is(err, audit.ErrUnavailable) || !driverErr || !audit.IsPermanent(err) {
+		t.Errorf("constraint violation: %v, want ErrConflict wrapping the driver's error", err)
 	}
 	if !strings.HasPrefix(err.Error(), "postgres: ") {
 		t.Errorf("error %q lacks the package prefix", err)
