@@ -534,3 +534,36 @@ func testDriverErrors(t *testing.T, s *postgres.Store, driver string) {
 		t.Errorf("Read after Close: %v", err)
 	}
 }
+
+// TestNoMigrate checks that Open with NoMigrate, and NewPool, leave a new
+// schema alone, that Pending tells it, and that Migrate brings it up to date.
+func TestNoMigrate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{Schema: pgtest.Schema(t), NoMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	pool, err := pgxpool.New(ctx, pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	p, err := postgres.NewPool(pool, postgres.Options{Schema: s.Schema()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	for _, st := range []*postgres.Store{s, p} {
+		if _, err := st.Pending(ctx); !errors.Is(err, postgres.ErrNotMigrated) {
+			t.Errorf("Pending of a new schema: %v, want ErrNotMigrated", err)
+		}
+	}
+	if err := p.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Pending(ctx); n != 0 || err != nil {
+		t.Errorf("Pending after Migrate = %d, %v", n, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -228,5 +229,50 @@ func TestEncodings(t *testing.T) {
 	}
 	if len(plan) == 0 || !strings.Contains(plan[0].Detail, "event_parameter_values_entity") {
 		t.Errorf("object lookup plan = %+v, want the index event_parameter_values_entity", plan)
+	}
+}
+
+// TestReadOnly opens a file read-only: it reads, refuses writes, never
+// creates nor migrates a file, and Pending tells a file without the tables.
+func TestReadOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.db")
+	w := openStore(t, path, sqlite.Options{})
+	e := event(1, audit.P("k", "v"))
+	if err := w.Write(ctx, []audit.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	r := openStore(t, path, sqlite.Options{ReadOnly: true})
+	if got := audittest.ReadAll(t, r, audit.Query{}); len(got) != 1 || got[0].ID != e.ID {
+		t.Errorf("read-only store reads %v", got)
+	}
+	if n, err := r.Pending(ctx); n != 0 || err != nil {
+		t.Errorf("Pending = %d, %v", n, err)
+	}
+	if err := r.Write(ctx, []audit.Event{event(2)}); !errors.Is(err, sqlite.ErrReadOnly) || !audit.IsPermanent(err) {
+		t.Errorf("Write to a read-only store: %v, want a permanent ErrReadOnly", err)
+	}
+
+	missing := filepath.Join(dir, "missing.db")
+	if s, err := sqlite.Open(ctx, missing, sqlite.Options{ReadOnly: true}); err == nil {
+		s.Close(ctx)
+		t.Error("read-only Open of a missing file succeeded")
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("read-only Open created the file: %v", err)
+	}
+
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, empty, sqlite.Options{ReadOnly: true})
+	if _, err := s.Pending(ctx); !errors.Is(err, sqlite.ErrNotMigrated) {
+		t.Errorf("Pending of an empty file: %v, want ErrNotMigrated", err)
+	}
+	if fi, err := os.Stat(empty); err != nil || fi.Size() != 0 {
+		t.Errorf("the empty file changed: %v, %v", fi.Size(), err)
 	}
 }
