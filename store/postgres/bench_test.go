@@ -61,15 +61,8 @@ func BenchmarkWrite(b *testing.B) {
 		name string
 		pgx  bool
 	}{{"pq", false}, {"pgx", true}} {
-		b.Run(drv.name+"/logger", func(b *testing.B) {
-			storetest.BenchLogger(b, benchStore(b, drv.pgx), benchBatch)
-		})
-		b.Run(drv.name+"/store", func(b *testing.B) {
-			s := benchStore(b, drv.pgx)
-			events := storetest.BenchEvents(b.N)
-			storetest.BenchBatches(b, benchBatch, func(lo, hi int) error {
-				return s.Write(ctx, events[lo:hi])
-			})
+		b.Run(drv.name, func(b *testing.B) {
+			storetest.BenchWrite(b, func(b *testing.B) audit.Store { return benchStore(b, drv.pgx) }, benchBatch)
 		})
 	}
 	b.Run("pgx/raw-copyfrom", func(b *testing.B) {

@@ -39,16 +39,7 @@ func benchStore(b *testing.B) *Store {
 // per row, in one transaction per batch).
 func BenchmarkWrite(b *testing.B) {
 	ctx := context.Background()
-	b.Run("logger", func(b *testing.B) {
-		storetest.BenchLogger(b, benchStore(b), benchBatch)
-	})
-	b.Run("store", func(b *testing.B) {
-		s := benchStore(b)
-		events := storetest.BenchEvents(b.N)
-		storetest.BenchBatches(b, benchBatch, func(lo, hi int) error {
-			return s.Write(ctx, events[lo:hi])
-		})
-	})
+	storetest.BenchWrite(b, func(b *testing.B) audit.Store { return benchStore(b) }, benchBatch)
 	b.Run("raw-insert", func(b *testing.B) {
 		s := benchStore(b)
 		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
