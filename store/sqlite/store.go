@@ -80,13 +80,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.r.SetMaxOpenConns(opts.ReadConns)
 	s.r.SetMaxIdleConns(opts.ReadConns)
 	if opts.ReadOnly {
-		err = s.r.PingContext(ctx)
+		err = translate("open", s.r.PingContext(ctx))
 	} else if !opts.NoMigrate {
-		err = sqlite.Migrator("sqlite").Migrate(ctx, s.w)
+		err = sqlite.Migrator("sqlite").Migrate(ctx, s.w) // its errors say "sqlite: migrate: "
 	}
 	if err != nil {
 		s.closeDBs()
-		return nil, translate("open", err)
+		return nil, err
 	}
 	return s, nil
 }
