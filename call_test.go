@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/store/memory"
 )
 
@@ -16,27 +17,13 @@ import (
 // be read back as soon as the call that logs them returns.
 func syncLogger(t *testing.T) (*audit.Logger, *memory.Store) {
 	t.Helper()
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	l, err := audit.New(audit.Options{Store: st, Sync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = l.Close(context.Background()) })
 	return l, st
-}
-
-// stored returns every stored event, oldest first.
-func stored(t *testing.T, st *memory.Store) []audit.Event {
-	t.Helper()
-	page, err := st.Read(context.Background(), audit.Query{Limit: audit.MaxLimit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	evs := page.Events
-	for i, j := 0, len(evs)-1; i < j; i, j = i+1, j-1 {
-		evs[i], evs[j] = evs[j], evs[i]
-	}
-	return evs
 }
 
 func param(t *testing.T, e audit.Event, key string) audit.Value {
@@ -62,7 +49,7 @@ func TestCallRecordsInputsOutputsAndDuration(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	evs := stored(t, st)
+	evs := audittest.Stored(t, st)
 	if len(evs) != 1 {
 		t.Fatalf("%d events, want 1", len(evs))
 	}
@@ -115,7 +102,7 @@ func TestCallErrorIsTheEvent(t *testing.T) {
 	if err := l.Call(context.Background(), "open", nil, "file-opened").End(nil, err1); err != nil {
 		t.Fatal(err)
 	}
-	evs := stored(t, st)
+	evs := audittest.Stored(t, st)
 	if len(evs) != 3 {
 		t.Fatalf("%d events", len(evs))
 	}
@@ -148,7 +135,7 @@ func TestCallLoggedAfterCancel(t *testing.T) {
 	if err := c.End(nil, ctx.Err()); err != nil {
 		t.Fatalf("End after cancel: %v", err)
 	}
-	evs := stored(t, st)
+	evs := audittest.Stored(t, st)
 	if len(evs) != 1 || evs[0].UserID != "ann" || evs[0].Message != "context canceled" {
 		t.Fatalf("events %+v", evs)
 	}
@@ -177,7 +164,7 @@ func TestDo(t *testing.T) {
 	}
 	_, _ = audit.Do(ctx, l, "ping", nil, func(context.Context) (struct{}, error) { return struct{}{}, nil })
 
-	evs := stored(t, st)
+	evs := audittest.Stored(t, st)
 	if len(evs) != 3 {
 		t.Fatalf("%d events", len(evs))
 	}
@@ -207,7 +194,7 @@ func TestDoRecordsAndRepanics(t *testing.T) {
 	if r != "boom" {
 		t.Fatalf("recovered %v, want the original panic", r)
 	}
-	evs := stored(t, st)
+	evs := audittest.Stored(t, st)
 	if len(evs) != 1 {
 		t.Fatalf("%d events", len(evs))
 	}
@@ -242,7 +229,7 @@ func TestGo(t *testing.T) {
 		t.Fatalf("Go reported %v", err)
 	}
 
-	evs := stored(t, st)
+	evs := audittest.Stored(t, st)
 	if len(evs) != 2 {
 		t.Fatalf("%d events, want the panic and the error: %+v", len(evs), evs)
 	}

@@ -26,7 +26,7 @@ func printCalls(st *memory.Store) {
 }
 
 func ExampleLogger_Call() {
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: st, Sync: true})
 	defer logger.Close(context.Background())
 	ctx := audit.WithSubject(context.Background(), audit.Subject{UserID: "ann"})
@@ -49,7 +49,7 @@ func ExampleLogger_Call() {
 }
 
 func ExampleDo() {
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: st, Sync: true})
 	defer logger.Close(context.Background())
 	ctx := audit.WithSubject(context.Background(), audit.Subject{UserID: "bob"})
@@ -70,7 +70,7 @@ func ExampleDo() {
 }
 
 func ExampleLogger_Go() {
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: st, Sync: true})
 	defer logger.Close(context.Background())
 

@@ -16,7 +16,7 @@ import (
 
 func Example() {
 	ctx := context.Background()
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	logger, err := audit.New(audit.Options{Store: store})
 	if err != nil {
 		panic(err)
@@ -38,7 +38,7 @@ func Example() {
 }
 
 func ExampleLogger_Error() {
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: store, Sync: true})
 	defer logger.Close(context.Background())
 
@@ -64,7 +64,7 @@ func ExampleLogger_Error() {
 // string is the record type, and any other argument is kept under
 // audit.BadArgKey rather than lost.
 func ExampleLogger_Log() {
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: store, Sync: true})
 	defer logger.Close(context.Background())
 
@@ -97,7 +97,7 @@ func ExampleLogger_Log() {
 // the event to the context's subject.
 func ExampleLogger_LogContext() {
 	type requestID struct{}
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: store, Sync: true,
 		Callback: func(ctx context.Context, e *audit.Event) {
 			if id, ok := ctx.Value(requestID{}).(string); ok {
@@ -141,7 +141,7 @@ func ExampleLogger_WithCallback() {
 }
 
 func ExampleWithSubject() {
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: store, Sync: true})
 	defer logger.Close(context.Background())
 
@@ -161,7 +161,7 @@ func ExampleWithSubject() {
 }
 
 func ExampleLogger_Stats() {
-	logger, _ := audit.New(audit.Options{Store: memory.New(), QueueSize: 1, Overflow: audit.OverflowDrop, ErrorHandler: func(error) {}})
+	logger, _ := audit.New(audit.Options{Store: memory.New(memory.Options{}), QueueSize: 1, Overflow: audit.OverflowDrop, ErrorHandler: func(error) {}})
 	var dropped int
 	for range 100 {
 		if err := logger.Log("burst", nil); errors.Is(err, audit.ErrQueueFull) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/audittest"
 	"github.com/google/uuid"
 	"go.uber.org/goleak"
 )
@@ -79,11 +80,11 @@ func (r *recorder) setFail(n int) {
 
 // newLogger returns a Logger closed at the end of the test, with a fast
 // flush interval and short retries, and errors collected in errs.
-func newLogger(t *testing.T, opts audit.Options) (*audit.Logger, *errorLog) {
+func newLogger(t *testing.T, opts audit.Options) (*audit.Logger, *audittest.ErrorLog) {
 	t.Helper()
-	errs := &errorLog{}
+	errs := &audittest.ErrorLog{}
 	if opts.ErrorHandler == nil {
-		opts.ErrorHandler = errs.add
+		opts.ErrorHandler = errs.Add
 	}
 	if opts.FlushInterval == 0 {
 		opts.FlushInterval = 5e6
@@ -97,23 +98,6 @@ func newLogger(t *testing.T, opts audit.Options) (*audit.Logger, *errorLog) {
 	}
 	t.Cleanup(func() { _ = l.Close(context.Background()) })
 	return l, errs
-}
-
-type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (e *errorLog) add(err error) {
-	e.mu.Lock()
-	e.errs = append(e.errs, err)
-	e.mu.Unlock()
-}
-
-func (e *errorLog) list() []error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]error(nil), e.errs...)
 }
 
 func flush(t *testing.T, l *audit.Logger) {

@@ -37,7 +37,7 @@ func (c *commitClock) Write(ctx context.Context, evs []audit.Event) error {
 func BenchmarkLatency(b *testing.B) {
 	for _, interval := range []time.Duration{100 * time.Millisecond, 5 * time.Millisecond} {
 		b.Run("FlushInterval="+interval.String(), func(b *testing.B) {
-			store := &commitClock{Store: memory.New()}
+			store := &commitClock{Store: memory.New(memory.Options{})}
 			l, err := audit.New(audit.Options{Store: store, FlushInterval: interval})
 			if err != nil {
 				b.Fatal(err)

@@ -240,8 +240,8 @@ func TestPanickingCallbackStillLogs(t *testing.T) {
 	if n := len(rec.all()); n != 2 {
 		t.Fatalf("stored %d events, want 2", n)
 	}
-	if len(errs.list()) != 2 || !strings.Contains(errs.list()[0].Error(), "bad callback") {
-		t.Errorf("panics not reported: %v", errs.list())
+	if len(errs.Errors()) != 2 || !strings.Contains(errs.Errors()[0].Error(), "bad callback") {
+		t.Errorf("panics not reported: %v", errs.Errors())
 	}
 }
 
@@ -341,8 +341,8 @@ func TestRetriesUntilWritten(t *testing.T) {
 	if s.Retried != 3 || s.Written != 10 || s.Logged != 10 || s.Failed != 0 {
 		t.Errorf("stats = %+v", s)
 	}
-	if len(errs.list()) != 3 || !errors.Is(errs.list()[0], errTransient) {
-		t.Errorf("retries not reported: %v", errs.list())
+	if len(errs.Errors()) != 3 || !errors.Is(errs.Errors()[0], errTransient) {
+		t.Errorf("retries not reported: %v", errs.Errors())
 	}
 }
 
@@ -364,8 +364,8 @@ func TestPermanentErrorIsolatesTheBadEvent(t *testing.T) {
 	if s := l.Stats(); s.Failed != 1 || s.Written != 15 || s.Retried != 0 {
 		t.Errorf("stats = %+v", s)
 	}
-	if len(errs.list()) != 1 || !strings.Contains(errs.list()[0].Error(), "poison") {
-		t.Errorf("refusal not reported: %v", errs.list())
+	if len(errs.Errors()) != 1 || !strings.Contains(errs.Errors()[0].Error(), "poison") {
+		t.Errorf("refusal not reported: %v", errs.Errors())
 	}
 }
 
@@ -384,8 +384,8 @@ func TestQueueFullDrop(t *testing.T) {
 	close(rec.block)
 	flush(t, l)
 	s := l.Stats()
-	if dropped == 0 || s.Dropped != uint64(dropped) || len(errs.list()) != dropped {
-		t.Errorf("dropped %d, stats %+v, reported %d", dropped, s, len(errs.list()))
+	if dropped == 0 || s.Dropped != uint64(dropped) || len(errs.Errors()) != dropped {
+		t.Errorf("dropped %d, stats %+v, reported %d", dropped, s, len(errs.Errors()))
 	}
 	if s.Written+s.Dropped != 20 || len(rec.all()) != 20-dropped {
 		t.Errorf("events lost silently: stats %+v, stored %d", s, len(rec.all()))
@@ -488,8 +488,8 @@ func TestSlowSinkDoesNotBlockStore(t *testing.T) {
 	if s.Sinks[0].Dropped == 0 || s.Sinks[1].Dropped != 0 || s.Dropped != 0 {
 		t.Errorf("stats = %+v", s)
 	}
-	if uint64(len(errs.list())) != s.Sinks[0].Dropped {
-		t.Errorf("%d sink drops, %d reported", s.Sinks[0].Dropped, len(errs.list()))
+	if uint64(len(errs.Errors())) != s.Sinks[0].Dropped {
+		t.Errorf("%d sink drops, %d reported", s.Sinks[0].Dropped, len(errs.Errors()))
 	}
 	release()
 	flush(t, l)
@@ -804,8 +804,8 @@ func TestPartialDeliveryIsCounted(t *testing.T) {
 	if s.Written != 16 || s.Failed != 4 || s.Retried != 0 {
 		t.Errorf("sink stats = %+v, want 16 written, 4 failed, no retries", s)
 	}
-	if len(errs.list()) != 0 {
-		t.Errorf("the Logger reported what the sink already reported: %v", errs.list())
+	if len(errs.Errors()) != 0 {
+		t.Errorf("the Logger reported what the sink already reported: %v", errs.Errors())
 	}
 }
 

@@ -3,13 +3,10 @@ package analysis
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/internal/sqlstore"
-	"github.com/auditkit/audit/store/postgres"
-	"github.com/auditkit/audit/store/sqlite"
+	"github.com/auditkit/audit/internal/driver"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -58,55 +55,37 @@ func GroupMap(m map[string][]string) func(userID string) []string {
 }
 
 // Analyzer answers the questions of the package (see the package doc) from
-// the tables of a SQL store ([ForPostgres], [ForSQLite]). It only reads. It is safe for concurrent use.
+// the tables of a SQL store. It only reads. It is safe for concurrent use.
 type Analyzer struct {
-	db   *sqlx.DB
-	d    dialect
+	db   driver.DB
+	d    driver.Dialect
 	opts Options
-	tbl  *strings.Replacer
 }
 
-// ForPostgres returns an Analyzer of the Postgres store s, reading through
-// its connection pool (s.DB()) in its schema (s.Schema()). The store must
-// be migrated.
-func ForPostgres(s *postgres.Store, opts Options) (*Analyzer, error) {
-	if s == nil {
-		return nil, fmt.Errorf("analysis: %w: nil store", audit.ErrInvalidOptions)
-	}
-	return newAnalyzer(s.DB(), newPostgresDialect(s.Schema()), opts)
-}
-
-// ForSQLite returns an Analyzer of the SQLite store s, reading through its
-// pool of read-only connections (s.DB()).
-func ForSQLite(s *sqlite.Store, opts Options) (*Analyzer, error) {
-	if s == nil {
-		return nil, fmt.Errorf("analysis: %w: nil store", audit.ErrInvalidOptions)
-	}
-	return newAnalyzer(s.DB(), sqliteDialect{}, opts)
-}
-
-func newAnalyzer(db *sqlx.DB, d dialect, opts Options) (*Analyzer, error) {
+// New returns an Analyzer of a SQL store (a *postgres.Store or a
+// *sqlite.Store), reading through the store's connection pool (its DB
+// method) in the store's schema. The store must be migrated. Any other
+// store (the memory store) is refused with an error wrapping
+// [audit.ErrInvalidOptions].
+//
+// The analysis package imports no store: a program links the database
+// drivers of the stores it imports, and only those.
+func New(store audit.Reader, opts Options) (*Analyzer, error) {
 	opts = opts.withDefaults()
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	var pairs []string
-	for _, t := range []string{sqlstore.TableEvents, sqlstore.TableEventTypes, sqlstore.TableEventParameters,
-		sqlstore.TableValues, sqlstore.TableSessions} {
-		pairs = append(pairs, "{"+t+"}", d.Table(t))
+	db, err := driver.Find(store)
+	if err != nil {
+		return nil, fmt.Errorf("analysis: %w: %w", audit.ErrInvalidOptions, err)
 	}
-	return &Analyzer{db: db, d: d, opts: opts, tbl: strings.NewReplacer(pairs...)}, nil
+	return &Analyzer{db: db, d: db.Dialect, opts: opts}, nil
 }
 
-// sql returns query with its {table} names qualified and its ? placeholders
-// in the driver's style.
-func (a *Analyzer) sql(query string) string {
-	return sqlx.Rebind(a.d.BindType(), a.tbl.Replace(query))
-}
-
-// query runs query (see [Analyzer.sql]) and calls scan for each row.
+// query runs query (with {table} names and ? placeholders, see
+// [driver.DB.SQL]) and calls scan for each row.
 func (a *Analyzer) query(ctx context.Context, op, query string, args []any, scan func(*sqlx.Rows) error) error {
-	return a.rawQuery(ctx, op, a.sql(query), args, scan)
+	return a.rawQuery(ctx, op, a.db.SQL(query), args, scan)
 }
 
 // Window is a time range: Since inclusive, Until exclusive.
@@ -141,7 +120,7 @@ func (a *Analyzer) window(since, until time.Time, def time.Duration) (Window, er
 	if since.IsZero() {
 		since = until.Add(-def)
 	}
-	w := Window{Since: sqlstore.CeilMicro(since), Until: sqlstore.CeilMicro(until)}
+	w := Window{Since: driver.CeilMicro(since), Until: driver.CeilMicro(until)}
 	if !w.Since.Before(w.Until) {
 		return Window{}, fmt.Errorf("analysis: %w: Since %s is not before Until %s", ErrInvalidRequest, w.Since.Format(time.RFC3339Nano), w.Until.Format(time.RFC3339Nano))
 	}

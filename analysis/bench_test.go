@@ -42,7 +42,7 @@ func BenchmarkAnalysis(b *testing.B) {
 	}{{"100k", 100_000}, {"1m", 1_000_000}} {
 		b.Run(size.name, func(b *testing.B) {
 			s := benchStore(b, "audit_bench_"+size.name, size.n)
-			a, err := analysis.ForPostgres(s, analysis.Options{Now: func() time.Time { return benchEnd }})
+			a, err := analysis.New(s, analysis.Options{Now: func() time.Time { return benchEnd }})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -98,7 +98,7 @@ func loadAvg() string {
 func benchStore(b *testing.B, schema string, n int) *postgres.Store {
 	b.Helper()
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, pgtest.DSN(b), postgres.Options{Schema: schema})
+	s, err := postgres.Open(ctx, pgtest.DSN(b), postgres.Options{Schema: schema, NoMigrate: true}) // migrated below when generated
 	if err != nil {
 		b.Fatal(err)
 	}

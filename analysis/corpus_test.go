@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/analysis"
@@ -155,6 +156,7 @@ type backend struct {
 
 var backends = []backend{
 	{"postgres", openPostgres},
+	{"postgres-pgx", openPgx},
 	{"sqlite", openSQLite},
 }
 
@@ -166,13 +168,29 @@ func openSQLite(t *testing.T) (audit.Store, func(analysis.Options) (*analysis.An
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close(ctx) })
-	return s, func(o analysis.Options) (*analysis.Analyzer, error) { return analysis.ForSQLite(s, o) }
+	return s, func(o analysis.Options) (*analysis.Analyzer, error) { return analysis.New(s, o) }
 }
 
 func openPostgres(t *testing.T) (audit.Store, func(analysis.Options) (*analysis.Analyzer, error)) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{Schema: pgtest.Schema(t)})
+	s, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{Schema: pgtest.Schema(t)}) // migrates
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(ctx) })
+	return s, func(o analysis.Options) (*analysis.Analyzer, error) { return analysis.New(s, o) }
+}
+
+func openPgx(t *testing.T) (audit.Store, func(analysis.Options) (*analysis.Analyzer, error)) {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := postgres.NewPool(pool, postgres.Options{Schema: pgtest.Schema(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +198,7 @@ func openPostgres(t *testing.T) (audit.Store, func(analysis.Options) (*analysis.
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return s, func(o analysis.Options) (*analysis.Analyzer, error) { return analysis.ForPostgres(s, o) }
+	return s, func(o analysis.Options) (*analysis.Analyzer, error) { return analysis.New(s, o) }
 }
 
 // fixture is the corpus written to a store, with an Analyzer on it.

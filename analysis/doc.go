@@ -5,15 +5,16 @@
 // called a function with which inputs and outputs, which errors happen and
 // which actions lead to them.
 //
-// An [Analyzer] reads the tables of a SQL store ([ForPostgres],
-// [ForSQLite]); it only reads, and does the heavy lifting in SQL (GROUP BY,
+// An [Analyzer] reads the tables of a SQL store ([New] takes a
+// *postgres.Store or a *sqlite.Store, through either Postgres driver); it
+// only reads, and does the heavy lifting in SQL (GROUP BY,
 // window functions, percentiles), bringing back aggregates rather than
 // events wherever it can.
 // Each question is one method that takes a context and a request struct
 // whose zero value asks the usual question, and returns a result struct of
 // plain fields and slices, ready to print as a table, JSON or CSV:
 //
-//	a, err := analysis.ForPostgres(store, analysis.Options{})
+//	a, err := analysis.New(store, analysis.Options{})
 //	res, err := a.Overview(ctx, analysis.OverviewRequest{}) // the last 7 days
 //
 // # Windows
@@ -65,14 +66,14 @@
 // # Text
 //
 // Record types, user ids and param values are compared and reported byte
-// for byte, as the stores keep them (see internal/sqlstore on the _raw
-// columns).
+// for byte, as the stores keep them (see the stores' package docs on the
+// _raw columns).
 //
 // # Databases
 //
 // The queries are shared between Postgres and SQLite and use only what both
 // have: CASE, count(DISTINCT ...), window functions with ROWS frames and
-// row-value comparisons. What differs is in one place, dialect.go: time
+// row-value comparisons. What differs is the store's database driver's: time
 // buckets (Postgres 14's date_bin; integer arithmetic on SQLite's
 // microsecond times), casts, and percentiles (Postgres's percentile_cont;
 // on SQLite, which has none, computed in Go from the ordered durations with

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/driver"
 )
 
 // maxMS is the largest ms param read as a duration: the longest
@@ -49,9 +50,9 @@ func Duration(e *audit.Event) (time.Duration, bool) {
 // the event e, as [Duration] reads it: e.duration_ns, else its numeric ms
 // param; NULL when it has neither. The CASE keeps the cast away from
 // values that are not numbers.
-func durationSQL(d dialect) string {
+func durationSQL(d driver.Dialect) string {
 	return `coalesce(e.duration_ns, (SELECT m.ms * 1000000 FROM (SELECT CASE
-  WHEN p.type IN ('int64', 'uint64', 'float64') AND v.value NOT IN ('NaN', '+Inf', '-Inf') THEN ` + d.castFloat("v.value") + ` END AS ms
+  WHEN p.type IN ('int64', 'uint64', 'float64') AND v.value NOT IN ('NaN', '+Inf', '-Inf') THEN ` + d.CastFloat("v.value") + ` END AS ms
  FROM {event_parameter_values} v JOIN {event_parameters} p ON p.id = v.parameter_id
  WHERE v.event_id = e.id AND p.name = '` + audit.MSParam + `') m
  WHERE m.ms BETWEEN 0 AND ` + strconv.FormatInt(int64(maxMS), 10) + ` LIMIT 1))`

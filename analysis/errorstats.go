@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/auditkit/audit/internal/driver"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 )
@@ -120,11 +120,11 @@ func (a *Analyzer) Errors(ctx context.Context, req ErrorsRequest) (ErrorsResult,
 	}
 	res := ErrorsResult{Window: w}
 
-	f := &filter{d: a.d}
-	f.window(w)
-	f.errorsOnly()
+	f := driver.NewWhere(a.d)
+	f.Window(w.Since, w.Until)
+	f.ErrorsOnly()
 	if req.Fingerprint != "" {
-		f.text("e.error_stack_trace_hash", []string{req.Fingerprint})
+		f.Text("e.error_stack_trace_hash", []string{req.Fingerprint})
 	}
 	type group struct {
 		ErrorGroup
@@ -138,10 +138,10 @@ func (a *Analyzer) Errors(ctx context.Context, req ErrorsRequest) (ErrorsResult,
  CASE WHEN e.error_stack_trace_hash IS NULL THEN e.description END AS m,
  CASE WHEN e.error_stack_trace_hash IS NULL THEN e.description_raw END AS mr,
  count(*) AS n, count(DISTINCT e.user_id), min(e.event_time), max(e.event_time)
-FROM {events} e WHERE `+f.where()+`
-GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.args, func(r *sqlx.Rows) error {
+FROM {events} e WHERE `+f.String()+`
+GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.Args(), func(r *sqlx.Rows) error {
 		var g group
-		var first, last sqlstore.ScanTime
+		var first, last driver.ScanTime
 		if err := r.Scan(&g.fp, &g.fpRaw, &g.msg, &g.msgRaw, &g.Count, &g.Users, &first, &last); err != nil {
 			return err
 		}
@@ -175,20 +175,20 @@ GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.args,
 	sampleOf := make([]uuid.UUID, len(groups))
 	var ids []uuid.UUID
 	for i, g := range groups {
-		s := &filter{d: a.d, conds: slices.Clone(f.conds), args: slices.Clone(f.args)}
+		s := f.Clone()
 		if g.fp != nil {
-			s.add("e.error_stack_trace_hash = ?", *g.fp)
+			s.Add("e.error_stack_trace_hash = ?", *g.fp)
 			if g.fpRaw != nil {
-				s.add("e.error_stack_trace_hash_raw = ?", g.fpRaw)
+				s.Add("e.error_stack_trace_hash_raw = ?", g.fpRaw)
 			} else {
-				s.add("e.error_stack_trace_hash_raw IS NULL")
+				s.Add("e.error_stack_trace_hash_raw IS NULL")
 			}
 		} else {
-			s.add("e.error_stack_trace_hash IS NULL AND e.description = ?", *g.msg)
+			s.Add("e.error_stack_trace_hash IS NULL AND e.description = ?", *g.msg)
 			if g.msgRaw != nil {
-				s.add("e.description_raw = ?", g.msgRaw)
+				s.Add("e.description_raw = ?", g.msgRaw)
 			} else {
-				s.add("e.description_raw IS NULL")
+				s.Add("e.description_raw IS NULL")
 			}
 		}
 		sample, err := a.listIDs(ctx, "errors: sample", s, "DESC", 1)
@@ -223,7 +223,7 @@ func (a *Analyzer) leadingActions(ctx context.Context, w Window, fingerprint str
 	isErr := "e.level = 'error'"
 	var args []any
 	if fingerprint != "" {
-		fp, raw := sqlstore.EncodeText(fingerprint)
+		fp, raw := driver.EncodeText(fingerprint)
 		isErr += " AND e.error_stack_trace_hash = ?"
 		args = append(args, fp)
 		if raw != nil {
@@ -231,10 +231,10 @@ func (a *Analyzer) leadingActions(ctx context.Context, w Window, fingerprint str
 			args = append(args, raw)
 		}
 	}
-	f := &filter{d: a.d}
-	f.window(w)
-	f.add("e.session_id IS NOT NULL")
-	args = append(args, f.args...)
+	f := driver.NewWhere(a.d)
+	f.Window(w.Since, w.Until)
+	f.Add("e.session_id IS NOT NULL")
+	args = append(args, f.Args()...)
 	counts := map[string]*Action{}
 	err := a.query(ctx, "errors: actions", fmt.Sprintf(`SELECT t.friendly_name, t.friendly_name_raw, count(*), coalesce(sum(x.followed), 0)
 FROM (SELECT e.event_type_id, e.level,
@@ -243,14 +243,14 @@ FROM (SELECT e.event_type_id, e.level,
  FROM {events} e WHERE %s) x
 JOIN {event_types} t ON t.id = x.event_type_id
 WHERE x.level <> 'error'
-GROUP BY t.friendly_name, t.friendly_name_raw`, isErr, horizon, f.where()), args, func(r *sqlx.Rows) error {
+GROUP BY t.friendly_name, t.friendly_name_raw`, isErr, horizon, f.String()), args, func(r *sqlx.Rows) error {
 		var name string
 		var raw []byte
 		var n, k int64
 		if err := r.Scan(&name, &raw, &n, &k); err != nil {
 			return err
 		}
-		key := sqlstore.DecodeText(name, raw)
+		key := driver.DecodeText(name, raw)
 		if counts[key] == nil {
 			counts[key] = &Action{Type: key}
 		}

@@ -14,9 +14,9 @@ import (
 	"github.com/auditkit/audit/store/sqlite"
 )
 
-// ExampleForSQLite reads the performance of HTTP routes from a SQLite
+// ExampleNew_sqlite reads the performance of HTTP routes from a SQLite
 // store's log.
-func ExampleForSQLite() {
+func ExampleNew_sqlite() {
 	dir, err := os.MkdirTemp("", "analysis-example")
 	if err != nil {
 		panic(err)
@@ -47,7 +47,7 @@ func ExampleForSQLite() {
 		panic(err)
 	}
 
-	a, err := analysis.ForSQLite(store, analysis.Options{Now: func() time.Time { return now }})
+	a, err := analysis.New(store, analysis.Options{Now: func() time.Time { return now }})
 	if err != nil {
 		panic(err)
 	}

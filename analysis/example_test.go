@@ -21,14 +21,11 @@ func Example() {
 	defer drop()
 
 	ctx := context.Background()
-	store, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
+	store, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema}) // connects and migrates
 	if err != nil {
 		panic(err)
 	}
 	defer store.Close(ctx)
-	if err := store.Migrate(ctx); err != nil {
-		panic(err)
-	}
 
 	// A small log, written straight to the store (services log through an
 	// audit.Logger instead).
@@ -57,7 +54,7 @@ func Example() {
 		panic(err)
 	}
 
-	a, err := analysis.ForPostgres(store, analysis.Options{Now: func() time.Time { return now }})
+	a, err := analysis.New(store, analysis.Options{Now: func() time.Time { return now }})
 	if err != nil {
 		panic(err)
 	}

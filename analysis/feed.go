@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/auditkit/audit/internal/driver"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 )
@@ -66,7 +66,7 @@ func (a *Analyzer) Feed(ctx context.Context, req FeedRequest) (FeedPage, error) 
 		if err != nil {
 			return FeedPage{}, fmt.Errorf("analysis: feed: After: %w", err)
 		}
-		f.add("(e.event_time, e.id) < (?, ?)", a.d.TimeArg(t), a.d.UUIDArg(id))
+		f.Add("(e.event_time, e.id) < (?, ?)", a.d.TimeArg(t), a.d.UUIDArg(id))
 	}
 	ids, err := a.listIDs(ctx, "feed", f, "DESC", limit+1)
 	if err != nil {
@@ -91,16 +91,16 @@ func (a *Analyzer) Feed(ctx context.Context, req FeedRequest) (FeedPage, error) 
 
 // feedFilter builds the filter of req; ok is false when no event can match
 // (no user is in the groups).
-func (a *Analyzer) feedFilter(ctx context.Context, req *FeedRequest) (*filter, bool, error) {
-	f := &filter{d: a.d}
+func (a *Analyzer) feedFilter(ctx context.Context, req *FeedRequest) (*driver.Where, bool, error) {
+	f := driver.NewWhere(a.d)
 	if !req.Since.IsZero() {
-		f.add("e.event_time >= ?", a.d.TimeArg(sqlstore.CeilMicro(req.Since)))
+		f.Add("e.event_time >= ?", a.d.TimeArg(driver.CeilMicro(req.Since)))
 	}
 	if !req.Until.IsZero() {
-		f.add("e.event_time < ?", a.d.TimeArg(sqlstore.CeilMicro(req.Until)))
+		f.Add("e.event_time < ?", a.d.TimeArg(driver.CeilMicro(req.Until)))
 	}
-	f.levels(req.Levels)
-	f.types(req.Types)
+	f.Levels("e.level", req.Levels)
+	f.Types(req.Types)
 	users := req.Users
 	if len(req.Groups) > 0 {
 		members, err := a.groupMembers(ctx, f, req.Groups)
@@ -115,22 +115,22 @@ func (a *Analyzer) feedFilter(ctx context.Context, req *FeedRequest) (*filter, b
 		}
 		users = members
 	}
-	f.users(users)
+	f.Users(users)
 	return f, true, nil
 }
 
 // groupMembers returns the users of the events that match f who are in any
 // of groups.
-func (a *Analyzer) groupMembers(ctx context.Context, f *filter, groups []string) ([]string, error) {
+func (a *Analyzer) groupMembers(ctx context.Context, f *driver.Where, groups []string) ([]string, error) {
 	var members []string
-	err := a.query(ctx, "feed: users", "SELECT DISTINCT e.user_id, e.user_id_raw FROM {events} e WHERE e.user_id IS NOT NULL AND "+f.where(), f.args,
+	err := a.query(ctx, "feed: users", "SELECT DISTINCT e.user_id, e.user_id_raw FROM {events} e WHERE e.user_id IS NOT NULL AND "+f.String(), f.Args(),
 		func(r *sqlx.Rows) error {
 			var text string
 			var raw []byte
 			if err := r.Scan(&text, &raw); err != nil {
 				return err
 			}
-			if u := sqlstore.DecodeText(text, raw); a.inGroups(u, groups) {
+			if u := driver.DecodeText(text, raw); a.inGroups(u, groups) {
 				members = append(members, u)
 			}
 			return nil
@@ -196,9 +196,9 @@ func (a *Analyzer) Follow(ctx context.Context, req FeedRequest, fn func(audit.Ev
 		case <-timer.C:
 		}
 		for {
-			g := &filter{d: a.d, conds: slices.Clone(f.conds), args: slices.Clone(f.args)}
+			g := f.Clone()
 			if pos != nil {
-				g.add("(e.event_time, e.id) > (?, ?)", a.d.TimeArg(pos.t), a.d.UUIDArg(pos.id))
+				g.Add("(e.event_time, e.id) > (?, ?)", a.d.TimeArg(pos.t), a.d.UUIDArg(pos.id))
 			}
 			ids, err := a.listIDs(ctx, "follow", g, "ASC", batch)
 			if err != nil {

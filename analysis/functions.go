@@ -12,7 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/auditkit/audit/internal/driver"
 )
 
 // FunctionsRequest asks for the use of functions ([Analyzer.Functions]):
@@ -125,22 +125,22 @@ func (a *Analyzer) Functions(ctx context.Context, req FunctionsRequest) (Functio
 	if len(types) == 0 {
 		types = []string{audit.TypeFunctionCall}
 	}
-	f := &filter{d: a.d}
-	f.window(w)
-	f.types(types)
-	f.users(req.Users)
+	f := driver.NewWhere(a.d)
+	f.Window(w.Since, w.Until)
+	f.Types(types)
+	f.Users(req.Users)
 	// The calls joined to their function param.
-	join := &filter{d: a.d}
-	join.add("v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = '" + audit.FunctionParam + "')")
+	join := driver.NewWhere(a.d)
+	join.Add("v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = '" + audit.FunctionParam + "')")
 	if req.Function != "" {
-		join.text("v.value", []string{req.Function})
+		join.Text("v.value", []string{req.Function})
 	}
-	from := "FROM {events} e JOIN {event_parameter_values} v ON v.event_id = e.id AND " + join.where()
-	args := append(slices.Clone(join.args), f.args...)
+	from := "FROM {events} e JOIN {event_parameter_values} v ON v.event_id = e.id AND " + join.String()
+	args := append(slices.Clone(join.Args()), f.Args()...)
 
 	err = a.query(ctx, "functions", `SELECT v.value, v.value_raw, count(*),
  coalesce(sum(CASE WHEN e.level = 'error' THEN 1 ELSE 0 END), 0), count(DISTINCT e.user_id), avg(`+durationSQL(a.d)+`)
-`+from+` WHERE `+f.where()+` GROUP BY v.value, v.value_raw`, args, func(r *sqlx.Rows) error {
+`+from+` WHERE `+f.String()+` GROUP BY v.value, v.value_raw`, args, func(r *sqlx.Rows) error {
 		var s FunctionStat
 		var name string
 		var raw []byte
@@ -148,7 +148,7 @@ func (a *Analyzer) Functions(ctx context.Context, req FunctionsRequest) (Functio
 		if err := r.Scan(&name, &raw, &s.Calls, &s.Errors, &s.Users, &avg); err != nil {
 			return err
 		}
-		s.Function = sqlstore.DecodeText(name, raw)
+		s.Function = driver.DecodeText(name, raw)
 		if avg != nil {
 			s.AvgDuration = time.Duration(*avg + 0.5)
 		}
@@ -167,17 +167,17 @@ func (a *Analyzer) Functions(ctx context.Context, req FunctionsRequest) (Functio
 
 	err = a.query(ctx, "functions: series", fmt.Sprintf(`SELECT v.value, v.value_raw, e.user_id, e.user_id_raw, %s AS b, count(*),
  coalesce(sum(CASE WHEN e.level = 'error' THEN 1 ELSE 0 END), 0)
-%s WHERE %s GROUP BY v.value, v.value_raw, e.user_id, e.user_id_raw, b`, a.d.bucket("e.event_time", res.Bucket), from, f.where()), args,
+%s WHERE %s GROUP BY v.value, v.value_raw, e.user_id, e.user_id_raw, b`, a.d.Bucket("e.event_time", res.Bucket), from, f.String()), args,
 		func(r *sqlx.Rows) error {
 			var s FunctionBucket
 			var name string
 			var raw, userRaw []byte
 			var user *string
-			var b sqlstore.ScanTime
+			var b driver.ScanTime
 			if err := r.Scan(&name, &raw, &user, &userRaw, &b, &s.Calls, &s.Errors); err != nil {
 				return err
 			}
-			s.Function, s.User, s.Start = sqlstore.DecodeText(name, raw), optText(user, userRaw), b.Time
+			s.Function, s.User, s.Start = driver.DecodeText(name, raw), optText(user, userRaw), b.Time
 			res.Series = append(res.Series, s)
 			return nil
 		})
@@ -195,14 +195,14 @@ func (a *Analyzer) Functions(ctx context.Context, req FunctionsRequest) (Functio
 	})
 
 	if req.Function != "" {
-		f.add("EXISTS (SELECT 1 FROM {event_parameter_values} v WHERE v.event_id = e.id AND "+join.where()+")", join.args...)
+		f.Add("EXISTS (SELECT 1 FROM {event_parameter_values} v WHERE v.event_id = e.id AND "+join.String()+")", join.Args()...)
 	}
 	if req.After != "" {
 		t, id, err := audit.DecodeCursor(req.After)
 		if err != nil {
 			return FunctionsResult{}, fmt.Errorf("analysis: functions: After: %w", err)
 		}
-		f.add("(e.event_time, e.id) < (?, ?)", a.d.TimeArg(t), a.d.UUIDArg(id))
+		f.Add("(e.event_time, e.id) < (?, ?)", a.d.TimeArg(t), a.d.UUIDArg(id))
 	}
 	ids, err := a.listIDs(ctx, "functions: calls", f, "DESC", limit+1)
 	if err != nil {

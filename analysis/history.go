@@ -8,7 +8,7 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
-	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/auditkit/audit/internal/driver"
 )
 
 // HistoryRequest asks for the history of an object ([Analyzer.History]).
@@ -83,14 +83,14 @@ func (a *Analyzer) History(ctx context.Context, req HistoryRequest) (HistoryResu
 	if err != nil {
 		return HistoryResult{}, fmt.Errorf("analysis: history: %w", err)
 	}
-	f := &filter{d: a.d}
+	f := driver.NewWhere(a.d)
 	if !req.Since.IsZero() {
-		f.add("e.event_time >= ?", a.d.TimeArg(sqlstore.CeilMicro(req.Since)))
+		f.Add("e.event_time >= ?", a.d.TimeArg(driver.CeilMicro(req.Since)))
 	}
 	if !req.Until.IsZero() {
-		f.add("e.event_time < ?", a.d.TimeArg(sqlstore.CeilMicro(req.Until)))
+		f.Add("e.event_time < ?", a.d.TimeArg(driver.CeilMicro(req.Until)))
 	}
-	f.object(req.Object)
+	f.Object(req.Object)
 	ids, err := a.listIDs(ctx, "history", f, "ASC", limit+1)
 	if err != nil {
 		return HistoryResult{}, err

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/auditkit/audit/internal/driver"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -123,22 +123,22 @@ func (a *Analyzer) Patterns(ctx context.Context, req PatternsRequest) (PatternsR
 	minEvents := int64(cmp.Or(req.MinEvents, 1))
 	top := cmp.Or(req.Top, 5)
 
-	f := &filter{d: a.d}
-	f.window(w)
-	f.add("e.user_id IS NOT NULL")
+	f := driver.NewWhere(a.d)
+	f.Window(w.Since, w.Until)
+	f.Add("e.user_id IS NOT NULL")
 	counts := map[string]map[string]int64{}
 	typeSet := map[string]bool{}
 	err = a.query(ctx, "patterns", `SELECT x.user_id, x.user_id_raw, t.friendly_name, t.friendly_name_raw, x.n
-FROM (SELECT e.user_id, e.user_id_raw, e.event_type_id, count(*) AS n FROM {events} e WHERE `+f.where()+`
+FROM (SELECT e.user_id, e.user_id_raw, e.event_type_id, count(*) AS n FROM {events} e WHERE `+f.String()+`
  GROUP BY e.user_id, e.user_id_raw, e.event_type_id) x
-JOIN {event_types} t ON t.id = x.event_type_id`, f.args, func(r *sqlx.Rows) error {
+JOIN {event_types} t ON t.id = x.event_type_id`, f.Args(), func(r *sqlx.Rows) error {
 		var user, typ string
 		var userRaw, typRaw []byte
 		var n int64
 		if err := r.Scan(&user, &userRaw, &typ, &typRaw, &n); err != nil {
 			return err
 		}
-		u, t := sqlstore.DecodeText(user, userRaw), sqlstore.DecodeText(typ, typRaw)
+		u, t := driver.DecodeText(user, userRaw), driver.DecodeText(typ, typRaw)
 		if counts[u] == nil {
 			counts[u] = map[string]int64{}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/driver"
 )
 
 // PerfRequest asks for how long operations take ([Analyzer.Perf]).
@@ -76,13 +77,13 @@ func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error
 	}
 	res := PerfResult{Window: w}
 
-	f := &filter{d: a.d}
-	f.window(w)
-	f.types(req.Types)
+	f := driver.NewWhere(a.d)
+	f.Window(w.Since, w.Until)
+	f.Types(req.Types)
 	res.Types, err = a.percentiles(ctx, "perf", []string{"t.friendly_name", "t.friendly_name_raw"},
-		"FROM (SELECT e.event_type_id, e.level, "+durationSQL(a.d)+" AS duration_ns FROM {events} e WHERE "+f.where()+
+		"FROM (SELECT e.event_type_id, e.level, "+durationSQL(a.d)+" AS duration_ns FROM {events} e WHERE "+f.String()+
 			") e JOIN {event_types} t ON t.id = e.event_type_id WHERE e.duration_ns IS NOT NULL",
-		"e.level = 'error'", f.args, func(key [][]byte) PerfStat {
+		"e.level = 'error'", f.Args(), func(key [][]byte) PerfStat {
 			if key[1] != nil {
 				return PerfStat{Name: string(key[1])}
 			}
@@ -92,22 +93,22 @@ func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error
 		return PerfResult{}, err
 	}
 
-	r := &filter{d: a.d}
-	r.window(w)
-	r.types([]string{routeType})
+	r := driver.NewWhere(a.d)
+	r.Window(w.Since, w.Until)
+	r.Types([]string{routeType})
 	// Each request's route, method and status, from one probe of its
 	// params (pivoted with CASE), then grouped by route and method.
 	res.Routes, err = a.percentiles(ctx, "perf: routes", []string{"e.route", "e.method"},
 		`FROM (SELECT e.id, `+durationSQL(a.d)+` AS duration_ns,
   max(CASE WHEN p.name = 'route' THEN v.value END) AS route,
   max(CASE WHEN p.name = 'method' THEN v.value END) AS method,
-  max(CASE WHEN p.name = 'status' AND p.type IN ('int64', 'uint64') THEN `+a.d.castInt("v.value")+` END) AS status
+  max(CASE WHEN p.name = 'status' AND p.type IN ('int64', 'uint64') THEN `+a.d.CastInt("v.value")+` END) AS status
  FROM {events} e JOIN {event_parameter_values} v ON v.event_id = e.id
  JOIN {event_parameters} p ON p.id = v.parameter_id AND p.name IN ('route', 'method', 'status')
- WHERE `+r.where()+`
+ WHERE `+r.String()+`
  GROUP BY e.id, e.duration_ns) e
 WHERE e.route IS NOT NULL AND e.duration_ns IS NOT NULL`,
-		"e.status >= 400", r.args, func(key [][]byte) PerfStat {
+		"e.status >= 400", r.Args(), func(key [][]byte) PerfStat {
 			return PerfStat{Name: string(key[0]), Method: string(key[1])}
 		})
 	if err != nil {
@@ -142,7 +143,7 @@ func (a *Analyzer) percentiles(ctx context.Context, op string, keys []string, fr
 		}
 		return k, dest
 	}
-	if a.d.sqlPercentiles() {
+	if a.d.SQLPercentiles() {
 		q := "SELECT " + groupBy + ", count(*), coalesce(sum(" + errExpr + "), 0)"
 		for _, p := range []string{"0.5", "0.95", "0.99"} {
 			q += ", percentile_cont(" + p + ") WITHIN GROUP (ORDER BY e.duration_ns)"

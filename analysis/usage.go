@@ -12,7 +12,7 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
-	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/auditkit/audit/internal/driver"
 )
 
 const day = 24 * time.Hour
@@ -54,10 +54,10 @@ func (a *Analyzer) Usage(ctx context.Context, req UsageRequest) (UsageResult, er
 	if err != nil {
 		return UsageResult{}, err
 	}
-	f := &filter{d: a.d}
-	f.window(w)
+	f := driver.NewWhere(a.d)
+	f.Window(w.Since, w.Until)
 	if req.Object != nil {
-		f.object(*req.Object)
+		f.Object(*req.Object)
 	}
 	res := UsageResult{Object: req.Object, Window: w}
 	if res.ByType, err = a.countByType(ctx, "usage", f); err != nil {
@@ -67,8 +67,8 @@ func (a *Analyzer) Usage(ctx context.Context, req UsageRequest) (UsageResult, er
 		res.Total += c.Count
 	}
 	byUser := map[string]int64{}
-	err = a.query(ctx, "usage", "SELECT e.user_id, e.user_id_raw, count(*) FROM {events} e WHERE "+f.where()+
-		" GROUP BY e.user_id, e.user_id_raw", f.args, func(r *sqlx.Rows) error {
+	err = a.query(ctx, "usage", "SELECT e.user_id, e.user_id_raw, count(*) FROM {events} e WHERE "+f.String()+
+		" GROUP BY e.user_id, e.user_id_raw", f.Args(), func(r *sqlx.Rows) error {
 		var user *string
 		var raw []byte
 		var n int64
@@ -89,17 +89,17 @@ func (a *Analyzer) Usage(ctx context.Context, req UsageRequest) (UsageResult, er
 }
 
 // countByType counts the events that match f per record type.
-func (a *Analyzer) countByType(ctx context.Context, op string, f *filter) ([]Count, error) {
+func (a *Analyzer) countByType(ctx context.Context, op string, f *driver.Where) ([]Count, error) {
 	counts := map[string]int64{}
-	err := a.query(ctx, op, "SELECT t.friendly_name, t.friendly_name_raw, c FROM (SELECT e.event_type_id, count(*) AS c FROM {events} e WHERE "+f.where()+
-		" GROUP BY e.event_type_id) x JOIN {event_types} t ON t.id = x.event_type_id", f.args, func(r *sqlx.Rows) error {
+	err := a.query(ctx, op, "SELECT t.friendly_name, t.friendly_name_raw, c FROM (SELECT e.event_type_id, count(*) AS c FROM {events} e WHERE "+f.String()+
+		" GROUP BY e.event_type_id) x JOIN {event_types} t ON t.id = x.event_type_id", f.Args(), func(r *sqlx.Rows) error {
 		var name string
 		var raw []byte
 		var n int64
 		if err := r.Scan(&name, &raw, &n); err != nil {
 			return err
 		}
-		counts[sqlstore.DecodeText(name, raw)] += n
+		counts[driver.DecodeText(name, raw)] += n
 		return nil
 	})
 	return sortedCounts(counts), err
@@ -107,11 +107,11 @@ func (a *Analyzer) countByType(ctx context.Context, op string, f *filter) ([]Cou
 
 // countByBucket counts the events that match f per time bucket of width
 // bucket, every bucket of w included.
-func (a *Analyzer) countByBucket(ctx context.Context, op string, f *filter, w Window, bucket time.Duration) ([]TimeCount, error) {
+func (a *Analyzer) countByBucket(ctx context.Context, op string, f *driver.Where, w Window, bucket time.Duration) ([]TimeCount, error) {
 	counts := map[time.Time]int64{}
 	err := a.query(ctx, op, fmt.Sprintf("SELECT %s AS b, count(*) FROM {events} e WHERE %s GROUP BY b",
-		a.d.bucket("e.event_time", bucket), f.where()), f.args, func(r *sqlx.Rows) error {
-		var b sqlstore.ScanTime
+		a.d.Bucket("e.event_time", bucket), f.String()), f.Args(), func(r *sqlx.Rows) error {
+		var b driver.ScanTime
 		var n int64
 		if err := r.Scan(&b, &n); err != nil {
 			return err
@@ -153,7 +153,7 @@ func optText(s *string, raw []byte) string {
 	if s == nil {
 		return ""
 	}
-	return sqlstore.DecodeText(*s, raw)
+	return driver.DecodeText(*s, raw)
 }
 
 // OverviewRequest asks for the overview cards and charts ([Analyzer.Overview]).
@@ -236,8 +236,8 @@ func (a *Analyzer) Overview(ctx context.Context, req OverviewRequest) (OverviewR
 	if res.Bucket == 0 {
 		res.Bucket = BucketFor(w.Duration())
 	}
-	both := &filter{d: a.d}
-	both.window(Window{Since: res.Previous.Since, Until: w.Until})
+	both := driver.NewWhere(a.d)
+	both.Window(res.Previous.Since, w.Until)
 	since := a.d.TimeArg(w.Since)
 
 	// Sessions, events and errors of both windows, one scan grouped by
@@ -251,7 +251,7 @@ FROM (SELECT e.session_id, min(e.event_time) AS lo, max(e.event_time) AS hi,
   sum(CASE WHEN e.event_time < ? THEN 1 ELSE 0 END) AS prev,
   sum(CASE WHEN e.event_time >= ? AND e.level = 'error' THEN 1 ELSE 0 END) AS cur_err,
   sum(CASE WHEN e.event_time < ? AND e.level = 'error' THEN 1 ELSE 0 END) AS prev_err
- FROM {events} e WHERE `+both.where()+` GROUP BY e.session_id) s`, append([]any{since, since, since, since, since, since}, both.args...),
+ FROM {events} e WHERE `+both.String()+` GROUP BY e.session_id) s`, append([]any{since, since, since, since, since, since}, both.Args()...),
 		func(r *sqlx.Rows) error {
 			return r.Scan(&res.Sessions.Current, &res.Sessions.Previous, &res.Events.Current, &res.Events.Previous,
 				&res.Errors.Current, &res.Errors.Previous)
@@ -263,9 +263,9 @@ FROM (SELECT e.session_id, min(e.event_time) AS lo, max(e.event_time) AS hi,
 	// Active users of both windows, with their first event ever.
 	err = a.query(ctx, "overview: users", `SELECT u.lo, u.hi, (SELECT min(p.event_time) FROM {events} p WHERE p.user_id = u.user_id)
 FROM (SELECT e.user_id, min(e.event_time) AS lo, max(e.event_time) AS hi FROM {events} e
- WHERE e.user_id IS NOT NULL AND `+both.where()+` GROUP BY e.user_id) u`, both.args,
+ WHERE e.user_id IS NOT NULL AND `+both.String()+` GROUP BY e.user_id) u`, both.Args(),
 		func(r *sqlx.Rows) error {
-			var lo, hi, first sqlstore.ScanTime
+			var lo, hi, first driver.ScanTime
 			if err := r.Scan(&lo, &hi, &first); err != nil {
 				return err
 			}
@@ -287,13 +287,13 @@ FROM (SELECT e.user_id, min(e.event_time) AS lo, max(e.event_time) AS hi FROM {e
 		return OverviewResult{}, err
 	}
 
-	cur := &filter{d: a.d}
-	cur.window(w)
+	cur := driver.NewWhere(a.d)
+	cur.Window(w.Since, w.Until)
 	perDay := map[time.Time]int64{}
 	err = a.query(ctx, "overview: users per day", fmt.Sprintf(`SELECT b, count(*) FROM
  (SELECT DISTINCT %s AS b, e.user_id FROM {events} e WHERE e.user_id IS NOT NULL AND %s) x GROUP BY b`,
-		a.d.bucket("e.event_time", day), cur.where()), cur.args, func(r *sqlx.Rows) error {
-		var b sqlstore.ScanTime
+		a.d.Bucket("e.event_time", day), cur.String()), cur.Args(), func(r *sqlx.Rows) error {
+		var b driver.ScanTime
 		var n int64
 		if err := r.Scan(&b, &n); err != nil {
 			return err
@@ -308,8 +308,8 @@ FROM (SELECT e.user_id, min(e.event_time) AS lo, max(e.event_time) AS hi FROM {e
 
 	perLevel := map[audit.Level]map[time.Time]int64{}
 	err = a.query(ctx, "overview: levels", fmt.Sprintf("SELECT %s AS b, e.level, count(*) FROM {events} e WHERE %s GROUP BY b, e.level",
-		a.d.bucket("e.event_time", res.Bucket), cur.where()), cur.args, func(r *sqlx.Rows) error {
-		var b sqlstore.ScanTime
+		a.d.Bucket("e.event_time", res.Bucket), cur.String()), cur.Args(), func(r *sqlx.Rows) error {
+		var b driver.ScanTime
 		var n int64
 		var name string
 		if err := r.Scan(&b, &name, &n); err != nil {
@@ -388,14 +388,14 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 		if err := r.Scan(&name, &raw); err != nil {
 			return err
 		}
-		counts[sqlstore.DecodeText(name, raw)] = 0
+		counts[driver.DecodeText(name, raw)] = 0
 		return nil
 	})
 	if err != nil {
 		return UnusedResult{}, err
 	}
-	f := &filter{d: a.d}
-	f.window(w)
+	f := driver.NewWhere(a.d)
+	f.Window(w.Since, w.Until)
 	used, err := a.countByType(ctx, "unused", f)
 	if err != nil {
 		return UnusedResult{}, err
@@ -409,13 +409,13 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 	for _, it := range req.Items {
 		items[it] = 0
 	}
-	menu := &filter{d: a.d}
-	menu.types([]string{datagrok.MainMenuItemClick})
+	menu := driver.NewWhere(a.d)
+	menu.Types([]string{datagrok.MainMenuItemClick})
 	err = a.query(ctx, "unused: menu items", `SELECT v.value, v.value_raw,
  sum(CASE WHEN e.event_time >= ? AND e.event_time < ? THEN 1 ELSE 0 END)
 FROM {events} e JOIN {event_parameter_values} v ON v.event_id = e.id
-WHERE `+menu.where()+` AND v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = 'item')
-GROUP BY v.value, v.value_raw`, append([]any{a.d.TimeArg(w.Since), a.d.TimeArg(w.Until)}, menu.args...),
+WHERE `+menu.String()+` AND v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = 'item')
+GROUP BY v.value, v.value_raw`, append([]any{a.d.TimeArg(w.Since), a.d.TimeArg(w.Until)}, menu.Args()...),
 		func(r *sqlx.Rows) error {
 			var text string
 			var raw []byte
@@ -423,7 +423,7 @@ GROUP BY v.value, v.value_raw`, append([]any{a.d.TimeArg(w.Since), a.d.TimeArg(w
 			if err := r.Scan(&text, &raw, &n); err != nil {
 				return err
 			}
-			items[sqlstore.DecodeText(text, raw)] += n
+			items[driver.DecodeText(text, raw)] += n
 			return nil
 		})
 	if err != nil {

@@ -102,7 +102,7 @@ type env struct {
 
 func start(t *testing.T, opts *auditgrpc.Options) *env {
 	t.Helper()
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	logger, err := audit.New(audit.Options{Store: store, Sync: true})
 	if err != nil {
 		t.Fatal(err)

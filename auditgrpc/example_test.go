@@ -17,7 +17,7 @@ import (
 
 // Every call to the server becomes one event.
 func Example() {
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	logger, err := audit.New(audit.Options{Store: store, Sync: true})
 	if err != nil {
 		log.Fatal(err)

@@ -88,7 +88,7 @@ type beaconServer struct {
 
 func newBeaconServer(t *testing.T) *beaconServer {
 	t.Helper()
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, err := audit.New(audit.Options{Store: st, Sync: true})
 	if err != nil {
 		t.Fatal(err)

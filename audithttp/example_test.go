@@ -13,7 +13,7 @@ import (
 )
 
 func ExampleMiddleware() {
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: st, Sync: true})
 	defer logger.Close(context.Background())
 
@@ -65,7 +65,7 @@ func ExampleMiddleware() {
 // Behind a load balancer, the client's address comes from X-Forwarded-For,
 // believed only from the balancer's own network; the request id is echoed.
 func ExampleMiddleware_proxies() {
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: st, Sync: true, Callback: audithttp.RequestParams})
 	defer logger.Close(context.Background())
 

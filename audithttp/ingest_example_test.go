@@ -13,7 +13,7 @@ import (
 )
 
 func ExampleIngest() {
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: store, Sync: true})
 	defer logger.Close(context.Background())
 

@@ -46,7 +46,7 @@ func (c *stepClock) advance(d time.Duration) {
 
 func newIngestServer(t *testing.T, opts audithttp.IngestOptions) *ingestServer {
 	t.Helper()
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, err := audit.New(audit.Options{Store: st, Sync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +335,7 @@ func TestIngestLevels(t *testing.T) {
 }
 
 func TestIngestOptionsInvalid(t *testing.T) {
-	logger, err := audit.New(audit.Options{Store: memory.New(), Sync: true})
+	logger, err := audit.New(audit.Options{Store: memory.New(memory.Options{}), Sync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,7 @@ func TestIngestOptionsInvalid(t *testing.T) {
 // TestIngestLoggerRefuses answers 503 with the number of records logged
 // before the Logger refused one, so the client resends only the rest.
 func TestIngestLoggerRefuses(t *testing.T) {
-	logger, err := audit.New(audit.Options{Store: memory.New(), Sync: true})
+	logger, err := audit.New(audit.Options{Store: memory.New(memory.Options{}), Sync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

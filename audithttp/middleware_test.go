@@ -41,7 +41,7 @@ func panicky() { panic("nil order") }
 
 func newServer(t *testing.T, opts *audithttp.Options) (*httptest.Server, *memory.Store) {
 	t.Helper()
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, err := audit.New(audit.Options{Store: st, Sync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +275,7 @@ func TestWriterKeepsAbilities(t *testing.T) {
 }
 
 func TestStatusRecorder(t *testing.T) {
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: st, Sync: true})
 	defer logger.Close(context.Background())
 	h := audithttp.Middleware(logger, &audithttp.Options{
@@ -299,7 +299,7 @@ func TestStatusRecorder(t *testing.T) {
 
 // TestRouteWithoutMux checks that a request no ServeMux routed has no route.
 func TestRouteWithoutMux(t *testing.T) {
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: st, Sync: true})
 	defer logger.Close(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -31,7 +31,7 @@ type seen struct {
 
 func newRecorder(t *testing.T, opts *audithttp.Options, cb audit.Callback) *recorder {
 	t.Helper()
-	rec := &recorder{store: memory.New()}
+	rec := &recorder{store: memory.New(memory.Options{})}
 	logger, err := audit.New(audit.Options{Store: rec.store, Sync: true, Callback: cb})
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +226,7 @@ func TestUserAgentParamsAndCallback(t *testing.T) {
 // TestChi: with chi, the middleware goes inside the router (router.Use), and
 // the route is chi's pattern.
 func TestChi(t *testing.T) {
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, err := audit.New(audit.Options{Store: st, Sync: true})
 	if err != nil {
 		t.Fatal(err)

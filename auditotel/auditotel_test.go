@@ -47,7 +47,7 @@ func readAll(t *testing.T, s *memory.Store) []audit.Event {
 func TestTrace(t *testing.T) {
 	tp := sdktrace.NewTracerProvider()
 	defer tp.Shutdown(context.Background())
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	l, err := audit.New(audit.Options{Store: store, Sync: true, Callback: auditotel.Trace})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestMetrics(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
 
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	l, err := audit.New(audit.Options{
 		Store: store,
 		Sinks: []audit.Sink{jsonl.New(io.Discard, jsonl.Options{Name: "lines"})},

@@ -16,7 +16,7 @@ import (
 
 // Events logged with a context that carries a span get its ids as params.
 func ExampleTrace() {
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	logger, err := audit.New(audit.Options{Store: store, Sync: true, Callback: auditotel.Trace})
 	if err != nil {
 		log.Fatal(err)
@@ -48,7 +48,7 @@ func ExampleRegisterMetrics() {
 	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer provider.Shutdown(context.Background())
 
-	logger, err := audit.New(audit.Options{Store: memory.New()})
+	logger, err := audit.New(audit.Options{Store: memory.New(memory.Options{})})
 	if err != nil {
 		log.Fatal(err)
 	}

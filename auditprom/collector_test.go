@@ -41,7 +41,7 @@ func TestCollector(t *testing.T) {
 	sink := &flaky{}
 	sink.failures.Store(1)
 	l, err := audit.New(audit.Options{
-		Store:        memory.New(),
+		Store:        memory.New(memory.Options{}),
 		Sinks:        []audit.Sink{sink},
 		RetryMin:     time.Millisecond,
 		RetryMax:     2 * time.Millisecond,

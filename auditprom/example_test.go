@@ -19,7 +19,7 @@ import (
 
 // The Logger's counters on a /metrics endpoint.
 func Example() {
-	logger, err := audit.New(audit.Options{Store: memory.New()})
+	logger, err := audit.New(audit.Options{Store: memory.New(memory.Options{})})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -17,7 +17,7 @@ type secret string
 func (secret) LogValue() slog.Value { return slog.StringValue("***") }
 
 func ExampleNewHandler() {
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	logger, _ := audit.New(audit.Options{Store: st, Sync: true})
 	defer logger.Close(context.Background())
 

@@ -13,6 +13,7 @@ import (
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/auditslog"
 	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/store/memory"
 )
 
@@ -24,7 +25,7 @@ var clockTime = time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
 
 func newLogger(t *testing.T, opts audit.Options) (*audit.Logger, *memory.Store) {
 	t.Helper()
-	st := memory.New()
+	st := memory.New(memory.Options{})
 	opts.Store, opts.Sync = st, true
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return clockTime }
@@ -35,19 +36,6 @@ func newLogger(t *testing.T, opts audit.Options) (*audit.Logger, *memory.Store) 
 	}
 	t.Cleanup(func() { _ = l.Close(context.Background()) })
 	return l, st
-}
-
-func events(t *testing.T, st *memory.Store) []audit.Event {
-	t.Helper()
-	page, err := st.Read(context.Background(), audit.Query{Limit: audit.MaxLimit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	evs := page.Events
-	for i, j := 0, len(evs)-1; i < j; i, j = i+1, j-1 {
-		evs[i], evs[j] = evs[j], evs[i]
-	}
-	return evs
 }
 
 // asMap turns a stored event back into the shape slogtest expects: the
@@ -83,7 +71,7 @@ func TestSlogtest(t *testing.T) {
 		l, st = newLogger(t, audit.Options{})
 		return auditslog.NewHandler(l, nil)
 	}, func(t *testing.T) map[string]any {
-		evs := events(t, st)
+		evs := audittest.Stored(t, st)
 		if len(evs) != 1 {
 			t.Fatalf("%d events, want 1", len(evs))
 		}
@@ -120,7 +108,7 @@ func TestRecordToEvent(t *testing.T) {
 	log.With(auditslog.LevelKey, "usage", auditslog.TypeKey, datagrok.Click).Info("clicked", "button", "ok")
 	log.Debug("not handled: below Info")
 
-	evs := events(t, st)
+	evs := audittest.Stored(t, st)
 	if len(evs) != 4 {
 		t.Fatalf("%d events: %+v", len(evs), evs)
 	}
@@ -168,7 +156,7 @@ func TestErrorsGetTheirCallSite(t *testing.T) {
 	for range 2 {
 		logErrorHere(log)
 	}
-	evs := events(t, st)
+	evs := audittest.Stored(t, st)
 	if len(evs) != 2 {
 		t.Fatalf("%d events", len(evs))
 	}
@@ -194,7 +182,7 @@ func TestOptions(t *testing.T) {
 		t.Error("Enabled ignores HandlerOptions.Level")
 	}
 	slog.New(h).Log(context.Background(), slog.LevelDebug-4, "trace")
-	if evs := events(t, st); len(evs) != 1 || evs[0].Level != audit.LevelUsage || evs[0].Type != audit.TypeUsage {
+	if evs := audittest.Stored(t, st); len(evs) != 1 || evs[0].Level != audit.LevelUsage || evs[0].Type != audit.TypeUsage {
 		t.Errorf("events %+v", evs)
 	}
 	for _, c := range []struct {

@@ -6,43 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/settings"
 )
-
-// eventually polls cond until it holds, failing the test after 10s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (l *errorLog) add(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.errs = append(l.errs, err)
-}
-
-func (l *errorLog) get() []error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]error(nil), l.errs...)
-}
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
@@ -67,8 +38,8 @@ func TestWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close(context.Background())
-	var errs errorLog
-	w, err := settings.Watch(e, path, settings.WatchOptions{Interval: 5 * time.Millisecond, OnError: errs.add, Logger: l})
+	var errs audittest.ErrorLog
+	w, err := settings.Watch(e, path, settings.WatchOptions{Interval: 5 * time.Millisecond, OnError: errs.Add, Logger: l})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,13 +51,13 @@ func TestWatch(t *testing.T) {
 	}
 
 	writeFile(t, path, `{"rules": [{"scope": "user", "id": "alice", "preset": "verbose"}]}`)
-	eventually(t, "the new file to apply", func() bool { return debug() == se })
+	audittest.Eventually(t, "the new file to apply", func() bool { return debug() == se })
 
 	// A broken update is reported once, and the last good policy stays.
 	writeFile(t, path, `{"rules": [{"scope": "user", "id": "alice", "preset": "verbose", "expires": "soon"}]}`)
-	eventually(t, "the broken file to be reported", func() bool { return len(errs.get()) == 1 })
+	audittest.Eventually(t, "the broken file to be reported", func() bool { return len(errs.Errors()) == 1 })
 	time.Sleep(30 * time.Millisecond) // several more polls of the same broken file
-	if got := errs.get(); len(got) != 1 || !errors.Is(got[0], settings.ErrInvalidPolicy) || !strings.Contains(got[0].Error(), "rules[0].expires") {
+	if got := errs.Errors(); len(got) != 1 || !errors.Is(got[0], settings.ErrInvalidPolicy) || !strings.Contains(got[0].Error(), "rules[0].expires") {
 		t.Fatalf("errors = %v, want one naming rules[0].expires", got)
 	}
 	if debug() != se {
@@ -97,13 +68,13 @@ func TestWatch(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the missing file to be reported", func() bool { return len(errs.get()) == 2 })
-	if got := errs.get()[1]; !errors.Is(got, os.ErrNotExist) {
+	audittest.Eventually(t, "the missing file to be reported", func() bool { return len(errs.Errors()) == 2 })
+	if got := errs.Errors()[1]; !errors.Is(got, os.ErrNotExist) {
 		t.Fatalf("error = %v, want not exist", got)
 	}
 
 	writeFile(t, path, `{"version": 3, "rules": []}`)
-	eventually(t, "the fixed file to apply", func() bool { return debug() == none })
+	audittest.Eventually(t, "the fixed file to apply", func() bool { return debug() == none })
 	if v := e.Policy().Version; v != 3 {
 		t.Fatalf("version %d in force, want 3", v)
 	}
@@ -117,7 +88,7 @@ func TestWatch(t *testing.T) {
 		}
 		return n
 	}
-	eventually(t, "two log-settings-changed events", func() bool { return changes() >= 2 })
+	audittest.Eventually(t, "two log-settings-changed events", func() bool { return changes() >= 2 })
 	time.Sleep(20 * time.Millisecond)
 	if n := changes(); n != 2 {
 		t.Errorf("%d log-settings-changed events, want 2 (one per applied change after the first load)", n)

@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/analysis"
 	"github.com/auditkit/audit/internal/dsn"
 	"github.com/auditkit/audit/store/postgres"
@@ -60,57 +59,49 @@ func (c *cli) openAnalyzer(ctx context.Context, opts analysis.Options) (*analysi
 	if groups != nil {
 		opts.Groups = analysis.GroupMap(groups)
 	}
+	var store interface {
+		audit.Reader
+		Close(context.Context) error
+	}
 	if isPostgres(c.db) {
-		s, err := c.openPostgres(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		a, err := analysis.ForPostgres(s, opts)
-		if err != nil {
-			s.Close(ctx)
-			return nil, nil, err
-		}
-		return a, func() { s.Close(context.Background()) }, nil
+		store, err = c.openPostgres(ctx)
+	} else {
+		store, err = c.openSQLite(ctx)
 	}
-	s, err := c.openSQLite(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := analysis.ForSQLite(s, opts)
+	a, err := analysis.New(store, opts)
 	if err != nil {
-		s.Close(ctx)
+		store.Close(ctx)
 		return nil, nil, err
 	}
-	return a, func() { s.Close(context.Background()) }, nil
+	return a, func() { store.Close(context.Background()) }, nil
 }
 
-// openPostgres connects to the Postgres database and checks that its
-// schema is migrated.
+// openPostgres connects to the Postgres database, without migrating it,
+// and checks that its schema is migrated.
 func (c *cli) openPostgres(ctx context.Context) (*postgres.Store, error) {
-	s, err := postgres.Open(ctx, c.db, postgres.Options{Schema: c.schemaName(), Now: c.now})
+	s, err := postgres.Open(ctx, c.db, postgres.Options{Schema: c.schemaName(), Now: c.now, NoMigrate: true})
 	if err != nil {
 		return nil, err
 	}
-	var version int
-	err = s.DB().GetContext(ctx, &version, "SELECT coalesce(max(version), 0) FROM "+pq.QuoteIdentifier(s.Schema())+".audit_migrations")
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && (pqErr.Code == "42P01" || pqErr.Code == "3F000") { // undefined table, schema
-		s.Close(ctx)
-		return nil, notMigratedf("schema %q has no audit tables: run 'auditctl migrate'", s.Schema())
+	n, err := s.Pending(ctx)
+	if err == nil && n > 0 {
+		err = notMigratedf("schema %q lacks %d of %d migrations: run 'auditctl migrate'", s.Schema(), n, len(postgres.Migrations()))
+	} else if errors.Is(err, postgres.ErrNotMigrated) {
+		err = notMigratedf("schema %q has no audit tables: run 'auditctl migrate'", s.Schema())
 	}
 	if err != nil {
 		s.Close(ctx)
-		return nil, fmt.Errorf("postgres: read migrations: %w", err)
-	}
-	if want := len(postgres.Migrations()); version < want {
-		s.Close(ctx)
-		return nil, notMigratedf("schema %q is at migration %d of %d: run 'auditctl migrate'", s.Schema(), version, want)
+		return nil, err
 	}
 	return s, nil
 }
 
-// openSQLite opens the SQLite file, which must exist and hold the audit
-// tables: a file of something else is not turned into an audit database.
+// openSQLite opens the SQLite file read-only (it never takes the write lock
+// nor migrates). It must exist and hold the audit tables, up to date: a file
+// of something else is not turned into an audit database.
 func (c *cli) openSQLite(ctx context.Context) (*sqlite.Store, error) {
 	fi, err := os.Stat(c.db)
 	if err != nil {
@@ -122,38 +113,21 @@ func (c *cli) openSQLite(ctx context.Context) (*sqlite.Store, error) {
 	if fi.IsDir() {
 		return nil, fmt.Errorf("database %s is a directory, not a SQLite file", c.db)
 	}
-	if err := checkSQLiteMigrated(ctx, c.db); err != nil {
+	s, err := sqlite.Open(ctx, c.db, sqlite.Options{Now: c.now, ReadOnly: true})
+	if err != nil {
 		return nil, err
 	}
-	return sqlite.Open(ctx, c.db, sqlite.Options{Now: c.now})
-}
-
-// checkSQLiteMigrated checks, read-only, that the file at path has the
-// audit tables.
-func checkSQLiteMigrated(ctx context.Context, path string) error {
-	abs, err := filepath.Abs(path)
+	n, err := s.Pending(ctx)
+	if err == nil && n > 0 {
+		err = notMigratedf("%s lacks %d of %d migrations: run 'auditctl migrate'", c.db, n, len(sqlite.Migrations()))
+	} else if errors.Is(err, sqlite.ErrNotMigrated) {
+		err = notMigratedf("%s has no audit tables: run 'auditctl migrate' to create them", c.db)
+	}
 	if err != nil {
-		return err
+		s.Close(ctx)
+		return nil, err
 	}
-	p := filepath.ToSlash(abs)
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p // a Windows drive letter
-	}
-	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p) + "?mode=ro"
-	db, err := sql.Open("sqlite", uri) // the driver store/sqlite registers
-	if err != nil {
-		return fmt.Errorf("sqlite: open: %w", err)
-	}
-	defer db.Close()
-	var n int
-	err = db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'audit_migrations'").Scan(&n)
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", path, err)
-	}
-	if n == 0 {
-		return notMigratedf("%s has no audit tables: run 'auditctl migrate' to create them", path)
-	}
-	return nil
+	return s, nil
 }
 
 // loadGroups reads the --groups file: nil when none is given.

@@ -10,11 +10,12 @@
 // key=value DSN (one with host= or dbname=), or else the path of a SQLite
 // file. --schema (or $AUDIT_SCHEMA) is the Postgres schema of the audit
 // tables, public by default. The questions only read: the database must
-// exist and hold the audit tables (exit 4 otherwise; a SQLite file without
-// them is left alone). The global flags are also accepted after the
-// command. A malformed Postgres DSN is a usage error (exit 2). No output,
-// help or error message shows a DSN's password: it is printed as xxxxx.
-// --groups FILE gives the groups of users ({"alice":
+// exist and hold the audit tables, up to date (exit 4 otherwise), and it is
+// never migrated nor written; a SQLite file is opened read-only, so a
+// question never waits for a writer's lock. The global flags are also
+// accepted after the command. A malformed Postgres DSN is a usage error
+// (exit 2). No output, help or error message shows a DSN's password: it is
+// printed as xxxxx. --groups FILE gives the groups of users ({"alice":
 // ["analysts"]}), which events do not record: feed --group and the group
 // split of patterns use it.
 //

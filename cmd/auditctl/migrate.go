@@ -25,27 +25,28 @@ safe to run from many processes at once. SQLite: the file is created when missin
 	}
 	if isPostgres(c.db) {
 		if *print {
-			sql, err := postgres.MigrationSQL(c.schemaName())
+			sql, err := postgres.MigrationSQL(postgres.Options{Schema: c.schemaName()})
 			if err != nil {
 				return err
 			}
 			_, err = fmt.Fprint(c.stdout, sql)
 			return err
 		}
-		s, err := postgres.Open(ctx, c.db, postgres.Options{Schema: c.schemaName(), Now: c.now})
+		s, err := postgres.Open(ctx, c.db, postgres.Options{Schema: c.schemaName(), Now: c.now}) // applies the migrations
 		if err != nil {
 			return err
 		}
 		defer s.Close(ctx)
-		if err := s.Migrate(ctx); err != nil {
-			return err
-		}
 		ms := postgres.Migrations()
 		_, err = fmt.Fprintf(c.stdout, "schema %q is at migration %d (%s)\n", s.Schema(), ms[len(ms)-1].Version, ms[len(ms)-1].Name)
 		return err
 	}
 	if *print {
-		_, err := fmt.Fprint(c.stdout, sqlite.MigrationSQL())
+		sql, err := sqlite.MigrationSQL(sqlite.Options{})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprint(c.stdout, sql)
 		return err
 	}
 	s, err := sqlite.Open(ctx, c.db, sqlite.Options{Now: c.now}) // applies the migrations

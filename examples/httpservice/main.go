@@ -56,7 +56,7 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Fprintf(os.Stderr, "httpservice: listening on http://%s\n", ln.Addr())
-	if err := run(ctx, ln, memory.New(), os.Stderr); err != nil {
+	if err := run(ctx, ln, memory.New(memory.Options{}), os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "httpservice:", err)
 		os.Exit(1)
 	}

@@ -43,7 +43,7 @@ func TestService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	ownLog := &syncBuffer{}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

@@ -33,7 +33,7 @@ func main() {
 	printSQL := flag.Bool("sql", false, "print the migration script for psql and exit")
 	flag.Parse()
 	if *printSQL {
-		script, err := postgres.MigrationSQL(*schema)
+		script, err := postgres.MigrationSQL(postgres.Options{Schema: *schema})
 		if err != nil {
 			fail(err)
 		}
@@ -51,13 +51,10 @@ func fail(err error) {
 }
 
 func run(ctx context.Context, dsn, schema string) error {
+	// Open migrates: safe when many instances start at once, cheap when up
+	// to date.
 	store, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
 	if err != nil {
-		return err
-	}
-	// Safe when many instances start at once; cheap when up to date.
-	if err := store.Migrate(ctx); err != nil {
-		store.Close(ctx)
 		return err
 	}
 	logger, err := audit.New(audit.Options{

@@ -54,7 +54,7 @@ func run(ctx context.Context, path string) error {
 	}
 	defer engine.Close(ctx)
 
-	store := memory.New()
+	store := memory.New(memory.Options{})
 	printer := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey || a.Key == "audit.id" {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/internal/driver/pg"
 	dsnmask "github.com/auditkit/audit/internal/dsn"
 	"github.com/auditkit/audit/settings"
 )
@@ -120,7 +120,7 @@ type Source struct {
 	db       *sqlx.DB
 	e        *settings.Engine
 	opts     Options
-	table    string // quoted schema.table
+	sql      pg.Settings
 	listener *pq.Listener
 
 	closed  atomic.Bool
@@ -161,8 +161,8 @@ func Open(ctx context.Context, dsn string, e *settings.Engine, opts Options) (*S
 	db.SetMaxOpenConns(4)
 	s := &Source{
 		db: db, e: e, opts: opts,
-		table: pq.QuoteIdentifier(opts.Schema) + "." + pq.QuoteIdentifier(Table),
-		stop:  make(chan struct{}), done: make(chan struct{}),
+		sql:  pg.NewSettings(opts.Schema, Table),
+		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	if err := s.migrate(ctx); err != nil {
@@ -211,12 +211,6 @@ func (s *Source) listenerEvent(ev pq.ListenerEventType, err error) {
 	}
 }
 
-func lockKey(schema string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte("github.com/auditkit/audit/settings/pgsettings " + schema))
-	return int64(h.Sum64())
-}
-
 // migrate creates the schema and the table when missing. Many processes may
 // run it at once: the first takes an advisory lock, the others wait.
 func (s *Source) migrate(ctx context.Context) error {
@@ -225,19 +219,7 @@ func (s *Source) migrate(ctx context.Context) error {
 		return translate("migrate", err)
 	}
 	defer tx.Rollback()
-	stmts := []string{
-		"SELECT pg_advisory_xact_lock(" + fmt.Sprint(lockKey(s.opts.Schema)) + ")",
-		"CREATE SCHEMA IF NOT EXISTS " + pq.QuoteIdentifier(s.opts.Schema),
-		`CREATE TABLE IF NOT EXISTS ` + s.table + ` (
-			version    bigserial PRIMARY KEY,
-			policy     jsonb NOT NULL,
-			changed_by text NOT NULL DEFAULT '',
-			changed_at timestamptz NOT NULL DEFAULT now(),
-			comment    text NOT NULL DEFAULT '',
-			revert_of  bigint
-		)`,
-	}
-	for _, q := range stmts {
+	for _, q := range append([]string{s.sql.Lock()}, s.sql.Create()...) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return translate("migrate", err)
 		}
@@ -289,7 +271,7 @@ func (s *Source) Refresh(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var r row
-	err := s.db.GetContext(ctx, &r, "SELECT version, policy FROM "+s.table+" ORDER BY version DESC LIMIT 1")
+	err := s.db.GetContext(ctx, &r, s.sql.Current())
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -347,7 +329,7 @@ func (s *Source) Revert(ctx context.Context, version int64, by string) (Version,
 		return Version{}, fmt.Errorf("pgsettings: revert: %w", audit.ErrClosed)
 	}
 	var raw []byte
-	err := s.db.GetContext(ctx, &raw, "SELECT policy FROM "+s.table+" WHERE version = $1", version)
+	err := s.db.GetContext(ctx, &raw, s.sql.Policy(), version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Version{}, fmt.Errorf("%w: %d", ErrNoVersion, version)
 	}
@@ -366,16 +348,16 @@ func (s *Source) insert(ctx context.Context, raw []byte, by, comment string, rev
 	}
 	defer tx.Rollback()
 	// Versions are numbered in commit order: changes wait for each other.
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(s.opts.Schema)); err != nil {
+	if _, err := tx.ExecContext(ctx, s.sql.Lock()); err != nil {
 		return Version{}, translate("set", err)
 	}
 	v := Version{ChangedBy: by, Comment: comment, RevertOf: revertOf}
-	err = tx.QueryRowxContext(ctx, "INSERT INTO "+s.table+" (policy, changed_by, comment, revert_of) VALUES ($1, $2, $3, $4) RETURNING version, policy, changed_at",
+	err = tx.QueryRowxContext(ctx, s.sql.Insert(),
 		string(raw), by, comment, sql.NullInt64{Int64: revertOf, Valid: revertOf != 0}).Scan(&v.Version, &raw, &v.ChangedAt)
 	if err != nil {
 		return Version{}, translate("set", err)
 	}
-	if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, $2)", Channel, s.opts.Schema); err != nil {
+	if _, err := tx.ExecContext(ctx, s.sql.Notify(), Channel, s.opts.Schema); err != nil {
 		return Version{}, translate("set: notify", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -402,12 +384,8 @@ func (s *Source) History(ctx context.Context, limit int) ([]Version, error) {
 	if s.closed.Load() {
 		return nil, fmt.Errorf("pgsettings: history: %w", audit.ErrClosed)
 	}
-	q := "SELECT version, policy, changed_by, changed_at, comment, revert_of FROM " + s.table + " ORDER BY version DESC"
-	if limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", limit)
-	}
 	var rows []row
-	if err := s.db.SelectContext(ctx, &rows, q); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.sql.History(limit)); err != nil {
 		return nil, translate("history", err)
 	}
 	vs := make([]Version, len(rows))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/settings"
 	"github.com/auditkit/audit/settings/pgsettings"
@@ -28,24 +28,7 @@ type process struct {
 	logger *audit.Logger
 	store  *memory.Store
 	src    *pgsettings.Source
-	errs   *errorLog
-}
-
-type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (l *errorLog) add(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.errs = append(l.errs, err)
-}
-
-func (l *errorLog) get() []error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]error(nil), l.errs...)
+	errs   *audittest.ErrorLog
 }
 
 func start(t *testing.T, dsn, schema string, opts pgsettings.Options) *process {
@@ -55,14 +38,14 @@ func start(t *testing.T, dsn, schema string, opts pgsettings.Options) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &process{engine: e, store: memory.New(), errs: &errorLog{}}
+	p := &process{engine: e, store: memory.New(memory.Options{}), errs: &audittest.ErrorLog{}}
 	p.logger, err = audit.New(audit.Options{Store: p.store, Policy: e, Sync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.Schema = schema
 	opts.Logger = p.logger
-	opts.OnError = p.errs.add
+	opts.OnError = p.errs.Add
 	p.src, err = pgsettings.Open(ctx, dsn, e, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +138,7 @@ func TestTwoProcesses(t *testing.T) {
 			t.Errorf("process %s recorded %+v, want one audit event by admin", name, evs)
 		}
 	}
-	if errs := append(a.errs.get(), b.errs.get()...); len(errs) > 0 {
+	if errs := append(a.errs.Errors(), b.errs.Errors()...); len(errs) > 0 {
 		t.Errorf("errors reported: %v", errs)
 	}
 }
@@ -239,13 +222,13 @@ func TestBrokenVersion(t *testing.T) {
 		`{"rules": [{"scope": "user", "id": "alice", "preset": "loud"}]}`,
 		`{"rules": [{"scope": "user", "id": "alice", "preset": "off"}], "colour": "red"}`,
 	} {
-		before := len(p.errs.get())
+		before := len(p.errs.Errors())
 		if _, err := db.Exec("INSERT INTO "+table+" (policy) VALUES ($1)", policy); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the broken version to be reported", func() bool { return len(p.errs.get()) > before })
+		audittest.Eventually(t, "the broken version to be reported", func() bool { return len(p.errs.Errors()) > before })
 		time.Sleep(50 * time.Millisecond) // several more polls
-		errs := p.errs.get()
+		errs := p.errs.Errors()
 		if len(errs) != before+1 || !errors.Is(errs[before], settings.ErrInvalidPolicy) {
 			t.Fatalf("errors = %v, want one more, wrapping ErrInvalidPolicy", errs)
 		}
@@ -257,7 +240,7 @@ func TestBrokenVersion(t *testing.T) {
 	// A new process starting on a broken current version keeps its own
 	// policy, reports the version, and starts.
 	q := start(t, dsn, schema, pgsettings.Options{})
-	if errs := q.errs.get(); len(errs) != 1 || !errors.Is(errs[0], settings.ErrInvalidPolicy) {
+	if errs := q.errs.Errors(); len(errs) != 1 || !errors.Is(errs[0], settings.ErrInvalidPolicy) {
 		t.Fatalf("errors at start = %v", errs)
 	}
 
@@ -266,7 +249,7 @@ func TestBrokenVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the good version to apply", func() bool { return p.src.Applied() == v.Version })
+	audittest.Eventually(t, "the good version to apply", func() bool { return p.src.Applied() == v.Version })
 }
 
 // TestPollFallback shows the periodic re-read applying a version whose
@@ -279,7 +262,7 @@ func TestPollFallback(t *testing.T) {
 		`{"rules": [{"scope": "group", "id": "devs", "preset": "verbose"}]}`); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the re-read to apply the version", func() bool {
+	audittest.Eventually(t, "the re-read to apply the version", func() bool {
 		return p.logger.WithUser("x", "devs").Enabled(context.Background(), audit.LevelDebug, "")
 	})
 }
@@ -338,16 +321,5 @@ func TestOptions(t *testing.T) {
 	}
 	if _, err := pgsettings.Open(ctx, "postgres://unused", nil, pgsettings.Options{}); !errors.Is(err, audit.ErrInvalidOptions) {
 		t.Errorf("Open(nil engine) = %v", err)
-	}
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }

@@ -17,6 +17,8 @@
 //   - Read applies [audit.Query.Matches], orders with [audit.NewestFirst] and
 //     pages with [audit.EncodeCursor] cursors.
 //
-// A Store is safe for concurrent use. After [Store.Close], Write and Read
+// [New] takes [Options] like every store of this module (there is nothing to
+// migrate), and [Store.Activity] lists the events that name an object, as
+// the SQL stores' does. A Store is safe for concurrent use. After [Store.Close], Write and Read
 // return an error wrapping [audit.ErrClosed].
 package memory

@@ -8,11 +8,35 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/eventcheck"
 	"github.com/google/uuid"
 )
 
+// Options configure a [Store]. The zero value means the defaults.
+type Options struct {
+	// ActivityWindow is how far back [Store.Activity] looks when not told.
+	// Default 7 days (Datagrok's Activity pane); zero or negative means the
+	// default.
+	ActivityWindow time.Duration
+
+	// Now returns the current time; Activity's window ends at it. Default
+	// [time.Now].
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.ActivityWindow <= 0 {
+		o.ActivityWindow = 7 * 24 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
 // Store is an in-memory audit store. The zero value is not usable; call [New].
 type Store struct {
+	opts   Options
 	mu     sync.RWMutex
 	events []audit.Event // oldest first, so that new events append
 	ids    map[uuid.UUID]struct{}
@@ -25,9 +49,9 @@ var (
 	_ audit.Closer = (*Store)(nil)
 )
 
-// New returns an empty Store.
-func New() *Store {
-	return &Store{ids: make(map[uuid.UUID]struct{})}
+// New returns an empty Store. Every Options value is valid.
+func New(opts Options) *Store {
+	return &Store{opts: opts.withDefaults(), ids: make(map[uuid.UUID]struct{})}
 }
 
 // Write stores the events that are not stored yet, all of them or, when one
@@ -37,7 +61,7 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 		return err
 	}
 	for i := range events {
-		if err := validate(&events[i]); err != nil {
+		if err := eventcheck.Check(&events[i]); err != nil {
 			return fmt.Errorf("memory: event %d (%s): %w", i, events[i].ID, err)
 		}
 	}
@@ -61,18 +85,6 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 
 // oldestFirst is the reverse of audit.NewestFirst.
 func oldestFirst(a, b audit.Event) int { return audit.NewestFirst(b, a) }
-
-func validate(e *audit.Event) error {
-	switch {
-	case e.ID == uuid.Nil:
-		return fmt.Errorf("%w: zero id", audit.ErrInvalidEvent)
-	case e.Time.IsZero():
-		return fmt.Errorf("%w: zero time", audit.ErrInvalidEvent)
-	case !e.Level.Valid():
-		return fmt.Errorf("%w: %w: %d", audit.ErrInvalidEvent, audit.ErrInvalidLevel, uint8(e.Level))
-	}
-	return nil
-}
 
 // clone copies e so that neither the caller nor the store sees the other's
 // changes to Params. Empty Params become nil.
@@ -127,6 +139,32 @@ func (s *Store) Read(ctx context.Context, q audit.Query) (audit.Page, error) {
 		page.Events = append(page.Events, clone(e))
 	}
 	return page, nil
+}
+
+// Activity returns every event that names the object in a param (Datagrok's
+// Activity pane), newest first, from since until now. A zero since means the
+// last Options.ActivityWindow (7 days by default). An empty obj.Kind matches
+// references of any kind.
+func (s *Store) Activity(ctx context.Context, obj audit.Entity, since time.Time) ([]audit.Event, error) {
+	if since.IsZero() {
+		since = s.opts.Now().Add(-s.opts.ActivityWindow)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("memory: activity: %w", audit.ErrClosed)
+	}
+	q := audit.Query{Object: &obj, Since: since}
+	var out []audit.Event
+	for i := len(s.events) - 1; i >= 0; i-- {
+		if ok, _ := q.Matches(&s.events[i]); ok { // no cursor: no error
+			out = append(out, clone(&s.events[i]))
+		}
+	}
+	return out, nil
 }
 
 // Len returns the number of events stored.

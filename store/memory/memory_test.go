@@ -17,14 +17,14 @@ func TestMain(m *testing.M) {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
-		s := memory.New()
+		s := memory.New(memory.Options{})
 		t.Cleanup(func() { s.Close(context.Background()) })
 		return s
 	})
 }
 
 func TestLen(t *testing.T) {
-	s := memory.New()
+	s := memory.New(memory.Options{})
 	if n := s.Len(); n != 0 {
 		t.Fatalf("new store: Len = %d, want 0", n)
 	}
@@ -40,7 +40,7 @@ func TestLen(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	s := memory.New()
+	s := memory.New(memory.Options{})
 	if err := s.Write(t.Context(), []audit.Event{storetest.NewEvent("a")}); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestClose(t *testing.T) {
 }
 
 func TestCanceledContext(t *testing.T) {
-	s := memory.New()
+	s := memory.New(memory.Options{})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if err := s.Write(ctx, []audit.Event{storetest.NewEvent("a")}); !errors.Is(err, context.Canceled) {

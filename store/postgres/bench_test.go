@@ -7,25 +7,39 @@ import (
 	"testing"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/driver"
 	"github.com/auditkit/audit/internal/pgtest"
-	"github.com/auditkit/audit/internal/sqlstore"
 	"github.com/auditkit/audit/store/storetest"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // benchBatch is the batch size of the write benchmarks.
 const benchBatch = 1000
 
-func benchStore(b *testing.B) *Store {
+// benchStore returns a migrated store through lib/pq, or through a pgx
+// pool when pgx is set.
+func benchStore(b *testing.B, pgx bool) *Store {
 	b.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, pgtest.DSN(b), Options{Schema: pgtest.Schema(b)})
+	var s *Store
+	var err error
+	if pgx {
+		pool, perr := pgxpool.New(ctx, pgtest.DSN(b))
+		if perr != nil {
+			b.Fatal(perr)
+		}
+		b.Cleanup(pool.Close)
+		if s, err = NewPool(pool, Options{Schema: pgtest.Schema(b)}); err == nil {
+			err = s.Migrate(ctx)
+		}
+	} else {
+		s, err = Open(ctx, pgtest.DSN(b), Options{Schema: pgtest.Schema(b)})
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close(ctx) })
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
 	// Register the type, params and sessions, as a running service has.
 	if err := s.Write(ctx, storetest.BenchEvents(50)); err != nil {
 		b.Fatal(err)
@@ -34,51 +48,58 @@ func benchStore(b *testing.B) *Store {
 }
 
 // BenchmarkWrite compares, on one database in one run, the store's Write
-// with the ceiling (raw COPY of the same rows into the same tables, encoded
-// beforehand), with COPY through a staging table and INSERT ... ON CONFLICT
-// (the other way to make COPY idempotent), and with what a naive library
-// does (one autocommitted INSERT per event and per value). The logger
-// variant is the end-to-end figure: events logged through an audit.Logger
-// (its queue, batcher and retries) until they are committed.
+// through lib/pq (pq/) and through pgx (pgx/) with their ceilings (raw COPY
+// of the same rows into the same tables, encoded beforehand: lib/pq's
+// CopyIn, pgx's CopyFrom), with COPY through a staging table and INSERT ...
+// ON CONFLICT (the other way to make COPY idempotent), and with what a naive
+// library does (one autocommitted INSERT per event and per value). The
+// logger variants are the end-to-end figure: events logged through an
+// audit.Logger (its queue, batcher and retries) until they are committed.
 func BenchmarkWrite(b *testing.B) {
 	ctx := context.Background()
-	b.Run("logger", func(b *testing.B) {
-		storetest.BenchLogger(b, benchStore(b), benchBatch)
-	})
-	b.Run("store", func(b *testing.B) {
-		s := benchStore(b)
-		events := storetest.BenchEvents(b.N)
+	for _, drv := range []struct {
+		name string
+		pgx  bool
+	}{{"pq", false}, {"pgx", true}} {
+		b.Run(drv.name, func(b *testing.B) {
+			storetest.BenchWrite(b, func(b *testing.B) audit.Store { return benchStore(b, drv.pgx) }, benchBatch)
+		})
+	}
+	b.Run("pgx/raw-copyfrom", func(b *testing.B) {
+		s := benchStore(b, true)
+		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
+		pool := s.conn.(interface{ Pool() *pgxpool.Pool }).Pool()
 		storetest.BenchBatches(b, benchBatch, func(lo, hi int) error {
-			return s.Write(ctx, events[lo:hi])
+			return rawCopyFrom(ctx, pool, s.opts.Schema, eventArgs[lo:hi], valueArgs[lo*5:hi*5])
 		})
 	})
-	b.Run("raw-copy", func(b *testing.B) {
-		s := benchStore(b)
+	b.Run("pq/raw-copy", func(b *testing.B) {
+		s := benchStore(b, false)
 		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
 		storetest.BenchBatches(b, benchBatch, func(lo, hi int) error {
 			return rawCopy(ctx, s, eventArgs[lo:hi], valueArgs[lo*5:hi*5])
 		})
 	})
-	b.Run("copy-staging", func(b *testing.B) {
-		s := benchStore(b)
+	b.Run("pq/copy-staging", func(b *testing.B) {
+		s := benchStore(b, false)
 		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
 		storetest.BenchBatches(b, benchBatch, func(lo, hi int) error {
 			return stagingCopy(ctx, s, eventArgs[lo:hi], valueArgs[lo*5:hi*5])
 		})
 	})
-	b.Run("naive-insert", func(b *testing.B) {
-		s := benchStore(b)
+	b.Run("pq/naive-insert", func(b *testing.B) {
+		s := benchStore(b, false)
 		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
-		insEvent := insertStmt(s.d.Table(sqlstore.TableEvents), sqlstore.EventColumns)
-		insValue := insertStmt(s.d.Table(sqlstore.TableValues), sqlstore.ValueColumns)
+		insEvent := insertStmt(s.d.Table(driver.TableEvents), driver.EventColumns)
+		insValue := insertStmt(s.d.Table(driver.TableValues), driver.ValueColumns)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := range eventArgs {
-			if _, err := s.db.ExecContext(ctx, insEvent, eventArgs[i]...); err != nil {
+			if _, err := s.DB().ExecContext(ctx, insEvent, eventArgs[i]...); err != nil {
 				b.Fatal(err)
 			}
 			for _, v := range valueArgs[i*5 : i*5+5] {
-				if _, err := s.db.ExecContext(ctx, insValue, v...); err != nil {
+				if _, err := s.DB().ExecContext(ctx, insValue, v...); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -91,15 +112,15 @@ func BenchmarkWrite(b *testing.B) {
 // encodeForBench maps events to the COPY arguments of their rows, with the
 // registry resolved, outside the timed part.
 func encodeForBench(b *testing.B, s *Store, events []audit.Event) (eventArgs, valueArgs [][]any) {
-	rows := make([]sqlstore.EventRow, len(events))
+	rows := make([]driver.EventRow, len(events))
 	for i := range events {
-		r, err := sqlstore.EncodeEvent(&events[i])
+		r, err := driver.EncodeEvent(&events[i])
 		if err != nil {
 			b.Fatal(err)
 		}
 		rows[i] = r
 	}
-	if err := s.reg.Resolve(context.Background(), s.d, s.db, rows); err != nil {
+	if err := s.reg.Resolve(context.Background(), s.d, s.DB(), rows); err != nil {
 		b.Fatal(err)
 	}
 	for i := range rows {
@@ -112,7 +133,7 @@ func encodeForBench(b *testing.B, s *Store, events []audit.Event) (eventArgs, va
 }
 
 func rawCopy(ctx context.Context, s *Store, events, values [][]any) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.DB().BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -120,7 +141,7 @@ func rawCopy(ctx context.Context, s *Store, events, values [][]any) error {
 	for _, c := range []struct {
 		stmt string
 		rows [][]any
-	}{{s.copyEvents, events}, {s.copyValues, values}} {
+	}{{copyStmt(s.d.Table(driver.TableEvents), driver.EventColumns), events}, {copyStmt(s.d.Table(driver.TableValues), driver.ValueColumns), values}} {
 		st, err := tx.PrepareContext(ctx, c.stmt)
 		if err != nil {
 			return err
@@ -143,7 +164,7 @@ func rawCopy(ctx context.Context, s *Store, events, values [][]any) error {
 // stagingCopy copies into temporary tables and moves the rows with INSERT
 // ... SELECT ... ON CONFLICT DO NOTHING, in one transaction.
 func stagingCopy(ctx context.Context, s *Store, events, values [][]any) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.DB().BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -152,7 +173,7 @@ func stagingCopy(ctx context.Context, s *Store, events, values [][]any) error {
 		table string
 		cols  []string
 		rows  [][]any
-	}{{sqlstore.TableEvents, sqlstore.EventColumns, events}, {sqlstore.TableValues, sqlstore.ValueColumns, values}} {
+	}{{driver.TableEvents, driver.EventColumns, events}, {driver.TableValues, driver.ValueColumns, values}} {
 		stage := "stage_" + c.table
 		if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE "+stage+" (LIKE "+s.d.Table(c.table)+") ON COMMIT DROP"); err != nil {
 			return err
@@ -178,6 +199,26 @@ func stagingCopy(ctx context.Context, s *Store, events, values [][]any) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// rawCopyFrom copies the rows with pgx's CopyFrom in one transaction.
+func rawCopyFrom(ctx context.Context, pool *pgxpool.Pool, schema string, events, values [][]any) error {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{schema, driver.TableEvents}, driver.EventColumns, pgx.CopyFromRows(events)); err != nil {
+		return err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{schema, driver.TableValues}, driver.ValueColumns, pgx.CopyFromRows(values)); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func copyStmt(table string, cols []string) string {
+	return "COPY " + table + " (" + strings.Join(cols, ", ") + ") FROM STDIN"
 }
 
 func insertStmt(table string, cols []string) string {

@@ -51,6 +51,20 @@
 // prints the same as one script for psql, for those who apply schema changes
 // by hand. [Options].Schema puts the tables in a schema other than public.
 //
+// # Opening
+//
+// As every store of this module: [Open] connects and migrates, unless
+// Options.NoMigrate (for a role that may not change the schema, or a schema
+// migrated by hand); [New] and [NewPool] never migrate. [Store.Pending]
+// tells, reading only, whether the schema is up to date.
+//
+// [Open] and [New] talk to Postgres through lib/pq (a *sqlx.DB; batches are
+// written with lib/pq's CopyIn). [NewPool] takes a pgx v5 pool instead
+// (batches written with pgx's CopyFrom; other statements through pgx's
+// database/sql adapter on the same pool). Both behave alike: the
+// conformance suite, the exactly-once test and the write benchmark run on
+// both.
+//
 // # Writes
 //
 // [Store.Write] writes a batch in one transaction with COPY. It is idempotent
@@ -64,7 +78,8 @@
 //
 // Errors from the driver are translated: a connection failure wraps
 // [audit.ErrUnavailable], a constraint violation [audit.ErrConflict], and the
-// driver's *pq.Error stays reachable with errors.As.
+// driver's *pq.Error (or pgx's *pgconn.PgError) stays reachable with
+// errors.As.
 //
 // # Reads
 //

@@ -143,12 +143,12 @@ func (p *proxy) serve(client net.Conn) {
 		}
 		first = false
 		switch {
-		case typ == 'Q' && strings.HasPrefix(string(msg[5:]), "COPY ") && p.take(beforeCopy):
+		case typ == 'Q' && hasPrefixFold(msg[5:], "COPY ") && p.take(beforeCopy):
 			return
 		case typ == 'd' && p.take(duringCopy):
 			server.Write(msg[:len(msg)/2])
 			return
-		case typ == 'Q' && strings.HasPrefix(string(msg[5:]), "COMMIT"):
+		case typ == 'Q' && hasPrefixFold(msg[5:], "COMMIT"):
 			if p.take(afterCopy) {
 				return
 			}
@@ -170,6 +170,12 @@ func (p *proxy) serve(client net.Conn) {
 	}
 	kill()
 	<-done
+}
+
+// hasPrefixFold reports whether the query text starts with prefix in any
+// case (lib/pq sends "COPY", pgx "copy").
+func hasPrefixFold(query []byte, prefix string) bool {
+	return len(query) >= len(prefix) && strings.EqualFold(string(query[:len(prefix)]), prefix)
 }
 
 // readMsg reads one protocol message and returns its type and its bytes
@@ -198,9 +204,18 @@ func readMsg(r io.Reader, typed bool) (byte, []byte, error) {
 
 // TestExactlyOnce cuts the connection at each point of a batch's
 // transaction, retries the batch and checks that every event is stored
-// exactly once, with all its values.
+// exactly once, with all its values, through each driver.
 func TestExactlyOnce(t *testing.T) {
 	t.Parallel()
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			testExactlyOnce(t, d.open)
+		})
+	}
+}
+
+func testExactlyOnce(t *testing.T, open opener) {
 	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
 	direct := newStoreDSN(t, dsn, schema)
 	u, err := url.Parse(dsn)
@@ -216,11 +231,7 @@ func TestExactlyOnce(t *testing.T) {
 			q.Set("sslmode", "disable")
 			pu.RawQuery = q.Encode()
 			ctx := context.Background()
-			s, err := postgres.Open(ctx, pu.String(), postgres.Options{Schema: schema})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close(ctx)
+			s := open(t, pu.String(), schema)
 
 			var batch []audit.Event
 			for i := range 300 {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
@@ -21,14 +22,11 @@ func Example() {
 	defer drop()
 
 	ctx := context.Background()
-	store, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
+	store, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema}) // connects and migrates
 	if err != nil {
 		panic(err)
 	}
 	defer store.Close(ctx)
-	if err := store.Migrate(ctx); err != nil {
-		panic(err)
-	}
 
 	id, _ := uuid.NewV7()
 	err = store.Write(ctx, []audit.Event{{
@@ -61,4 +59,43 @@ func Example() {
 	// query-start alice query started
 	//   query = orders-by-day (entity_id)
 	//   rows = 1234 (int64)
+}
+
+// ExampleNewPool runs the store on a pgx v5 pool, the service's own: the
+// store writes batches with pgx's CopyFrom. NewPool never migrates, and
+// closing the store leaves the pool open.
+func ExampleNewPool() {
+	dsn, schema, drop := pgtest.ExampleSchema()
+	defer drop()
+
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		panic(err)
+	}
+	defer pool.Close()
+	store, err := postgres.NewPool(pool, postgres.Options{Schema: schema})
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close(ctx)
+	if err := store.Migrate(ctx); err != nil {
+		panic(err)
+	}
+
+	logger, err := audit.New(audit.Options{Store: store})
+	if err != nil {
+		panic(err)
+	}
+	logger.WithUser("alice").Audit("query started", map[string]any{"query": audit.Ref("query", "q1")}, datagrok.QueryStart)
+	if err := logger.Close(ctx); err != nil {
+		panic(err)
+	}
+	events, err := store.Activity(ctx, audit.Ref("query", "q1"), time.Time{})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(events), events[0].UserID, events[0].Message)
+	// Output:
+	// 1 alice query started
 }

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/driver"
 )
 
 // Options configure a [Store]. The zero value means the defaults.
@@ -14,6 +15,11 @@ type Options struct {
 	// when missing. Any name Postgres accepts (1 to 63 bytes of UTF-8
 	// without NUL) works: it is always quoted. Default "public".
 	Schema string
+
+	// NoMigrate keeps [Open] from migrating: for a role that may not
+	// change the schema, or a schema migrated by hand ([MigrationSQL]).
+	// Default false: Open brings the tables up to date.
+	NoMigrate bool
 
 	// SessionCache is how many sessions the store remembers having recorded
 	// in users_sessions, to skip upserting them again. Default 100,000.
@@ -32,15 +38,7 @@ func (o Options) withDefaults() Options {
 	if o.Schema == "" {
 		o.Schema = "public"
 	}
-	if o.SessionCache == 0 {
-		o.SessionCache = 100_000
-	}
-	if o.ActivityWindow == 0 {
-		o.ActivityWindow = 7 * 24 * time.Hour
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	driver.Defaults(&o.SessionCache, &o.ActivityWindow, &o.Now)
 	return o
 }
 
@@ -50,12 +48,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("postgres: %w: Schema %q is longer than 63 bytes", audit.ErrInvalidOptions, o.Schema)
 	case !utf8.ValidString(o.Schema) || containsNUL(o.Schema):
 		return fmt.Errorf("postgres: %w: Schema %q is not valid text", audit.ErrInvalidOptions, o.Schema)
-	case o.SessionCache < 0:
-		return fmt.Errorf("postgres: %w: SessionCache %d is negative", audit.ErrInvalidOptions, o.SessionCache)
-	case o.ActivityWindow < 0:
-		return fmt.Errorf("postgres: %w: ActivityWindow %s is negative", audit.ErrInvalidOptions, o.ActivityWindow)
 	}
-	return nil
+	return driver.CheckOptions("postgres", o.SessionCache, o.ActivityWindow)
 }
 
 func containsNUL(s string) bool {

@@ -3,28 +3,25 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/driver"
+	"github.com/auditkit/audit/internal/driver/pg"
 	dsnmask "github.com/auditkit/audit/internal/dsn"
-	"github.com/auditkit/audit/internal/sqlstore"
-	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
 // Store is the Postgres store. It is safe for concurrent use.
 type Store struct {
-	db     *sqlx.DB
-	owned  bool
+	conn   pg.Conn
+	owned  *sqlx.DB // the pool Open made, closed by Close
 	opts   Options
-	d      dialect
-	reg    *sqlstore.Registry
+	d      pg.Dialect
+	reg    *driver.Registry
 	closed atomic.Bool
-
-	copyEvents, copyValues string
 }
 
 var (
@@ -33,10 +30,14 @@ var (
 	_ audit.Closer = (*Store)(nil)
 )
 
+func init() {
+	driver.Register(func(s *Store) driver.DB { return driver.DB{DB: s.conn.DB(), Dialect: s.d} })
+}
+
 // Open connects to the Postgres server at dsn (a URL or key=value string, as
-// lib/pq takes) and returns a store on it. It checks the connection but does
-// not create the tables: call [Store.Migrate] (or apply the migrations by
-// hand). Close closes the connection pool. A malformed dsn is an
+// lib/pq takes) through lib/pq, checks the connection and, unless
+// Options.NoMigrate, brings the tables up to date ([Store.Migrate]). Close
+// closes the connection pool. A malformed dsn is an
 // [audit.ErrInvalidOptions]; no error quotes the dsn's password.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if _, err := pq.NewConfig(dsn); err != nil {
@@ -51,41 +52,58 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.owned = db
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, translate("connect", err)
 	}
-	s.owned = true
+	if !s.opts.NoMigrate {
+		if err := s.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
 // New returns a store on db, which must use the lib/pq driver (driver name
-// "postgres"): batches are written with its COPY support. Closing the store
-// does not close db.
+// "postgres"): batches are written with its COPY support. New never
+// migrates (call [Store.Migrate]), and closing the store does not close db.
 func New(db *sqlx.DB, opts Options) (*Store, error) {
-	opts = opts.withDefaults()
-	if err := opts.validate(); err != nil {
-		return nil, err
-	}
 	if db == nil {
 		return nil, fmt.Errorf("postgres: %w: nil db", audit.ErrInvalidOptions)
 	}
 	if db.DriverName() != "postgres" {
-		return nil, fmt.Errorf("postgres: %w: db uses driver %q, want lib/pq (\"postgres\")", audit.ErrInvalidOptions, db.DriverName())
+		return nil, fmt.Errorf("postgres: %w: db uses driver %q, want lib/pq (\"postgres\"); for pgx, use NewPool", audit.ErrInvalidOptions, db.DriverName())
 	}
-	d := dialect{schema: pq.QuoteIdentifier(opts.Schema)}
-	s := &Store{db: db, opts: opts, d: d, reg: sqlstore.NewRegistry(opts.SessionCache)}
-	s.copyEvents = copyStmt(d.Table(sqlstore.TableEvents), sqlstore.EventColumns)
-	s.copyValues = copyStmt(d.Table(sqlstore.TableValues), sqlstore.ValueColumns)
-	return s, nil
+	return newStore(opts, pg.NewDialect, func(d pg.Dialect, _ string) pg.Conn { return pg.NewPQ(db, d) })
 }
 
-func copyStmt(table string, cols []string) string {
-	return "COPY " + table + " (" + strings.Join(cols, ", ") + ") FROM STDIN"
+// NewPool returns a store on a pgx v5 pool: batches are written with pgx's
+// CopyFrom, and reads go through pgx's database/sql adapter on the same
+// pool. NewPool never migrates (call [Store.Migrate]), and closing the
+// store does not close the pool.
+func NewPool(pool *pgxpool.Pool, opts Options) (*Store, error) {
+	if pool == nil {
+		return nil, fmt.Errorf("postgres: %w: nil pool", audit.ErrInvalidOptions)
+	}
+	return newStore(opts, pg.NewPgxDialect, func(d pg.Dialect, schema string) pg.Conn { return pg.NewPgx(pool, d, schema) })
 }
 
-// DB returns the store's connection pool.
-func (s *Store) DB() *sqlx.DB { return s.db }
+func newStore(opts Options, dialect func(schema string) pg.Dialect, conn func(d pg.Dialect, schema string) pg.Conn) (*Store, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	d := dialect(opts.Schema)
+	return &Store{conn: conn(d, opts.Schema), opts: opts, d: d, reg: driver.NewRegistry(opts.SessionCache)}, nil
+}
+
+// DB returns the connection pool the store reads and writes through, as a
+// database/sql handle, for queries of your own on the tables (see the
+// package doc for how values are encoded). For a store made by [NewPool] it
+// is pgx's database/sql adapter on the pool.
+func (s *Store) DB() *sqlx.DB { return s.conn.DB() }
 
 // Schema returns the schema that holds the tables.
 func (s *Store) Schema() string { return s.opts.Schema }
@@ -94,10 +112,16 @@ func (s *Store) Schema() string { return s.opts.Schema }
 // [audit.ErrClosed]) and, when the store was made by [Open], closes its
 // connection pool. It is idempotent.
 func (s *Store) Close(context.Context) error {
-	if s.closed.Swap(true) || !s.owned {
+	if s.closed.Swap(true) {
 		return nil
 	}
-	if err := s.db.Close(); err != nil {
+	err := s.conn.Close()
+	if s.owned != nil {
+		if cerr := s.owned.Close(); cerr != nil {
+			err = cerr
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("postgres: close: %w", err)
 	}
 	return nil
@@ -109,11 +133,3 @@ func (s *Store) checkOpen() error {
 	}
 	return nil
 }
-
-// dialect is Postgres's side of the shared SQL.
-type dialect struct{ schema string }
-
-func (dialect) BindType() int              { return sqlx.DOLLAR }
-func (d dialect) Table(name string) string { return d.schema + "." + pq.QuoteIdentifier(name) }
-func (dialect) TimeArg(t time.Time) any    { return t }
-func (dialect) UUIDArg(id uuid.UUID) any   { return id.String() }

@@ -12,12 +12,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"go.uber.org/goleak"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/postgres"
 )
@@ -33,6 +36,21 @@ func newStore(t testing.TB) *postgres.Store {
 }
 
 func newStoreDSN(t testing.TB, dsn, schema string) *postgres.Store {
+	return openPQ(t, dsn, schema)
+}
+
+// opener returns a migrated store on the database at dsn, in schema.
+type opener func(t testing.TB, dsn, schema string) *postgres.Store
+
+// drivers are the two ways the store reaches Postgres: the tests that
+// exercise the write path run on both.
+var drivers = []struct {
+	name string
+	open opener
+}{{"libpq", openPQ}, {"pgx", openPgx}}
+
+// openPQ opens the store through lib/pq (Open migrates).
+func openPQ(t testing.TB, dsn, schema string) *postgres.Store {
 	t.Helper()
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
@@ -40,6 +58,26 @@ func newStoreDSN(t testing.TB, dsn, schema string) *postgres.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close(ctx) })
+	return s
+}
+
+// openPgx opens the store on a pgx pool of its own.
+func openPgx(t testing.TB, dsn, schema string) *postgres.Store {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgres.NewPool(pool, postgres.Options{Schema: schema})
+	if err != nil {
+		pool.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Close(ctx)
+		pool.Close()
+	})
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -57,22 +95,6 @@ func event(i int, params ...audit.Param) audit.Event {
 		Type:    datagrok.QueryStart,
 		Message: fmt.Sprintf("event %d", i),
 		Params:  params,
-	}
-}
-
-func readAll(t testing.TB, s *postgres.Store, q audit.Query) []audit.Event {
-	t.Helper()
-	var out []audit.Event
-	for {
-		page, err := s.Read(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, page.Events...)
-		if page.Next == "" {
-			return out
-		}
-		q.After = page.Next
 	}
 }
 
@@ -106,7 +128,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := s.Write(ctx, []audit.Event{e1, e2}); err != nil {
 		t.Fatal(err)
 	}
-	got := readAll(t, s, audit.Query{})
+	got := audittest.ReadAll(t, s, audit.Query{})
 	if diff := cmp.Diff([]audit.Event{e2, e1}, got, eventCmp); diff != "" {
 		t.Fatalf("read back (-want +got):\n%s", diff)
 	}
@@ -128,7 +150,7 @@ func TestText(t *testing.T) {
 	if err := s.Write(ctx, []audit.Event{e, e2}); err != nil {
 		t.Fatal(err)
 	}
-	got := readAll(t, s, audit.Query{})
+	got := audittest.ReadAll(t, s, audit.Query{})
 	if diff := cmp.Diff([]audit.Event{e2, e}, got, eventCmp); diff != "" {
 		t.Fatalf("read back (-want +got):\n%s", diff)
 	}
@@ -136,7 +158,7 @@ func TestText(t *testing.T) {
 		{Types: []string{bad + "t"}}, {UserIDs: []string{bad + "u"}}, {SessionIDs: []string{bad + "x"}},
 		{Object: &audit.Entity{Kind: bad, ID: bad}}, {Object: &audit.Entity{ID: bad}},
 	} {
-		if got := readAll(t, s, q); len(got) != 1 || got[0].ID != e.ID {
+		if got := audittest.ReadAll(t, s, q); len(got) != 1 || got[0].ID != e.ID {
 			t.Errorf("query %+v: got %d events, want the one with bad text", q, len(got))
 		}
 	}
@@ -165,7 +187,7 @@ func TestIdempotentWrite(t *testing.T) {
 	if err := s.Write(ctx, []audit.Event{b, changed, c, c}); err != nil {
 		t.Fatal(err)
 	}
-	got := readAll(t, s, audit.Query{})
+	got := audittest.ReadAll(t, s, audit.Query{})
 	if diff := cmp.Diff([]audit.Event{c, b, a}, got, eventCmp); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
@@ -187,7 +209,7 @@ func TestInvalidEvent(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrInvalidEvent", name, err)
 		}
 	}
-	if got := readAll(t, s, audit.Query{}); len(got) != 0 {
+	if got := audittest.ReadAll(t, s, audit.Query{}); len(got) != 0 {
 		t.Errorf("a refused batch stored %d events", len(got))
 	}
 }
@@ -234,7 +256,7 @@ func TestFilters(t *testing.T) {
 			}
 		}
 		sortNewestFirst(want)
-		got := readAll(t, s, q)
+		got := audittest.ReadAll(t, s, q)
 		if diff := cmp.Diff(want, got, eventCmp); diff != "" {
 			t.Errorf("query %+v (-want +got):\n%s", q, diff)
 		}
@@ -249,47 +271,6 @@ func sortNewestFirst(events []audit.Event) {
 		for j := i; j > 0 && audit.NewestFirst(events[j-1], events[j]) > 0; j-- {
 			events[j-1], events[j] = events[j], events[j-1]
 		}
-	}
-}
-
-func TestActivity(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	s, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{Schema: pgtest.Schema(t), Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	obj := audit.Ref("query", uuid.NewString())
-	at := func(age time.Duration, p ...audit.Param) audit.Event {
-		e := event(0, p...)
-		e.Time = now.Add(-age)
-		return e
-	}
-	recent := at(time.Hour, audit.P("q", obj))
-	older := at(6*24*time.Hour, audit.P("other", obj))
-	tooOld := at(8*24*time.Hour, audit.P("q", obj))
-	unrelated := at(time.Minute, audit.P("q", audit.Ref("query", "x")), audit.P("id", obj.ID))
-	if err := s.Write(ctx, []audit.Event{recent, older, tooOld, unrelated}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Activity(ctx, obj, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]audit.Event{recent, older}, got, eventCmp); diff != "" {
-		t.Errorf("activity (-want +got):\n%s", diff)
-	}
-	got, err = s.Activity(ctx, audit.Entity{ID: obj.ID}, now.Add(-30*24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 3 {
-		t.Errorf("activity since 30 days: %d events, want 3", len(got))
 	}
 }
 
@@ -394,7 +375,7 @@ func TestMigrateConcurrently(t *testing.T) {
 func TestMigrationSQL(t *testing.T) {
 	t.Parallel()
 	schema := pgtest.Schema(t)
-	script, err := postgres.MigrationSQL(schema)
+	script, err := postgres.MigrationSQL(postgres.Options{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +383,15 @@ func TestMigrationSQL(t *testing.T) {
 	if _, err := db.Exec(script); err != nil {
 		t.Fatal(err)
 	}
-	s := newStoreDSN(t, pgtest.DSN(t), schema)
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{Schema: schema, NoMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if n, err := s.Pending(ctx); n != 0 || err != nil {
+		t.Fatalf("Pending after the script = %d, %v", n, err)
+	}
 	if err := s.Write(context.Background(), []audit.Event{event(1)}); err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +406,7 @@ func TestHostileSchemaName(t *testing.T) {
 	if err := s.Write(context.Background(), []audit.Event{e}); err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, s, audit.Query{}); len(got) != 1 {
+	if got := audittest.ReadAll(t, s, audit.Query{}); len(got) != 1 {
 		t.Fatalf("read %d events", len(got))
 	}
 }
@@ -504,7 +493,16 @@ func TestErrors(t *testing.T) {
 		t.Errorf("connection refused: %v, want ErrUnavailable", err)
 	}
 
-	s := newStore(t)
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) { testDriverErrors(t, d.open(t, pgtest.DSN(t), pgtest.Schema(t)), d.name) })
+	}
+}
+
+// testDriverErrors checks the errors of a store through one driver: a
+// constraint violation wraps ErrConflict and the driver's error, and a
+// closed store refuses with ErrClosed.
+func testDriverErrors(t *testing.T, s *postgres.Store, driver string) {
+	ctx := context.Background()
 	e := event(1, audit.P("k", "v"))
 	if err := s.Write(ctx, []audit.Event{event(0, audit.P("k", "v"))}); err != nil {
 		t.Fatal(err)
@@ -515,10 +513,12 @@ func TestErrors(t *testing.T) {
 		SELECT $1, id, 'x' FROM `+quote(s.Schema())+`.event_parameters`, e.ID.String()); err != nil {
 		t.Fatal(err)
 	}
-	err = s.Write(ctx, []audit.Event{e})
+	err := s.Write(ctx, []audit.Event{e})
 	var pqErr *pq.Error
-	if !errors.Is(err, audit.ErrConflict) || errors.Is(err, audit.ErrUnavailable) || !errors.As(err, &pqErr) || !audit.IsPermanent(err) {
-		t.Errorf("constraint violation: %v, want ErrConflict wrapping a *pq.Error", err)
+	var pgErr *pgconn.PgError
+	driverErr := map[string]bool{"libpq": errors.As(err, &pqErr), "pgx": errors.As(err, &pgErr)}[driver]
+	if !errors.Is(err, audit.ErrConflict) || errors.Is(err, audit.ErrUnavailable) || !driverErr || !audit.IsPermanent(err) {
+		t.Errorf("constraint violation: %v, want ErrConflict wrapping the driver's error", err)
 	}
 	if !strings.HasPrefix(err.Error(), "postgres: ") {
 		t.Errorf("error %q lacks the package prefix", err)
@@ -535,34 +535,35 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// TestSessions checks users_sessions: one row per session, the earliest
-// start and the first user seen, whatever order the batches come in.
-func TestSessions(t *testing.T) {
+// TestNoMigrate checks that Open with NoMigrate, and NewPool, leave a new
+// schema alone, that Pending tells it, and that Migrate brings it up to date.
+func TestNoMigrate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
-	late := event(10)
-	late.SessionID = "s1"
-	early := event(5)
-	early.SessionID = "s1"
-	early.UserID = "alice"
-	other := event(7)
-	other.SessionID = "s1"
-	other.UserID = "bob"
-	for _, b := range [][]audit.Event{{late}, {early}, {other}} {
-		if err := s.Write(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var rows []struct {
-		Key     string    `db:"session_key"`
-		User    *string   `db:"user_id"`
-		Started time.Time `db:"started"`
-	}
-	if err := s.DB().Select(&rows, "SELECT session_key, user_id, started FROM "+quote(s.Schema())+".users_sessions"); err != nil {
+	s, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{Schema: pgtest.Schema(t), NoMigrate: true})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rows[0].Key != "s1" || rows[0].User == nil || *rows[0].User != "alice" || !rows[0].Started.Equal(early.Time) {
-		t.Errorf("users_sessions = %+v, want s1, alice, %s", rows, early.Time)
+	defer s.Close(ctx)
+	pool, err := pgxpool.New(ctx, pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	p, err := postgres.NewPool(pool, postgres.Options{Schema: s.Schema()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	for _, st := range []*postgres.Store{s, p} {
+		if _, err := st.Pending(ctx); !errors.Is(err, postgres.ErrNotMigrated) {
+			t.Errorf("Pending of a new schema: %v, want ErrNotMigrated", err)
+		}
+	}
+	if err := p.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Pending(ctx); n != 0 || err != nil {
+		t.Errorf("Pending after Migrate = %d, %v", n, err)
 	}
 }

@@ -5,9 +5,8 @@ import (
 	"fmt"
 
 	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/internal/sqlstore"
-	"github.com/google/uuid"
-	"github.com/lib/pq"
+	"github.com/auditkit/audit/internal/driver"
+	"github.com/auditkit/audit/internal/driver/pg"
 )
 
 // Write stores the batch in one transaction, the events and their param
@@ -27,15 +26,15 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	rows, err := sqlstore.EncodeBatch(events)
+	rows, err := driver.EncodeBatch(events)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	if err := s.reg.Resolve(ctx, s.d, s.db, rows); err != nil {
+	if err := s.reg.Resolve(ctx, s.d, s.conn.DB(), rows); err != nil {
 		return translate("register", err)
 	}
 	if sessions := s.reg.NewSessions(rows); len(sessions) > 0 {
-		if err := s.recordSessions(ctx, sessions); err != nil {
+		if err := driver.UpsertSessions(ctx, s.d, s.conn.DB(), sessions); err != nil {
 			return translate("record sessions", err)
 		}
 		s.reg.SessionsDone(sessions)
@@ -46,117 +45,10 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 	// attempt leaves out the events it finds stored.
 	skipStored := false
 	for attempt := 1; ; attempt++ {
-		err := s.writeTx(ctx, rows, skipStored)
-		if err == nil || !isDuplicateEvent(err) || attempt == 3 {
+		err := s.conn.WriteBatch(ctx, rows, skipStored)
+		if err == nil || !pg.IsDuplicateEvent(err) || attempt == 3 {
 			return translate("write", err)
 		}
 		skipStored = true
 	}
-}
-
-// recordSessions upserts users_sessions rows (sorted by id, so that
-// concurrent writers lock them in one order).
-func (s *Store) recordSessions(ctx context.Context, sessions []sqlstore.SessionRow) error {
-	for len(sessions) > 0 {
-		n := min(len(sessions), sqlstore.SessionsPerStmt)
-		args := make([]any, 0, n*len(sqlstore.SessionColumns))
-		for i := range sessions[:n] {
-			args = append(args, sessions[i].Args(s.d)...)
-		}
-		if _, err := s.db.ExecContext(ctx, sqlstore.SessionsUpsert(s.d, n), args...); err != nil {
-			return err
-		}
-		sessions = sessions[n:]
-	}
-	return nil
-}
-
-func (s *Store) writeTx(ctx context.Context, rows []sqlstore.EventRow, skipStored bool) (err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	if skipStored {
-		ids := make([]string, len(rows))
-		for i := range rows {
-			ids[i] = rows[i].ID.String()
-		}
-		q := "SELECT id FROM " + s.d.Table(sqlstore.TableEvents) + " WHERE id = ANY($1::uuid[])"
-		res, err := tx.QueryContext(ctx, q, pq.Array(ids))
-		if err != nil {
-			return err
-		}
-		stored := map[uuid.UUID]bool{}
-		for res.Next() {
-			var id uuid.UUID
-			if err := res.Scan(&id); err != nil {
-				res.Close()
-				return err
-			}
-			stored[id] = true
-		}
-		if err := res.Err(); err != nil {
-			return err
-		}
-		kept := rows[:0:0]
-		for _, r := range rows {
-			if !stored[r.ID] {
-				kept = append(kept, r)
-			}
-		}
-		rows = kept
-		if len(rows) == 0 {
-			return tx.Commit()
-		}
-	}
-
-	stmt, err := tx.PrepareContext(ctx, s.copyEvents)
-	if err != nil {
-		return err
-	}
-	for i := range rows {
-		if _, err := stmt.ExecContext(ctx, rows[i].Args(s.d)...); err != nil {
-			stmt.Close()
-			return err
-		}
-	}
-	if _, err := stmt.ExecContext(ctx); err != nil {
-		stmt.Close()
-		return err
-	}
-	if err := stmt.Close(); err != nil {
-		return err
-	}
-
-	nvals := 0
-	for i := range rows {
-		nvals += len(rows[i].Values)
-	}
-	if nvals > 0 {
-		stmt, err := tx.PrepareContext(ctx, s.copyValues)
-		if err != nil {
-			return err
-		}
-		for i := range rows {
-			for j := range rows[i].Values {
-				if _, err := stmt.ExecContext(ctx, rows[i].Values[j].Args(s.d, rows[i].ID)...); err != nil {
-					stmt.Close()
-					return err
-				}
-			}
-		}
-		if _, err := stmt.ExecContext(ctx); err != nil {
-			stmt.Close()
-			return err
-		}
-		if err := stmt.Close(); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/store/sqlite"
 )
 
@@ -97,7 +99,7 @@ func TestLocked(t *testing.T) {
 	if err := s.Write(ctx, []audit.Event{e}); err != nil {
 		t.Errorf("Write after unlock: %v", err)
 	}
-	if got := readAll(t, s, audit.Query{}); len(got) != 2 {
+	if got := audittest.ReadAll(t, s, audit.Query{}); len(got) != 2 {
 		t.Errorf("read %d events, want 2", len(got))
 	}
 }
@@ -157,38 +159,6 @@ func TestReadOnlyDB(t *testing.T) {
 	}
 }
 
-// TestSessions checks users_sessions: one row per session, the earliest
-// start and the first user seen, whatever order the batches come in.
-func TestSessions(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := newStore(t)
-	late := event(10)
-	late.SessionID = "s1"
-	early := event(5)
-	early.SessionID = "s1"
-	early.UserID = "alice"
-	other := event(7)
-	other.SessionID = "s1"
-	other.UserID = "bob"
-	for _, b := range [][]audit.Event{{late}, {early}, {other}} {
-		if err := s.Write(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var rows []struct {
-		Key     string  `db:"session_key"`
-		User    *string `db:"user_id"`
-		Started int64   `db:"started"`
-	}
-	if err := s.DB().Select(&rows, "SELECT session_key, user_id, started FROM users_sessions"); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 1 || rows[0].Key != "s1" || rows[0].User == nil || *rows[0].User != "alice" || rows[0].Started != early.Time.UnixMicro() {
-		t.Errorf("users_sessions = %+v, want s1, alice, %d", rows, early.Time.UnixMicro())
-	}
-}
-
 // TestEncodings reads the tables with SQL: ids are 16-byte blobs, times
 // integer microseconds, booleans 0 or 1, and Datagrok's queries work.
 func TestEncodings(t *testing.T) {
@@ -243,7 +213,7 @@ func TestEncodings(t *testing.T) {
 		since time.Time
 		want  int
 	}{{stored, 1}, {stored.Add(time.Nanosecond), 0}, {stored.Add(-time.Nanosecond), 1}} {
-		if got := readAll(t, s, audit.Query{Since: tc.since}); len(got) != tc.want {
+		if got := audittest.ReadAll(t, s, audit.Query{Since: tc.since}); len(got) != tc.want {
 			t.Errorf("Since %s: %d events, want %d", tc.since.Format(time.RFC3339Nano), len(got), tc.want)
 		}
 	}
@@ -262,42 +232,47 @@ func TestEncodings(t *testing.T) {
 	}
 }
 
-// TestActivity checks the Activity window and kinds.
-func TestActivity(t *testing.T) {
+// TestReadOnly opens a file read-only: it reads, refuses writes, never
+// creates nor migrates a file, and Pending tells a file without the tables.
+func TestReadOnly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	now := base.Add(30 * 24 * time.Hour)
-	s := openStore(t, filepath.Join(t.TempDir(), "a.db"), sqlite.Options{Now: func() time.Time { return now }})
-	old := event(0, audit.P("q", audit.Ref("query", "q1")))
-	recent := event(0, audit.P("q", audit.Ref("query", "q1")))
-	recent.Time = now.Add(-time.Hour)
-	otherKind := event(0, audit.P("t", audit.Ref("table", "q1")))
-	otherKind.Time = now.Add(-2 * time.Hour)
-	if err := s.Write(ctx, []audit.Event{old, recent, otherKind}); err != nil {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.db")
+	w := openStore(t, path, sqlite.Options{})
+	e := event(1, audit.P("k", "v"))
+	if err := w.Write(ctx, []audit.Event{e}); err != nil {
 		t.Fatal(err)
 	}
-	ids := func(events []audit.Event) []string {
-		var out []string
-		for _, e := range events {
-			out = append(out, e.ID.String())
-		}
-		return out
+	r := openStore(t, path, sqlite.Options{ReadOnly: true})
+	if got := audittest.ReadAll(t, r, audit.Query{}); len(got) != 1 || got[0].ID != e.ID {
+		t.Errorf("read-only store reads %v", got)
 	}
-	for _, tc := range []struct {
-		obj   audit.Entity
-		since time.Time
-		want  []audit.Event
-	}{
-		{audit.Ref("query", "q1"), time.Time{}, []audit.Event{recent}},
-		{audit.Ref("", "q1"), time.Time{}, []audit.Event{recent, otherKind}},
-		{audit.Ref("query", "q1"), base.Add(-time.Hour), []audit.Event{recent, old}},
-	} {
-		got, err := s.Activity(ctx, tc.obj, tc.since)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(ids(tc.want), ids(got)); diff != "" {
-			t.Errorf("Activity(%v, %v) (-want +got):\n%s", tc.obj, tc.since, diff)
-		}
+	if n, err := r.Pending(ctx); n != 0 || err != nil {
+		t.Errorf("Pending = %d, %v", n, err)
+	}
+	if err := r.Write(ctx, []audit.Event{event(2)}); !errors.Is(err, sqlite.ErrReadOnly) || !audit.IsPermanent(err) {
+		t.Errorf("Write to a read-only store: %v, want a permanent ErrReadOnly", err)
+	}
+
+	missing := filepath.Join(dir, "missing.db")
+	if s, err := sqlite.Open(ctx, missing, sqlite.Options{ReadOnly: true}); err == nil {
+		s.Close(ctx)
+		t.Error("read-only Open of a missing file succeeded")
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("read-only Open created the file: %v", err)
+	}
+
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, empty, sqlite.Options{ReadOnly: true})
+	if _, err := s.Pending(ctx); !errors.Is(err, sqlite.ErrNotMigrated) {
+		t.Errorf("Pending of an empty file: %v, want ErrNotMigrated", err)
+	}
+	if fi, err := os.Stat(empty); err != nil || fi.Size() != 0 {
+		t.Errorf("the empty file changed: %v, %v", fi.Size(), err)
 	}
 }

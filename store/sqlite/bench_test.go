@@ -7,7 +7,8 @@ import (
 	"testing"
 
 	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/auditkit/audit/internal/driver"
+	"github.com/auditkit/audit/internal/driver/sqlite"
 	"github.com/auditkit/audit/store/storetest"
 )
 
@@ -38,16 +39,7 @@ func benchStore(b *testing.B) *Store {
 // per row, in one transaction per batch).
 func BenchmarkWrite(b *testing.B) {
 	ctx := context.Background()
-	b.Run("logger", func(b *testing.B) {
-		storetest.BenchLogger(b, benchStore(b), benchBatch)
-	})
-	b.Run("store", func(b *testing.B) {
-		s := benchStore(b)
-		events := storetest.BenchEvents(b.N)
-		storetest.BenchBatches(b, benchBatch, func(lo, hi int) error {
-			return s.Write(ctx, events[lo:hi])
-		})
-	})
+	storetest.BenchWrite(b, func(b *testing.B) audit.Store { return benchStore(b) }, benchBatch)
 	b.Run("raw-insert", func(b *testing.B) {
 		s := benchStore(b)
 		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
@@ -67,21 +59,21 @@ func BenchmarkWrite(b *testing.B) {
 // encodeForBench maps events to the arguments of their rows, with the
 // registry resolved, outside the timed part.
 func encodeForBench(b *testing.B, s *Store, events []audit.Event) (eventArgs, valueArgs [][]any) {
-	rows := make([]sqlstore.EventRow, len(events))
+	rows := make([]driver.EventRow, len(events))
 	for i := range events {
-		r, err := sqlstore.EncodeEvent(&events[i])
+		r, err := driver.EncodeEvent(&events[i])
 		if err != nil {
 			b.Fatal(err)
 		}
 		rows[i] = r
 	}
-	if err := s.reg.Resolve(context.Background(), s.d, s.w, rows); err != nil {
+	if err := s.reg.Resolve(context.Background(), sqlite.Dialect{}, s.w, rows); err != nil {
 		b.Fatal(err)
 	}
 	for i := range rows {
-		eventArgs = append(eventArgs, rows[i].Args(s.d))
+		eventArgs = append(eventArgs, rows[i].Args(sqlite.Dialect{}))
 		for j := range rows[i].Values {
-			valueArgs = append(valueArgs, rows[i].Values[j].Args(s.d, rows[i].ID))
+			valueArgs = append(valueArgs, rows[i].Values[j].Args(sqlite.Dialect{}, rows[i].ID))
 		}
 	}
 	return eventArgs, valueArgs
@@ -100,14 +92,14 @@ func rawInsert(ctx context.Context, s *Store, events, values [][]any) error {
 		cols  []string
 		rows  [][]any
 		per   int
-	}{{sqlstore.TableEvents, sqlstore.EventColumns, events, eventsPerStmt}, {sqlstore.TableValues, sqlstore.ValueColumns, values, valuesPerStmt}} {
+	}{{driver.TableEvents, driver.EventColumns, events, sqlite.EventsPerStmt}, {driver.TableValues, driver.ValueColumns, values, sqlite.ValuesPerStmt}} {
 		for start := 0; start < len(c.rows); start += c.per {
 			chunk := c.rows[start:min(start+c.per, len(c.rows))]
 			args := make([]any, 0, len(chunk)*len(c.cols))
 			for _, r := range chunk {
 				args = append(args, r...)
 			}
-			if _, err := tx.ExecContext(ctx, sqlstore.InsertValues(s.d, c.table, c.cols, len(chunk), ""), args...); err != nil {
+			if _, err := tx.ExecContext(ctx, driver.InsertValues(sqlite.Dialect{}, c.table, c.cols, len(chunk), ""), args...); err != nil {
 				return err
 			}
 		}
@@ -127,8 +119,8 @@ func rowInsert(ctx context.Context, s *Store, events, values [][]any) error {
 		table string
 		cols  []string
 		rows  [][]any
-	}{{sqlstore.TableEvents, sqlstore.EventColumns, events}, {sqlstore.TableValues, sqlstore.ValueColumns, values}} {
-		st, err := tx.PrepareContext(ctx, sqlstore.InsertValues(s.d, c.table, c.cols, 1, ""))
+	}{{driver.TableEvents, driver.EventColumns, events}, {driver.TableValues, driver.ValueColumns, values}} {
+		st, err := tx.PrepareContext(ctx, driver.InsertValues(sqlite.Dialect{}, c.table, c.cols, 1, ""))
 		if err != nil {
 			return err
 		}

@@ -30,6 +30,15 @@
 // converted). The embedded, versioned migrations ([Migrations]) are applied
 // by [Open] and recorded in audit_migrations.
 //
+// # Opening
+//
+// As every store of this module: [Open] migrates, unless Options.NoMigrate
+// (for a file migrated by hand with the script of [MigrationSQL]).
+// Options.ReadOnly opens the file read-only, for tools that only read: no
+// file is created, nothing is migrated and no connection takes the write
+// lock. [Store.Pending] tells, reading only, whether the file is up to
+// date.
+//
 // # Concurrency
 //
 // The database runs in WAL mode: reads never wait for writes, nor writes for

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/driver"
 )
 
 // Options configure a [Store]. The zero value means the defaults.
@@ -23,6 +24,15 @@ type Options struct {
 	// last ones, but never corrupts the file. Default false
 	// (synchronous=FULL: a committed batch survives a power loss).
 	RelaxedSync bool
+
+	// NoMigrate keeps [Open] from migrating: for a file migrated by hand
+	// ([MigrationSQL]). Default false: Open brings the tables up to date.
+	NoMigrate bool
+
+	// ReadOnly opens the file read-only: Open does not create or migrate
+	// it, no connection takes the write lock, and Write is refused with an
+	// error wrapping [ErrReadOnly]. Default false.
+	ReadOnly bool
 
 	// SessionCache is how many sessions the store remembers having recorded
 	// in users_sessions, to skip upserting them again. Default 100,000.
@@ -44,15 +54,7 @@ func (o Options) withDefaults() Options {
 	if o.ReadConns == 0 {
 		o.ReadConns = 4
 	}
-	if o.SessionCache == 0 {
-		o.SessionCache = 100_000
-	}
-	if o.ActivityWindow == 0 {
-		o.ActivityWindow = 7 * 24 * time.Hour
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	driver.Defaults(&o.SessionCache, &o.ActivityWindow, &o.Now)
 	return o
 }
 
@@ -62,10 +64,6 @@ func (o Options) validate() error {
 		return fmt.Errorf("sqlite: %w: BusyTimeout %s is less than 1ms", audit.ErrInvalidOptions, o.BusyTimeout)
 	case o.ReadConns < 0:
 		return fmt.Errorf("sqlite: %w: ReadConns %d is negative", audit.ErrInvalidOptions, o.ReadConns)
-	case o.SessionCache < 0:
-		return fmt.Errorf("sqlite: %w: SessionCache %d is negative", audit.ErrInvalidOptions, o.SessionCache)
-	case o.ActivityWindow < 0:
-		return fmt.Errorf("sqlite: %w: ActivityWindow %s is negative", audit.ErrInvalidOptions, o.ActivityWindow)
 	}
-	return nil
+	return driver.CheckOptions("sqlite", o.SessionCache, o.ActivityWindow)
 }

@@ -5,7 +5,8 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/internal/sqlstore"
+	"github.com/auditkit/audit/internal/driver"
+	"github.com/auditkit/audit/internal/driver/sqlite"
 )
 
 // Read returns the events that match q with their params, newest first, one
@@ -16,7 +17,7 @@ func (s *Store) Read(ctx context.Context, q audit.Query) (audit.Page, error) {
 	if err := s.checkOpen(); err != nil {
 		return audit.Page{}, err
 	}
-	page, err := sqlstore.Read(ctx, s.d, s.r, q)
+	page, err := driver.Read(ctx, sqlite.Dialect{}, s.r, q)
 	if err != nil {
 		return audit.Page{}, translate("read", err)
 	}
@@ -32,5 +33,5 @@ func (s *Store) Activity(ctx context.Context, obj audit.Entity, since time.Time)
 	if since.IsZero() {
 		since = s.opts.Now().Add(-s.opts.ActivityWindow)
 	}
-	return sqlstore.Activity(ctx, s.Read, obj, since)
+	return driver.Activity(ctx, s.Read, obj, since)
 }

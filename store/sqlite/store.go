@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/internal/sqlstore"
-	"github.com/google/uuid"
+	"github.com/auditkit/audit/internal/driver"
+	"github.com/auditkit/audit/internal/driver/sqlite"
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // the "sqlite" driver: pure Go, no cgo
 )
@@ -21,14 +19,11 @@ import (
 // processes may use the same file at the same time.
 type Store struct {
 	path   string
-	w      *sqlx.DB // one connection: every write of this process goes through it
+	w      *sqlx.DB // one connection: every write of this process goes through it; nil when read-only
 	r      *sqlx.DB // read-only connections
 	opts   Options
-	d      dialect
-	reg    *sqlstore.Registry
+	reg    *driver.Registry
 	closed atomic.Bool
-
-	insertEvents, insertValues string // full-size statements (eventsPerStmt, valuesPerStmt rows)
 }
 
 var (
@@ -37,10 +32,18 @@ var (
 	_ audit.Closer = (*Store)(nil)
 )
 
+func init() {
+	driver.Register(func(s *Store) driver.DB { return driver.DB{DB: s.r, Dialect: sqlite.Dialect{}} })
+}
+
 // Open opens the SQLite database at path, creating the file if it does not
-// exist (its directory must), and brings its tables up to date with the
-// embedded migrations (see [Migrations]). Other processes may have the file
-// open, or open it at the same moment. Close closes it.
+// exist (its directory must), and, unless Options.NoMigrate, brings its
+// tables up to date with the embedded migrations (see [Migrations]). Other
+// processes may have the file open, or open it at the same moment. Close
+// closes it.
+//
+// With Options.ReadOnly, Open neither creates the file nor migrates it, and
+// never takes the write lock: Write is refused.
 //
 // The path is a file name, not a DSN: the store sets the connection
 // parameters itself (WAL journal, busy timeout, foreign keys, immediate
@@ -58,54 +61,43 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w: path %q: %w", audit.ErrInvalidOptions, path, err)
 	}
-	s := &Store{path: abs, opts: opts, reg: sqlstore.NewRegistry(opts.SessionCache)}
-	busy := "_pragma=busy_timeout(" + strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10) + ")"
-	syncMode := "FULL"
-	if opts.RelaxedSync {
-		syncMode = "NORMAL"
+	s := &Store{path: abs, opts: opts, reg: driver.NewRegistry(opts.SessionCache)}
+	p := sqlite.Params{BusyTimeout: opts.BusyTimeout, RelaxedSync: opts.RelaxedSync}
+	mode := sqlite.ModeRead
+	if opts.ReadOnly {
+		mode = sqlite.ModeReadOnly
+	} else {
+		if s.w, err = sqlite.Open(abs, sqlite.ModeWrite, p); err != nil {
+			return nil, err
+		}
+		s.w.SetMaxOpenConns(1)
+		s.w.SetMaxIdleConns(1)
 	}
-	// The writer takes the write lock when its transaction begins
-	// (_txlock=immediate), so it waits for another process's write on the
-	// busy timeout instead of failing when a read would turn into a write.
-	s.w, err = sqlx.Open("sqlite", fileURI(abs)+"?"+busy+
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous("+syncMode+")&_pragma=foreign_keys(on)&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open: %w", err)
-	}
-	s.w.SetMaxOpenConns(1)
-	s.w.SetMaxIdleConns(1)
-	s.r, err = sqlx.Open("sqlite", fileURI(abs)+"?"+busy+"&_pragma=query_only(1)")
-	if err != nil {
-		s.w.Close()
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+	if s.r, err = sqlite.Open(abs, mode, p); err != nil {
+		s.closeDBs()
+		return nil, err
 	}
 	s.r.SetMaxOpenConns(opts.ReadConns)
 	s.r.SetMaxIdleConns(opts.ReadConns)
-	s.insertEvents = eventsInsert(eventsPerStmt)
-	s.insertValues = valuesInsert(valuesPerStmt)
-	if err := s.migrate(ctx); err != nil {
-		s.w.Close()
-		s.r.Close()
+	if opts.ReadOnly {
+		err = translate("open", s.r.PingContext(ctx))
+	} else if !opts.NoMigrate {
+		err = sqlite.Migrator("sqlite").Migrate(ctx, s.w) // its errors say "sqlite: migrate: "
+	}
+	if err != nil {
+		s.closeDBs()
 		return nil, err
 	}
 	return s, nil
 }
 
-// fileURI returns the SQLite URI of the file at the absolute path abs, with
-// the characters that URIs give a meaning escaped.
-func fileURI(abs string) string {
-	p := filepath.ToSlash(abs)
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p // a Windows drive letter
-	}
-	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
-}
-
 // Path returns the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
 
-// DB returns the store's pool of read-only connections, for queries of your
-// own on the tables (see the package doc for how values are encoded).
+// DB returns the connection pool the store reads through, for queries of
+// your own on the tables (see the package doc for how values are encoded).
+// Its connections are query-only: writes go through the store's one writer
+// connection.
 func (s *Store) DB() *sqlx.DB { return s.r }
 
 // Close marks the store closed (Write and Read then return an error wrapping
@@ -116,12 +108,21 @@ func (s *Store) Close(context.Context) error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	errR := s.r.Close()
-	errW := s.w.Close()
-	if err := errors.Join(errR, errW); err != nil {
+	if err := s.closeDBs(); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}
 	return nil
+}
+
+func (s *Store) closeDBs() error {
+	var errR, errW error
+	if s.r != nil {
+		errR = s.r.Close()
+	}
+	if s.w != nil {
+		errW = s.w.Close()
+	}
+	return errors.Join(errR, errW)
 }
 
 func (s *Store) checkOpen() error {
@@ -130,13 +131,3 @@ func (s *Store) checkOpen() error {
 	}
 	return nil
 }
-
-// dialect is SQLite's side of the shared SQL: ids as their 16 bytes (a
-// BLOB, which SQLite orders bytewise, as [audit.CompareIDs] does), times as
-// integer microseconds since the Unix epoch.
-type dialect struct{}
-
-func (dialect) BindType() int            { return sqlx.QUESTION }
-func (dialect) Table(name string) string { return `"` + name + `"` }
-func (dialect) TimeArg(t time.Time) any  { return t.UnixMicro() }
-func (dialect) UUIDArg(id uuid.UUID) any { return id[:] }

@@ -130,3 +130,19 @@ func BenchBatches(b *testing.B, batch int, write func(lo, hi int) error) {
 	b.StopTimer()
 	ReportRate(b)
 }
+
+// BenchWrite runs the write benchmarks every store shares, each on a store
+// of its own from newStore: "logger" ([BenchLogger]) and "store" (the
+// store's Write in batches of batch events of the [BenchEvents] shape).
+func BenchWrite(b *testing.B, newStore func(b *testing.B) audit.Store, batch int) {
+	b.Run("logger", func(b *testing.B) {
+		BenchLogger(b, newStore(b), batch)
+	})
+	b.Run("store", func(b *testing.B) {
+		s := newStore(b)
+		events := BenchEvents(b.N)
+		BenchBatches(b, batch, func(lo, hi int) error {
+			return s.Write(context.Background(), events[lo:hi])
+		})
+	})
+}

@@ -13,10 +13,16 @@ import (
 	"github.com/google/uuid"
 )
 
-// Store is what the suite tests: a store that can also be read.
+// Store is what the suite tests: a store that can also be read, and list
+// the events that name an object (Datagrok's Activity pane), as every store
+// of this module does.
 type Store interface {
 	audit.Store
 	audit.Reader
+	// Activity returns every event that names obj in a param, newest
+	// first, from since until now; a zero since means the store's default
+	// window (7 days unless configured).
+	Activity(ctx context.Context, obj audit.Entity, since time.Time) ([]audit.Event, error)
 }
 
 // Run runs the conformance suite against the stores newStore makes. Each
@@ -56,6 +62,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Read/InvalidCursor", testInvalidCursor},
 		{"Read/DefaultLimit", testDefaultLimit},
 		{"Read/MaxLimit", testMaxLimit},
+		{"Read/Activity", testActivity},
+		{"Sessions", testSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

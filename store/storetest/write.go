@@ -87,6 +87,14 @@ func testInvalidBatch(t *testing.T, s Store) {
 		{"level 0", func(e *audit.Event) { e.Level = 0 }},
 		{"level past usage", func(e *audit.Event) { e.Level = audit.LevelUsage + 1 }},
 		{"level 255", func(e *audit.Event) { e.Level = 255 }},
+		{"time past year 9999", func(e *audit.Event) { e.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"duplicate param key", func(e *audit.Event) { e.Params = []audit.Param{audit.P("k", 1), audit.P("k", "2")} }},
+		{"duplicate key among many params", func(e *audit.Event) {
+			for i := range 20 {
+				e.Params = append(e.Params, audit.P(fmt.Sprintf("k%02d", i), i))
+			}
+			e.Params = append(e.Params, audit.P("k07", "again"))
+		}},
 	}
 	for _, c := range cases {
 		valid := at(time.Second, "valid", audit.P("obj", audit.Ref("query", "q1")))

@@ -1,7 +1,4 @@
-// Package sqliteerr translates errors of the SQLite driver
-// (modernc.org/sqlite) into the audit module's own, for every package that
-// talks to SQLite.
-package sqliteerr
+package sqlite
 
 import (
 	"context"

@@ -1,11 +1,13 @@
-package sqlstore
+package driver
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/auditkit/audit"
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 )
 
 // EncodeBatch validates a batch and maps it to its rows ([EncodeEvent]). An
@@ -48,7 +50,7 @@ const SessionsPerStmt = 1000
 // are not rewritten. Pass the rows sorted by id (as [Registry.NewSessions]
 // returns them), so that concurrent writers lock them in one order.
 func SessionsUpsert(d Dialect, n int) string {
-	row := "(" + placeholders(len(SessionColumns)) + ")"
+	row := "(" + Placeholders(len(SessionColumns)) + ")"
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + d.Table(TableSessions) + " AS u (" + strings.Join(SessionColumns, ", ") + ") VALUES ")
 	for i := range n {
@@ -63,7 +65,25 @@ func SessionsUpsert(d Dialect, n int) string {
 		" user_id = COALESCE(u.user_id, excluded.user_id)," +
 		" user_id_raw = CASE WHEN u.user_id IS NULL THEN excluded.user_id_raw ELSE u.user_id_raw END" +
 		" WHERE excluded.started < u.started OR (u.user_id IS NULL AND excluded.user_id IS NOT NULL)")
-	return rebind(d, b.String())
+	return Rebind(d, b.String())
+}
+
+// UpsertSessions records sessions (sorted by id, as [Registry.NewSessions]
+// returns them, so that concurrent writers lock them in one order) with
+// [SessionsUpsert] statements of at most [SessionsPerStmt] rows.
+func UpsertSessions(ctx context.Context, d Dialect, db sqlx.ExecerContext, sessions []SessionRow) error {
+	for len(sessions) > 0 {
+		n := min(len(sessions), SessionsPerStmt)
+		args := make([]any, 0, n*len(SessionColumns))
+		for i := range sessions[:n] {
+			args = append(args, sessions[i].Args(d)...)
+		}
+		if _, err := db.ExecContext(ctx, SessionsUpsert(d, n), args...); err != nil {
+			return err
+		}
+		sessions = sessions[n:]
+	}
+	return nil
 }
 
 // Args returns the row in the order of [SessionColumns].
@@ -79,7 +99,7 @@ func (r *SessionRow) Args(d Dialect) []any {
 // rows of placeholders, for the stores that write batches as multi-row
 // INSERTs; suffix (such as an ON CONFLICT clause) ends it.
 func InsertValues(d Dialect, table string, cols []string, n int, suffix string) string {
-	row := "(" + placeholders(len(cols)) + ")"
+	row := "(" + Placeholders(len(cols)) + ")"
 	var b strings.Builder
 	b.Grow(len(table) + 64 + n*(len(row)+2) + len(suffix))
 	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", d.Table(table), strings.Join(cols, ", "))
@@ -92,5 +112,5 @@ func InsertValues(d Dialect, table string, cols []string, n int, suffix string) 
 	if suffix != "" {
 		b.WriteString(" " + suffix)
 	}
-	return rebind(d, b.String())
+	return Rebind(d, b.String())
 }

@@ -1,6 +1,4 @@
-// Package pgerr translates errors of the Postgres driver (lib/pq) into the
-// audit module's own, for every package that talks to Postgres.
-package pgerr
+package pg
 
 import (
 	"context"
@@ -13,15 +11,16 @@ import (
 	"syscall"
 
 	"github.com/auditkit/audit"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/lib/pq"
 )
 
-// Translate turns an error of the driver into one of this module's, prefixed
+// Translate turns an error of either driver into one of this module's, prefixed
 // "pkg: op: ". It wraps [audit.ErrUnavailable] when the server could not be
 // reached or the connection failed (worth retrying), [audit.ErrConflict] for
 // a constraint violation, and marks input the server will never accept
 // (data exceptions, program limits) with [audit.Permanent]. The driver's
-// *pq.Error stays reachable with errors.As. A nil err is nil.
+// *pq.Error or *pgconn.PgError stays reachable with errors.As. A nil err is nil.
 func Translate(pkg, op string, err error) error {
 	if err == nil {
 		return nil
@@ -30,9 +29,7 @@ func Translate(pkg, op string, err error) error {
 		errors.Is(err, audit.ErrUnavailable) || errors.Is(err, audit.ErrConflict) {
 		return fmt.Errorf("%s: %s: %w", pkg, op, err)
 	}
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) {
-		code := string(pqErr.Code)
+	if code, _, ok := Code(err); ok {
 		switch {
 		case len(code) < 2:
 		case code[:2] == "23":
@@ -50,6 +47,35 @@ func Translate(pkg, op string, err error) error {
 	return fmt.Errorf("%s: %s: %w", pkg, op, err)
 }
 
+// Code returns the SQLSTATE of a server error of either driver, and the
+// constraint it names.
+func Code(err error) (code, constraint string, ok bool) {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return string(pqErr.Code), pqErr.Constraint, true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code, pgErr.ConstraintName, true
+	}
+	return "", "", false
+}
+
+// IsDuplicateEvent reports whether err is the unique violation of an event
+// id (events_pkey): the event was committed by someone else while the batch
+// was being written.
+func IsDuplicateEvent(err error) bool {
+	code, constraint, _ := Code(err)
+	return code == "23505" && constraint == "events_pkey"
+}
+
+// IsUndefined reports whether err says that a table or schema does not
+// exist (the database was not migrated).
+func IsUndefined(err error) bool {
+	code, _, _ := Code(err)
+	return code == "42P01" || code == "3F000"
+}
+
 // IsConnError reports whether err says the connection failed or could not
 // be made.
 func IsConnError(err error) bool {
@@ -57,5 +83,7 @@ func IsConnError(err error) bool {
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.As(err, &netErr)
+		errors.Is(err, syscall.EPIPE) || errors.As(err, &netErr) || errors.As(err, new(*pgconn.ConnectError)) ||
+		errors.Is(err, pgconn.ErrConnClosed) ||
+		pgconn.SafeToRetry(err)
 }

@@ -1,4 +1,4 @@
-package sqlstore
+package driver
 
 import (
 	"math"
@@ -88,10 +88,17 @@ func TestSessionUUID(t *testing.T) {
 
 type testDialect struct{}
 
-func (testDialect) BindType() int            { return sqlx.QUESTION }
-func (testDialect) Table(name string) string { return `"` + name + `"` }
-func (testDialect) TimeArg(t time.Time) any  { return t.UnixMicro() }
-func (testDialect) UUIDArg(id uuid.UUID) any { return id.String() }
+func (testDialect) BindType() int                             { return sqlx.QUESTION }
+func (testDialect) Table(name string) string                  { return `"` + name + `"` }
+func (testDialect) TimeArg(t time.Time) any                   { return t.UnixMicro() }
+func (testDialect) UUIDArg(id uuid.UUID) any                  { return id.String() }
+func (testDialect) Bucket(col string, _ time.Duration) string { return col }
+func (testDialect) CastInt(expr string) string                { return expr }
+func (testDialect) CastFloat(expr string) string              { return expr }
+func (testDialect) SQLPercentiles() bool                      { return false }
+func (testDialect) Translate(pkg, op string, err error) error {
+	return err
+}
 
 func TestEventsQuery(t *testing.T) {
 	q := audit.Query{
@@ -162,7 +169,7 @@ func TestReadMigrations(t *testing.T) {
 		"m/README":        {Data: []byte("ignored")},
 	}
 	got, err := ReadMigrations(good, "m")
-	if err != nil || len(got) != 2 || got[0] != (MigrationFile{1, "init", "A"}) || got[1] != (MigrationFile{2, "more", "B"}) {
+	if err != nil || len(got) != 2 || got[0] != (Migration{1, "init", "A"}) || got[1] != (Migration{2, "more", "B"}) {
 		t.Errorf("ReadMigrations = %+v, %v", got, err)
 	}
 	for _, bad := range []fstest.MapFS{
@@ -194,5 +201,19 @@ func TestStatements(t *testing.T) {
 	r := SessionRow{Key: TextPair{Text: "k"}}
 	if args := r.Args(d); len(args) != len(SessionColumns) || args[1] != nil {
 		t.Errorf("SessionRow.Args = %v", args)
+	}
+}
+
+func TestFind(t *testing.T) {
+	type store struct{ db DB }
+	Register(func(s *store) DB { return s.db })
+	want := DB{Dialect: testDialect{}}
+	if got, err := Find(&store{db: want}); err != nil || got.Dialect != want.Dialect {
+		t.Errorf("Find(registered) = %v, %v", got, err)
+	}
+	for _, s := range []any{(*store)(nil), 42, nil} {
+		if _, err := Find(s); err == nil {
+			t.Errorf("Find(%#v) found a database", s)
+		}
 	}
 }

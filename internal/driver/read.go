@@ -1,4 +1,4 @@
-package sqlstore
+package driver
 
 import (
 	"context"
@@ -21,29 +21,10 @@ func Read(ctx context.Context, d Dialect, db sqlx.QueryerContext, q audit.Query)
 	if err != nil {
 		return audit.Page{}, err
 	}
-	rows, err := db.QueryContext(ctx, query, args...)
+	events, err := queryEvents(ctx, db, query, args, nil)
 	if err != nil {
 		return audit.Page{}, err
 	}
-	defer rows.Close()
-	var events []audit.Event
-	var scan EventScan
-	dest := scan.Dest()
-	for rows.Next() {
-		scan = EventScan{}
-		if err := rows.Scan(dest...); err != nil {
-			return audit.Page{}, err
-		}
-		e, err := scan.Event()
-		if err != nil {
-			return audit.Page{}, fmt.Errorf("event %s: %w", scan.ID, err)
-		}
-		events = append(events, e)
-	}
-	if err := rows.Err(); err != nil {
-		return audit.Page{}, err
-	}
-	rows.Close()
 
 	var page audit.Page
 	if n := q.PageSize(); len(events) > n {
@@ -56,6 +37,64 @@ func Read(ctx context.Context, d Dialect, db sqlx.QueryerContext, q audit.Query)
 	}
 	page.Events = events
 	return page, nil
+}
+
+// queryEvents runs a query of events (see [EventScan]) and appends them to
+// events.
+func queryEvents(ctx context.Context, db sqlx.QueryerContext, query string, args []any, events []audit.Event) ([]audit.Event, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var scan EventScan
+	dest := scan.Dest()
+	for rows.Next() {
+		scan = EventScan{}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		e, err := scan.Event()
+		if err != nil {
+			return nil, fmt.Errorf("event %s: %w", scan.ID, err)
+		}
+		events = append(events, e)
+	}
+	return events, rows.Err()
+}
+
+// EventsByID returns the events with the given ids, with their params
+// sorted by key, in the order of ids; an id not stored (deleted meanwhile)
+// is left out. Readers that select event ids with queries of their own (the
+// analysis package) load the events with it. Errors are the driver's.
+func EventsByID(ctx context.Context, d Dialect, db sqlx.QueryerContext, ids []uuid.UUID) ([]audit.Event, error) {
+	var found []audit.Event
+	for rest := ids; len(rest) > 0; {
+		chunk := rest[:min(len(rest), paramsPerQuery)]
+		rest = rest[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = d.UUIDArg(id)
+		}
+		q := Rebind(d, "SELECT "+eventSelect+"\nFROM "+d.Table(TableEvents)+" e\nJOIN "+d.Table(TableEventTypes)+
+			" t ON t.id = e.event_type_id\nLEFT JOIN "+d.Table(TableSessions)+" s ON s.id = e.session_id\nWHERE e.id IN ("+
+			Placeholders(len(chunk))+")")
+		var err error
+		if found, err = queryEvents(ctx, db, q, args, found); err != nil {
+			return nil, err
+		}
+	}
+	byID := make(map[uuid.UUID]audit.Event, len(found))
+	for _, e := range found {
+		byID[e.ID] = e
+	}
+	events := make([]audit.Event, 0, len(found))
+	for _, id := range ids {
+		if e, ok := byID[id]; ok {
+			events = append(events, e)
+		}
+	}
+	return events, loadParams(ctx, d, db, events)
 }
 
 // paramsPerQuery is how many events' params one query reads.

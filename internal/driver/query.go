@@ -1,4 +1,4 @@
-package sqlstore
+package driver
 
 import (
 	"fmt"
@@ -7,21 +7,7 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 )
-
-// Dialect is what differs between the SQL stores in the shared queries.
-type Dialect interface {
-	// BindType is the driver's placeholder style, as [sqlx.BindType]
-	// returns it (sqlx.DOLLAR for Postgres, sqlx.QUESTION for SQLite).
-	BindType() int
-	// Table returns the quoted (and, where the store has a schema,
-	// qualified) name of one of the tables.
-	Table(name string) string
-	// TimeArg and UUIDArg return times and ids as query arguments.
-	TimeArg(time.Time) any
-	UUIDArg(uuid.UUID) any
-}
 
 // eventSelect lists the columns the reads return, in the order of
 // [EventScan]'s fields.
@@ -98,28 +84,9 @@ func (t *ScanTime) Scan(src any) error {
 	case int64:
 		t.Time = time.UnixMicro(v).UTC()
 	default:
-		return fmt.Errorf("sqlstore: cannot scan %T into a time", src)
+		return fmt.Errorf("driver: cannot scan %T into a time", src)
 	}
 	return nil
-}
-
-// builder accumulates a WHERE clause with ? placeholders.
-type builder struct {
-	d     Dialect
-	conds []string
-	args  []any
-}
-
-func (b *builder) add(cond string, args ...any) {
-	b.conds = append(b.conds, cond)
-	b.args = append(b.args, args...)
-}
-
-// matchText adds a condition that col (with col_raw) holds one of values,
-// byte for byte.
-func (b *builder) matchText(col string, values []string) {
-	cond, args := MatchText(col, values)
-	b.add(cond, args...)
 }
 
 // MatchText returns the condition (with ? placeholders) and its arguments
@@ -140,14 +107,10 @@ func MatchText(col string, values []string) (string, []any) {
 		args = append(args, t, raw)
 	}
 	if len(clean) > 0 {
-		ors = append([]string{"(" + col + " IN (" + placeholders(len(clean)) + ") AND " + col + "_raw IS NULL)"}, ors...)
+		ors = append([]string{"(" + col + " IN (" + Placeholders(len(clean)) + ") AND " + col + "_raw IS NULL)"}, ors...)
 		args = append(clean, args...)
 	}
 	return "(" + strings.Join(ors, " OR ") + ")", args
-}
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // EventsQuery builds the query of one page of q: the events (see
@@ -155,64 +118,33 @@ func placeholders(n int) string {
 // extra row tells that there is a next page). It returns an error wrapping
 // [audit.ErrInvalidCursor] for a bad cursor.
 func EventsQuery(d Dialect, q *audit.Query) (string, []any, error) {
-	b := &builder{d: d}
-	// Stored times are whole microseconds, so rounding a bound up to the
-	// next microsecond keeps the meaning of >= Since and < Until exactly.
-	if !q.Since.IsZero() {
-		b.add("e.event_time >= ?", d.TimeArg(CeilMicro(q.Since)))
-	}
-	if !q.Until.IsZero() {
-		b.add("e.event_time < ?", d.TimeArg(CeilMicro(q.Until)))
-	}
-	if len(q.Levels) > 0 {
-		lv := make([]any, len(q.Levels))
-		for i, l := range q.Levels {
-			lv[i] = l.String()
-		}
-		b.add("t.source IN ("+placeholders(len(lv))+")", lv...)
-	}
+	w := NewWhere(d)
+	w.Window(q.Since, q.Until)
+	w.Levels("t.source", q.Levels)
 	if len(q.Types) > 0 {
-		b.matchText("t.friendly_name", q.Types)
+		w.Text("t.friendly_name", q.Types)
 	}
 	if len(q.UserIDs) > 0 {
-		b.matchText("e.user_id", q.UserIDs)
+		w.Text("e.user_id", q.UserIDs)
 	}
-	if len(q.SessionIDs) > 0 {
-		var ids []any
-		for _, s := range q.SessionIDs {
-			if u, ok := SessionUUID(s); ok {
-				ids = append(ids, d.UUIDArg(u))
-			}
-		}
-		if len(ids) == 0 {
-			b.add("e.session_id IS NULL AND e.session_id IS NOT NULL")
-		} else {
-			b.add("e.session_id IN ("+placeholders(len(ids))+")", ids...)
-		}
-	}
+	w.Sessions(q.SessionIDs)
 	if q.Object != nil {
-		sub := &builder{d: d}
-		sub.add("v.entity_kind IS NOT NULL")
-		sub.matchText("v.value", []string{q.Object.ID})
-		if q.Object.Kind != "" {
-			sub.matchText("v.entity_kind", []string{q.Object.Kind})
-		}
-		b.add("e.id IN (SELECT v.event_id FROM "+d.Table(TableValues)+" v WHERE "+strings.Join(sub.conds, " AND ")+")", sub.args...)
+		w.Object(*q.Object)
 	}
 	if q.After != "" {
 		t, id, err := audit.DecodeCursor(q.After)
 		if err != nil {
 			return "", nil, err
 		}
-		b.add("(e.event_time, e.id) < (?, ?)", d.TimeArg(t), d.UUIDArg(id))
+		w.Before(t, id)
 	}
 	var sb strings.Builder
 	sb.WriteString("SELECT " + eventSelect + "\nFROM " + d.Table(TableEvents) + " e\nJOIN " + d.Table(TableEventTypes) + " t ON t.id = e.event_type_id\nLEFT JOIN " + d.Table(TableSessions) + " s ON s.id = e.session_id")
-	if len(b.conds) > 0 {
-		sb.WriteString("\nWHERE " + strings.Join(b.conds, "\n AND "))
+	if !w.Empty() {
+		sb.WriteString("\nWHERE " + w.String())
 	}
 	fmt.Fprintf(&sb, "\nORDER BY e.event_time DESC, e.id DESC\nLIMIT %d", q.PageSize()+1)
-	return rebind(d, sb.String()), b.args, nil
+	return Rebind(d, sb.String()), w.Args(), nil
 }
 
 // ValueScan is one row of the params query: scan it with [ValueScan.Dest].
@@ -245,16 +177,8 @@ func ParamsQuery(d Dialect, ids []uuid.UUID) (string, []any) {
 		args[i] = d.UUIDArg(id)
 	}
 	q := "SELECT v.event_id, p.name, p.name_raw, p.type, v.value, v.value_raw, v.entity_kind, v.entity_kind_raw\nFROM " +
-		d.Table(TableValues) + " v\nJOIN " + d.Table(TableEventParameters) + " p ON p.id = v.parameter_id\nWHERE v.event_id IN (" + placeholders(len(ids)) + ")"
-	return rebind(d, q), args
-}
-
-// rebind turns the ? placeholders of query into d's.
-func rebind(d Dialect, query string) string {
-	if d.BindType() == sqlx.QUESTION {
-		return query
-	}
-	return sqlx.Rebind(d.BindType(), query)
+		d.Table(TableValues) + " v\nJOIN " + d.Table(TableEventParameters) + " p ON p.id = v.parameter_id\nWHERE v.event_id IN (" + Placeholders(len(ids)) + ")"
+	return Rebind(d, q), args
 }
 
 // CeilMicro returns t in UTC rounded up to a whole microsecond.

@@ -1,4 +1,4 @@
-package sqlstore
+package driver
 
 import (
 	"context"
@@ -172,8 +172,8 @@ func (r *Registry) paramID(ctx context.Context, d Dialect, db sqlx.QueryerContex
 // rows committed before it started, so a row that a concurrent insert
 // committed is found by the next try.
 func insertOrSelect(ctx context.Context, d Dialect, db sqlx.QueryerContext, insert string, insArgs []any, sel string, selArgs []any) (uuid.UUID, error) {
-	insert = rebind(d, insert)
-	sel = rebind(d, sel)
+	insert = Rebind(d, insert)
+	sel = Rebind(d, sel)
 	for range 3 {
 		var id uuid.UUID
 		err := db.QueryRowxContext(ctx, insert, insArgs...).Scan(&id)
@@ -191,7 +191,7 @@ func insertOrSelect(ctx context.Context, d Dialect, db sqlx.QueryerContext, inse
 			return uuid.Nil, err
 		}
 	}
-	return uuid.Nil, errors.New("sqlstore: registry row vanished while being created")
+	return uuid.Nil, errors.New("driver: registry row vanished while being created")
 }
 
 // SessionRow is a users_sessions row to record: one per session id of a

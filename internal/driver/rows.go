@@ -1,10 +1,10 @@
-package sqlstore
+package driver
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/eventcheck"
 	"github.com/google/uuid"
 )
 
@@ -88,47 +88,9 @@ type ValueRow struct {
 	KindRaw    []byte
 }
 
-// MinTime and MaxTime bound the event times the stores accept.
-var (
-	MinTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
-	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
-)
-
-// Validate checks what every store requires of an event: an id, a time in
-// [MinTime, MaxTime], a valid level and unique param keys. The error wraps
-// [audit.ErrInvalidEvent].
-func Validate(e *audit.Event) error {
-	switch {
-	case e.ID == uuid.Nil:
-		return fmt.Errorf("%w: no id", audit.ErrInvalidEvent)
-	case e.Time.IsZero():
-		return fmt.Errorf("%w: event %s has no time", audit.ErrInvalidEvent, e.ID)
-	case e.Time.Before(MinTime) || e.Time.After(MaxTime):
-		return fmt.Errorf("%w: event %s has time %s out of range", audit.ErrInvalidEvent, e.ID, e.Time)
-	case !e.Level.Valid():
-		return fmt.Errorf("%w: event %s has invalid level %d", audit.ErrInvalidEvent, e.ID, uint8(e.Level))
-	}
-	if n := len(e.Params); n > 1 {
-		if n <= 16 {
-			for i := 1; i < n; i++ {
-				for j := 0; j < i; j++ {
-					if e.Params[i].Key == e.Params[j].Key {
-						return fmt.Errorf("%w: event %s has param %q twice", audit.ErrInvalidEvent, e.ID, e.Params[i].Key)
-					}
-				}
-			}
-		} else {
-			seen := make(map[string]struct{}, n)
-			for _, p := range e.Params {
-				if _, dup := seen[p.Key]; dup {
-					return fmt.Errorf("%w: event %s has param %q twice", audit.ErrInvalidEvent, e.ID, p.Key)
-				}
-				seen[p.Key] = struct{}{}
-			}
-		}
-	}
-	return nil
-}
+// Validate checks what every store requires of an event; see
+// [eventcheck.Check].
+func Validate(e *audit.Event) error { return eventcheck.Check(e) }
 
 // EncodeEvent validates e and maps it to its rows. The time is truncated to
 // microseconds, the resolution of the SQL stores. TypeID and ParameterIDs

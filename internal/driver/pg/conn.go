@@ -1,0 +1,185 @@
+package pg
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/auditkit/audit/internal/driver"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
+)
+
+// Conn is a Postgres connection pool as the store uses it: reads and short
+// statements through DB, batches through WriteBatch.
+type Conn interface {
+	// DB returns the pool as a database/sql handle.
+	DB() *sqlx.DB
+	// WriteBatch writes the events and their param values in one
+	// transaction with COPY. With skipStored, it first leaves out the
+	// events already stored. Errors are the driver's.
+	WriteBatch(ctx context.Context, rows []driver.EventRow, skipStored bool) error
+	// Close closes what the Conn opened itself (not the caller's pool).
+	Close() error
+}
+
+// NewPQ returns a Conn on a lib/pq pool.
+func NewPQ(db *sqlx.DB, d Dialect) Conn {
+	return &pqConn{db: db, d: d,
+		copyEvents: copyStmt(d.Table(driver.TableEvents), driver.EventColumns),
+		copyValues: copyStmt(d.Table(driver.TableValues), driver.ValueColumns)}
+}
+
+func copyStmt(table string, cols []string) string {
+	return "COPY " + table + " (" + strings.Join(cols, ", ") + ") FROM STDIN"
+}
+
+type pqConn struct {
+	db                     *sqlx.DB
+	d                      Dialect
+	copyEvents, copyValues string
+}
+
+func (c *pqConn) DB() *sqlx.DB { return c.db }
+func (c *pqConn) Close() error { return nil }
+
+func (c *pqConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipStored bool) (err error) {
+	if skipStored {
+		if rows, err = unstored(ctx, c.db, c.d, rows); err != nil || len(rows) == 0 {
+			return err
+		}
+	}
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err := copyIn(ctx, tx, c.copyEvents, len(rows), func(i int) []any { return rows[i].Args(c.d) }); err != nil {
+		return err
+	}
+	vals := valueArgs(rows, c.d)
+	if len(vals) > 0 {
+		if err := copyIn(ctx, tx, c.copyValues, len(vals), func(i int) []any { return vals[i] }); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// copyIn runs one lib/pq COPY of n rows.
+func copyIn(ctx context.Context, tx *sql.Tx, stmt string, n int, row func(int) []any) error {
+	st, err := tx.PrepareContext(ctx, stmt)
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		if _, err := st.ExecContext(ctx, row(i)...); err != nil {
+			st.Close()
+			return err
+		}
+	}
+	if _, err := st.ExecContext(ctx); err != nil {
+		st.Close()
+		return err
+	}
+	return st.Close()
+}
+
+// valueArgs returns the param value rows of the batch.
+func valueArgs(rows []driver.EventRow, d Dialect) [][]any {
+	n := 0
+	for i := range rows {
+		n += len(rows[i].Values)
+	}
+	out := make([][]any, 0, n)
+	for i := range rows {
+		for j := range rows[i].Values {
+			out = append(out, rows[i].Values[j].Args(d, rows[i].ID))
+		}
+	}
+	return out
+}
+
+// unstored returns the rows whose events are not stored yet. It reads
+// outside the batch's transaction: a stored event stays stored, and one
+// committed by another writer meanwhile fails the COPY on events_pkey, for
+// the store to try again.
+func unstored(ctx context.Context, db *sqlx.DB, d Dialect, rows []driver.EventRow) ([]driver.EventRow, error) {
+	ids := make([]string, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].ID.String()
+	}
+	var stored []string
+	q := "SELECT id::text FROM " + d.Table(driver.TableEvents) + " WHERE id = ANY(string_to_array($1, ',')::uuid[])"
+	if err := db.SelectContext(ctx, &stored, q, strings.Join(ids, ",")); err != nil {
+		return nil, err
+	}
+	done := make(map[string]bool, len(stored))
+	for _, id := range stored {
+		done[id] = true
+	}
+	kept := rows[:0:0]
+	for i, r := range rows {
+		if !done[ids[i]] {
+			kept = append(kept, r)
+		}
+	}
+	return kept, nil
+}
+
+// NewPgx returns a Conn on a pgx v5 pool: batches are written with
+// CopyFrom, everything else goes through pgx's database/sql adapter on the
+// same pool.
+func NewPgx(pool *pgxpool.Pool, d Dialect, schema string) Conn {
+	return &pgxConn{pool: pool, d: d, schema: schema,
+		db: sqlx.NewDb(stdlib.OpenDBFromPool(pool), "pgx")}
+}
+
+type pgxConn struct {
+	pool   *pgxpool.Pool
+	db     *sqlx.DB
+	d      Dialect
+	schema string
+}
+
+func (c *pgxConn) DB() *sqlx.DB { return c.db }
+
+// Close closes the database/sql adapter, which leaves the pool open.
+func (c *pgxConn) Close() error { return c.db.Close() }
+
+func (c *pgxConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipStored bool) (err error) {
+	if skipStored {
+		if rows, err = unstored(ctx, c.db, c.d, rows); err != nil || len(rows) == 0 {
+			return err
+		}
+	}
+	tx, err := c.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableEvents}, driver.EventColumns,
+		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return rows[i].Args(c.d), nil }))
+	if err != nil {
+		return err
+	}
+	if vals := valueArgs(rows, c.d); len(vals) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableValues}, driver.ValueColumns, pgx.CopyFromRows(vals)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// Pool returns the pgx pool.
+func (c *pgxConn) Pool() *pgxpool.Pool { return c.pool }

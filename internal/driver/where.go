@@ -1,0 +1,160 @@
+package driver
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/google/uuid"
+)
+
+// Where accumulates the conditions of a WHERE clause on the events table
+// (aliased e), with ? placeholders, and their arguments in order. It is the
+// one builder of event filters: the stores' Read and every analysis query
+// use it.
+type Where struct {
+	d     Dialect
+	conds []string
+	args  []any
+}
+
+// NewWhere returns an empty clause in d's dialect.
+func NewWhere(d Dialect) *Where { return &Where{d: d} }
+
+// Clone returns a copy of w that can grow apart from it.
+func (w *Where) Clone() *Where {
+	return &Where{d: w.d, conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
+}
+
+// Add adds a condition with its arguments.
+func (w *Where) Add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+// Args returns the arguments of the conditions, in order.
+func (w *Where) Args() []any { return w.args }
+
+// String returns the conditions joined by AND, "TRUE" when there is none.
+func (w *Where) String() string {
+	if len(w.conds) == 0 {
+		return "TRUE"
+	}
+	return strings.Join(w.conds, "\n AND ")
+}
+
+// Empty reports whether w has no condition.
+func (w *Where) Empty() bool { return len(w.conds) == 0 }
+
+// Window keeps events with since <= event_time < until; a zero bound is
+// open. Bounds are rounded up to whole microseconds (stored times are whole
+// microseconds, so the meaning of >= and < is kept exactly).
+func (w *Where) Window(since, until time.Time) {
+	if !since.IsZero() {
+		w.Add("e.event_time >= ?", w.d.TimeArg(CeilMicro(since)))
+	}
+	if !until.IsZero() {
+		w.Add("e.event_time < ?", w.d.TimeArg(CeilMicro(until)))
+	}
+}
+
+// Levels keeps events of the given levels (col is events.level or
+// event_types.source); none means all.
+func (w *Where) Levels(col string, ls []audit.Level) {
+	if len(ls) == 0 {
+		return
+	}
+	args := make([]any, len(ls))
+	for i, l := range ls {
+		args[i] = l.String()
+	}
+	w.Add(col+" IN ("+Placeholders(len(args))+")", args...)
+}
+
+// Types keeps events of the given record types, through the event_types
+// registry so that the (event_type_id, event_time) index serves them; none
+// means all.
+func (w *Where) Types(ts []string) {
+	if len(ts) == 0 {
+		return
+	}
+	cond, args := MatchText("friendly_name", ts)
+	w.Add("e.event_type_id IN (SELECT id FROM "+w.d.Table(TableEventTypes)+" WHERE "+cond+")", args...)
+}
+
+// ErrorsOnly keeps error events, through the registry too.
+func (w *Where) ErrorsOnly() {
+	w.Add("e.event_type_id IN (SELECT id FROM " + w.d.Table(TableEventTypes) + " WHERE source = 'error')")
+}
+
+// Users keeps events of the given users ("" for events without one); none
+// means all.
+func (w *Where) Users(us []string) {
+	if len(us) == 0 {
+		return
+	}
+	var ors, named []string
+	for _, u := range us {
+		if u == "" {
+			ors = append(ors, "e.user_id IS NULL")
+		} else {
+			named = append(named, u)
+		}
+	}
+	var args []any
+	if len(named) > 0 {
+		cond, a := MatchText("e.user_id", named)
+		ors = append(ors, cond)
+		args = a
+	}
+	w.Add("("+strings.Join(ors, " OR ")+")", args...)
+}
+
+// Sessions keeps events of the given session ids; none means all.
+func (w *Where) Sessions(ss []string) {
+	if len(ss) == 0 {
+		return
+	}
+	var ids []any
+	for _, s := range ss {
+		if u, ok := SessionUUID(s); ok {
+			ids = append(ids, w.d.UUIDArg(u))
+		}
+	}
+	if len(ids) == 0 {
+		w.Add("e.session_id IS NULL AND e.session_id IS NOT NULL")
+		return
+	}
+	w.Add("e.session_id IN ("+Placeholders(len(ids))+")", ids...)
+}
+
+// Object keeps events with a param that references obj (any kind when
+// obj.Kind is empty): one probe of the entity index on value.
+func (w *Where) Object(obj audit.Entity) {
+	sub := NewWhere(w.d)
+	sub.Add("v.entity_kind IS NOT NULL")
+	sub.Text("v.value", []string{obj.ID})
+	if obj.Kind != "" {
+		sub.Text("v.entity_kind", []string{obj.Kind})
+	}
+	w.Add("e.id IN (SELECT v.event_id FROM "+w.d.Table(TableValues)+" v WHERE "+sub.String()+")", sub.args...)
+}
+
+// Text keeps rows whose text column col (with col_raw) holds one of values,
+// byte for byte (see [MatchText]).
+func (w *Where) Text(col string, values []string) {
+	cond, args := MatchText(col, values)
+	w.Add(cond, args...)
+}
+
+// Before keeps events older than (t, id) in the keyset order (event_time,
+// id); After keeps those newer.
+func (w *Where) Before(t time.Time, id uuid.UUID) {
+	w.Add("(e.event_time, e.id) < (?, ?)", w.d.TimeArg(t), w.d.UUIDArg(id))
+}
+
+// After keeps events newer than (t, id) in the keyset order.
+func (w *Where) After(t time.Time, id uuid.UUID) {
+	w.Add("(e.event_time, e.id) > (?, ?)", w.d.TimeArg(t), w.d.UUIDArg(id))
+}
