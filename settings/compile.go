@@ -174,6 +174,8 @@ type state struct {
 	// The last active rule of each scope and id, by index in policy.Rules.
 	everyone int // -1 when none
 	byID     map[Scope]map[string]int
+	// ancestors lists, for each subgroup, the groups that contain it.
+	ancestors map[string][]string
 	// tables caches decision tables by the deciding rules' indexes.
 	tables sync.Map // string -> *table
 }
@@ -199,7 +201,7 @@ func routesOf(lv Levels) [8]audit.Route {
 
 // compile indexes the rules of p active at now. p must be valid.
 func compile(p *Policy, now time.Time) *state {
-	st := &state{policy: p, at: now, routes: routesOf(p.Levels), everyone: -1, byID: map[Scope]map[string]int{}}
+	st := &state{policy: p, at: now, routes: routesOf(p.Levels), everyone: -1, byID: map[Scope]map[string]int{}, ancestors: ancestorsOf(p.Groups)}
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		if !r.active(now) {
@@ -245,7 +247,7 @@ func (st *state) decide(s audit.Subject) (Scope, []int) {
 		return ScopePackage, r
 	}
 	var groups []int
-	for _, g := range s.Groups {
+	for _, g := range st.expandGroups(s.Groups) {
 		if i, ok := st.byID[ScopeGroup][g]; ok && !slices.Contains(groups, i) {
 			groups = append(groups, i)
 		}

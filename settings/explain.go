@@ -58,7 +58,7 @@ func (e *Engine) Explain(s audit.Subject) Explanation {
 	}
 	for i, r := range st.policy.Rules {
 		switch {
-		case !matches(&r, s) || slices.Contains(rules, i):
+		case !st.matches(&r, s) || slices.Contains(rules, i):
 		case !r.active(st.at):
 			x.Expired = append(x.Expired, RuleRef{i, r})
 		default:
@@ -71,7 +71,7 @@ func (e *Engine) Explain(s audit.Subject) Explanation {
 }
 
 // matches reports whether r's scope covers s.
-func matches(r *Rule, s audit.Subject) bool {
+func (st *state) matches(r *Rule, s audit.Subject) bool {
 	switch r.Scope {
 	case ScopeEveryone:
 		return true
@@ -82,7 +82,7 @@ func matches(r *Rule, s audit.Subject) bool {
 	case ScopePackage:
 		return r.ID == s.Package
 	case ScopeGroup:
-		return slices.Contains(s.Groups, r.ID)
+		return st.memberOf(s.Groups, r.ID)
 	}
 	return false
 }
