@@ -67,7 +67,9 @@
 // of staff too, so a rule for staff applies to interns. The expansion is
 // recursive, each group the subject belongs to through nesting joins the
 // union above, and a cycle ("a" contains "b" contains "a") makes the policy
-// invalid, naming the cycle.
+// invalid, naming the cycle. A host that keeps the nesting in its own
+// directory declares it from Go with [Engine.SetGroups], which adds to the
+// document's nesting and is checked for cycles together with it.
 //
 // # Export blocks
 //

@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -142,4 +143,38 @@ func cloneGroups(groups map[string][]string) map[string][]string {
 		out[g] = slices.Clone(subs)
 	}
 	return out
+}
+
+// mergeGroups returns the nesting of a and b together: a group's subgroups
+// are those either gives it.
+func mergeGroups(a, b map[string][]string) map[string][]string {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	out := cloneGroups(a)
+	for g, subs := range b {
+		for _, sub := range subs {
+			if !slices.Contains(out[g], sub) {
+				out[g] = append(out[g], sub)
+			}
+		}
+		if _, ok := out[g]; !ok {
+			out[g] = nil
+		}
+	}
+	return out
+}
+
+func joinErrs(errs []*FieldError) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	all := make([]error, len(errs))
+	for i, e := range errs {
+		all[i] = e
+	}
+	return errors.Join(all...)
 }

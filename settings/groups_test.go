@@ -112,3 +112,63 @@ func TestNestedGroupsInvalid(t *testing.T) {
 		t.Error("a refused policy replaced the one in force")
 	}
 }
+
+// TestSetGroups checks the nesting declared from Go: it adds to the
+// policy's, follows each call, survives a new policy, and refuses cycles,
+// alone or together with the policy's nesting.
+func TestSetGroups(t *testing.T) {
+	e, err := settings.New(settings.Policy{
+		Groups: map[string][]string{"staff": {"analysts"}},
+		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.Verbose}},
+	}, settings.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	intern := e.Bind(audit.Subject{UserID: "u", Groups: []string{"interns"}})
+	debug := func(b audit.Binding) bool { return b.Route(audit.LevelDebug, "")&audit.RouteStore != 0 }
+	if debug(intern) {
+		t.Fatal("interns are in staff before any nesting says so")
+	}
+	if err := e.SetGroups(map[string][]string{"analysts": {"interns"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !debug(intern) {
+		t.Error("interns in analysts (SetGroups), analysts in staff (policy): staff's rule does not apply")
+	}
+
+	// A new policy keeps the nesting set from Go.
+	if err := e.Set(settings.Policy{
+		Groups: map[string][]string{"staff": {"analysts"}},
+		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.Verbose, Comment: "v2"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !debug(intern) {
+		t.Error("a new policy dropped the nesting set with SetGroups")
+	}
+
+	// Cycles: alone, with the policy's nesting, and a policy closing one.
+	for _, g := range []map[string][]string{
+		{"a": {"b"}, "b": {"a"}},
+		{"analysts": {"interns"}, "interns": {"staff"}}, // staff contains analysts in the policy
+	} {
+		err := e.SetGroups(g)
+		if err == nil || !errors.Is(err, settings.ErrInvalidPolicy) || !strings.Contains(err.Error(), "cycle") {
+			t.Errorf("SetGroups(%v) = %v, want a cycle refused", g, err)
+		}
+	}
+	err = e.Set(settings.Policy{Groups: map[string][]string{"interns": {"staff"}, "staff": {"analysts"}}})
+	if err == nil || !strings.Contains(err.Error(), `cycle: "analysts" -> "interns" -> "staff" -> "analysts"`) || !strings.Contains(err.Error(), "SetGroups") {
+		t.Errorf("Set closing a cycle through the SetGroups nesting = %v", err)
+	}
+	if !debug(intern) {
+		t.Error("a refused change replaced the nesting in force")
+	}
+
+	if err := e.SetGroups(nil); err != nil {
+		t.Fatal(err)
+	}
+	if debug(intern) {
+		t.Error("SetGroups(nil) kept the nesting set before")
+	}
+}
