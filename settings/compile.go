@@ -247,9 +247,15 @@ func (st *state) decide(s audit.Subject) (Scope, []int) {
 		return ScopePackage, r
 	}
 	var groups []int
-	for _, g := range st.expandGroups(s.Groups) {
+	group := func(g string) {
 		if i, ok := st.byID[ScopeGroup][g]; ok && !slices.Contains(groups, i) {
 			groups = append(groups, i)
+		}
+	}
+	for _, g := range s.Groups {
+		group(g)
+		for _, a := range st.ancestors[g] { // the groups containing g
+			group(a)
 		}
 	}
 	if groups != nil {

@@ -32,6 +32,10 @@ type Explanation struct {
 	Outranked []RuleRef
 	// Expired are the rules that match the subject but have expired.
 	Expired []RuleRef
+	// Groups are the subject's groups followed by the groups that contain
+	// them through nesting ([Policy.Groups], [Engine.SetGroups]): every
+	// group whose rules apply to the subject.
+	Groups []string
 
 	table *table
 }
@@ -51,7 +55,7 @@ func (e *Engine) Explain(s audit.Subject) Explanation {
 	scope, rules := st.decide(s)
 	x := Explanation{
 		Subject: s, Version: st.policy.Version, At: st.at, Until: st.next,
-		Scope: scope, table: st.tableFor(s),
+		Scope: scope, table: st.tableFor(s), Groups: slices.Clone(st.expandGroups(s.Groups)),
 	}
 	for _, i := range rules {
 		x.Rules = append(x.Rules, RuleRef{i, st.policy.Rules[i]})
@@ -157,6 +161,9 @@ func (x Explanation) String() string {
 	var b strings.Builder
 	s := x.Subject
 	fmt.Fprintf(&b, "subject: user %q, groups %q, session %q, package %q\n", s.UserID, s.Groups, s.SessionID, s.Package)
+	if len(x.Groups) > len(s.Groups) {
+		fmt.Fprintf(&b, "through nested groups, also in: %q\n", x.Groups[len(s.Groups):])
+	}
 	if len(x.Rules) == 0 {
 		b.WriteString("decided by: the default (standard preset, no rule applies)\n")
 	} else {

@@ -2,6 +2,7 @@ package settings_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,6 +53,12 @@ func TestNestedGroups(t *testing.T) {
 	x := e.Explain(audit.Subject{UserID: "u", Groups: []string{"interns"}})
 	if x.Scope != settings.ScopeGroup || len(x.Rules) != 2 || x.Rules[0].Index != 0 || x.Rules[1].Index != 1 {
 		t.Errorf("Explain(interns) = scope %q, rules %v; want both group rules", x.Scope, x.Rules)
+	}
+	if want := []string{"interns", "analysts", "staff"}; !slices.Equal(x.Groups, want) {
+		t.Errorf("Explain(interns).Groups = %q, want %q", x.Groups, want)
+	}
+	if s := x.String(); !strings.Contains(s, `through nested groups, also in: ["analysts" "staff"]`) {
+		t.Errorf("Explain(interns).String() does not name the groups through nesting:\n%s", s)
 	}
 
 	// A rule for the user still beats the groups, nested or not.
