@@ -92,8 +92,10 @@ func (e *Engine) Set(p Policy) error {
 	if e.closed {
 		return fmt.Errorf("settings: set: %w", audit.ErrClosed)
 	}
-	if err := joinErrs(validateGroups(mergeGroups(p.Groups, e.groups))); err != nil {
-		return fmt.Errorf("%w (with the nesting given to SetGroups)", err)
+	if len(e.groups) > 0 {
+		if err := joinErrs(validateGroups(mergeGroups(p.Groups, e.groups))); err != nil {
+			return fmt.Errorf("%w (with the nesting given to SetGroups)", err)
+		}
 	}
 	e.install(&p)
 	return nil
@@ -131,7 +133,7 @@ func (e *Engine) SetGroups(groups map[string][]string) error {
 func (e *Engine) install(p *Policy) {
 	st := compile(p, e.opts.Clock.Now())
 	if e.groups != nil {
-		st.ancestors = ancestorsOf(mergeGroups(p.Groups, e.groups))
+		st.setParents(parentsOf(mergeGroups(p.Groups, e.groups)))
 	}
 	e.state.Store(st)
 	e.schedule(st, st.next.Sub(st.at))

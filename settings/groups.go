@@ -31,106 +31,180 @@ func validateGroups(groups map[string][]string) []*FieldError {
 	if len(errs) > 0 {
 		return errs
 	}
-	// Depth-first search; a group met again while on the path closes a cycle.
+	// Depth-first search without recursion, so that a long chain of
+	// groups cannot exhaust the stack; a group met again while on the path
+	// closes a cycle.
 	const (
 		unseen = iota
 		onPath
 		done
 	)
 	color := map[string]int{}
-	var path []string
-	var visit func(g string) []string
-	visit = func(g string) []string {
-		color[g] = onPath
-		path = append(path, g)
-		for _, sub := range groups[g] {
-			switch color[sub] {
-			case onPath:
-				start := slices.Index(path, sub)
-				return append(slices.Clone(path[start:]), sub)
-			case unseen:
-				if c := visit(sub); c != nil {
-					return c
-				}
-			}
-		}
-		path = path[:len(path)-1]
-		color[g] = done
-		return nil
+	type frame struct {
+		group string
+		next  int // the index of the next subgroup to visit
 	}
-	for _, g := range names {
-		if color[g] != unseen {
+	for _, root := range names {
+		if color[root] != unseen {
 			continue
 		}
-		path = path[:0]
-		if c := visit(g); c != nil {
-			quoted := make([]string, len(c))
-			for i, n := range c {
-				quoted[i] = fmt.Sprintf("%q", n)
+		stack := []frame{{group: root}}
+		color[root] = onPath
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			subs := groups[top.group]
+			if top.next == len(subs) {
+				color[top.group] = done
+				stack = stack[:len(stack)-1]
+				continue
 			}
-			errs = append(errs, fieldErr(fmt.Sprintf("groups[%q]", c[0]), "cycle: %s: a group may not contain itself, directly or through subgroups", strings.Join(quoted, " -> ")))
-			return errs
+			sub := subs[top.next]
+			top.next++
+			switch color[sub] {
+			case onPath:
+				var cycle []string
+				for i := range stack {
+					if stack[i].group == sub || cycle != nil {
+						cycle = append(cycle, fmt.Sprintf("%q", stack[i].group))
+					}
+				}
+				cycle = append(cycle, fmt.Sprintf("%q", sub))
+				return append(errs, fieldErr(fmt.Sprintf("groups[%q]", sub), "cycle: %s: a group may not contain itself, directly or through subgroups", strings.Join(cycle, " -> ")))
+			case unseen:
+				color[sub] = onPath
+				stack = append(stack, frame{group: sub})
+			}
 		}
 	}
 	return nil
 }
 
-// ancestorsOf returns, for each group that is a subgroup, every group that
-// contains it, directly or through other subgroups, in name order. groups
-// must have no cycle.
-func ancestorsOf(groups map[string][]string) map[string][]string {
+// parentsOf returns, for each group that is a subgroup, the groups that
+// contain it directly, in name order.
+func parentsOf(groups map[string][]string) map[string][]string {
 	if len(groups) == 0 {
 		return nil
 	}
 	parents := map[string][]string{}
-	for g, subs := range groups {
-		for _, sub := range subs {
-			parents[sub] = append(parents[sub], g)
+	for _, g := range slices.Sorted(maps.Keys(groups)) {
+		for _, sub := range groups[g] {
+			if !slices.Contains(parents[sub], g) {
+				parents[sub] = append(parents[sub], g)
+			}
 		}
+	}
+	return parents
+}
+
+// maxClosure bounds the table of every group's ancestors that a policy
+// compiles: beyond it (a hostile or unusually deep nesting), bindings walk
+// the nesting instead.
+const maxClosure = 1 << 16
+
+// closureOf returns, for each subgroup, every group that contains it,
+// directly or not, nearest first; nil when that table would hold more than
+// limit names in all.
+func closureOf(parents map[string][]string, limit int) map[string][]string {
+	if len(parents) == 0 {
+		return nil
 	}
 	out := make(map[string][]string, len(parents))
+	total := 0
 	for child := range parents {
-		seen := map[string]bool{}
-		stack := slices.Clone(parents[child])
-		for len(stack) > 0 {
-			p := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if seen[p] {
+		var list []string
+		var seen set
+		queue := slices.Clone(parents[child])
+		for len(queue) > 0 {
+			p := queue[0]
+			queue = queue[1:]
+			if !seen.add(p) {
 				continue
 			}
-			seen[p] = true
-			stack = append(stack, parents[p]...)
+			if total++; total > limit {
+				return nil
+			}
+			list = append(list, p)
+			queue = append(queue, parents[p]...)
 		}
-		out[child] = slices.Sorted(maps.Keys(seen))
+		out[child] = list
 	}
 	return out
+}
+
+// eachAncestor calls f once for each group that contains one of groups,
+// directly or through other subgroups, and is not itself in groups. The
+// walk is breadth-first from each group in turn, so nearer groups come
+// first; its cost is the number of such groups, with no table built ahead
+// (a long chain of groups costs memory in proportion to its length, not
+// its square).
+func (st *state) eachAncestor(groups []string, f func(string)) {
+	if len(st.parents) == 0 {
+		return
+	}
+	var seen set
+	for _, g := range groups {
+		seen.add(g)
+	}
+	var queue []string
+	for _, g := range groups {
+		queue = append(queue[:0], st.parents[g]...)
+		for len(queue) > 0 {
+			p := queue[0]
+			queue = queue[1:]
+			if !seen.add(p) {
+				continue
+			}
+			f(p)
+			queue = append(queue, st.parents[p]...)
+		}
+	}
+}
+
+// set is a set of strings: a slice while small, a map once large.
+type set struct {
+	list []string
+	m    map[string]struct{}
+}
+
+// add adds s and reports whether it was not in the set.
+func (t *set) add(s string) bool {
+	if t.m == nil {
+		if slices.Contains(t.list, s) {
+			return false
+		}
+		if len(t.list) < 16 {
+			t.list = append(t.list, s)
+			return true
+		}
+		t.m = make(map[string]struct{}, 64)
+		for _, x := range t.list {
+			t.m[x] = struct{}{}
+		}
+		t.list = nil
+	}
+	if _, ok := t.m[s]; ok {
+		return false
+	}
+	t.m[s] = struct{}{}
+	return true
 }
 
 // memberOf reports whether a subject in groups belongs to group, directly
 // or through a subgroup.
 func (st *state) memberOf(groups []string, group string) bool {
-	for _, g := range groups {
-		if g == group || slices.Contains(st.ancestors[g], group) {
-			return true
-		}
+	if slices.Contains(groups, group) {
+		return true
 	}
-	return false
+	found := false
+	st.eachAncestor(groups, func(a string) { found = found || a == group })
+	return found
 }
 
 // expandGroups returns groups followed by every group that contains one of
-// them, without repeats.
+// them.
 func (st *state) expandGroups(groups []string) []string {
-	if len(st.ancestors) == 0 {
-		return groups
-	}
 	out := slices.Clone(groups)
-	for _, g := range groups {
-		for _, a := range st.ancestors[g] {
-			if !slices.Contains(out, a) {
-				out = append(out, a)
-			}
-		}
-	}
+	st.eachAncestor(groups, func(a string) { out = append(out, a) })
 	return out
 }
 
@@ -177,4 +251,10 @@ func joinErrs(errs []*FieldError) error {
 		all[i] = e
 	}
 	return errors.Join(all...)
+}
+
+// setParents sets the nesting of st and its closure.
+func (st *state) setParents(parents map[string][]string) {
+	st.parents = parents
+	st.closure = closureOf(parents, maxClosure)
 }

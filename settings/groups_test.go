@@ -2,7 +2,9 @@ package settings_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -177,5 +179,30 @@ func TestSetGroups(t *testing.T) {
 	}
 	if debug(intern) {
 		t.Error("SetGroups(nil) kept the nesting set before")
+	}
+}
+
+// TestLongGroupChain checks that a hostile nesting, a chain of 100,000
+// groups, is expanded and checked for cycles in memory proportional to its
+// length, without exhausting the stack.
+func TestLongGroupChain(t *testing.T) {
+	const n = 100_000
+	groups := make(map[string][]string, n)
+	name := func(i int) string { return "g" + strconv.Itoa(i) }
+	for i := range n - 1 {
+		groups[name(i)] = []string{name(i + 1)}
+	}
+	p := settings.Policy{Groups: groups, Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: name(0), Preset: settings.Verbose}}}
+	e, err := settings.New(p, settings.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := e.Bind(audit.Subject{Groups: []string{name(n - 1)}}); b.Route(audit.LevelDebug, "")&audit.RouteStore == 0 {
+		t.Error("the rule of the chain's top group does not reach its bottom group")
+	}
+	groups[name(n-1)] = []string{name(n / 2)}
+	err = e.Set(p)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf(`groups["%s"]: cycle: "%[1]s" -> "%s"`, name(n/2), name(n/2+1))) {
+		t.Errorf("Set(a chain closed into a cycle) = %.300v", err)
 	}
 }
