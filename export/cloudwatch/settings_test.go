@@ -32,10 +32,16 @@ type settingsEnv struct {
 	errs []error
 }
 
-func newSettingsEnv(t *testing.T, doc string) *settingsEnv {
+// newSettingsEnv starts the server and the exporter on the clock `now`, or
+// on the wall clock when clock is time.Now.
+func newSettingsEnv(t *testing.T, doc string, clock ...func() time.Time) *settingsEnv {
 	t.Helper()
 	ctx := context.Background()
-	s := &settingsEnv{srv: cloudwatchtest.NewServer(cloudwatchtest.Options{Now: func() time.Time { return now }})}
+	nowFn := func() time.Time { return now }
+	if len(clock) > 0 {
+		nowFn = clock[0]
+	}
+	s := &settingsEnv{srv: cloudwatchtest.NewServer(cloudwatchtest.Options{Now: nowFn})}
 	t.Cleanup(s.srv.Close)
 	s.path = filepath.Join(t.TempDir(), "settings.json")
 	s.write(t, doc)
@@ -52,7 +58,7 @@ func newSettingsEnv(t *testing.T, doc string) *settingsEnv {
 	s.x, err = cloudwatch.New(cloudwatch.Options{
 		SettingsBlocks: s.engine.ExportBlocks,
 		Client:         s.srv.Client(),
-		Now:            func() time.Time { return now },
+		Now:            nowFn,
 		MinBackoff:     time.Millisecond,
 		MaxBackoff:     5 * time.Millisecond,
 		OnError: func(err error) {
@@ -230,5 +236,63 @@ func TestSettingsBlocksOptions(t *testing.T) {
 	_, err := cloudwatch.New(cloudwatch.Options{SettingsBlocks: func() []settings.ExportBlock { return nil }})
 	if err == nil || !strings.Contains(err.Error(), "SettingsBlocks") {
 		t.Errorf("New without a connection = %v, want an error naming SettingsBlocks", err)
+	}
+}
+
+// TestLoggerFollowsSettingsFile runs the whole path a service runs: a
+// Logger deciding by an engine that watches a settings file, exporting
+// through an exporter that follows the same engine's blocks. Editing the
+// file changes both who is logged (nested groups) and where the events go.
+func TestLoggerFollowsSettingsFile(t *testing.T) {
+	ctx := context.Background()
+	s := newSettingsEnv(t, `{
+	  "groups": {"staff": ["analysts"]},
+	  "exports": [{"name": "usage", "levels": ["usage"], "log_group": "/app/usage", "format": "text", "params": ["item"]}]
+	}`, time.Now)
+	l, err := audit.New(audit.Options{Sinks: []audit.Sink{s.x}, Policy: s.engine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(ctx)
+	ann := l.WithUser("ann", "analysts")
+	if err := ann.Usage("opened", audit.String("item", "File | Open"), datagrok.MainMenuItemClick); err != nil {
+		t.Fatal(err)
+	}
+	if err := ann.Debug("step 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := messages(s.srv.Events("/app/usage", "audit"))
+	if len(got) != 1 || !strings.Contains(got[0], `item="File | Open"`) {
+		t.Fatalf("/app/usage/audit = %q, want the menu click", got)
+	}
+
+	// Verbose for staff, which holds analysts; debug events to their own
+	// group and stream.
+	s.reload(t, `{
+	  "groups": {"staff": ["analysts"]},
+	  "rules": [{"scope": "group", "id": "staff", "preset": "verbose"}],
+	  "exports": [
+	    {"name": "debug", "levels": ["debug"], "log_group": "/app/debug", "default_stream": "trace", "format": "text"},
+	    {"name": "usage", "levels": ["usage"], "log_group": "/app/usage", "format": "text", "params": ["item"]}
+	  ]
+	}`)
+	if err := ann.Debug("step 2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got = messages(s.srv.Events("/app/debug", "trace"))
+	if len(got) != 1 || !strings.Contains(got[0], `msg="step 2"`) {
+		t.Errorf("/app/debug/trace = %q, want ann's second debug event alone", got)
+	}
+	if st := l.Stats(); st.Refused != 0 {
+		t.Errorf("Stats.Refused = %d", st.Refused)
+	}
+	if errs := s.errors(); len(errs) > 0 {
+		t.Errorf("OnError: %v", errs)
 	}
 }
