@@ -204,7 +204,10 @@ type Options struct {
 	// OnError receives each loss as an *[EventsError]: events rejected by
 	// the service or before sending (too old, expired, too new) and poison
 	// events the service refuses. Send does not return these, because
-	// retrying cannot help. Default: print to the standard logger.
+	// retrying cannot help. It also receives, once per change, the export
+	// blocks from SettingsBlocks that the exporter cannot use (not an
+	// EventsError: nothing is lost by it). Default: print to the standard
+	// logger.
 	OnError func(error)
 	// Now is the clock that decides which events are too old or too new.
 	// Default time.Now.
