@@ -296,3 +296,71 @@ func TestLoggerFollowsSettingsFile(t *testing.T) {
 		t.Errorf("OnError: %v", errs)
 	}
 }
+
+// TestSettingsBlocksConcurrentChange sends from several goroutines while
+// the policy changes: every event lands in the group of one of the two
+// policies, none is lost or sent twice (run with -race).
+func TestSettingsBlocksConcurrentChange(t *testing.T) {
+	ctx := context.Background()
+	s := newSettingsEnv(t, `{"exports": [{"log_group": "one"}]}`)
+	policies := []settings.Policy{
+		{Exports: []settings.ExportBlock{{LogGroup: "one"}}},
+		{Exports: []settings.ExportBlock{{LogGroup: "two"}}},
+	}
+	const senders, sends = 4, 25
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := s.engine.Set(policies[i%2]); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	var senderWG sync.WaitGroup
+	for range senders {
+		senderWG.Add(1)
+		go func() {
+			defer senderWG.Done()
+			for range sends {
+				if err := s.x.Send(ctx, []audit.Event{ev(audit.LevelInfo, "", "m"), ev(audit.LevelError, "", "e")}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	senderWG.Wait()
+	close(stop)
+	wg.Wait()
+	ids := map[string]bool{}
+	for _, g := range []string{"one", "two"} {
+		for _, e := range s.srv.Events(g, "audit") {
+			var m struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal([]byte(e.Message), &m); err != nil || m.ID == "" {
+				t.Fatalf("message without id: %v: %s", err, e.Message)
+			}
+			id := m.ID
+			if ids[id] {
+				t.Errorf("event sent twice: %s", e.Message)
+			}
+			ids[id] = true
+		}
+	}
+	if want := senders * sends * 2; len(ids) != want {
+		t.Errorf("%d events delivered, want %d", len(ids), want)
+	}
+	if errs := s.errors(); len(errs) > 0 {
+		t.Errorf("OnError: %v", errs)
+	}
+}
