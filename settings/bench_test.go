@@ -142,3 +142,36 @@ func BenchmarkLogger(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBindNested compares binding benchSubject under the realistic
+// policy (the anchor) with the same policy where each of the subject's
+// groups sits three levels below groups that have rules.
+func BenchmarkBindNested(b *testing.B) {
+	nested := realisticPolicy()
+	nested.Groups = map[string][]string{}
+	for i := range 30 {
+		// group-i contains sub-i-a, which contains sub-i-b, which contains
+		// the subject's group: nogroup-1 and nogroup-2 are now members.
+		a, c := fmt.Sprintf("sub-%d-a", i), fmt.Sprintf("sub-%d-b", i)
+		nested.Groups[fmt.Sprintf("group-%d", i)] = []string{a}
+		nested.Groups[a] = []string{c}
+		nested.Groups[c] = []string{fmt.Sprintf("nogroup-%d", 1+i%2)}
+	}
+	for _, bc := range []struct {
+		name string
+		p    settings.Policy
+	}{{"groups=flat", realisticPolicy()}, {"groups=nested", nested}} {
+		b.Run(bc.name, func(b *testing.B) {
+			e, err := settings.New(bc.p, settings.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close(b.Context())
+			e.Bind(benchSubject)
+			b.ReportAllocs()
+			for b.Loop() {
+				e.Bind(benchSubject)
+			}
+		})
+	}
+}

@@ -174,6 +174,12 @@ type state struct {
 	// The last active rule of each scope and id, by index in policy.Rules.
 	everyone int // -1 when none
 	byID     map[Scope]map[string]int
+	// parents lists, for each subgroup, the groups that contain it
+	// directly.
+	parents map[string][]string
+	// closure lists, for each subgroup, every group that contains it; nil
+	// when larger than maxClosure, and then decide walks parents.
+	closure map[string][]string
 	// tables caches decision tables by the deciding rules' indexes.
 	tables sync.Map // string -> *table
 }
@@ -200,6 +206,7 @@ func routesOf(lv Levels) [8]audit.Route {
 // compile indexes the rules of p active at now. p must be valid.
 func compile(p *Policy, now time.Time) *state {
 	st := &state{policy: p, at: now, routes: routesOf(p.Levels), everyone: -1, byID: map[Scope]map[string]int{}}
+	st.setParents(parentsOf(p.Groups))
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		if !r.active(now) {
@@ -245,10 +252,23 @@ func (st *state) decide(s audit.Subject) (Scope, []int) {
 		return ScopePackage, r
 	}
 	var groups []int
-	for _, g := range s.Groups {
-		if i, ok := st.byID[ScopeGroup][g]; ok && !slices.Contains(groups, i) {
+	ids := st.byID[ScopeGroup]
+	group := func(g string) {
+		if i, ok := ids[g]; ok && !slices.Contains(groups, i) {
 			groups = append(groups, i)
 		}
+	}
+	for _, g := range s.Groups {
+		group(g)
+	}
+	if st.closure != nil {
+		for _, g := range s.Groups {
+			for _, a := range st.closure[g] {
+				group(a)
+			}
+		}
+	} else {
+		st.eachAncestor(s.Groups, group)
 	}
 	if groups != nil {
 		slices.Sort(groups)

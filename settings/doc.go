@@ -58,6 +58,28 @@
 // the host lists the groups. A group that is Off thus adds nothing to the
 // union; to silence a member, give the user a rule.
 //
+// # Nested groups
+//
+// The host gives each subject its own groups (audit.Subject.Groups).
+// [Policy.Groups] declares which groups contain which, as Datagrok's
+// groups_relations does: with "groups": {"staff": ["analysts"],
+// "analysts": ["interns"]}, a member of interns is a member of analysts and
+// of staff too, so a rule for staff applies to interns. The expansion is
+// recursive, each group the subject belongs to through nesting joins the
+// union above, and a cycle ("a" contains "b" contains "a") makes the policy
+// invalid, naming the cycle. A host that keeps the nesting in its own
+// directory declares it from Go with [Engine.SetGroups], which adds to the
+// document's nesting and is checked for cycles together with it.
+//
+// # Export blocks
+//
+// [Policy.Exports] holds Datagrok's export blocks ([ExportBlock]): levels,
+// type and param filters, log group, stream mapping, batch size, format and
+// enabled, for each exporter by name. They are validated with the rest of
+// the document and reload with it; [Engine.ExportBlocks] returns those in
+// force, and an exporter that follows the settings (for CloudWatch,
+// cloudwatch.Options.SettingsBlocks) takes them on its next batch.
+//
 // [Engine.Explain] answers "what is logged for Alice, and which rule decides
 // it": the deciding scope and rules, the outranked and expired ones, and
 // for any event, its route and the reason.
@@ -94,6 +116,14 @@
 //	    {"scope": "user", "id": "alice", "preset": "verbose",
 //	     "expires": "2025-03-01T13:00:00Z", "comment": "ticket 42"},
 //	    {"scope": "package", "id": "charts", "preset": "off"}
+//	  ],
+//	  "groups": {"staff": ["analysts", "ops"], "analysts": ["interns"]},
+//	  "exports": [
+//	    {"name": "errors", "levels": ["error"], "log_group": "/app/audit",
+//	     "streams": {"error": "app_errors"}, "format": "text"},
+//	    {"name": "usage", "types": ["main-menu-item-click"], "params": [],
+//	     "log_group": "/app/audit", "default_stream": "usage",
+//	     "batch_size": 500, "enabled": false}
 //	  ]
 //	}
 //

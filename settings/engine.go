@@ -63,6 +63,7 @@ type Engine struct {
 	mu     sync.Mutex // serializes changes
 	timer  Timer      // fires when the earliest active rule expires; nil if none
 	closed bool
+	groups map[string][]string // the nesting set with SetGroups
 }
 
 var _ audit.Policy = (*Engine)(nil)
@@ -91,7 +92,39 @@ func (e *Engine) Set(p Policy) error {
 	if e.closed {
 		return fmt.Errorf("settings: set: %w", audit.ErrClosed)
 	}
+	if len(e.groups) > 0 {
+		if err := joinErrs(validateGroups(mergeGroups(p.Groups, e.groups))); err != nil {
+			return fmt.Errorf("%w (with the nesting given to SetGroups)", err)
+		}
+	}
 	e.install(&p)
+	return nil
+}
+
+// SetGroups declares group nesting from Go, as the host service knows it
+// (its directory, Datagrok's groups_relations): each group's subgroups,
+// whose members are members of the group too. It replaces the nesting of
+// the previous SetGroups, and adds to the policy's [Policy.Groups]: a
+// subgroup declared in either is a subgroup. It fails, changing nothing,
+// with an error wrapping [ErrInvalidPolicy] when the nesting, alone or
+// with the policy's, has a cycle or an empty name. The engine keeps a
+// copy; nil removes the nesting set before.
+func (e *Engine) SetGroups(groups map[string][]string) error {
+	if err := joinErrs(validateGroups(groups)); err != nil {
+		return err
+	}
+	groups = cloneGroups(groups)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return fmt.Errorf("settings: set groups: %w", audit.ErrClosed)
+	}
+	st := e.state.Load()
+	if err := joinErrs(validateGroups(mergeGroups(st.policy.Groups, groups))); err != nil {
+		return fmt.Errorf("%w (with the nesting of the policy in force)", err)
+	}
+	e.groups = groups
+	e.install(st.policy)
 	return nil
 }
 
@@ -99,6 +132,9 @@ func (e *Engine) Set(p Policy) error {
 // e.mu is held.
 func (e *Engine) install(p *Policy) {
 	st := compile(p, e.opts.Clock.Now())
+	if e.groups != nil {
+		st.setParents(parentsOf(mergeGroups(p.Groups, e.groups)))
+	}
 	e.state.Store(st)
 	e.schedule(st, st.next.Sub(st.at))
 }

@@ -32,6 +32,10 @@ type Explanation struct {
 	Outranked []RuleRef
 	// Expired are the rules that match the subject but have expired.
 	Expired []RuleRef
+	// Groups are the subject's groups followed by the groups that contain
+	// them through nesting ([Policy.Groups], [Engine.SetGroups]): every
+	// group whose rules apply to the subject.
+	Groups []string
 
 	table *table
 }
@@ -51,14 +55,14 @@ func (e *Engine) Explain(s audit.Subject) Explanation {
 	scope, rules := st.decide(s)
 	x := Explanation{
 		Subject: s, Version: st.policy.Version, At: st.at, Until: st.next,
-		Scope: scope, table: st.tableFor(s),
+		Scope: scope, table: st.tableFor(s), Groups: slices.Clone(st.expandGroups(s.Groups)),
 	}
 	for _, i := range rules {
 		x.Rules = append(x.Rules, RuleRef{i, st.policy.Rules[i]})
 	}
 	for i, r := range st.policy.Rules {
 		switch {
-		case !matches(&r, s) || slices.Contains(rules, i):
+		case !st.matches(&r, s) || slices.Contains(rules, i):
 		case !r.active(st.at):
 			x.Expired = append(x.Expired, RuleRef{i, r})
 		default:
@@ -71,7 +75,7 @@ func (e *Engine) Explain(s audit.Subject) Explanation {
 }
 
 // matches reports whether r's scope covers s.
-func matches(r *Rule, s audit.Subject) bool {
+func (st *state) matches(r *Rule, s audit.Subject) bool {
 	switch r.Scope {
 	case ScopeEveryone:
 		return true
@@ -82,7 +86,7 @@ func matches(r *Rule, s audit.Subject) bool {
 	case ScopePackage:
 		return r.ID == s.Package
 	case ScopeGroup:
-		return slices.Contains(s.Groups, r.ID)
+		return st.memberOf(s.Groups, r.ID)
 	}
 	return false
 }
@@ -157,6 +161,9 @@ func (x Explanation) String() string {
 	var b strings.Builder
 	s := x.Subject
 	fmt.Fprintf(&b, "subject: user %q, groups %q, session %q, package %q\n", s.UserID, s.Groups, s.SessionID, s.Package)
+	if len(x.Groups) > len(s.Groups) {
+		fmt.Fprintf(&b, "through nested groups, also in: %q\n", x.Groups[len(s.Groups):])
+	}
 	if len(x.Rules) == 0 {
 		b.WriteString("decided by: the default (standard preset, no rule applies)\n")
 	} else {

@@ -56,6 +56,10 @@ func (p *Policy) UnmarshalJSON(data []byte) error {
 			d.levels(v, at, &out.Levels)
 		case "rules":
 			d.rules(v, at, &out.Rules)
+		case "groups":
+			out.Groups = d.groups(v, at)
+		case "exports":
+			out.Exports = d.exports(v, at)
 		default:
 			return false
 		}
@@ -261,6 +265,80 @@ func (d *decoder) ruleField(r *Rule, key string, v json.RawMessage, at string) b
 		r.Expires = t.UTC()
 	case "comment":
 		d.value(v, at, &r.Comment, "a string")
+	default:
+		return false
+	}
+	return true
+}
+
+// groups decodes the group nesting: an object of lists of group names. An
+// empty object is nil.
+func (d *decoder) groups(raw json.RawMessage, path string) map[string][]string {
+	var out map[string][]string
+	d.object(raw, path, func(key string, v json.RawMessage, at string) bool {
+		if out == nil {
+			out = map[string][]string{}
+		}
+		out[key] = d.strings(v, fmt.Sprintf("%s[%q]", path, key))
+		return true
+	})
+	return out
+}
+
+// exports decodes the export blocks; nil for null or [].
+func (d *decoder) exports(raw json.RawMessage, path string) []ExportBlock {
+	elems, ok := d.list(raw, path)
+	if !ok || len(elems) == 0 {
+		return nil
+	}
+	blocks := make([]ExportBlock, len(elems))
+	for i, e := range elems {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		if !d.object(e, at, func(key string, v json.RawMessage, at string) bool {
+			return d.exportField(&blocks[i], key, v, at)
+		}) && bytes.Equal(bytes.TrimSpace(e), []byte("null")) {
+			d.fail(at, "want an object, got null")
+		}
+	}
+	return blocks
+}
+
+func (d *decoder) exportField(b *ExportBlock, key string, v json.RawMessage, at string) bool {
+	switch key {
+	case "name":
+		d.value(v, at, &b.Name, "a string")
+	case "sink":
+		d.value(v, at, &b.Sink, "a string")
+	case "enabled":
+		var on *bool
+		d.value(v, at, &on, "true or false")
+		b.Disabled = on != nil && !*on
+	case "levels":
+		b.Levels = d.levelList(v, at, false)
+	case "types":
+		b.Types = d.strings(v, at)
+	case "params":
+		// null is every param, [] none.
+		if elems, ok := d.list(v, at); ok && elems != nil {
+			b.Params = d.strings(v, at)
+			if b.Params == nil {
+				b.Params = []string{}
+			}
+		}
+	case "log_group":
+		d.value(v, at, &b.LogGroup, "a string")
+	case "streams":
+		var m map[string]string
+		d.value(v, at, &m, "an object of stream names by record type")
+		if len(m) > 0 {
+			b.Streams = m
+		}
+	case "default_stream":
+		d.value(v, at, &b.DefaultStream, "a string")
+	case "batch_size":
+		d.value(v, at, &b.BatchSize, "an integer")
+	case "format":
+		d.value(v, at, &b.Format, "a string")
 	default:
 		return false
 	}

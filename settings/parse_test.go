@@ -207,6 +207,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"levels": {"store": [], "export": null, "print": ["WARN", " error "]}}`))
 	f.Add([]byte(`{"rules": [{"scope": "group", "id": "\u00e9\ud83d\ude00", "preset": "off", "add_levels": [], "comment": "\u0000"}]}`))
 	f.Add([]byte(`{"version": 1e3}`))
+	f.Add([]byte(exportsPolicy))
+	f.Add([]byte(`{"groups": {"a": ["b", "c"], "b": ["c"], "c": null}, "exports": [{"log_group": "g", "streams": {"": "s"}, "params": []}]}`))
+	f.Add([]byte(`{"groups": {"a": ["b"], "b": ["a"]}, "exports": [null, {"enabled": null, "batch_size": 1e4}]}`))
 	f.Add([]byte(`{"rules": [{"scope": "user", "scope": "group", "id": "x", "preset": "verbose"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := settings.Parse(data)

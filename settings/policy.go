@@ -24,6 +24,14 @@ type Policy struct {
 	// Rules say which events are logged for whom; see the package
 	// documentation for how they combine.
 	Rules []Rule `json:"rules"`
+	// Groups declares nested groups: each group's subgroups, whose members
+	// are members of the group too, so the group's rules apply to them.
+	// The host gives a subject's own groups (audit.Subject.Groups); the
+	// engine adds every group that contains one of them, recursively.
+	// Cycles are refused.
+	Groups map[string][]string `json:"groups,omitempty"`
+	// Exports are the export blocks, in order; see [ExportBlock].
+	Exports []ExportBlock `json:"exports,omitempty"`
 }
 
 // Levels are the level lists of a [Policy]. An event that the rules log
@@ -151,6 +159,12 @@ func (p *Policy) Validate() error {
 			add(e)
 		}
 	}
+	for _, e := range validateGroups(p.Groups) {
+		add(e)
+	}
+	for _, e := range validateExports(p.Exports) {
+		add(e)
+	}
 	return errors.Join(errs...)
 }
 
@@ -215,6 +229,14 @@ func (p Policy) clone() Policy {
 		r := &p.Rules[i]
 		r.Add, r.Remove = slices.Clone(r.Add), slices.Clone(r.Remove)
 		r.AddLevels, r.RemoveLevels = slices.Clone(r.AddLevels), slices.Clone(r.RemoveLevels)
+	}
+	p.Groups = cloneGroups(p.Groups)
+	if p.Exports != nil {
+		exports := make([]ExportBlock, len(p.Exports))
+		for i, b := range p.Exports {
+			exports[i] = b.clone()
+		}
+		p.Exports = exports
 	}
 	return p
 }

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/google/uuid"
 
 	"github.com/auditkit/audit"
@@ -18,7 +17,9 @@ import (
 // safe for concurrent use. Create it with [New].
 type Exporter struct {
 	opts   Options
-	blocks []block
+	blocks []block // Options.Blocks
+	shared API     // the connection of the blocks without their own
+	dyn    dynamic // the blocks from Options.SettingsBlocks
 
 	stop  context.Context // cancelled when Close gives up waiting
 	abort context.CancelFunc
@@ -67,34 +68,7 @@ func New(opts Options) (*Exporter, error) {
 	}
 	x := &Exporter{opts: opts, settled: settledSet{m: map[partKey]struct{}{}}}
 	x.stop, x.abort = context.WithCancel(context.Background())
-	var shared API
-	for _, b := range opts.Blocks {
-		bl := block{Block: b}
-		switch {
-		case b.Client != nil:
-			bl.api = b.Client
-		case b.AWS != nil:
-			bl.api = cloudwatchlogs.NewFromConfig(*b.AWS)
-		default:
-			if shared == nil {
-				shared = opts.Client
-				if shared == nil {
-					shared = cloudwatchlogs.NewFromConfig(*opts.AWS)
-				}
-			}
-			bl.api = shared
-		}
-		for _, l := range b.Levels {
-			bl.levels |= 1 << l
-		}
-		if len(b.Types) > 0 {
-			bl.types = map[string]bool{}
-			for _, t := range b.Types {
-				bl.types[t] = true
-			}
-		}
-		x.blocks = append(x.blocks, bl)
-	}
+	x.blocks = build(opts.Blocks, &x.opts, &x.shared)
 	return x, nil
 }
 
@@ -103,8 +77,13 @@ func (x *Exporter) Name() string { return x.opts.Name }
 
 // BatchSize implements [audit.BatchSizer]: the Logger hands the exporter
 // batches as large as its largest enabled block's BatchSize, so requests can
-// fill up instead of stopping at the Logger's default batch.
+// fill up instead of stopping at the Logger's default batch. With
+// Options.SettingsBlocks it is [MaxBatchEvents], since the blocks may
+// change; each block's BatchSize still bounds its requests.
 func (x *Exporter) BatchSize() int {
+	if x.opts.SettingsBlocks != nil {
+		return MaxBatchEvents
+	}
 	n := 0
 	for i := range x.blocks {
 		if !x.blocks[i].Disabled {
@@ -262,15 +241,16 @@ func (x *Exporter) route(events []audit.Event, out *outcome) []*dest {
 	var lossOrder []lossKey
 	now := x.opts.Now()
 	limit := x.opts.MaxEventSize - EventOverhead
+	blocks := x.current()
 
 	for i := range events {
 		e := &events[i]
-		bi := slices.IndexFunc(x.blocks, func(b block) bool { return b.match(e) })
+		bi := slices.IndexFunc(blocks, func(b block) bool { return b.match(e) })
 		if bi < 0 {
 			x.c.unmatched.Add(1)
 			continue
 		}
-		b := &x.blocks[bi]
+		b := &blocks[bi]
 		k := destKey{bi, b.stream(e.Type)}
 		d := byKey[k]
 		if d == nil {

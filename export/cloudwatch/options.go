@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/settings"
 )
 
 // The limits of PutLogEvents that the exporter keeps.
@@ -167,8 +168,19 @@ type Block struct {
 // Options configures an [Exporter]. The zero value of each field means its
 // default; Blocks and a connection are required.
 type Options struct {
-	// Blocks are the export blocks, matched in order. At least one.
+	// Blocks are the export blocks, matched in order. At least one, unless
+	// SettingsBlocks is set.
 	Blocks []Block
+	// SettingsBlocks, when set, gives the export blocks kept in the
+	// settings document: pass a settings Engine's ExportBlocks method, and
+	// the exporter follows the document live (file watch, pgsettings). It
+	// is called on each Send; the blocks of this exporter's Name
+	// (settings.ExportBlock.SinkName) are matched first, in order, then
+	// Blocks. The blocks are rebuilt when it returns a different slice
+	// than the last time; blocks the exporter cannot use are reported to
+	// OnError and the blocks in force stay. They use Options.AWS or
+	// Options.Client, which one of must be set.
+	SettingsBlocks func() []settings.ExportBlock
 	// AWS is the connection: an aws.Config from config.LoadDefaultConfig
 	// (the standard credential chain: environment, shared files, SSO, the
 	// instance or task role), with an assumed role (stscreds) or with
@@ -192,7 +204,10 @@ type Options struct {
 	// OnError receives each loss as an *[EventsError]: events rejected by
 	// the service or before sending (too old, expired, too new) and poison
 	// events the service refuses. Send does not return these, because
-	// retrying cannot help. Default: print to the standard logger.
+	// retrying cannot help. It also receives, once per change, the export
+	// blocks from SettingsBlocks that the exporter cannot use (not an
+	// EventsError: nothing is lost by it). Default: print to the standard
+	// logger.
 	OnError func(error)
 	// Now is the clock that decides which events are too old or too new.
 	// Default time.Now.
@@ -243,8 +258,11 @@ func (o Options) withDefaults() Options {
 }
 
 func (o Options) validate() error {
-	if len(o.Blocks) == 0 {
+	if len(o.Blocks) == 0 && o.SettingsBlocks == nil {
 		return optionError("Blocks", "at least one block is required")
+	}
+	if o.SettingsBlocks != nil && o.Client == nil && o.AWS == nil {
+		return optionError("SettingsBlocks", "%v", errNoConnection)
 	}
 	if o.MaxEventSize < 1024 || o.MaxEventSize > MaxRequestBytes {
 		return optionError("MaxEventSize", "%d is not within [1024, %d]", o.MaxEventSize, MaxRequestBytes)
