@@ -89,7 +89,9 @@
 // Nothing is lost silently. When the store's queue is full the configured
 // [Overflow] applies (wait up to Options.BlockTimeout, or drop at once) and
 // the call returns [ErrQueueFull]; a full sink queue drops the event for that
-// sink. A batch refused with a [Permanent] error is split until the refused
+// sink. The queue gives room back as each batch is written, and callers
+// waiting for room are admitted in the order they came, so with a healthy
+// store a burst waits briefly instead of failing. A batch refused with a [Permanent] error is split until the refused
 // events are isolated, and the others are written. Every drop and failure is
 // counted in [Logger.Stats] and reported to Options.ErrorHandler.
 //

@@ -49,7 +49,17 @@ type Options struct {
 	QueueSize int
 	// Overflow is the policy when the queue is full. Default OverflowBlock.
 	Overflow Overflow
-	// BlockTimeout is how long OverflowBlock waits for room. Default 1s.
+	// BlockTimeout is how long OverflowBlock waits for room. Default 500ms.
+	//
+	// The queue frees room batch by batch as the store keeps up, so with a
+	// healthy store a burst waits a few milliseconds at most; BlockTimeout
+	// matters when the store is down or slower than the logging rate, and
+	// then every logging call that finds the queue full waits this long
+	// before failing. Pick it below the latency a request can afford to add
+	// on the store's worst day (a few hundred milliseconds for an
+	// interactive service, longer for batch jobs that prefer waiting to
+	// losing), and size QueueSize to absorb the bursts you expect. Callers
+	// waiting for room are admitted in the order they came.
 	BlockTimeout time.Duration
 	// BatchSize is the largest batch written at once. Default 512.
 	BatchSize int
@@ -107,7 +117,7 @@ func (o Options) withDefaults() Options {
 		o.QueueSize = 8192
 	}
 	if o.BlockTimeout == 0 {
-		o.BlockTimeout = time.Second
+		o.BlockTimeout = 500 * time.Millisecond
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 512

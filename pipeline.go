@@ -21,46 +21,126 @@ type item struct {
 // mutex; the consumer takes everything queued at once by swapping buffers,
 // so the per-event cost is an append, and batches form without a handoff
 // per event.
+//
+// The bound counts every event not yet delivered: those queued and those the
+// consumer has taken but not written. The consumer gives room back batch by
+// batch ([queue.release]), so a full queue admits new events as soon as one
+// batch is written, not after everything taken. Producers that find no room
+// wait in line, and release admits them in the order they came.
 type queue struct {
 	mu      sync.Mutex
 	items   []item
-	flushes int           // flush markers in items
-	room    chan struct{} // closed when the consumer makes room; nil when nobody waits
+	flushes int // flush markers in items
+	pending int // events queued or taken and not yet released
+	waiters []*waiter
 	limit   int
 	batch   int
 	wake    chan struct{} // capacity 1: tells the consumer to look
+}
+
+// waiter is a producer waiting for room. admitted is closed once release has
+// queued its item.
+type waiter struct {
+	it       item
+	admitted chan struct{}
+	ok       bool // queued (under queue.mu)
+	gone     bool // gave up (under queue.mu)
 }
 
 func newQueue(limit, batch int) *queue {
 	return &queue{limit: limit, batch: batch, wake: make(chan struct{}, 1)}
 }
 
-// push appends it. An event does not fit in a full queue: push then returns
-// false and a channel that is closed once the consumer has made room. Flush
-// markers always fit.
-func (q *queue) push(it item) (bool, <-chan struct{}) {
+// push appends it. An event does not fit in a full queue, nor while others
+// wait for room: then push returns false. Flush markers always fit.
+func (q *queue) push(it item) bool {
 	q.mu.Lock()
-	if it.flush == nil && len(q.items)-q.flushes >= q.limit {
-		if q.room == nil {
-			q.room = make(chan struct{})
-		}
-		room := q.room
+	if it.flush == nil && (q.pending >= q.limit || len(q.waiters) > 0) {
 		q.mu.Unlock()
-		return false, room
+		return false
 	}
+	n := q.append(it)
+	q.mu.Unlock()
+	if n == 1 || n >= q.batch || it.flush != nil {
+		q.signal()
+	}
+	return true
+}
+
+// append queues it under q.mu and returns the number of items queued.
+func (q *queue) append(it item) int {
 	q.items = append(q.items, it)
-	n := len(q.items)
 	if it.flush != nil {
 		q.flushes++
+	} else {
+		q.pending++
 	}
-	q.mu.Unlock()
-	if n == 1 || n == q.batch || it.flush != nil {
-		select {
-		case q.wake <- struct{}{}:
-		default:
+	return len(q.items)
+}
+
+func (q *queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wait queues it, or joins the line of producers waiting for room and
+// returns the waiter; the item is then queued when release admits it.
+func (q *queue) wait(it item) (*waiter, bool) {
+	q.mu.Lock()
+	if q.pending < q.limit && len(q.waiters) == 0 {
+		n := q.append(it)
+		q.mu.Unlock()
+		if n == 1 || n >= q.batch {
+			q.signal()
 		}
+		return nil, true
 	}
-	return true, nil
+	w := &waiter{it: it, admitted: make(chan struct{})}
+	q.waiters = append(q.waiters, w)
+	q.mu.Unlock()
+	return w, false
+}
+
+// cancel withdraws w from the line. It reports false when w was admitted
+// meanwhile, and its item is queued after all.
+func (q *queue) cancel(w *waiter) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if w.ok {
+		return false
+	}
+	w.gone = true
+	return true
+}
+
+// release gives back room for n delivered events and admits waiting
+// producers, first come first served.
+func (q *queue) release(n int) {
+	q.mu.Lock()
+	q.pending -= n
+	admitted := 0
+	for len(q.waiters) > 0 && q.pending < q.limit {
+		w := q.waiters[0]
+		q.waiters[0] = nil
+		q.waiters = q.waiters[1:]
+		if w.gone {
+			continue
+		}
+		q.append(w.it)
+		w.ok = true
+		close(w.admitted)
+		admitted++
+	}
+	if len(q.waiters) == 0 {
+		q.waiters = nil // let the backing array go
+	}
+	ready := len(q.items) >= q.batch
+	q.mu.Unlock()
+	if admitted > 0 && ready {
+		q.signal()
+	}
 }
 
 // ready reports how many items are queued and whether the consumer should
@@ -72,21 +152,17 @@ func (q *queue) ready() (int, bool) {
 }
 
 // take returns everything queued and leaves spare, emptied, in its place.
+// The events taken keep their room until released.
 func (q *queue) take(spare []item) []item {
 	q.mu.Lock()
 	items := q.items
 	q.items = spare[:0]
 	q.flushes = 0
-	room := q.room
-	q.room = nil
 	q.mu.Unlock()
-	if room != nil {
-		close(room)
-	}
 	return items
 }
 
-// depth returns the number of events queued.
+// depth returns the number of events queued and not yet taken.
 func (q *queue) depth() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -147,6 +223,7 @@ func (p *pipe) run() {
 	deliver := func() {
 		if len(batch) > 0 {
 			p.deliver(batch)
+			p.q.release(len(batch))
 			clear(batch) // drop references to params and strings
 			batch = batch[:0]
 		}
@@ -206,36 +283,41 @@ func (p *pipe) run() {
 }
 
 // put queues it. A full queue waits up to wait (0: not at all), or until ctx
-// ends or the Logger closes, then gives up with ErrQueueFull.
+// ends or the Logger closes, then gives up with ErrQueueFull. Callers that
+// wait are admitted in the order they came.
 func (p *pipe) put(ctx context.Context, it item, wait time.Duration, closing <-chan struct{}) error {
-	ok, room := p.q.push(it)
+	if p.q.push(it) {
+		return nil
+	}
+	full := fmt.Errorf("%w: %s (%d events waiting)", ErrQueueFull, p.name, p.q.limit)
+	if wait <= 0 {
+		return full
+	}
+	w, ok := p.q.wait(it)
 	if ok {
 		return nil
 	}
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
-		var done <-chan struct{}
-		if ctx != nil {
-			done = ctx.Done()
-		}
-		for {
-			select {
-			case <-room:
-				if ok, room = p.q.push(it); ok {
-					return nil
-				}
-				continue
-			case <-timer.C:
-			case <-done:
-				return fmt.Errorf("%w: %s: %w", ErrQueueFull, p.name, ctx.Err())
-			case <-closing:
-				return ErrClosed
-			}
-			break
-		}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
 	}
-	return fmt.Errorf("%w: %s (%d events waiting)", ErrQueueFull, p.name, p.q.limit)
+	var err error
+	select {
+	case <-w.admitted:
+		return nil
+	case <-timer.C:
+		err = full
+	case <-done:
+		err = fmt.Errorf("%w: %s: %w", ErrQueueFull, p.name, ctx.Err())
+	case <-closing:
+		err = ErrClosed
+	}
+	if !p.q.cancel(w) {
+		return nil // admitted as it gave up: queued after all
+	}
+	return err
 }
 
 // deliver writes batch with retries. Permanent errors split the batch to
