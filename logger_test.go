@@ -873,3 +873,65 @@ func TestCallbackGetsTheCallsContext(t *testing.T) {
 		t.Fatalf("trace_id by message = %v, want the ctx's id only on the LogEvent call", got)
 	}
 }
+
+// batchLog is a store that records the size of every batch.
+type batchLog struct {
+	*recorder
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (b *batchLog) Write(ctx context.Context, evs []audit.Event) error {
+	b.mu.Lock()
+	b.sizes = append(b.sizes, len(evs))
+	b.mu.Unlock()
+	return b.recorder.Write(ctx, evs)
+}
+
+func TestBatchesGrowWithBacklog(t *testing.T) {
+	store := &batchLog{recorder: newRecorder()}
+	store.block = make(chan struct{})
+	l, _ := newLogger(t, audit.Options{Store: store, BatchSize: 10, MaxBatchSize: 100, QueueSize: 1000})
+	for i := range 500 {
+		if err := l.Log(fmt.Sprint(i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(store.block)
+	flush(t, l)
+	store.mu.Lock()
+	sizes := append([]int(nil), store.sizes...)
+	store.mu.Unlock()
+	if len(store.all()) != 500 {
+		t.Fatalf("stored %d events, want 500", len(store.all()))
+	}
+	largest := 0
+	for _, n := range sizes {
+		largest = max(largest, n)
+	}
+	if largest != 100 {
+		t.Errorf("batch sizes %v: the backlog should go out in batches of MaxBatchSize (100)", sizes)
+	}
+}
+
+func TestLoneEventWrittenWithinFlushInterval(t *testing.T) {
+	store := newRecorder()
+	written := make(chan struct{}, 1)
+	store.onWrite = func(context.Context) { written <- struct{}{} }
+	l, _ := newLogger(t, audit.Options{Store: store, BatchSize: 512, MaxBatchSize: 8192, FlushInterval: 20 * time.Millisecond})
+	if err := l.Log("alone", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-written:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lone event was not written by the flush interval")
+	}
+}
+
+func TestMaxBatchSizeBelowBatchSize(t *testing.T) {
+	_, err := audit.New(audit.Options{BatchSize: 100, MaxBatchSize: 10})
+	if !errors.Is(err, audit.ErrInvalidOptions) || !strings.Contains(err.Error(), "MaxBatchSize") {
+		t.Errorf("err = %v, want ErrInvalidOptions naming MaxBatchSize", err)
+	}
+}

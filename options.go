@@ -61,8 +61,19 @@ type Options struct {
 	// losing), and size QueueSize to absorb the bursts you expect. Callers
 	// waiting for room are admitted in the order they came.
 	BlockTimeout time.Duration
-	// BatchSize is the largest batch written at once. Default 512.
+	// BatchSize is the number of waiting events that triggers a write
+	// without waiting for FlushInterval. Default 512.
 	BatchSize int
+	// MaxBatchSize bounds a batch. When a backlog builds (the store is
+	// slower than the logging rate for a while), the events that queued
+	// while a batch was written go out together in the next one, up to
+	// MaxBatchSize, so fewer, larger transactions bring throughput close to
+	// what the store can commit; at low load a batch holds what came within
+	// FlushInterval. Default 4096, or half of QueueSize when that is
+	// smaller (a batch holds its room in the queue until it is written);
+	// never below BatchSize. A store or sink implementing [BatchSizer] gets
+	// batches of at most its own size instead.
+	MaxBatchSize int
 	// FlushInterval is how long an event may wait for its batch to fill.
 	// Default 100ms.
 	FlushInterval time.Duration
@@ -122,6 +133,9 @@ func (o Options) withDefaults() Options {
 	if o.BatchSize == 0 {
 		o.BatchSize = 512
 	}
+	if o.MaxBatchSize == 0 {
+		o.MaxBatchSize = max(min(4096, o.QueueSize/2), o.BatchSize)
+	}
 	if o.FlushInterval == 0 {
 		o.FlushInterval = 100 * time.Millisecond
 	}
@@ -162,6 +176,7 @@ func (o Options) validate() error {
 		{"QueueSize", int64(o.QueueSize)},
 		{"BlockTimeout", int64(o.BlockTimeout)},
 		{"BatchSize", int64(o.BatchSize)},
+		{"MaxBatchSize", int64(o.MaxBatchSize)},
 		{"FlushInterval", int64(o.FlushInterval)},
 		{"WriteTimeout", int64(o.WriteTimeout)},
 		{"RetryMin", int64(o.RetryMin)},
@@ -172,6 +187,9 @@ func (o Options) validate() error {
 		if f.v <= 0 {
 			return fmt.Errorf("%w: %s must be positive, got %d", ErrInvalidOptions, f.name, f.v)
 		}
+	}
+	if o.MaxBatchSize < o.BatchSize {
+		return fmt.Errorf("%w: MaxBatchSize (%d) is below BatchSize (%d)", ErrInvalidOptions, o.MaxBatchSize, o.BatchSize)
 	}
 	if o.RetryMax < o.RetryMin {
 		return fmt.Errorf("%w: RetryMax (%s) is below RetryMin (%s)", ErrInvalidOptions, o.RetryMax, o.RetryMin)

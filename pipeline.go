@@ -181,7 +181,7 @@ type pipe struct {
 	report func(error)
 
 	q     *queue
-	batch int           // events per write: Options.BatchSize, or the destination's BatchSizer
+	batch int           // the largest batch: Options.MaxBatchSize, or the destination's BatchSizer
 	stop  chan struct{} // closed by Close once nothing more is sent
 	done  chan struct{} // closed when run returns
 	base  context.Context
@@ -190,9 +190,9 @@ type pipe struct {
 }
 
 func newPipe(name string, dest any, write func(context.Context, []Event) error, size int, opts *Options, base context.Context) *pipe {
-	batch := opts.BatchSize
+	trigger, batch := opts.BatchSize, opts.MaxBatchSize
 	if bs, ok := dest.(BatchSizer); ok && bs.BatchSize() > 0 {
-		batch = bs.BatchSize()
+		trigger, batch = bs.BatchSize(), bs.BatchSize()
 	}
 	return &pipe{
 		batch:  batch,
@@ -201,17 +201,19 @@ func newPipe(name string, dest any, write func(context.Context, []Event) error, 
 		write:  write,
 		opts:   opts,
 		report: opts.ErrorHandler,
-		q:      newQueue(size, batch),
+		q:      newQueue(size, trigger),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		base:   base,
 	}
 }
 
-// run is the pipe's goroutine. It takes the queue's items when a batch is
-// full, a flush marker waits, FlushInterval has passed since the first
-// waiting event, or the pipe stops; it returns after stop is closed and the
-// queue has been drained.
+// run is the pipe's goroutine. It takes the queue's items when BatchSize
+// events wait, a flush marker waits, FlushInterval has passed since the
+// first waiting event, or the pipe stops; it returns after stop is closed
+// and the queue has been drained. It writes what it took in batches of up
+// to p.batch events, so batches grow with the backlog: what queued while
+// one batch was written goes out in the next.
 func (p *pipe) run() {
 	defer close(p.done)
 	var spare []item

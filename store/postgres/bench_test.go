@@ -38,12 +38,27 @@ func benchStore(b *testing.B) *Store {
 // beforehand), with COPY through a staging table and INSERT ... ON CONFLICT
 // (the other way to make COPY idempotent), and with what a naive library
 // does (one autocommitted INSERT per event and per value). The logger
-// variant is the end-to-end figure: events logged through an audit.Logger
-// (its queue, batcher and retries) until they are committed.
+// variants are the end-to-end figures: events logged through an
+// audit.Logger (its queue, batcher and retries) until they are committed,
+// with the default adaptive batches and with fixed batches of 512; their
+// anchor is raw-copy-one-tx, every event copied in a single transaction.
 func BenchmarkWrite(b *testing.B) {
 	ctx := context.Background()
 	b.Run("logger", func(b *testing.B) {
 		storetest.BenchLogger(b, benchStore(b), benchBatch)
+	})
+	b.Run("logger-adaptive", func(b *testing.B) {
+		storetest.BenchLoggerOptions(b, audit.Options{Store: benchStore(b)})
+	})
+	b.Run("logger-fixed-512", func(b *testing.B) {
+		storetest.BenchLogger(b, benchStore(b), 512)
+	})
+	b.Run("raw-copy-one-tx", func(b *testing.B) {
+		s := benchStore(b)
+		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
+		storetest.BenchBatches(b, b.N, func(lo, hi int) error {
+			return rawCopy(ctx, s, eventArgs[lo:hi], valueArgs[lo*5:hi*5])
+		})
 	})
 	b.Run("store", func(b *testing.B) {
 		s := benchStore(b)

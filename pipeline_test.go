@@ -1,0 +1,57 @@
+package audit
+
+import (
+	"testing"
+)
+
+// TestQueueAdmitsWaitersInOrder fills a queue, lines up producers, and
+// checks that released room goes to them first come first served, and that
+// a newcomer does not jump the line.
+func TestQueueAdmitsWaitersInOrder(t *testing.T) {
+	q := newQueue(2, 1)
+	for i := range 2 {
+		if !q.push(item{ev: Event{Message: string(rune('a' + i))}}) {
+			t.Fatalf("push %d refused below the limit", i)
+		}
+	}
+	var ws []*waiter
+	for i := range 3 {
+		w, ok := q.wait(item{ev: Event{Message: string(rune('c' + i))}})
+		if ok {
+			t.Fatalf("waiter %d queued into a full queue", i)
+		}
+		ws = append(ws, w)
+	}
+	if !q.cancel(ws[1]) {
+		t.Fatal("cancel of a waiting producer reported it admitted")
+	}
+	taken := q.take(nil)
+	if len(taken) != 2 {
+		t.Fatalf("took %d items", len(taken))
+	}
+	q.release(1) // room for one: the first waiter, not a newcomer
+	if q.push(item{ev: Event{Message: "late"}}) {
+		t.Error("a newcomer jumped the line of waiting producers")
+	}
+	select {
+	case <-ws[0].admitted:
+	default:
+		t.Fatal("first waiter not admitted")
+	}
+	q.release(1) // the second gave up: the third gets the room
+	select {
+	case <-ws[2].admitted:
+	default:
+		t.Fatal("third waiter not admitted after the second gave up")
+	}
+	if q.cancel(ws[2]) {
+		t.Error("cancel after admission reported the item not queued")
+	}
+	var got string
+	for _, it := range q.take(nil) {
+		got += it.ev.Message
+	}
+	if got != "ce" {
+		t.Errorf("queued %q, want the waiters in order without the one that gave up: \"ce\"", got)
+	}
+}
