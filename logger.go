@@ -349,11 +349,21 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params ma
 		h := *e
 		printEvent(ctx, c.opts.Printer, &h)
 	}
+	// One wait for room bounds the whole call, store and sinks together.
+	var deadline time.Time
+	wait := time.Duration(0)
+	if c.opts.Overflow == OverflowBlock {
+		wait = c.opts.BlockTimeout
+	}
 	if route&RouteExport != 0 {
 		for _, p := range c.sinks {
-			if err := p.put(ctx, item{ev: *e}, 0, nil); err != nil {
+			if err := p.put(ctx, item{ev: *e}, wait, &deadline, c.closing); err != nil {
+				if errors.Is(err, ErrClosed) {
+					c.refused.Add(1)
+					return err
+				}
 				p.dropped.Add(1)
-				c.opts.ErrorHandler(fmt.Errorf("audit: dropped event %s (type %q): %w", e.ID, e.Type, err))
+				p.drops.add(err)
 			}
 		}
 	}
@@ -366,19 +376,14 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params ma
 		}
 		return c.store.writeSync(ctx, *e)
 	}
-	wait := time.Duration(0)
-	if c.opts.Overflow == OverflowBlock {
-		wait = c.opts.BlockTimeout
-	}
-	if err := c.store.put(ctx, item{ev: *e}, wait, c.closing); err != nil {
+	if err := c.store.put(ctx, item{ev: *e}, wait, &deadline, c.closing); err != nil {
 		if errors.Is(err, ErrClosed) {
 			c.refused.Add(1)
 			return err
 		}
 		c.dropped.Add(1)
-		err = fmt.Errorf("audit: dropped event %s (type %q): %w", e.ID, e.Type, err)
-		c.opts.ErrorHandler(err)
-		return err
+		c.store.drops.add(err)
+		return fmt.Errorf("audit: dropped event %s (type %q): %w", e.ID, e.Type, err)
 	}
 	return nil
 }
@@ -565,6 +570,11 @@ func (c *core) close(ctx context.Context) error {
 		}
 	}
 	c.cancel()
+	defer func() {
+		for _, p := range c.dests() {
+			p.drops.close()
+		}
+	}()
 	// A call still queueing when ctx ended may have queued after its pipe
 	// drained: count and report such events rather than leave them behind.
 	for _, p := range c.pipes {

@@ -96,9 +96,17 @@ type Options struct {
 	// error to Error. Default nil: nothing is printed.
 	Printer *slog.Logger
 
-	// SinkQueueSize bounds each sink's queue; a full sink queue drops (and
-	// counts) the event for that sink only. Default QueueSize.
+	// SinkQueueSize bounds each sink's queue. A full sink queue follows
+	// Overflow like the store's (waiting up to BlockTimeout, shared with the
+	// store's wait in the same call, then dropping the event for that sink
+	// only); the logging call still returns nil when the store took the
+	// event. Default QueueSize.
 	SinkQueueSize int
+	// DropReportInterval is how often drops are reported to ErrorHandler: a
+	// destination's first drop is reported at once as a [DropReport], later
+	// ones are counted and reported together at most once per interval, and
+	// the rest at Close. Default 10s.
+	DropReportInterval time.Duration
 
 	// MaxMessageBytes truncates longer messages and stack traces, at a UTF-8
 	// boundary with a visible "…[truncated N bytes]" marker. Default 256 KiB;
@@ -151,6 +159,9 @@ func (o Options) withDefaults() Options {
 	if o.SinkQueueSize == 0 {
 		o.SinkQueueSize = o.QueueSize
 	}
+	if o.DropReportInterval == 0 {
+		o.DropReportInterval = 10 * time.Second
+	}
 	if o.MaxMessageBytes == 0 {
 		o.MaxMessageBytes = 256 << 10
 	}
@@ -182,6 +193,7 @@ func (o Options) validate() error {
 		{"RetryMin", int64(o.RetryMin)},
 		{"RetryMax", int64(o.RetryMax)},
 		{"SinkQueueSize", int64(o.SinkQueueSize)},
+		{"DropReportInterval", int64(o.DropReportInterval)},
 	}
 	for _, f := range positive {
 		if f.v <= 0 {

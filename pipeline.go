@@ -181,6 +181,7 @@ type pipe struct {
 	report func(error)
 
 	q     *queue
+	drops *dropSummary
 	batch int           // the largest batch: Options.MaxBatchSize, or the destination's BatchSizer
 	stop  chan struct{} // closed by Close once nothing more is sent
 	done  chan struct{} // closed when run returns
@@ -194,6 +195,9 @@ func newPipe(name string, dest any, write func(context.Context, []Event) error, 
 	if bs, ok := dest.(BatchSizer); ok && bs.BatchSize() > 0 {
 		trigger, batch = bs.BatchSize(), bs.BatchSize()
 	}
+	// A full queue must wake the consumer: never wait for more events than
+	// half of what the queue holds.
+	trigger = max(min(trigger, size/2), 1)
 	return &pipe{
 		batch:  batch,
 		name:   name,
@@ -202,6 +206,7 @@ func newPipe(name string, dest any, write func(context.Context, []Event) error, 
 		opts:   opts,
 		report: opts.ErrorHandler,
 		q:      newQueue(size, trigger),
+		drops:  newDropSummary(name, opts.DropReportInterval, opts.ErrorHandler),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		base:   base,
@@ -284,15 +289,22 @@ func (p *pipe) run() {
 	}
 }
 
-// put queues it. A full queue waits up to wait (0: not at all), or until ctx
-// ends or the Logger closes, then gives up with ErrQueueFull. Callers that
-// wait are admitted in the order they came.
-func (p *pipe) put(ctx context.Context, it item, wait time.Duration, closing <-chan struct{}) error {
+// put queues it. A full queue waits up to wait (0: not at all) in all for
+// the calls sharing deadline, which the first of them to wait sets; or until
+// ctx ends or the Logger closes. Then it gives up with ErrQueueFull. Callers
+// that wait are admitted in the order they came.
+func (p *pipe) put(ctx context.Context, it item, wait time.Duration, deadline *time.Time, closing <-chan struct{}) error {
 	if p.q.push(it) {
 		return nil
 	}
 	full := fmt.Errorf("%w: %s (%d events waiting)", ErrQueueFull, p.name, p.q.limit)
 	if wait <= 0 {
+		return full
+	}
+	if deadline.IsZero() {
+		*deadline = time.Now().Add(wait)
+	}
+	if wait = time.Until(*deadline); wait <= 0 {
 		return full
 	}
 	w, ok := p.q.wait(it)
