@@ -537,8 +537,10 @@ func flushDests(ctx context.Context, pipes []*pipe) error {
 
 // Close flushes everything queued, stops every goroutine the Logger started,
 // and, with Options.CloseStore / CloseSinks, closes the store and sinks. It
-// honours ctx: when ctx ends first, the events still waiting are counted as
-// failed and reported, the goroutines stop, and Close returns ctx's error.
+// honours ctx: when ctx ends first, writes in flight are cancelled, the
+// events not delivered are counted as failed and reported, and Close returns
+// ctx's error by the deadline. A store or sink that ignores its context is
+// not waited for: its goroutine ends when that write returns.
 // Close is idempotent: later calls return the first call's result. Logging
 // after Close returns [ErrClosed].
 func (l *Logger) Close(ctx context.Context) error {
@@ -565,11 +567,22 @@ func (c *core) close(ctx context.Context) error {
 		select {
 		case <-p.done:
 		case <-ctx.Done():
-			c.cancel() // writes in flight and retries give up now
-			<-p.done
 		}
 	}
+	// Writes in flight and retries give up now. A destination that does not
+	// honour its context may still hold a batch: Close does not wait for it
+	// past ctx, and reports what was not delivered.
 	c.cancel()
+	for _, p := range c.pipes {
+		select {
+		case <-p.done:
+		default:
+			if n := p.q.abandon(); n > 0 {
+				p.failed.Add(uint64(n))
+				p.report(fmt.Errorf("audit: %s: close gave up with %d events undelivered: %w", p.name, n, ctx.Err()))
+			}
+		}
+	}
 	defer func() {
 		for _, p := range c.dests() {
 			p.drops.close()
@@ -588,7 +601,7 @@ func (c *core) close(ctx context.Context) error {
 		}
 		if n > 0 {
 			p.received.Add(uint64(n))
-			p.failed.Add(uint64(n))
+			p.q.release(n, func() { p.failed.Add(uint64(n)) })
 			p.report(fmt.Errorf("audit: %s: %d events queued after close gave up: %w", p.name, n, ctx.Err()))
 		}
 	}

@@ -32,6 +32,9 @@ type queue struct {
 	items   []item
 	flushes int // flush markers in items
 	pending int // events queued or taken and not yet released
+	// abandoned is set when Close gave up waiting: the events pending then
+	// were counted as failed, and releases no longer count.
+	abandoned bool
 	waiters []*waiter
 	limit   int
 	batch   int
@@ -115,11 +118,15 @@ func (q *queue) cancel(w *waiter) bool {
 	return true
 }
 
-// release gives back room for n delivered events and admits waiting
-// producers, first come first served.
-func (q *queue) release(n int) {
+// release gives back room for n events delivered or given up, calls count
+// to count them unless the queue was abandoned (which counted them), and
+// admits waiting producers, first come first served.
+func (q *queue) release(n int, count func()) {
 	q.mu.Lock()
 	q.pending -= n
+	if !q.abandoned {
+		count()
+	}
 	admitted := 0
 	for len(q.waiters) > 0 && q.pending < q.limit {
 		w := q.waiters[0]
@@ -160,6 +167,19 @@ func (q *queue) take(spare []item) []item {
 	q.flushes = 0
 	q.mu.Unlock()
 	return items
+}
+
+// abandon returns the number of events queued or taken and not yet
+// delivered or given up, which the caller counts as failed; later releases
+// no longer count.
+func (q *queue) abandon() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.abandoned {
+		return 0
+	}
+	q.abandoned = true
+	return q.pending
 }
 
 // depth returns the number of events queued and not yet taken.
@@ -229,8 +249,11 @@ func (p *pipe) run() {
 	armed := false
 	deliver := func() {
 		if len(batch) > 0 {
-			p.deliver(batch)
-			p.q.release(len(batch))
+			written, failed := p.deliver(batch)
+			p.q.release(len(batch), func() {
+				p.written.Add(uint64(written))
+				p.failed.Add(uint64(failed))
+			})
 			clear(batch) // drop references to params and strings
 			batch = batch[:0]
 		}
@@ -334,43 +357,38 @@ func (p *pipe) put(ctx context.Context, it item, wait time.Duration, deadline *t
 	return err
 }
 
-// deliver writes batch with retries. Permanent errors split the batch to
+// deliver writes batch with retries and returns how many events were
+// written and how many given up. Permanent errors split the batch to
 // isolate the events the destination refuses; the others are delivered.
-func (p *pipe) deliver(batch []Event) {
+func (p *pipe) deliver(batch []Event) (written, failed int) {
 	backoff := p.opts.RetryMin
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(p.base, p.opts.WriteTimeout)
 		err := p.write(ctx, batch)
 		cancel()
 		if err == nil {
-			p.written.Add(uint64(len(batch)))
-			return
+			return len(batch), 0
 		}
 		var partial *PartialError
 		if errors.As(err, &partial) {
 			lost := min(max(partial.Lost, 0), len(batch))
-			p.written.Add(uint64(len(batch) - lost))
-			p.failed.Add(uint64(lost))
-			return
+			return len(batch) - lost, lost
 		}
 		switch {
 		case IsPermanent(err) && len(batch) > 1:
 			half := len(batch) / 2
-			p.deliver(batch[:half])
-			p.deliver(batch[half:])
-			return
+			w1, f1 := p.deliver(batch[:half])
+			w2, f2 := p.deliver(batch[half:])
+			return w1 + w2, f1 + f2
 		case IsPermanent(err):
-			p.failed.Add(1)
 			p.report(fmt.Errorf("audit: %s refused event %s (type %q): %w", p.name, batch[0].ID, batch[0].Type, err))
-			return
+			return 0, 1
 		case p.base.Err() != nil:
-			p.failed.Add(uint64(len(batch)))
 			p.report(fmt.Errorf("audit: %s: gave up %d events at close: %w", p.name, len(batch), err))
-			return
+			return 0, len(batch)
 		case p.opts.MaxAttempts > 0 && attempt >= p.opts.MaxAttempts:
-			p.failed.Add(uint64(len(batch)))
 			p.report(fmt.Errorf("audit: %s: gave up %d events after %d attempts: %w", p.name, len(batch), attempt, err))
-			return
+			return 0, len(batch)
 		}
 		p.retried.Add(1)
 		p.report(fmt.Errorf("audit: %s: writing %d events failed (attempt %d), retrying: %w", p.name, len(batch), attempt, err))

@@ -29,7 +29,7 @@ func TestQueueAdmitsWaitersInOrder(t *testing.T) {
 	if len(taken) != 2 {
 		t.Fatalf("took %d items", len(taken))
 	}
-	q.release(1) // room for one: the first waiter, not a newcomer
+	q.release(1, func() {}) // room for one: the first waiter, not a newcomer
 	if q.push(item{ev: Event{Message: "late"}}) {
 		t.Error("a newcomer jumped the line of waiting producers")
 	}
@@ -38,7 +38,7 @@ func TestQueueAdmitsWaitersInOrder(t *testing.T) {
 	default:
 		t.Fatal("first waiter not admitted")
 	}
-	q.release(1) // the second gave up: the third gets the room
+	q.release(1, func() {}) // the second gave up: the third gets the room
 	select {
 	case <-ws[2].admitted:
 	default:

@@ -35,11 +35,13 @@ var (
 // Open connects to the Postgres server at dsn (a URL or key=value string, as
 // lib/pq takes) and returns a store on it. It checks the connection but does
 // not create the tables: call [Store.Migrate] (or apply the migrations by
-// hand). Close closes the connection pool.
+// hand). Close closes the connection pool. Setting up a connection is
+// bounded by the DSN's connect_timeout, [DefaultConnectTimeout] when it has
+// none, and by the deadline of the context of the call that needs it.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	db, err := sqlx.Open("postgres", dsn)
+	db, err := connect(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, err
 	}
 	s, err := New(db, opts)
 	if err != nil {
