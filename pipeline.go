@@ -35,10 +35,10 @@ type queue struct {
 	// abandoned is set when Close gave up waiting: the events pending then
 	// were counted as failed, and releases no longer count.
 	abandoned bool
-	waiters []*waiter
-	limit   int
-	batch   int
-	wake    chan struct{} // capacity 1: tells the consumer to look
+	waiters   []*waiter
+	limit     int
+	batch     int
+	wake      chan struct{} // capacity 1: tells the consumer to look
 }
 
 // waiter is a producer waiting for room. admitted is closed once release has
