@@ -100,6 +100,15 @@
 // With Options.Sync each call returns after the store's commit, with its
 // error.
 //
+// With Options.Spool each accepted event is appended to a write-ahead log
+// on disk before the call returns, and the store and every sink read from
+// it at their own pace: a crash of the process or an outage of a
+// destination loses nothing, and what was not delivered is delivered after
+// the next start (exactly once into stores, at least once with the same
+// Event.ID into sinks). A call whose event cannot be made durable returns
+// an error wrapping [ErrSpool], so a service can refuse the action (fail
+// closed). See [SpoolOptions].
+//
 // # Shutdown
 //
 // [Logger.Flush] returns once everything logged before it has been

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit/internal/callstack"
+	"github.com/auditkit/audit/internal/spool"
 )
 
 // Logger records events. It mirrors Datagrok's JS DG.Logger: Log, Audit,
@@ -43,10 +44,13 @@ type core struct {
 	closed   atomic.Bool
 	closing  chan struct{}
 	cancel   context.CancelFunc // hard stop: Close's deadline passed
-	refused  atomic.Uint64
-	dropped  atomic.Uint64 // store drops
-	once     sync.Once
-	closeErr error
+	spool    *spool.Spool       // nil without Options.Spool
+	// spoolRefs counts the users of the spool: the pipes, and Close.
+	spoolRefs atomic.Int32
+	refused   atomic.Uint64
+	dropped   atomic.Uint64 // store drops
+	once      sync.Once
+	closeErr  error
 }
 
 // New returns a Logger and starts its delivery goroutines; stop them with
@@ -74,8 +78,21 @@ func New(opts Options) (*Logger, error) {
 		c.sinks = append(c.sinks, p)
 		c.pipes = append(c.pipes, p)
 	}
+	if opts.Spool != nil && len(c.pipes) > 0 {
+		if err := c.openSpool(); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
 	for _, p := range c.pipes {
-		go p.run()
+		switch {
+		case p.reader == nil:
+			go p.run()
+		case p == c.store:
+			go p.runSpool(RouteStore)
+		default:
+			go p.runSpool(RouteExport)
+		}
 	}
 	l := &Logger{c: c}
 	if len(opts.Params) > 0 {
@@ -355,6 +372,9 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, params ma
 	if c.opts.Overflow == OverflowBlock {
 		wait = c.opts.BlockTimeout
 	}
+	if c.spool != nil {
+		return c.spoolRouted(ctx, route, e, wait, &deadline)
+	}
 	if route&RouteExport != 0 {
 		for _, p := range c.sinks {
 			if err := p.put(ctx, item{ev: *e}, wait, &deadline, c.closing); err != nil {
@@ -498,10 +518,15 @@ func (l *Logger) Flush(ctx context.Context) error {
 		c.inflight.Add(-1)
 		return ErrClosed
 	}
-	marks := make([]chan struct{}, len(c.pipes))
-	for i, p := range c.pipes {
-		marks[i] = make(chan struct{})
-		p.q.push(item{flush: marks[i]}) // flush markers always fit
+	var marks []chan struct{}
+	if c.spool != nil {
+		marks = c.spoolFlush()
+	} else {
+		marks = make([]chan struct{}, len(c.pipes))
+		for i, p := range c.pipes {
+			marks[i] = make(chan struct{})
+			p.q.push(item{flush: marks[i]}) // flush markers always fit
+		}
 	}
 	c.inflight.Add(-1)
 	for _, m := range marks {
@@ -577,6 +602,9 @@ func (c *core) close(ctx context.Context) error {
 		select {
 		case <-p.done:
 		default:
+			if p.reader != nil {
+				p.report(fmt.Errorf("audit: %s: close left %d events in the spool for the next start: %w", p.name, p.reader.Unacked(), ctx.Err()))
+			}
 			if n := p.q.abandon(); n > 0 {
 				p.failed.Add(uint64(n))
 				p.report(fmt.Errorf("audit: %s: close gave up with %d events undelivered: %w", p.name, n, ctx.Err()))
@@ -603,6 +631,11 @@ func (c *core) close(ctx context.Context) error {
 			p.received.Add(uint64(n))
 			p.q.release(n, func() { p.failed.Add(uint64(n)) })
 			p.report(fmt.Errorf("audit: %s: %d events queued after close gave up: %w", p.name, n, ctx.Err()))
+		}
+	}
+	if c.spool != nil {
+		if err := c.releaseSpool(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {

@@ -123,6 +123,13 @@ type Options struct {
 	// Now returns the current time. Default time.Now. Tests inject a clock.
 	Now func() time.Time
 
+	// Spool, when set, makes every accepted event durable on disk before
+	// the logging call returns; the store and sinks then read from the
+	// spool. See [SpoolOptions]. With a spool, a logging call returns an
+	// error wrapping [ErrSpool] when its event cannot be made durable (fail
+	// closed). Not with Sync. Default nil: events wait in memory.
+	Spool *SpoolOptions
+
 	// CloseStore and CloseSinks make [Logger.Close] also close the store and
 	// sinks that implement [Closer].
 	CloseStore, CloseSinks bool
@@ -211,6 +218,12 @@ func (o Options) validate() error {
 	}
 	if o.Overflow > OverflowDrop {
 		return fmt.Errorf("%w: Overflow: unknown policy %d", ErrInvalidOptions, o.Overflow)
+	}
+	if o.Spool != nil && o.Sync {
+		return fmt.Errorf("%w: Spool and Sync exclude each other", ErrInvalidOptions)
+	}
+	if o.Spool != nil && o.Spool.Sync > SpoolSyncNever {
+		return fmt.Errorf("%w: Spool.Sync: unknown policy %d", ErrInvalidOptions, o.Spool.Sync)
 	}
 	for i, s := range o.Sinks {
 		if s == nil {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/auditkit/audit/internal/spool"
 )
 
 // item is what travels through a pipe's queue: an event, or a flush marker
@@ -202,6 +204,13 @@ type pipe struct {
 
 	q     *queue
 	drops *dropSummary
+
+	// With a spool, the pipe reads its events from reader instead of q.
+	reader    *spool.Reader
+	flushReq  chan struct{} // capacity 1: a Flush waits
+	flushMu   sync.Mutex
+	flushWait []flushWaiter
+	release   func() error // called as runSpool ends
 	batch int           // the largest batch: Options.MaxBatchSize, or the destination's BatchSizer
 	stop  chan struct{} // closed by Close once nothing more is sent
 	done  chan struct{} // closed when run returns
@@ -446,6 +455,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 func (p *pipe) stats() PipeStats {
 	depth := p.q.depth()
+	if p.reader != nil {
+		depth = int(p.reader.Pending())
+	}
 	return PipeStats{
 		Name:       p.name,
 		Logged:     p.received.Load() + uint64(depth),

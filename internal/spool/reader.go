@@ -168,3 +168,7 @@ func (r *Reader) closeLedger() error {
 	r.ledger = nil
 	return err
 }
+
+// Acked returns the number of records acknowledged, counted like
+// [Spool.Appended].
+func (r *Reader) Acked() uint64 { return r.ackedN.Load() }

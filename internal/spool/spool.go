@@ -591,3 +591,7 @@ func readLedger(path string) (Pos, bool, error) {
 }
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// Appended returns the number of records appended, counted from the oldest
+// record kept when the spool was opened.
+func (s *Spool) Appended() uint64 { return s.appended.Load() }
