@@ -210,11 +210,11 @@ type pipe struct {
 	flushReq  chan struct{} // capacity 1: a Flush waits
 	flushMu   sync.Mutex
 	flushWait []flushWaiter
-	release   func() error // called as runSpool ends
-	batch int           // the largest batch: Options.MaxBatchSize, or the destination's BatchSizer
-	stop  chan struct{} // closed by Close once nothing more is sent
-	done  chan struct{} // closed when run returns
-	base  context.Context
+	release   func() error  // called as runSpool ends
+	batch     int           // the largest batch: Options.MaxBatchSize, or the destination's BatchSizer
+	stop      chan struct{} // closed by Close once nothing more is sent
+	done      chan struct{} // closed when run returns
+	base      context.Context
 
 	received, written, dropped, failed, retried atomic.Uint64
 }
