@@ -69,8 +69,12 @@ type Options struct {
 	// while a batch was written go out together in the next one, up to
 	// MaxBatchSize, so fewer, larger transactions bring throughput close to
 	// what the store can commit; at low load a batch holds what came within
-	// FlushInterval. Default 4096, or half of QueueSize when that is
-	// smaller (a batch holds its room in the queue until it is written);
+	// FlushInterval. A batch holds its room in the queue until it is
+	// written, so batches are also kept to what the destination has been
+	// writing within a quarter of BlockTimeout (a healthy but slow store
+	// gets smaller batches, so callers waiting for room are not held
+	// longer), and never exceed half of QueueSize. Default 4096 (or half of
+	// QueueSize);
 	// never below BatchSize. A store or sink implementing [BatchSizer] gets
 	// batches of at most its own size instead.
 	MaxBatchSize int

@@ -227,6 +227,8 @@ func newPipe(name string, dest any, write func(context.Context, []Event) error, 
 	// A full queue must wake the consumer: never wait for more events than
 	// half of what the queue holds.
 	trigger = max(min(trigger, size/2), 1)
+	// A batch holds its room until written: never more than half the queue.
+	batch = max(min(batch, size/2), 1)
 	return &pipe{
 		batch:  batch,
 		name:   name,
@@ -256,9 +258,14 @@ func (p *pipe) run() {
 	timer.Stop()
 	defer timer.Stop()
 	armed := false
+	sizer := batchSizer{min: min(p.q.batch, p.batch), max: p.batch, budget: p.opts.BlockTimeout / 4}
+	limit := sizer.limit()
 	deliver := func() {
 		if len(batch) > 0 {
+			start := time.Now()
 			written, failed := p.deliver(batch)
+			sizer.observe(len(batch), time.Since(start))
+			limit = sizer.limit()
 			p.q.release(len(batch), func() {
 				p.written.Add(uint64(written))
 				p.failed.Add(uint64(failed))
@@ -307,7 +314,7 @@ func (p *pipe) run() {
 					continue
 				}
 				batch = append(batch, items[i].ev)
-				if len(batch) == p.batch {
+				if len(batch) >= limit {
 					deliver()
 				}
 			}
@@ -431,6 +438,38 @@ func (p *pipe) writeSync(ctx context.Context, ev Event) error {
 		p.retried.Add(1)
 		backoff = min(backoff*2, p.opts.RetryMax)
 	}
+}
+
+// batchSizer sizes batches by the destination's measured speed: as large as
+// it can write within budget (a quarter of BlockTimeout), between min and
+// max. A batch holds its room in the queue while it is written, so this
+// bounds how long a caller waits for room when the destination is healthy
+// but slower than the callers, while a fast destination gets large batches.
+type batchSizer struct {
+	min, max int
+	budget   time.Duration
+	rate     float64 // events per second, smoothed; 0 before the first batch
+}
+
+// observe records that n events were written in d.
+func (s *batchSizer) observe(n int, d time.Duration) {
+	if n < s.min/2 || d <= 0 {
+		return // small batches measure the round trip, not the speed
+	}
+	r := float64(n) / d.Seconds()
+	if s.rate == 0 {
+		s.rate = r
+		return
+	}
+	s.rate = 0.7*s.rate + 0.3*r
+}
+
+// limit returns the largest batch to write next.
+func (s *batchSizer) limit() int {
+	if s.rate == 0 {
+		return s.min
+	}
+	return max(s.min, min(s.max, int(s.rate*s.budget.Seconds())))
 }
 
 // jitter returns a duration in [d/2, d).

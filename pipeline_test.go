@@ -2,6 +2,7 @@ package audit
 
 import (
 	"testing"
+	"time"
 )
 
 // TestQueueAdmitsWaitersInOrder fills a queue, lines up producers, and
@@ -53,5 +54,34 @@ func TestQueueAdmitsWaitersInOrder(t *testing.T) {
 	}
 	if got != "ce" {
 		t.Errorf("queued %q, want the waiters in order without the one that gave up: \"ce\"", got)
+	}
+}
+
+// TestBatchSizer checks that batches follow the destination's speed within
+// their bounds.
+func TestBatchSizer(t *testing.T) {
+	s := batchSizer{min: 512, max: 4096, budget: 125 * time.Millisecond}
+	if got := s.limit(); got != 512 {
+		t.Errorf("before any write: %d, want min", got)
+	}
+	s.observe(1000, 10*time.Millisecond) // 100k events/s: 12,500 in budget
+	if got := s.limit(); got != 4096 {
+		t.Errorf("fast store: %d, want max", got)
+	}
+	for range 20 {
+		s.observe(1000, 125*time.Millisecond) // 8k events/s: 1,000 in budget
+	}
+	if got := s.limit(); got < 990 || got > 1010 {
+		t.Errorf("slow store: %d, want about 1000", got)
+	}
+	for range 20 {
+		s.observe(600, time.Second)
+	}
+	if got := s.limit(); got != 512 {
+		t.Errorf("very slow store: %d, want min", got)
+	}
+	s.observe(1, time.Hour) // a lone event measures the round trip: ignored
+	if got := s.limit(); got != 512 {
+		t.Errorf("after a lone event: %d", got)
 	}
 }
