@@ -464,7 +464,7 @@ func (s *Spool) flush() {
 	from := s.synced
 	s.syncMu.Unlock()
 	var err error
-	if end > from || s.opts.Sync != SyncNever {
+	if end > from && s.opts.Sync != SyncNever {
 		s.mu.Lock()
 		var files []*os.File
 		for _, seg := range s.segs {
@@ -473,11 +473,10 @@ func (s *Spool) flush() {
 			}
 		}
 		s.mu.Unlock()
-		if s.opts.Sync != SyncNever {
-			for _, f := range files {
-				if e := syncFile(f); e != nil && err == nil {
-					err = fmt.Errorf("spool: sync: %w", e)
-				}
+		for _, f := range files {
+			// A segment deleted meanwhile was delivered: nothing to keep.
+			if e := syncFile(f); e != nil && !errors.Is(e, os.ErrClosed) && err == nil {
+				err = fmt.Errorf("spool: sync: %w", e)
 			}
 		}
 	}
