@@ -5,6 +5,7 @@ package spool
 import (
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // mapFile maps size bytes of f, shared: what is written to the mapping is
@@ -17,3 +18,18 @@ func unmap(b []byte) { _ = syscall.Munmap(b) }
 
 // syncFile flushes f's data, including pages written through a mapping.
 func syncFile(f *os.File) error { return f.Sync() }
+
+// syncRange flushes the bytes [from, to) written through the mapping data
+// of f to stable storage (msync MS_SYNC, which on Linux also writes the
+// metadata needed to read them back).
+func syncRange(f *os.File, data []byte, from, to int64) error {
+	if to <= from {
+		return nil
+	}
+	start := from &^ 4095
+	_, _, errno := syscall.Syscall(syscall.SYS_MSYNC, uintptr(unsafe.Pointer(&data[start])), uintptr(to-start), syscall.MS_SYNC)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}

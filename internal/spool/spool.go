@@ -117,6 +117,7 @@ type Spool struct {
 	mu       sync.Mutex // guards segs, the writer's segment and deletion
 	segs     []*segment // oldest first; the last is the writer's
 	closed   bool
+	flushing uint64        // segments from this one on are being flushed: keep them
 	room     chan struct{} // closed when segments are deleted; nil if nobody waits
 	appended atomic.Uint64 // records appended, counted from the oldest kept
 
@@ -150,6 +151,8 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+const noFlush = 1<<64 - 1
+
 // segment is one mapped segment file.
 type segment struct {
 	n      uint64
@@ -175,7 +178,7 @@ func Open(opts Options) (*Spool, Recovery, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, rec, fmt.Errorf("spool: %w", err)
 	}
-	s := &Spool{opts: opts, dir: opts.Dir, syncedCh: make(chan struct{}), kick: make(chan struct{}, 1),
+	s := &Spool{opts: opts, dir: opts.Dir, flushing: noFlush, syncedCh: make(chan struct{}), kick: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	names, err := os.ReadDir(opts.Dir)
 	if err != nil {
@@ -341,6 +344,7 @@ func (s *Spool) createSegment(n uint64) (*segment, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("spool: map %s: %w", path, err)
 	}
+	prefault(f, data)
 	copy(data, magic)
 	seg := &segment{n: n, f: f, data: data, first: s.appended.Load()}
 	seg.end.Store(headerLen)
@@ -465,20 +469,37 @@ func (s *Spool) flush() {
 	s.syncMu.Unlock()
 	var err error
 	if end > from && s.opts.Sync != SyncNever {
+		// Flush only the bytes written since the last flush, so the pages
+		// ahead (prefaulted, still dirty) stay mapped for writing. The
+		// segments flushed are kept until the flush is done.
 		s.mu.Lock()
-		var files []*os.File
+		type span struct {
+			seg      *segment
+			from, to int64
+		}
+		var spans []span
 		for _, seg := range s.segs {
-			if seg.n >= from.seg() {
-				files = append(files, seg.f)
+			if seg.n >= from.seg() && seg.n <= end.seg() {
+				sp := span{seg, headerLen, seg.end.Load()}
+				if seg.n == from.seg() {
+					sp.from = from.off()
+				}
+				if seg.n == end.seg() {
+					sp.to = end.off()
+				}
+				spans = append(spans, sp)
 			}
 		}
+		s.flushing = from.seg()
 		s.mu.Unlock()
-		for _, f := range files {
-			// A segment deleted meanwhile was delivered: nothing to keep.
-			if e := syncFile(f); e != nil && !errors.Is(e, os.ErrClosed) && err == nil {
+		for _, sp := range spans {
+			if e := syncRange(sp.seg.f, sp.seg.data, sp.from, sp.to); e != nil && err == nil {
 				err = fmt.Errorf("spool: sync: %w", e)
 			}
 		}
+		s.mu.Lock()
+		s.flushing = noFlush
+		s.mu.Unlock()
 	}
 	s.syncMu.Lock()
 	if err == nil {
@@ -507,7 +528,7 @@ func (s *Spool) deleteAcked() {
 		oldest = min(oldest, Pos(r.ackedPos.Load()).seg())
 	}
 	freed := false
-	for len(s.segs) > 1 && s.segs[0].n < oldest {
+	for len(s.segs) > 1 && s.segs[0].n < oldest && s.segs[0].n < s.flushing {
 		seg := s.segs[0]
 		unmap(seg.data)
 		seg.f.Close()
@@ -594,3 +615,13 @@ func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 // Appended returns the number of records appended, counted from the oldest
 // record kept when the spool was opened.
 func (s *Spool) Appended() uint64 { return s.appended.Load() }
+
+// prefault allocates the file's blocks and touches every page of a fresh
+// segment, so that appends copy into memory that is already mapped and
+// dirty instead of taking a page fault every few records.
+func prefault(f *os.File, data []byte) {
+	_ = allocate(f, int64(len(data)))
+	for i := 0; i < len(data); i += 4096 {
+		data[i] = 0
+	}
+}
