@@ -771,8 +771,8 @@ func TestSinkBatchSize(t *testing.T) {
 		l.Log("x", nil)
 	}
 	flush(t, l)
-	if small.largest != 3 || big.largest != 200 {
-		t.Errorf("largest batches: %d (want 3) and %d (want 200, above Options.BatchSize)", small.largest, big.largest)
+	if small.largest != 3 || big.largest <= 10 {
+		t.Errorf("largest batches: %d (want 3) and %d (want above Options.BatchSize, 10)", small.largest, big.largest)
 	}
 	if len(small.all()) != 200 || len(big.all()) != 200 {
 		t.Errorf("delivered %d and %d", len(small.all()), len(big.all()))

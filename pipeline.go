@@ -258,7 +258,7 @@ func (p *pipe) run() {
 	timer.Stop()
 	defer timer.Stop()
 	armed := false
-	sizer := batchSizer{min: min(p.q.batch, p.batch), max: p.batch, budget: p.opts.BlockTimeout / 4}
+	sizer := batchSizer{min: min(p.opts.BatchSize, p.batch), max: p.batch, budget: p.opts.BlockTimeout / 4}
 	limit := sizer.limit()
 	deliver := func() {
 		if len(batch) > 0 {
