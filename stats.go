@@ -13,7 +13,8 @@ type Stats struct {
 	Written uint64
 	// Dropped counts events that were never queued: the queue was full, or
 	// the Logger was closed (those are also counted in Refused). Each drop is
-	// also reported to Options.ErrorHandler or returned to the caller.
+	// returned to the caller, and summarized to Options.ErrorHandler in a
+	// [DropReport].
 	Dropped uint64
 	// Failed counts queued events given up: refused by the store with a
 	// permanent error, out of attempts, or still unwritten when Close's
@@ -39,7 +40,7 @@ type SinkStats struct {
 	// Written counts events delivered.
 	Written uint64
 	// Dropped counts events not queued because this destination's queue was
-	// full.
+	// full, summarized to Options.ErrorHandler in [DropReport]s.
 	Dropped uint64
 	// Failed counts queued events given up.
 	Failed uint64
