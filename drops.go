@@ -13,7 +13,7 @@ import (
 // Options.DropReportInterval, and what is left is reported at Close. It
 // wraps the last drop's cause, so errors.Is(err, [ErrQueueFull]) holds.
 type DropReport struct {
-	// Destination is "store" or the sink's name (see [PipeStats]).
+	// Destination is "store" or the sink's name (see [SinkStats]).
 	Destination string
 	// Dropped counts the events lost since the previous report.
 	Dropped uint64

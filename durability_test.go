@@ -71,6 +71,12 @@ func TestBurstHealthyStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("burst of 200k events")
 	}
+	if raceEnabled {
+		// No drops is a throughput property: it holds while a batch commits
+		// within BlockTimeout, which the race detector's slowdown breaks.
+		// The plain go test pass (the README's command) runs it.
+		t.Skip("burst of 200k events: measured without -race")
+	}
 	const n = 200_000
 	for name, open := range burstStores(t) {
 		t.Run(name, func(t *testing.T) {

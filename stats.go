@@ -25,7 +25,8 @@ type Stats struct {
 	// Refused counts logging calls refused with ErrClosed (the Logger was
 	// closed).
 	Refused uint64
-	// QueueDepth is the number of events waiting for the store now.
+	// QueueDepth is the number of events waiting for the store now (with
+	// Options.Spool, the records in the spool the store has not read yet).
 	QueueDepth int
 	// Sinks has one entry per sink, in Options.Sinks order.
 	Sinks []SinkStats

@@ -345,6 +345,15 @@ func (s *Spool) createSegment(n uint64) (*segment, error) {
 		return nil, fmt.Errorf("spool: map %s: %w", path, err)
 	}
 	prefault(f, data)
+	if s.opts.Sync != SyncNever {
+		// The new file's name must survive a power loss with its records.
+		if err := syncDir(s.dir); err != nil {
+			unmap(data)
+			f.Close()
+			os.Remove(path)
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+	}
 	copy(data, magic)
 	seg := &segment{n: n, f: f, data: data, first: s.appended.Load()}
 	seg.end.Store(headerLen)
@@ -624,4 +633,12 @@ func prefault(f *os.File, data []byte) {
 	for i := 0; i < len(data); i += 4096 {
 		data[i] = 0
 	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(syncFile(d), d.Close())
 }
