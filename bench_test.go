@@ -241,3 +241,30 @@ type nothing struct{}
 
 func (nothing) Bind(audit.Subject) audit.Binding      { return nothing{} }
 func (nothing) Route(audit.Level, string) audit.Route { return 0 }
+
+// BenchmarkSpool compares, in one run, Log without a spool and with one at
+// each flush policy: the difference is what appending to the spool adds to
+// the call. The store accepts every batch, so the spool's reader keeps up.
+func BenchmarkSpool(b *testing.B) {
+	cases := []struct {
+		name  string
+		spool func(b *testing.B) *audit.SpoolOptions
+	}{
+		{"memory", func(*testing.B) *audit.SpoolOptions { return nil }},
+		{"spool-interval", func(b *testing.B) *audit.SpoolOptions { return &audit.SpoolOptions{Dir: b.TempDir()} }},
+		{"spool-never", func(b *testing.B) *audit.SpoolOptions {
+			return &audit.SpoolOptions{Dir: b.TempDir(), Sync: audit.SpoolSyncNever}
+		}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			l := benchLogger(b, audit.Options{Spool: c.spool(b)})
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := l.Log("query executed", params5, datagrok.QueryStart); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -142,13 +142,26 @@
 //
 // Nothing is lost silently. When the store's queue is full the configured
 // [Overflow] applies (wait up to Options.BlockTimeout, or drop at once) and
-// the call returns [ErrQueueFull]; a full sink queue drops the event for that
-// sink. A batch refused with a [Permanent] error is split until the refused
+// the call returns [ErrQueueFull]. A full sink queue follows the same policy,
+// within the same wait, then drops the event for that sink only. The queue gives room back as each batch is written, and callers
+// waiting for room are admitted in the order they came, so with a healthy
+// store a burst waits briefly instead of failing. A batch refused with a [Permanent] error is split until the refused
 // events are isolated, and the others are written. Every drop and failure is
-// counted in [Logger.Stats] and reported to Options.ErrorHandler.
+// counted in [Logger.Stats] and reported to Options.ErrorHandler; drops are
+// summarized in a [DropReport] per destination (the first at once, then at
+// most one per Options.DropReportInterval, the rest at Close).
 //
 // With Options.Sync each call returns after the store's commit, with its
 // error.
+//
+// With Options.Spool each accepted event is appended to a write-ahead log
+// on disk before the call returns, and the store and every sink read from
+// it at their own pace: a crash of the process or an outage of a
+// destination loses nothing, and what was not delivered is delivered after
+// the next start (exactly once into stores, at least once with the same
+// Event.ID into sinks). A call whose event cannot be made durable returns
+// an error wrapping [ErrSpool], so a service can refuse the action (fail
+// closed). See [SpoolOptions].
 //
 // # Shutdown
 //

@@ -8,11 +8,14 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/internal/audittest"
+	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/google/uuid"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	pgtest.Main(m, func() error { return goleak.Find() })
+}
 
 // recorder is a Store and a Sink that keeps what it is given, in order, and
 // can be told to fail. It stands in for a destination; the real stores are

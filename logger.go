@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit/internal/callstack"
+	"github.com/auditkit/audit/internal/spool"
 )
 
 // Logger records events: Log, Audit, Usage, Info, Debug, Warning and Error,
@@ -43,10 +44,13 @@ type core struct {
 	closed   atomic.Bool
 	closing  chan struct{}
 	cancel   context.CancelFunc // hard stop: Close's deadline passed
-	refused  atomic.Uint64
-	dropped  atomic.Uint64 // store drops
-	once     sync.Once
-	closeErr error
+	spool    *spool.Spool       // nil without Options.Spool
+	// spoolRefs counts the users of the spool: the pipes, and Close.
+	spoolRefs atomic.Int32
+	refused   atomic.Uint64
+	dropped   atomic.Uint64 // store drops
+	once      sync.Once
+	closeErr  error
 }
 
 // New returns a Logger and starts its delivery goroutines; stop them with
@@ -74,8 +78,21 @@ func New(opts Options) (*Logger, error) {
 		c.sinks = append(c.sinks, p)
 		c.pipes = append(c.pipes, p)
 	}
+	if opts.Spool != nil && len(c.pipes) > 0 {
+		if err := c.openSpool(); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
 	for _, p := range c.pipes {
-		go p.run()
+		switch {
+		case p.reader == nil:
+			go p.run()
+		case p == c.store:
+			go p.runSpool(RouteStore)
+		default:
+			go p.runSpool(RouteExport)
+		}
 	}
 	l := &Logger{c: c}
 	if len(opts.Params) > 0 {
@@ -389,11 +406,24 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, a *args, 
 		h := *e
 		printEvent(ctx, c.opts.Printer, &h)
 	}
+	// One wait for room bounds the whole call, store and sinks together.
+	var deadline time.Time
+	wait := time.Duration(0)
+	if c.opts.Overflow == OverflowBlock {
+		wait = c.opts.BlockTimeout
+	}
+	if c.spool != nil {
+		return c.spoolRouted(ctx, route, e, wait, &deadline)
+	}
 	if route&RouteExport != 0 {
 		for _, p := range c.sinks {
-			if err := p.put(ctx, item{ev: *e}, 0, nil); err != nil {
+			if err := p.put(ctx, item{ev: *e}, wait, &deadline, c.closing); err != nil {
+				if errors.Is(err, ErrClosed) {
+					c.refused.Add(1)
+					return err
+				}
 				p.dropped.Add(1)
-				c.opts.ErrorHandler(fmt.Errorf("audit: dropped event %s (type %q): %w", e.ID, e.Type, err))
+				p.drops.add(err)
 			}
 		}
 	}
@@ -406,19 +436,14 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, a *args, 
 		}
 		return c.store.writeSync(ctx, *e)
 	}
-	wait := time.Duration(0)
-	if c.opts.Overflow == OverflowBlock {
-		wait = c.opts.BlockTimeout
-	}
-	if err := c.store.put(ctx, item{ev: *e}, wait, c.closing); err != nil {
+	if err := c.store.put(ctx, item{ev: *e}, wait, &deadline, c.closing); err != nil {
 		if errors.Is(err, ErrClosed) {
 			c.refused.Add(1)
 			return err
 		}
 		c.dropped.Add(1)
-		err = fmt.Errorf("audit: dropped event %s (type %q): %w", e.ID, e.Type, err)
-		c.opts.ErrorHandler(err)
-		return err
+		c.store.drops.add(err)
+		return fmt.Errorf("audit: dropped event %s (type %q): %w", e.ID, e.Type, err)
 	}
 	return nil
 }
@@ -567,10 +592,15 @@ func (l *Logger) Flush(ctx context.Context) error {
 		c.inflight.Add(-1)
 		return ErrClosed
 	}
-	marks := make([]chan struct{}, len(c.pipes))
-	for i, p := range c.pipes {
-		marks[i] = make(chan struct{})
-		p.q.push(item{flush: marks[i]}) // flush markers always fit
+	var marks []chan struct{}
+	if c.spool != nil {
+		marks = c.spoolFlush()
+	} else {
+		marks = make([]chan struct{}, len(c.pipes))
+		for i, p := range c.pipes {
+			marks[i] = make(chan struct{})
+			p.q.push(item{flush: marks[i]}) // flush markers always fit
+		}
 	}
 	c.inflight.Add(-1)
 	for _, m := range marks {
@@ -606,8 +636,10 @@ func flushDests(ctx context.Context, pipes []*pipe) error {
 
 // Close flushes everything queued, stops every goroutine the Logger started,
 // and, with Options.CloseStore / CloseSinks, closes the store and sinks. It
-// honours ctx: when ctx ends first, the events still waiting are counted as
-// failed and reported, the goroutines stop, and Close returns ctx's error.
+// honours ctx: when ctx ends first, writes in flight are cancelled, the
+// events not delivered are counted as failed and reported, and Close returns
+// ctx's error by the deadline. A store or sink that ignores its context is
+// not waited for: its goroutine ends when that write returns.
 // Close is idempotent: later calls return the first call's result. Logging
 // after Close returns [ErrClosed].
 func (l *Logger) Close(ctx context.Context) error {
@@ -634,11 +666,30 @@ func (c *core) close(ctx context.Context) error {
 		select {
 		case <-p.done:
 		case <-ctx.Done():
-			c.cancel() // writes in flight and retries give up now
-			<-p.done
 		}
 	}
+	// Writes in flight and retries give up now. A destination that does not
+	// honour its context may still hold a batch: Close does not wait for it
+	// past ctx, and reports what was not delivered.
 	c.cancel()
+	for _, p := range c.pipes {
+		select {
+		case <-p.done:
+		default:
+			if p.reader != nil {
+				p.report(fmt.Errorf("audit: %s: close left %d events in the spool for the next start: %w", p.name, p.reader.Unacked(), ctx.Err()))
+			}
+			if n := p.q.abandon(); n > 0 {
+				p.failed.Add(uint64(n))
+				p.report(fmt.Errorf("audit: %s: close gave up with %d events undelivered: %w", p.name, n, ctx.Err()))
+			}
+		}
+	}
+	defer func() {
+		for _, p := range c.dests() {
+			p.drops.close()
+		}
+	}()
 	// A call still queueing when ctx ended may have queued after its pipe
 	// drained: count and report such events rather than leave them behind.
 	for _, p := range c.pipes {
@@ -652,8 +703,13 @@ func (c *core) close(ctx context.Context) error {
 		}
 		if n > 0 {
 			p.received.Add(uint64(n))
-			p.failed.Add(uint64(n))
+			p.q.release(n, func() { p.failed.Add(uint64(n)) })
 			p.report(fmt.Errorf("audit: %s: %d events queued after close gave up: %w", p.name, n, ctx.Err()))
+		}
+	}
+	if c.spool != nil {
+		if err := c.releaseSpool(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {

@@ -381,11 +381,17 @@ func TestQueueFullDrop(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if n := len(errs.Errors()); n != 1 {
+		t.Errorf("%d reports before the interval passed, want the first drop's alone", n)
+	}
 	close(rec.block)
 	flush(t, l)
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	s := l.Stats()
-	if dropped == 0 || s.Dropped != uint64(dropped) || len(errs.Errors()) != dropped {
-		t.Errorf("dropped %d, stats %+v, reported %d", dropped, s, len(errs.Errors()))
+	if reported, n := droppedIn(errs.Errors(), "store"); dropped == 0 || s.Dropped != uint64(dropped) || reported != uint64(dropped) || n != 2 {
+		t.Errorf("dropped %d, stats %+v, %d reported in %d reports", dropped, s, reported, n)
 	}
 	if s.Written+s.Dropped != 20 || len(rec.all()) != 20-dropped {
 		t.Errorf("events lost silently: stats %+v, stored %d", s, len(rec.all()))
@@ -467,7 +473,7 @@ func TestOrderPerGoroutine(t *testing.T) {
 func TestSlowSinkDoesNotBlockStore(t *testing.T) {
 	rec, fast, slow := newRecorder(), newRecorder(), newRecorder()
 	slow.block = make(chan struct{})
-	l, errs := newLogger(t, audit.Options{Store: rec, Sinks: []audit.Sink{slow, fast}, SinkQueueSize: 5, BatchSize: 1})
+	l, errs := newLogger(t, audit.Options{Store: rec, Sinks: []audit.Sink{slow, fast}, SinkQueueSize: 5, BatchSize: 1, BlockTimeout: time.Millisecond})
 	var unblock sync.Once
 	release := func() { unblock.Do(func() { close(slow.block) }) }
 	t.Cleanup(release) // runs before the logger's Close
@@ -488,11 +494,17 @@ func TestSlowSinkDoesNotBlockStore(t *testing.T) {
 	if s.Sinks[0].Dropped == 0 || s.Sinks[1].Dropped != 0 || s.Dropped != 0 {
 		t.Errorf("stats = %+v", s)
 	}
-	if uint64(len(errs.Errors())) != s.Sinks[0].Dropped {
-		t.Errorf("%d sink drops, %d reported", s.Sinks[0].Dropped, len(errs.Errors()))
+	if len(errs.Errors()) != 1 {
+		t.Errorf("%d sink drops made %d reports before the interval passed, want 1", s.Sinks[0].Dropped, len(errs.Errors()))
 	}
 	release()
 	flush(t, l)
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if reported, _ := droppedIn(errs.Errors(), s.Sinks[0].Name); reported != s.Sinks[0].Dropped {
+		t.Errorf("%d sink drops, %d reported", s.Sinks[0].Dropped, reported)
+	}
 	s = l.Stats()
 	if got := uint64(len(slow.all())); got != s.Sinks[0].Written || got+s.Sinks[0].Dropped != 50 {
 		t.Errorf("slow sink: %d delivered, stats %+v", got, s.Sinks[0])
@@ -763,8 +775,8 @@ func TestSinkBatchSize(t *testing.T) {
 		l.Log("x", nil)
 	}
 	flush(t, l)
-	if small.largest != 3 || big.largest != 200 {
-		t.Errorf("largest batches: %d (want 3) and %d (want 200, above Options.BatchSize)", small.largest, big.largest)
+	if small.largest != 3 || big.largest <= 10 {
+		t.Errorf("largest batches: %d (want 3) and %d (want above Options.BatchSize, 10)", small.largest, big.largest)
 	}
 	if len(small.all()) != 200 || len(big.all()) != 200 {
 		t.Errorf("delivered %d and %d", len(small.all()), len(big.all()))
@@ -876,4 +888,79 @@ func TestCallbackGetsTheCallsContext(t *testing.T) {
 	if got["with ctx"] != "4bf92f3577b34da6" || got["without ctx"] != "" {
 		t.Fatalf("trace_id by message = %v, want the ctx's id only on the LogEvent call", got)
 	}
+}
+
+// batchLog is a store that records the size of every batch.
+type batchLog struct {
+	*recorder
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (b *batchLog) Write(ctx context.Context, evs []audit.Event) error {
+	b.mu.Lock()
+	b.sizes = append(b.sizes, len(evs))
+	b.mu.Unlock()
+	return b.recorder.Write(ctx, evs)
+}
+
+func TestBatchesGrowWithBacklog(t *testing.T) {
+	store := &batchLog{recorder: newRecorder()}
+	store.block = make(chan struct{})
+	l, _ := newLogger(t, audit.Options{Store: store, BatchSize: 10, MaxBatchSize: 100, QueueSize: 1000})
+	for i := range 500 {
+		if err := l.Log(fmt.Sprint(i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(store.block)
+	flush(t, l)
+	store.mu.Lock()
+	sizes := append([]int(nil), store.sizes...)
+	store.mu.Unlock()
+	if len(store.all()) != 500 {
+		t.Fatalf("stored %d events, want 500", len(store.all()))
+	}
+	largest := 0
+	for _, n := range sizes {
+		largest = max(largest, n)
+	}
+	if largest != 100 {
+		t.Errorf("batch sizes %v: the backlog should go out in batches of MaxBatchSize (100)", sizes)
+	}
+}
+
+func TestLoneEventWrittenWithinFlushInterval(t *testing.T) {
+	store := newRecorder()
+	written := make(chan struct{}, 1)
+	store.onWrite = func(context.Context) { written <- struct{}{} }
+	l, _ := newLogger(t, audit.Options{Store: store, BatchSize: 512, MaxBatchSize: 8192, FlushInterval: 20 * time.Millisecond})
+	if err := l.Log("alone", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-written:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lone event was not written by the flush interval")
+	}
+}
+
+func TestMaxBatchSizeBelowBatchSize(t *testing.T) {
+	_, err := audit.New(audit.Options{BatchSize: 100, MaxBatchSize: 10})
+	if !errors.Is(err, audit.ErrInvalidOptions) || !strings.Contains(err.Error(), "MaxBatchSize") {
+		t.Errorf("err = %v, want ErrInvalidOptions naming MaxBatchSize", err)
+	}
+}
+
+// droppedIn sums the DropReports of dest among errs and counts them; it
+// fails on any other error.
+func droppedIn(errs []error, dest string) (dropped uint64, reports int) {
+	for _, err := range errs {
+		var r *audit.DropReport
+		if errors.As(err, &r) && r.Destination == dest {
+			dropped += r.Dropped
+			reports++
+		}
+	}
+	return dropped, reports
 }

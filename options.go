@@ -47,10 +47,35 @@ type Options struct {
 	QueueSize int
 	// Overflow is the policy when the queue is full. Default OverflowBlock.
 	Overflow Overflow
-	// BlockTimeout is how long OverflowBlock waits for room. Default 1s.
+	// BlockTimeout is how long OverflowBlock waits for room. Default 500ms.
+	//
+	// The queue frees room batch by batch as the store keeps up, so with a
+	// healthy store a burst waits a few milliseconds at most; BlockTimeout
+	// matters when the store is down or slower than the logging rate, and
+	// then every logging call that finds the queue full waits this long
+	// before failing. Pick it below the latency a request can afford to add
+	// on the store's worst day (a few hundred milliseconds for an
+	// interactive service, longer for batch jobs that prefer waiting to
+	// losing), and size QueueSize to absorb the bursts you expect. Callers
+	// waiting for room are admitted in the order they came.
 	BlockTimeout time.Duration
-	// BatchSize is the largest batch written at once. Default 512.
+	// BatchSize is the number of waiting events that triggers a write
+	// without waiting for FlushInterval. Default 512.
 	BatchSize int
+	// MaxBatchSize bounds a batch. When a backlog builds (the store is
+	// slower than the logging rate for a while), the events that queued
+	// while a batch was written go out together in the next one, up to
+	// MaxBatchSize, so fewer, larger transactions bring throughput close to
+	// what the store can commit; at low load a batch holds what came within
+	// FlushInterval. A batch holds its room in the queue until it is
+	// written, so batches are also kept to what the destination has been
+	// writing within a quarter of BlockTimeout (a healthy but slow store
+	// gets smaller batches, so callers waiting for room are not held
+	// longer), and never exceed half of QueueSize. Default 4096 (or half of
+	// QueueSize);
+	// never below BatchSize. A store or sink implementing [BatchSizer] gets
+	// batches of at most its own size instead.
+	MaxBatchSize int
 	// FlushInterval is how long an event may wait for its batch to fill.
 	// Default 100ms.
 	FlushInterval time.Duration
@@ -73,9 +98,17 @@ type Options struct {
 	// error to Error. Default nil: nothing is printed.
 	Printer *slog.Logger
 
-	// SinkQueueSize bounds each sink's queue; a full sink queue drops (and
-	// counts) the event for that sink only. Default QueueSize.
+	// SinkQueueSize bounds each sink's queue. A full sink queue follows
+	// Overflow like the store's (waiting up to BlockTimeout, shared with the
+	// store's wait in the same call, then dropping the event for that sink
+	// only); the logging call still returns nil when the store took the
+	// event. Default QueueSize.
 	SinkQueueSize int
+	// DropReportInterval is how often drops are reported to ErrorHandler: a
+	// destination's first drop is reported at once as a [DropReport], later
+	// ones are counted and reported together at most once per interval, and
+	// the rest at Close. Default 10s.
+	DropReportInterval time.Duration
 
 	// MaxMessageBytes truncates longer messages and stack traces, at a UTF-8
 	// boundary with a visible "…[truncated N bytes]" marker. Default 256 KiB;
@@ -92,6 +125,13 @@ type Options struct {
 	// Now returns the current time. Default time.Now. Tests inject a clock.
 	Now func() time.Time
 
+	// Spool, when set, makes every accepted event durable on disk before
+	// the logging call returns; the store and sinks then read from the
+	// spool. See [SpoolOptions]. With a spool, a logging call returns an
+	// error wrapping [ErrSpool] when its event cannot be made durable (fail
+	// closed). Not with Sync. Default nil: events wait in memory.
+	Spool *SpoolOptions
+
 	// CloseStore and CloseSinks make [Logger.Close] also close the store and
 	// sinks that implement [Closer].
 	CloseStore, CloseSinks bool
@@ -105,10 +145,13 @@ func (o Options) withDefaults() Options {
 		o.QueueSize = 8192
 	}
 	if o.BlockTimeout == 0 {
-		o.BlockTimeout = time.Second
+		o.BlockTimeout = 500 * time.Millisecond
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 512
+	}
+	if o.MaxBatchSize == 0 {
+		o.MaxBatchSize = max(min(4096, o.QueueSize/2), o.BatchSize)
 	}
 	if o.FlushInterval == 0 {
 		o.FlushInterval = 100 * time.Millisecond
@@ -124,6 +167,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SinkQueueSize == 0 {
 		o.SinkQueueSize = o.QueueSize
+	}
+	if o.DropReportInterval == 0 {
+		o.DropReportInterval = 10 * time.Second
 	}
 	if o.MaxMessageBytes == 0 {
 		o.MaxMessageBytes = 256 << 10
@@ -150,16 +196,21 @@ func (o Options) validate() error {
 		{"QueueSize", int64(o.QueueSize)},
 		{"BlockTimeout", int64(o.BlockTimeout)},
 		{"BatchSize", int64(o.BatchSize)},
+		{"MaxBatchSize", int64(o.MaxBatchSize)},
 		{"FlushInterval", int64(o.FlushInterval)},
 		{"WriteTimeout", int64(o.WriteTimeout)},
 		{"RetryMin", int64(o.RetryMin)},
 		{"RetryMax", int64(o.RetryMax)},
 		{"SinkQueueSize", int64(o.SinkQueueSize)},
+		{"DropReportInterval", int64(o.DropReportInterval)},
 	}
 	for _, f := range positive {
 		if f.v <= 0 {
 			return fmt.Errorf("%w: %s must be positive, got %d", ErrInvalidOptions, f.name, f.v)
 		}
+	}
+	if o.MaxBatchSize < o.BatchSize {
+		return fmt.Errorf("%w: MaxBatchSize (%d) is below BatchSize (%d)", ErrInvalidOptions, o.MaxBatchSize, o.BatchSize)
 	}
 	if o.RetryMax < o.RetryMin {
 		return fmt.Errorf("%w: RetryMax (%s) is below RetryMin (%s)", ErrInvalidOptions, o.RetryMax, o.RetryMin)
@@ -169,6 +220,12 @@ func (o Options) validate() error {
 	}
 	if o.Overflow > OverflowDrop {
 		return fmt.Errorf("%w: Overflow: unknown policy %d", ErrInvalidOptions, o.Overflow)
+	}
+	if o.Spool != nil && o.Sync {
+		return fmt.Errorf("%w: Spool and Sync exclude each other", ErrInvalidOptions)
+	}
+	if o.Spool != nil && o.Spool.Sync > SpoolSyncNever {
+		return fmt.Errorf("%w: Spool.Sync: unknown policy %d", ErrInvalidOptions, o.Spool.Sync)
 	}
 	for i, s := range o.Sinks {
 		if s == nil {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/auditkit/audit/internal/spool"
 )
 
 // item is what travels through a pipe's queue: an event, or a flush marker
@@ -21,46 +23,133 @@ type item struct {
 // mutex; the consumer takes everything queued at once by swapping buffers,
 // so the per-event cost is an append, and batches form without a handoff
 // per event.
+//
+// The bound counts every event not yet delivered: those queued and those the
+// consumer has taken but not written. The consumer gives room back batch by
+// batch ([queue.release]), so a full queue admits new events as soon as one
+// batch is written, not after everything taken. Producers that find no room
+// wait in line, and release admits them in the order they came.
 type queue struct {
 	mu      sync.Mutex
 	items   []item
-	flushes int           // flush markers in items
-	room    chan struct{} // closed when the consumer makes room; nil when nobody waits
-	limit   int
-	batch   int
-	wake    chan struct{} // capacity 1: tells the consumer to look
+	flushes int // flush markers in items
+	pending int // events queued or taken and not yet released
+	// abandoned is set when Close gave up waiting: the events pending then
+	// were counted as failed, and releases no longer count.
+	abandoned bool
+	waiters   []*waiter
+	limit     int
+	batch     int
+	wake      chan struct{} // capacity 1: tells the consumer to look
+}
+
+// waiter is a producer waiting for room. admitted is closed once release has
+// queued its item.
+type waiter struct {
+	it       item
+	admitted chan struct{}
+	ok       bool // queued (under queue.mu)
+	gone     bool // gave up (under queue.mu)
 }
 
 func newQueue(limit, batch int) *queue {
 	return &queue{limit: limit, batch: batch, wake: make(chan struct{}, 1)}
 }
 
-// push appends it. An event does not fit in a full queue: push then returns
-// false and a channel that is closed once the consumer has made room. Flush
-// markers always fit.
-func (q *queue) push(it item) (bool, <-chan struct{}) {
+// push appends it. An event does not fit in a full queue, nor while others
+// wait for room: then push returns false. Flush markers always fit.
+func (q *queue) push(it item) bool {
 	q.mu.Lock()
-	if it.flush == nil && len(q.items)-q.flushes >= q.limit {
-		if q.room == nil {
-			q.room = make(chan struct{})
-		}
-		room := q.room
+	if it.flush == nil && (q.pending >= q.limit || len(q.waiters) > 0) {
 		q.mu.Unlock()
-		return false, room
+		return false
 	}
+	n := q.append(it)
+	q.mu.Unlock()
+	if n == 1 || n >= q.batch || it.flush != nil {
+		q.signal()
+	}
+	return true
+}
+
+// append queues it under q.mu and returns the number of items queued.
+func (q *queue) append(it item) int {
 	q.items = append(q.items, it)
-	n := len(q.items)
 	if it.flush != nil {
 		q.flushes++
+	} else {
+		q.pending++
 	}
-	q.mu.Unlock()
-	if n == 1 || n == q.batch || it.flush != nil {
-		select {
-		case q.wake <- struct{}{}:
-		default:
+	return len(q.items)
+}
+
+func (q *queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wait queues it, or joins the line of producers waiting for room and
+// returns the waiter; the item is then queued when release admits it.
+func (q *queue) wait(it item) (*waiter, bool) {
+	q.mu.Lock()
+	if q.pending < q.limit && len(q.waiters) == 0 {
+		n := q.append(it)
+		q.mu.Unlock()
+		if n == 1 || n >= q.batch {
+			q.signal()
 		}
+		return nil, true
 	}
-	return true, nil
+	w := &waiter{it: it, admitted: make(chan struct{})}
+	q.waiters = append(q.waiters, w)
+	q.mu.Unlock()
+	return w, false
+}
+
+// cancel withdraws w from the line. It reports false when w was admitted
+// meanwhile, and its item is queued after all.
+func (q *queue) cancel(w *waiter) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if w.ok {
+		return false
+	}
+	w.gone = true
+	return true
+}
+
+// release gives back room for n events delivered or given up, calls count
+// to count them unless the queue was abandoned (which counted them), and
+// admits waiting producers, first come first served.
+func (q *queue) release(n int, count func()) {
+	q.mu.Lock()
+	q.pending -= n
+	if !q.abandoned {
+		count()
+	}
+	admitted := 0
+	for len(q.waiters) > 0 && q.pending < q.limit {
+		w := q.waiters[0]
+		q.waiters[0] = nil
+		q.waiters = q.waiters[1:]
+		if w.gone {
+			continue
+		}
+		q.append(w.it)
+		w.ok = true
+		close(w.admitted)
+		admitted++
+	}
+	if len(q.waiters) == 0 {
+		q.waiters = nil // let the backing array go
+	}
+	ready := len(q.items) >= q.batch
+	q.mu.Unlock()
+	if admitted > 0 && ready {
+		q.signal()
+	}
 }
 
 // ready reports how many items are queued and whether the consumer should
@@ -72,21 +161,30 @@ func (q *queue) ready() (int, bool) {
 }
 
 // take returns everything queued and leaves spare, emptied, in its place.
+// The events taken keep their room until released.
 func (q *queue) take(spare []item) []item {
 	q.mu.Lock()
 	items := q.items
 	q.items = spare[:0]
 	q.flushes = 0
-	room := q.room
-	q.room = nil
 	q.mu.Unlock()
-	if room != nil {
-		close(room)
-	}
 	return items
 }
 
-// depth returns the number of events queued.
+// abandon returns the number of events queued or taken and not yet
+// delivered or given up, which the caller counts as failed; later releases
+// no longer count.
+func (q *queue) abandon() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.abandoned {
+		return 0
+	}
+	q.abandoned = true
+	return q.pending
+}
+
+// depth returns the number of events queued and not yet taken.
 func (q *queue) depth() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -105,19 +203,32 @@ type pipe struct {
 	report func(error)
 
 	q     *queue
-	batch int           // events per write: Options.BatchSize, or the destination's BatchSizer
-	stop  chan struct{} // closed by Close once nothing more is sent
-	done  chan struct{} // closed when run returns
-	base  context.Context
+	drops *dropSummary
+
+	// With a spool, the pipe reads its events from reader instead of q.
+	reader    *spool.Reader
+	flushReq  chan struct{} // capacity 1: a Flush waits
+	flushMu   sync.Mutex
+	flushWait []flushWaiter
+	release   func() error  // called as runSpool ends
+	batch     int           // the largest batch: Options.MaxBatchSize, or the destination's BatchSizer
+	stop      chan struct{} // closed by Close once nothing more is sent
+	done      chan struct{} // closed when run returns
+	base      context.Context
 
 	received, written, dropped, failed, retried atomic.Uint64
 }
 
 func newPipe(name string, dest any, write func(context.Context, []Event) error, size int, opts *Options, base context.Context) *pipe {
-	batch := opts.BatchSize
+	trigger, batch := opts.BatchSize, opts.MaxBatchSize
 	if bs, ok := dest.(BatchSizer); ok && bs.BatchSize() > 0 {
-		batch = bs.BatchSize()
+		trigger, batch = bs.BatchSize(), bs.BatchSize()
 	}
+	// A full queue must wake the consumer: never wait for more events than
+	// half of what the queue holds.
+	trigger = max(min(trigger, size/2), 1)
+	// A batch holds its room until written: never more than half the queue.
+	batch = max(min(batch, size/2), 1)
 	return &pipe{
 		batch:  batch,
 		name:   name,
@@ -125,17 +236,20 @@ func newPipe(name string, dest any, write func(context.Context, []Event) error, 
 		write:  write,
 		opts:   opts,
 		report: opts.ErrorHandler,
-		q:      newQueue(size, batch),
+		q:      newQueue(size, trigger),
+		drops:  newDropSummary(name, opts.DropReportInterval, opts.ErrorHandler),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		base:   base,
 	}
 }
 
-// run is the pipe's goroutine. It takes the queue's items when a batch is
-// full, a flush marker waits, FlushInterval has passed since the first
-// waiting event, or the pipe stops; it returns after stop is closed and the
-// queue has been drained.
+// run is the pipe's goroutine. It takes the queue's items when BatchSize
+// events wait, a flush marker waits, FlushInterval has passed since the
+// first waiting event, or the pipe stops; it returns after stop is closed
+// and the queue has been drained. It writes what it took in batches of up
+// to p.batch events, so batches grow with the backlog: what queued while
+// one batch was written goes out in the next.
 func (p *pipe) run() {
 	defer close(p.done)
 	var spare []item
@@ -144,9 +258,18 @@ func (p *pipe) run() {
 	timer.Stop()
 	defer timer.Stop()
 	armed := false
+	sizer := batchSizer{min: min(p.opts.BatchSize, p.batch), max: p.batch, budget: p.opts.BlockTimeout / 4}
+	limit := sizer.limit()
 	deliver := func() {
 		if len(batch) > 0 {
-			p.deliver(batch)
+			start := time.Now()
+			written, failed := p.deliver(batch)
+			sizer.observe(len(batch), time.Since(start))
+			limit = sizer.limit()
+			p.q.release(len(batch), func() {
+				p.written.Add(uint64(written))
+				p.failed.Add(uint64(failed))
+			})
 			clear(batch) // drop references to params and strings
 			batch = batch[:0]
 		}
@@ -191,7 +314,7 @@ func (p *pipe) run() {
 					continue
 				}
 				batch = append(batch, items[i].ev)
-				if len(batch) == p.batch {
+				if len(batch) >= limit {
 					deliver()
 				}
 			}
@@ -205,76 +328,83 @@ func (p *pipe) run() {
 	}
 }
 
-// put queues it. A full queue waits up to wait (0: not at all), or until ctx
-// ends or the Logger closes, then gives up with ErrQueueFull.
-func (p *pipe) put(ctx context.Context, it item, wait time.Duration, closing <-chan struct{}) error {
-	ok, room := p.q.push(it)
+// put queues it. A full queue waits up to wait (0: not at all) in all for
+// the calls sharing deadline, which the first of them to wait sets; or until
+// ctx ends or the Logger closes. Then it gives up with ErrQueueFull. Callers
+// that wait are admitted in the order they came.
+func (p *pipe) put(ctx context.Context, it item, wait time.Duration, deadline *time.Time, closing <-chan struct{}) error {
+	if p.q.push(it) {
+		return nil
+	}
+	full := fmt.Errorf("%w: %s (%d events waiting)", ErrQueueFull, p.name, p.q.limit)
+	if wait <= 0 {
+		return full
+	}
+	if deadline.IsZero() {
+		*deadline = time.Now().Add(wait)
+	}
+	if wait = time.Until(*deadline); wait <= 0 {
+		return full
+	}
+	w, ok := p.q.wait(it)
 	if ok {
 		return nil
 	}
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
-		var done <-chan struct{}
-		if ctx != nil {
-			done = ctx.Done()
-		}
-		for {
-			select {
-			case <-room:
-				if ok, room = p.q.push(it); ok {
-					return nil
-				}
-				continue
-			case <-timer.C:
-			case <-done:
-				return fmt.Errorf("%w: %s: %w", ErrQueueFull, p.name, ctx.Err())
-			case <-closing:
-				return ErrClosed
-			}
-			break
-		}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
 	}
-	return fmt.Errorf("%w: %s (%d events waiting)", ErrQueueFull, p.name, p.q.limit)
+	var err error
+	select {
+	case <-w.admitted:
+		return nil
+	case <-timer.C:
+		err = full
+	case <-done:
+		err = fmt.Errorf("%w: %s: %w", ErrQueueFull, p.name, ctx.Err())
+	case <-closing:
+		err = ErrClosed
+	}
+	if !p.q.cancel(w) {
+		return nil // admitted as it gave up: queued after all
+	}
+	return err
 }
 
-// deliver writes batch with retries. Permanent errors split the batch to
+// deliver writes batch with retries and returns how many events were
+// written and how many given up. Permanent errors split the batch to
 // isolate the events the destination refuses; the others are delivered.
-func (p *pipe) deliver(batch []Event) {
+func (p *pipe) deliver(batch []Event) (written, failed int) {
 	backoff := p.opts.RetryMin
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(p.base, p.opts.WriteTimeout)
 		err := p.write(ctx, batch)
 		cancel()
 		if err == nil {
-			p.written.Add(uint64(len(batch)))
-			return
+			return len(batch), 0
 		}
 		var partial *PartialError
 		if errors.As(err, &partial) {
 			lost := min(max(partial.Lost, 0), len(batch))
-			p.written.Add(uint64(len(batch) - lost))
-			p.failed.Add(uint64(lost))
-			return
+			return len(batch) - lost, lost
 		}
 		switch {
 		case IsPermanent(err) && len(batch) > 1:
 			half := len(batch) / 2
-			p.deliver(batch[:half])
-			p.deliver(batch[half:])
-			return
+			w1, f1 := p.deliver(batch[:half])
+			w2, f2 := p.deliver(batch[half:])
+			return w1 + w2, f1 + f2
 		case IsPermanent(err):
-			p.failed.Add(1)
 			p.report(fmt.Errorf("audit: %s refused event %s (type %q): %w", p.name, batch[0].ID, batch[0].Type, err))
-			return
+			return 0, 1
 		case p.base.Err() != nil:
-			p.failed.Add(uint64(len(batch)))
 			p.report(fmt.Errorf("audit: %s: gave up %d events at close: %w", p.name, len(batch), err))
-			return
+			return 0, len(batch)
 		case p.opts.MaxAttempts > 0 && attempt >= p.opts.MaxAttempts:
-			p.failed.Add(uint64(len(batch)))
 			p.report(fmt.Errorf("audit: %s: gave up %d events after %d attempts: %w", p.name, len(batch), attempt, err))
-			return
+			return 0, len(batch)
 		}
 		p.retried.Add(1)
 		p.report(fmt.Errorf("audit: %s: writing %d events failed (attempt %d), retrying: %w", p.name, len(batch), attempt, err))
@@ -310,6 +440,38 @@ func (p *pipe) writeSync(ctx context.Context, ev Event) error {
 	}
 }
 
+// batchSizer sizes batches by the destination's measured speed: as large as
+// it can write within budget (a quarter of BlockTimeout), between min and
+// max. A batch holds its room in the queue while it is written, so this
+// bounds how long a caller waits for room when the destination is healthy
+// but slower than the callers, while a fast destination gets large batches.
+type batchSizer struct {
+	min, max int
+	budget   time.Duration
+	rate     float64 // events per second, smoothed; 0 before the first batch
+}
+
+// observe records that n events were written in d.
+func (s *batchSizer) observe(n int, d time.Duration) {
+	if n < s.min/2 || d <= 0 {
+		return // small batches measure the round trip, not the speed
+	}
+	r := float64(n) / d.Seconds()
+	if s.rate == 0 {
+		s.rate = r
+		return
+	}
+	s.rate = 0.7*s.rate + 0.3*r
+}
+
+// limit returns the largest batch to write next.
+func (s *batchSizer) limit() int {
+	if s.rate == 0 {
+		return s.min
+	}
+	return max(s.min, min(s.max, int(s.rate*s.budget.Seconds())))
+}
+
 // jitter returns a duration in [d/2, d).
 func jitter(d time.Duration) time.Duration {
 	if d <= 1 {
@@ -332,6 +494,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 func (p *pipe) stats() SinkStats {
 	depth := p.q.depth()
+	if p.reader != nil {
+		depth = int(p.reader.Pending())
+	}
 	return SinkStats{
 		Name:       p.name,
 		Logged:     p.received.Load() + uint64(depth),

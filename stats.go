@@ -13,7 +13,8 @@ type Stats struct {
 	Written uint64
 	// Dropped counts events that were never queued: the queue was full, or
 	// the Logger was closed (those are also counted in Refused). Each drop is
-	// also reported to Options.ErrorHandler or returned to the caller.
+	// returned to the caller, and summarized to Options.ErrorHandler in a
+	// [DropReport].
 	Dropped uint64
 	// Failed counts queued events given up: refused by the store with a
 	// permanent error, out of attempts, or still unwritten when Close's
@@ -24,7 +25,8 @@ type Stats struct {
 	// Refused counts logging calls refused with ErrClosed (the Logger was
 	// closed).
 	Refused uint64
-	// QueueDepth is the number of events waiting for the store now.
+	// QueueDepth is the number of events waiting for the store now (with
+	// Options.Spool, the records in the spool the store has not read yet).
 	QueueDepth int
 	// Sinks has one entry per sink, in Options.Sinks order.
 	Sinks []SinkStats
@@ -39,7 +41,7 @@ type SinkStats struct {
 	// Written counts events delivered.
 	Written uint64
 	// Dropped counts events not queued because this destination's queue was
-	// full.
+	// full, summarized to Options.ErrorHandler in [DropReport]s.
 	Dropped uint64
 	// Failed counts queued events given up.
 	Failed uint64

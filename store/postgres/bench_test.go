@@ -53,8 +53,11 @@ func benchStore(b *testing.B, pgx bool) *Store {
 // CopyIn, pgx's CopyFrom), with COPY through a staging table and INSERT ...
 // ON CONFLICT (the other way to make COPY idempotent), and with what a naive
 // library does (one autocommitted INSERT per event and per value). The
-// logger variants are the end-to-end figure: events logged through an
-// audit.Logger (its queue, batcher and retries) until they are committed.
+// logger variants are the end-to-end figures: events logged through an
+// audit.Logger (its queue, batcher and retries) until they are committed,
+// with batches of benchBatch, with the default adaptive batches and with
+// fixed batches of 512; their anchors are raw-copy-one-tx and
+// raw-copyfrom-one-tx, every event copied in a single transaction.
 func BenchmarkWrite(b *testing.B) {
 	ctx := context.Background()
 	for _, drv := range []struct {
@@ -71,6 +74,23 @@ func BenchmarkWrite(b *testing.B) {
 		pool := s.conn.(interface{ Pool() *pgxpool.Pool }).Pool()
 		storetest.BenchBatches(b, benchBatch, func(lo, hi int) error {
 			return rawCopyFrom(ctx, pool, s.opts.Schema, eventArgs[lo:hi], valueArgs[lo*5:hi*5])
+		})
+	})
+	// The anchors of the logger variants: every event copied in a single
+	// transaction.
+	b.Run("pgx/raw-copyfrom-one-tx", func(b *testing.B) {
+		s := benchStore(b, true)
+		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
+		pool := s.conn.(interface{ Pool() *pgxpool.Pool }).Pool()
+		storetest.BenchBatches(b, b.N, func(lo, hi int) error {
+			return rawCopyFrom(ctx, pool, s.opts.Schema, eventArgs[lo:hi], valueArgs[lo*5:hi*5])
+		})
+	})
+	b.Run("pq/raw-copy-one-tx", func(b *testing.B) {
+		s := benchStore(b, false)
+		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
+		storetest.BenchBatches(b, b.N, func(lo, hi int) error {
+			return rawCopy(ctx, s, eventArgs[lo:hi], valueArgs[lo*5:hi*5])
 		})
 	})
 	b.Run("pq/raw-copy", func(b *testing.B) {

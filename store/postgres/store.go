@@ -38,12 +38,15 @@ func init() {
 // lib/pq takes) through lib/pq, checks the connection and, unless
 // Options.NoMigrate, brings the tables up to date ([Store.Migrate]). Close
 // closes the connection pool. A malformed dsn is an
-// [audit.ErrInvalidOptions]; no error quotes the dsn's password.
+// [audit.ErrInvalidOptions]; no error quotes the dsn's password. Setting up
+// a connection is bounded by the DSN's connect_timeout,
+// [DefaultConnectTimeout] when it has none, and by the deadline of the
+// context of the call that needs it.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if _, err := pq.NewConfig(dsn); err != nil {
 		return nil, fmt.Errorf("postgres: %w: malformed DSN: %s", audit.ErrInvalidOptions, dsnmask.Redact(err.Error(), dsn))
 	}
-	db, err := sqlx.Open("postgres", dsn)
+	db, err := connect(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %s", dsnmask.Redact(err.Error(), dsn))
 	}

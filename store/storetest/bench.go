@@ -43,13 +43,17 @@ func BenchEvents(n int) []audit.Event {
 // every event is committed. It reports events/s and the peak heap in use
 // (peak-heap-MB, sampled every 5 ms), and fails on any drop or error.
 func BenchLogger(b *testing.B, s audit.Store, batch int) {
+	BenchLoggerOptions(b, audit.Options{Store: s, BatchSize: batch, MaxBatchSize: batch})
+}
+
+// BenchLoggerOptions is [BenchLogger] with the Logger's options given
+// (opts.Store set); the rest are the defaults, so batches adapt to the
+// backlog unless opts says otherwise.
+func BenchLoggerOptions(b *testing.B, opts audit.Options) {
 	ctx := context.Background()
 	var failures atomic.Int64
-	l, err := audit.New(audit.Options{
-		Store:        s,
-		BatchSize:    batch,
-		ErrorHandler: func(error) { failures.Add(1) },
-	})
+	opts.ErrorHandler = func(error) { failures.Add(1) }
+	l, err := audit.New(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -137,6 +141,12 @@ func BenchBatches(b *testing.B, batch int, write func(lo, hi int) error) {
 func BenchWrite(b *testing.B, newStore func(b *testing.B) audit.Store, batch int) {
 	b.Run("logger", func(b *testing.B) {
 		BenchLogger(b, newStore(b), batch)
+	})
+	b.Run("logger-adaptive", func(b *testing.B) {
+		BenchLoggerOptions(b, audit.Options{Store: newStore(b)})
+	})
+	b.Run("logger-fixed-512", func(b *testing.B) {
+		BenchLogger(b, newStore(b), 512)
 	})
 	b.Run("store", func(b *testing.B) {
 		s := newStore(b)

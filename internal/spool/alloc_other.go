@@ -1,0 +1,7 @@
+//go:build !linux
+
+package spool
+
+import "os"
+
+func allocate(*os.File, int64) error { return nil }
