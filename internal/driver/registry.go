@@ -30,6 +30,7 @@ type Registry struct {
 	types    map[TypeKey]uuid.UUID
 	params   map[ParamKey]uuid.UUID
 	sessions map[uuid.UUID]sessionSeen
+	users    map[uuid.UUID]struct{}
 	maxSess  int
 }
 
@@ -45,6 +46,7 @@ func NewRegistry(maxSessions int) *Registry {
 		types:    make(map[TypeKey]uuid.UUID),
 		params:   make(map[ParamKey]uuid.UUID),
 		sessions: make(map[uuid.UUID]sessionSeen),
+		users:    make(map[uuid.UUID]struct{}),
 		maxSess:  maxSessions,
 	}
 }
@@ -267,4 +269,50 @@ func (r *Registry) Forget() {
 	clear(r.types)
 	clear(r.params)
 	clear(r.sessions)
+	clear(r.users)
+}
+
+// NewUsers returns the users of rows that the registry has not recorded
+// yet, each with the time of its earliest event in rows, sorted by id. Call
+// [Registry.UsersDone] once they are stored ([InsertUsers]).
+func (r *Registry) NewUsers(rows []EventRow) []UserRow {
+	var out []UserRow
+	idx := map[uuid.UUID]int{}
+	r.mu.RLock()
+	for i := range rows {
+		row := &rows[i]
+		id, ok := UserUUID(row.User.String())
+		if !ok {
+			continue
+		}
+		if _, seen := r.users[id]; seen {
+			continue
+		}
+		if j, ok := idx[id]; ok {
+			if row.Time.Before(out[j].Joined) {
+				out[j].Joined = row.Time
+			}
+			continue
+		}
+		idx[id] = len(out)
+		out = append(out, UserRow{ID: id, Key: row.User, Joined: row.Time})
+	}
+	r.mu.RUnlock()
+	slices.SortFunc(out, func(a, b UserRow) int { return audit.CompareIDs(a.ID, b.ID) })
+	return out
+}
+
+// UsersDone records that the users are stored.
+func (r *Registry) UsersDone(users []UserRow) {
+	if len(users) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.users)+len(users) > r.maxSess {
+		clear(r.users)
+	}
+	for _, u := range users {
+		r.users[u.ID] = struct{}{}
+	}
 }

@@ -15,6 +15,9 @@ const (
 	TableEventParameters = "event_parameters"
 	TableValues          = "event_parameter_values"
 	TableSessions        = "users_sessions"
+	TableUsers           = "users"
+	TableGroups          = "groups"
+	TableGroupsRelations = "groups_relations"
 )
 
 // EventColumns are the columns of events that the stores write, in the order

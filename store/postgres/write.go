@@ -39,6 +39,12 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 		}
 		s.reg.SessionsDone(sessions)
 	}
+	if users := s.reg.NewUsers(rows); len(users) > 0 {
+		if err := driver.InsertUsers(ctx, s.d, s.conn.DB(), users); err != nil {
+			return translate("record users", err)
+		}
+		s.reg.UsersDone(users)
+	}
 	// The first attempt copies the whole batch. If some of its events are
 	// stored already (a retry of a batch that was committed, or that another
 	// writer commits meanwhile), COPY fails on events_pkey and the next

@@ -38,10 +38,11 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 	if err := s.reg.Resolve(ctx, sqlite.Dialect{}, s.w, rows); err != nil {
 		return translate("register", err)
 	}
-	sessions := s.reg.NewSessions(rows)
-	if err := sqlite.WriteBatch(ctx, s.w, rows, sessions); err != nil {
+	sessions, users := s.reg.NewSessions(rows), s.reg.NewUsers(rows)
+	if err := sqlite.WriteBatch(ctx, s.w, rows, sessions, users); err != nil {
 		return translate("write", err)
 	}
 	s.reg.SessionsDone(sessions)
+	s.reg.UsersDone(users)
 	return nil
 }

@@ -72,13 +72,33 @@ func testSessions(t *testing.T, s Store) {
 	}
 	var rows []struct {
 		Key     string          `db:"session_key"`
-		User    *string         `db:"user_id"`
+		UserKey *string         `db:"user_key"`
+		Login   *string         `db:"login"`
 		Started driver.ScanTime `db:"started"`
+		Joined  driver.ScanTime `db:"joined"`
 	}
-	if err := db.SelectContext(t.Context(), &rows, db.SQL("SELECT session_key, user_id, started FROM {users_sessions}")); err != nil {
+	// Datagrok's join: users_sessions.user_id is users.id.
+	q := db.SQL("SELECT s.session_key, s.user_key, u.login, s.started, u.joined FROM {users_sessions} s JOIN {users} u ON u.id = s.user_id")
+	if err := db.SelectContext(t.Context(), &rows, q); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rows[0].Key != "s1" || rows[0].User == nil || *rows[0].User != "alice" || !rows[0].Started.Equal(early.Time) {
-		t.Errorf("users_sessions = %+v, want s1, alice, %s", rows, early.Time)
+	if len(rows) != 1 || rows[0].Key != "s1" || rows[0].UserKey == nil || *rows[0].UserKey != "alice" ||
+		rows[0].Login == nil || *rows[0].Login != "alice" || !rows[0].Started.Equal(early.Time) || !rows[0].Joined.Equal(early.Time) {
+		t.Errorf("users_sessions joined to users = %+v, want s1, alice, alice, %s, %s", rows, early.Time, early.Time)
+	}
+	// bob was seen too (in session s1, which alice opened): he has a users row
+	// with his personal group, and the first event seen of each user is when
+	// it joined.
+	var users []struct {
+		Login    string          `db:"login"`
+		Joined   driver.ScanTime `db:"joined"`
+		Personal bool            `db:"personal"`
+	}
+	q = db.SQL("SELECT u.login, u.joined, g.personal FROM {users} u JOIN {groups} g ON g.id = u.group_id ORDER BY u.login")
+	if err := db.SelectContext(t.Context(), &users, q); err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 2 || users[0].Login != "alice" || users[1].Login != "bob" || !users[1].Joined.Equal(other.Time) || !users[0].Personal || !users[1].Personal {
+		t.Errorf("users = %+v, want alice and bob (joined %s) with personal groups", users, other.Time)
 	}
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Hostile/TextCollisions", testTextCollisions},
 		{"Hostile/Large", testLarge},
 		{"Hostile/SQLish", testSQLish},
+		{"Hostile/LongNames", testLongNames},
 		{"Write/EmptyBatch", testEmptyBatch},
 		{"Write/SameBatchTwice", testSameBatchTwice},
 		{"Write/OverlappingBatches", testOverlappingBatches},
