@@ -19,6 +19,7 @@ import (
 type Store interface {
 	audit.Store
 	audit.Reader
+	audit.Directory
 	// Activity returns every event that names obj in a param, newest
 	// first, from since until now; a zero since means the store's default
 	// window (7 days unless configured).
@@ -65,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Read/MaxLimit", testMaxLimit},
 		{"Read/Activity", testActivity},
 		{"Sessions", testSessions},
+		{"Directory", testDirectory},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
