@@ -2,6 +2,7 @@ package driver
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/google/uuid"
@@ -16,6 +17,15 @@ var namespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/audit
 // users_sessions.session_key. The empty id has no session (ok is false).
 func SessionUUID(session string) (id uuid.UUID, ok bool) {
 	return keyUUID("session", session)
+}
+
+// ImplicitSessionUUID returns users_sessions.id of the implicit session of
+// a user on the UTC day of t: the session of the user's events that name
+// none, so that every event with a user has a session, as Datagrok's
+// per-user queries need. Its session_key is empty, so such events read back
+// without a session id.
+func ImplicitSessionUUID(user string, t time.Time) uuid.UUID {
+	return uuid.NewSHA1(namespace, []byte("implicit-session\x00"+t.UTC().Format("2006-01-02")+"\x00"+user))
 }
 
 // UserUUID returns users.id (and users_sessions.user_id) of a logged user

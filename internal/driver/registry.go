@@ -203,6 +203,7 @@ type SessionRow struct {
 	Key     TextPair
 	User    TextPair
 	Started time.Time
+	IP      string
 }
 
 // NewSessions returns the sessions of rows that the registry does not know
@@ -231,10 +232,13 @@ func (r *Registry) NewSessions(rows []EventRow) []SessionRow {
 			if s.User.empty() {
 				s.User = row.User
 			}
+			if s.IP == "" {
+				s.IP = row.IP
+			}
 			continue
 		}
 		idx[row.SessionID] = len(out)
-		out = append(out, SessionRow{ID: row.SessionID, Key: row.Session, User: row.User, Started: row.Time})
+		out = append(out, SessionRow{ID: row.SessionID, Key: row.Session, User: row.User, Started: row.Time, IP: row.IP})
 	}
 	r.mu.RUnlock()
 	slices.SortFunc(out, func(a, b SessionRow) int { return audit.CompareIDs(a.ID, b.ID) })

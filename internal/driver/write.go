@@ -40,9 +40,9 @@ func EncodeBatch(events []audit.Event) ([]EventRow, error) {
 // SessionColumns are the users_sessions columns that [SessionsUpsert] writes,
 // in the order of [SessionRow.Args].
 // user_id is users.id ([UserUUID]) and user_key the logged user id.
-var SessionColumns = []string{"id", "user_id", "user_key", "user_key_raw", "started", "session_key", "session_key_raw"}
+var SessionColumns = []string{"id", "user_id", "user_key", "user_key_raw", "started", "session_key", "session_key_raw", "ip"}
 
-// SessionsPerStmt is the most rows one [SessionsUpsert] statement takes (7
+// SessionsPerStmt is the most rows one [SessionsUpsert] statement takes (8
 // placeholders each, well within every driver's limit).
 const SessionsPerStmt = 1000
 
@@ -66,8 +66,9 @@ func SessionsUpsert(d Dialect, n int) string {
 		" started = CASE WHEN excluded.started < u.started THEN excluded.started ELSE u.started END," +
 		" user_id = COALESCE(u.user_id, excluded.user_id)," +
 		" user_key = CASE WHEN u.user_id IS NULL THEN excluded.user_key ELSE u.user_key END," +
-		" user_key_raw = CASE WHEN u.user_id IS NULL THEN excluded.user_key_raw ELSE u.user_key_raw END" +
-		" WHERE excluded.started < u.started OR (u.user_id IS NULL AND excluded.user_id IS NOT NULL)")
+		" user_key_raw = CASE WHEN u.user_id IS NULL THEN excluded.user_key_raw ELSE u.user_key_raw END," +
+		" ip = COALESCE(u.ip, excluded.ip)" +
+		" WHERE excluded.started < u.started OR (u.user_id IS NULL AND excluded.user_id IS NOT NULL) OR (u.ip IS NULL AND excluded.ip IS NOT NULL)")
 	return Rebind(d, b.String())
 }
 
@@ -95,7 +96,11 @@ func (r *SessionRow) Args(d Dialect) []any {
 	if u, ok := UserUUID(r.User.String()); ok {
 		id, key = d.UUIDArg(u), r.User.Text
 	}
-	return []any{d.UUIDArg(r.ID), id, key, RawArg(r.User.Raw), d.TimeArg(r.Started), r.Key.Text, RawArg(r.Key.Raw)}
+	var ip any
+	if r.IP != "" {
+		ip = r.IP
+	}
+	return []any{d.UUIDArg(r.ID), id, key, RawArg(r.User.Raw), d.TimeArg(r.Started), r.Key.Text, RawArg(r.Key.Raw), ip}
 }
 
 // UserRow is a users row that a user seen in events gets, with its personal

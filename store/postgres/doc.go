@@ -26,7 +26,12 @@
 //     canonical form, else a UUIDv5 of it, and session_key keeps the id as
 //     logged. One row per session, upserted when the session is first met
 //     (started is the time of its earliest event, user_id the users.id of the
-//     first user seen in it, user_key that user's id as logged).
+//     first user seen in it, user_key that user's id as logged, ip the first
+//     client_ip param seen in it). An event with a user and no session gets
+//     the user's implicit session of its UTC day (a deterministic id, an
+//     empty session_key), so every event with a user has a session row;
+//     it still reads back without a session id. events.friendly_name is the
+//     message, else the record type.
 //   - users: id, login, friendly_name, group_id (the user's personal group),
 //     joined, picture; beyond Datagrok: user_key. users.id is derived from the
 //     logged user id as users_sessions.id is from the session id. A user seen

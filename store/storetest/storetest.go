@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Read/MaxLimit", testMaxLimit},
 		{"Read/Activity", testActivity},
 		{"Sessions", testSessions},
+		{"Sessions/Implicit", testImplicitSessions},
 		{"Directory", testDirectory},
 	}
 	for _, tt := range tests {
