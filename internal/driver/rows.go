@@ -27,13 +27,14 @@ const (
 // event's own fingerprint), user_id and its _raw, duration_ns. friendly_name
 // is Datagrok's readable name of the event: its message, else its record
 // type (repaired text: its _raw, when needed, is description_raw or
-// event_types.friendly_name_raw).
+// event_types.friendly_name_raw). comment is [SyntheticComment] for the
+// events the store writes itself ([StartedRows]), NULL otherwise.
 var EventColumns = []string{
 	"id", "event_time", "event_type_id", "session_id",
 	"description", "description_raw", "error_message", "is_error",
 	"error_stack_trace", "error_stack_trace_raw",
 	"error_stack_trace_hash", "error_stack_trace_hash_raw",
-	"level", "user_id", "user_id_raw", "duration_ns", "friendly_name",
+	"level", "user_id", "user_id_raw", "duration_ns", "friendly_name", "comment",
 }
 
 // ClientIPParam is the param whose string value fills users_sessions.ip
@@ -63,6 +64,8 @@ type EventRow struct {
 	HasSession bool
 	// IP is the client_ip param, for users_sessions.ip; empty for none.
 	IP string
+	// Synthetic marks an event the store writes itself ([StartedRows]).
+	Synthetic bool
 
 	Session, User, Description, StackTrace, Fingerprint TextPair
 	Duration                                            time.Duration
@@ -183,6 +186,10 @@ func (r *EventRow) Args(d Dialect) []any {
 	if r.Duration != 0 {
 		dur = int64(r.Duration)
 	}
+	var comment any
+	if r.Synthetic {
+		comment = SyntheticComment
+	}
 	friendly := r.Description.Text
 	if friendly == "" {
 		friendly, _ = audit.Text(r.Type.Type)
@@ -192,7 +199,7 @@ func (r *EventRow) Args(d Dialect) []any {
 		r.Description.Text, RawArg(r.Description.Raw), errMsg, isErr,
 		stack, RawArg(r.StackTrace.Raw),
 		fp, RawArg(r.Fingerprint.Raw),
-		r.Type.Level.String(), user, RawArg(r.User.Raw), dur, friendly,
+		r.Type.Level.String(), user, RawArg(r.User.Raw), dur, friendly, comment,
 	}
 }
 

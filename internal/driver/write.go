@@ -103,6 +103,54 @@ func (r *SessionRow) Args(d Dialect) []any {
 	return []any{d.UUIDArg(r.ID), id, key, RawArg(r.User.Raw), d.TimeArg(r.Started), r.Key.Text, RawArg(r.Key.Raw), ip}
 }
 
+// StartedType is the record type of the event that opens each session:
+// Datagrok counts sessions by it.
+const StartedType = "datagrok-started"
+
+// SyntheticComment is events.comment of the events the store writes itself
+// rather than the logger: Read and the analysis queries leave them out (every
+// [Where] does), while SQL written for Datagrok's tables counts them.
+const SyntheticComment = "synthetic"
+
+// StartedRows returns the datagrok-started events of sessions: one per
+// session, of level info, at the session's start, with its user and a
+// deterministic id, so that it is written once however often the session is
+// met; marked [SyntheticComment].
+func StartedRows(sessions []SessionRow) []EventRow {
+	rows := make([]EventRow, len(sessions))
+	for i, s := range sessions {
+		rows[i] = EventRow{
+			ID:         uuid.NewSHA1(namespace, append([]byte(StartedType+"\x00"), s.ID[:]...)),
+			Time:       s.Started,
+			Type:       TypeKey{Type: StartedType, Level: audit.LevelInfo},
+			SessionID:  s.ID,
+			HasSession: true,
+			Session:    s.Key,
+			User:       s.User,
+			Synthetic:  true,
+		}
+	}
+	return rows
+}
+
+// InsertEvents writes rows whose registry ids are resolved, skipping those
+// already stored, with multi-row INSERTs of at most perStmt rows; rows have
+// no params ([StartedRows]).
+func InsertEvents(ctx context.Context, d Dialect, db sqlx.ExecerContext, rows []EventRow, perStmt int) error {
+	for len(rows) > 0 {
+		n := min(len(rows), perStmt)
+		args := make([]any, 0, n*len(EventColumns))
+		for i := range rows[:n] {
+			args = append(args, rows[i].Args(d)...)
+		}
+		if _, err := db.ExecContext(ctx, InsertValues(d, TableEvents, EventColumns, n, "ON CONFLICT (id) DO NOTHING"), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
 // UserRow is a users row that a user seen in events gets, with its personal
 // group: login is the logged user id, joined the time of the first event the
 // store wrote for it.

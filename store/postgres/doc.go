@@ -31,7 +31,11 @@
 //     the user's implicit session of its UTC day (a deterministic id, an
 //     empty session_key), so every event with a user has a session row;
 //     it still reads back without a session id. events.friendly_name is the
-//     message, else the record type.
+//     message, else the record type. Each session gets one datagrok-started
+//     event (level info, at the session's start, an id derived from the
+//     session's, so written once), by which Datagrok counts sessions; its
+//     events.comment is 'synthetic', and Read and the analysis package leave
+//     such events out.
 //   - users: id, login, friendly_name, group_id (the user's personal group),
 //     joined, picture; beyond Datagrok: user_key. users.id is derived from the
 //     logged user id as users_sessions.id is from the session id. A user seen

@@ -465,8 +465,14 @@ func TestRegistryRace(t *testing.T) {
 		}
 	}
 	db := pgtest.Admin(t)
+	// The rows the logger wrote: the store's own datagrok-started events
+	// (and their event type) are left out.
+	logged := map[string]string{
+		"events":      " WHERE coalesce(comment, '') <> 'synthetic'",
+		"event_types": " WHERE friendly_name <> 'datagrok-started'",
+	}
 	count := func(table string) (n int) {
-		if err := db.Get(&n, "SELECT count(*) FROM "+quote(schema)+"."+table); err != nil {
+		if err := db.Get(&n, "SELECT count(*) FROM "+quote(schema)+"."+table+logged[table]); err != nil {
 			t.Fatal(err)
 		}
 		return n

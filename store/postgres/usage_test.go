@@ -17,7 +17,8 @@ import (
 // (events, event_types, users_sessions, users, groups, groups_relations) and
 // run as they are, with their parameters bound: unique users per day, top
 // users, the log tail of a group and its subgroups, new users and sessions
-// against the previous window, and errors per user.
+// (counted, as Datagrok does, by datagrok-started events) against the
+// previous window, and errors per user.
 func TestUsageAnalysisQueries(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
@@ -137,7 +138,7 @@ func TestUsageAnalysisQueries(t *testing.T) {
 		GROUP BY u.id, u.login, u.friendly_name
 		ORDER BY events DESC, u.login
 		LIMIT $3`, start, end, 2),
-		[][]string{{"alice", "Alice", "3"}, {"bob", "Bob", "3"}})
+		[][]string{{"alice", "Alice", "5"}, {"bob", "Bob", "4"}}) // with a datagrok-started event per session
 
 	check("log tail of a group and its subgroups", query("log tail", `
 		WITH RECURSIVE selected AS (
@@ -152,14 +153,17 @@ func TestUsageAnalysisQueries(t *testing.T) {
 		JOIN users u ON u.id = s.user_id
 		WHERE u.group_id IN (SELECT id FROM selected)
 		  AND e.event_time >= $1 AND e.event_time < $2
-		ORDER BY e.event_time DESC
+		ORDER BY e.event_time DESC, t.friendly_name
 		LIMIT 100`, start, end, "lab"),
 		[][]string{
 			{"2025-03-04 11:00", "bob", "error", "error", "error by bob"},
 			{"2025-03-04 10:00", "bob", "query-start", "audit", "query-start by bob"},
+			{"2025-03-04 09:00", "bob", "datagrok-started", "info", "datagrok-started"},
 			{"2025-03-04 09:00", "bob", "log", "info", "log by bob"},
+			{"2025-03-04 08:00", "alice", "datagrok-started", "info", "datagrok-started"},
 			{"2025-03-04 08:00", "alice", "main-menu-item-click", "usage", "main-menu-item-click by alice"},
 			{"2025-03-03 10:00", "alice", "query-start", "audit", "query-start by alice"},
+			{"2025-03-03 09:00", "alice", "datagrok-started", "info", "datagrok-started"},
 			{"2025-03-03 09:00", "alice", "log", "info", "log by alice"},
 		})
 
@@ -167,8 +171,10 @@ func TestUsageAnalysisQueries(t *testing.T) {
 		SELECT
 			(SELECT count(*) FROM users WHERE joined >= $1 AND joined < $2) AS new_users,
 			(SELECT count(*) FROM users WHERE joined >= $3 AND joined < $1) AS previous_new_users,
-			(SELECT count(*) FROM users_sessions WHERE started >= $1 AND started < $2) AS sessions,
-			(SELECT count(*) FROM users_sessions WHERE started >= $3 AND started < $1) AS previous_sessions`, start, end, prev),
+			(SELECT count(*) FROM events e JOIN event_types t ON t.id = e.event_type_id
+				WHERE t.friendly_name = 'datagrok-started' AND e.event_time >= $1 AND e.event_time < $2) AS sessions,
+			(SELECT count(*) FROM events e JOIN event_types t ON t.id = e.event_type_id
+				WHERE t.friendly_name = 'datagrok-started' AND e.event_time >= $3 AND e.event_time < $1) AS previous_sessions`, start, end, prev),
 		[][]string{{"2", "2", "4", "2"}}) // bob, carol; alice, dave. a1, alice's of 03-04, b1, carol's; a0, d1
 
 	check("errors per user", query("errors per user", `

@@ -120,7 +120,11 @@ func testImplicitSessions(t *testing.T, s Store) {
 		e.UserID = "dan"
 	}
 	write(t, s, day1, day1b, day2, anon, named)
-	checkAll(t, s, day1, day1b, day2, anon, named)
+	again := named
+	again.ID = idWith(9, 9)
+	again.Time = named.Time.Add(time.Minute)
+	write(t, s, again)
+	checkAll(t, s, day1, day1b, day2, anon, named, again)
 	db, err := driver.Find(s)
 	if err != nil {
 		return // not a SQL store: no users_sessions table
@@ -156,7 +160,7 @@ func testImplicitSessions(t *testing.T, s Store) {
 		Friendly   *string `db:"friendly_name"`
 		HasSession bool    `db:"has_session"`
 	}
-	q = db.SQL(`SELECT friendly_name, session_id IS NOT NULL AS has_session FROM {events} ORDER BY event_time`)
+	q = db.SQL(`SELECT friendly_name, session_id IS NOT NULL AS has_session FROM {events} ORDER BY event_time, friendly_name`)
 	if err := db.SelectContext(t.Context(), &events, q); err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +172,13 @@ func testImplicitSessions(t *testing.T, s Store) {
 		}
 		gotEvents = append(gotEvents, fmt.Sprintf("%s %v", f, e.HasSession))
 	}
-	wantEvents := []string{"query-start true", "query-start false", "query-start true", "opened a project true", "query-start true"}
+	// One datagrok-started event per session, at its start, however many
+	// batches meet the session.
+	wantEvents := []string{
+		"datagrok-started true", "query-start true", "query-start false", "query-start true",
+		"datagrok-started true", "opened a project true", "opened a project true",
+		"datagrok-started true", "query-start true",
+	}
 	if diff := cmp.Diff(wantEvents, gotEvents); diff != "" {
 		t.Errorf("events friendly_name and session (-want +got):\n%s", diff)
 	}
