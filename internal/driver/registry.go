@@ -30,7 +30,7 @@ type Registry struct {
 	types    map[TypeKey]uuid.UUID
 	params   map[ParamKey]uuid.UUID
 	sessions map[uuid.UUID]sessionSeen
-	users    map[uuid.UUID]struct{}
+	users    map[string]struct{} // by the logged user id
 	maxSess  int
 }
 
@@ -46,7 +46,7 @@ func NewRegistry(maxSessions int) *Registry {
 		types:    make(map[TypeKey]uuid.UUID),
 		params:   make(map[ParamKey]uuid.UUID),
 		sessions: make(map[uuid.UUID]sessionSeen),
-		users:    make(map[uuid.UUID]struct{}),
+		users:    make(map[string]struct{}),
 		maxSess:  maxSessions,
 	}
 }
@@ -281,24 +281,33 @@ func (r *Registry) Forget() {
 // [Registry.UsersDone] once they are stored ([InsertUsers]).
 func (r *Registry) NewUsers(rows []EventRow) []UserRow {
 	var out []UserRow
-	idx := map[uuid.UUID]int{}
+	var idx map[string]int
 	r.mu.RLock()
 	for i := range rows {
 		row := &rows[i]
-		id, ok := UserUUID(row.User.String())
-		if !ok {
+		if row.User.empty() {
 			continue
 		}
-		if _, seen := r.users[id]; seen {
+		// The cache is keyed by the stored text pair's text when there
+		// is no raw form (the usual case), to cost no decoding or hashing.
+		key := row.User.Text
+		if row.User.Raw != nil {
+			key = row.User.String()
+		}
+		if _, seen := r.users[key]; seen {
 			continue
 		}
-		if j, ok := idx[id]; ok {
+		if idx == nil {
+			idx = map[string]int{}
+		}
+		if j, ok := idx[key]; ok {
 			if row.Time.Before(out[j].Joined) {
 				out[j].Joined = row.Time
 			}
 			continue
 		}
-		idx[id] = len(out)
+		id, _ := UserUUID(row.User.String())
+		idx[key] = len(out)
 		out = append(out, UserRow{ID: id, Key: row.User, Joined: row.Time})
 	}
 	r.mu.RUnlock()
@@ -317,6 +326,10 @@ func (r *Registry) UsersDone(users []UserRow) {
 		clear(r.users)
 	}
 	for _, u := range users {
-		r.users[u.ID] = struct{}{}
+		key := u.Key.Text
+		if u.Key.Raw != nil {
+			key = u.Key.String()
+		}
+		r.users[key] = struct{}{}
 	}
 }
