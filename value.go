@@ -130,7 +130,26 @@ func TimeValue(t time.Time) Value {
 		return Value{kind: KindTime, num: uint64(t.UnixNano())}
 	}
 	// Outside the range of int64 nanoseconds: keep the text instead.
-	return Value{kind: KindTime, str: t.UTC().Format(time.RFC3339Nano)}
+	return Value{kind: KindTime, str: formatTime(t)}
+}
+
+// formatTime returns t in UTC as RFC 3339 with nanoseconds. A year outside
+// 0-9999, which RFC 3339 cannot write, is written as ISO 8601's expanded
+// year: a sign and at least six digits (+010000-01-01T00:00:00Z), which
+// [ParseValue] reads back.
+func formatTime(t time.Time) string {
+	t = t.UTC()
+	y := t.Year()
+	if y >= 0 && y <= 9999 {
+		return t.Format(time.RFC3339Nano)
+	}
+	sign := "+"
+	if y < 0 {
+		sign, y = "-", -y
+	}
+	// The rest of the time, in a leap year so that February 29 exists.
+	rest := time.Date(2000, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+	return fmt.Sprintf("%s%06d%s", sign, y, rest.Format(time.RFC3339Nano)[4:])
 }
 
 // DurationValue returns a duration Value.
@@ -290,7 +309,7 @@ func (v Value) String() string {
 	case KindBool:
 		return strconv.FormatBool(v.num == 1)
 	case KindTime:
-		return v.Time().Format(time.RFC3339Nano)
+		return formatTime(v.Time())
 	case KindDuration:
 		return time.Duration(v.num).String()
 	}
@@ -330,7 +349,7 @@ func (v Value) Time() time.Time {
 		return time.Time{}
 	}
 	if v.str != "" {
-		t, _ := time.Parse(time.RFC3339Nano, v.str)
+		t, _ := parseTime(v.str)
 		return t
 	}
 	return time.Unix(0, int64(v.num)).UTC()
@@ -420,7 +439,7 @@ func ParseValue(kind Kind, text, entityKind string) (Value, error) {
 		b, err := strconv.ParseBool(text)
 		return BoolValue(b), err
 	case KindTime:
-		t, err := time.Parse(time.RFC3339Nano, text)
+		t, err := parseTime(text)
 		return TimeValue(t), err
 	case KindDuration:
 		d, err := time.ParseDuration(text)

@@ -28,7 +28,7 @@ func testOverview(t *testing.T, fx *fixture) {
 		Previous:    analysis.Window{Since: day("2025-02-24"), Until: day("2025-03-03")},
 		ActiveUsers: analysis.Metric{Current: 5, Previous: 2},
 		NewUsers:    analysis.Metric{Current: 2, Previous: 2}, // carol, erin; alice, bob
-		Sessions:    analysis.Metric{Current: 5, Previous: 2},
+		Sessions:    analysis.Metric{Current: 6, Previous: 2}, // one a user's implicit session of the day
 		Events:      analysis.Metric{Current: 22, Previous: 3},
 		Errors:      analysis.Metric{Current: 4, Previous: 1},
 		UsersPerDay: []analysis.TimeCount{

@@ -382,7 +382,8 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 	for _, t := range append(datagrok.RecordTypes(), req.Types...) {
 		counts[t] = 0
 	}
-	err = a.query(ctx, "unused", "SELECT DISTINCT friendly_name, friendly_name_raw FROM {event_types}", nil, func(r *sqlx.Rows) error {
+	// The session-start type the store writes itself is never a candidate.
+	err = a.query(ctx, "unused", "SELECT DISTINCT friendly_name, friendly_name_raw FROM {event_types} WHERE friendly_name <> ?", []any{driver.StartedType}, func(r *sqlx.Rows) error {
 		var name string
 		var raw []byte
 		if err := r.Scan(&name, &raw); err != nil {

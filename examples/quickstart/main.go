@@ -95,7 +95,9 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 	}
 	s := logger.Stats()
 	var total int
-	if err := store.DB().GetContext(ctx, &total, "SELECT count(*) FROM events"); err != nil {
+	// Logged events only: the store's own datagrok-started events, one per
+	// session, are marked comment = 'synthetic'.
+	if err := store.DB().GetContext(ctx, &total, "SELECT count(*) FROM events WHERE coalesce(comment, '') <> 'synthetic'"); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "logged %d events, wrote %d, dropped %d, failed %d\n", s.Logged, s.Written, s.Dropped, s.Failed)

@@ -195,7 +195,7 @@ func TestStatements(t *testing.T) {
 		t.Errorf("InsertValues = %q, want %q", got, want)
 	}
 	up := SessionsUpsert(d, 2)
-	if !strings.Contains(up, "($7, $8, $9, $10, $11, $12) ON CONFLICT (id)") {
+	if !strings.Contains(up, "($9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id)") {
 		t.Errorf("SessionsUpsert = %q", up)
 	}
 	r := SessionRow{Key: TextPair{Text: "k"}}

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/google/uuid"
@@ -15,15 +16,44 @@ var namespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/audit
 // hyphens), else a UUIDv5 of its bytes. The original id is kept in
 // users_sessions.session_key. The empty id has no session (ok is false).
 func SessionUUID(session string) (id uuid.UUID, ok bool) {
-	if session == "" {
+	return keyUUID("session", session)
+}
+
+// ImplicitSessionUUID returns users_sessions.id of the implicit session of
+// a user on the UTC day of t: the session of the user's events that name
+// none, so that every event with a user has a session, as Datagrok's
+// per-user queries need. Its session_key is empty, so such events read back
+// without a session id.
+func ImplicitSessionUUID(user string, t time.Time) uuid.UUID {
+	return uuid.NewSHA1(namespace, []byte("implicit-session\x00"+t.UTC().Format("2006-01-02")+"\x00"+user))
+}
+
+// UserUUID returns users.id (and users_sessions.user_id) of a logged user
+// id, as [SessionUUID] does for sessions; the original id is kept in
+// users.user_key. The empty id has no user.
+func UserUUID(user string) (id uuid.UUID, ok bool) { return keyUUID("user", user) }
+
+// GroupUUID returns groups.id of a group id the host service gives, as
+// [SessionUUID] does for sessions; the original id is kept in
+// groups.group_key. The empty id is no group.
+func GroupUUID(group string) (id uuid.UUID, ok bool) { return keyUUID("group", group) }
+
+// PersonalGroupUUID returns groups.id of the personal group of the user
+// whose users.id is user: Datagrok's users.group_id.
+func PersonalGroupUUID(user uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(namespace, append([]byte("personal-group\x00"), user[:]...))
+}
+
+func keyUUID(kind, key string) (uuid.UUID, bool) {
+	if key == "" {
 		return uuid.Nil, false
 	}
-	if len(session) == 36 {
-		if u, err := uuid.Parse(session); err == nil && u.String() == session {
+	if len(key) == 36 {
+		if u, err := uuid.Parse(key); err == nil && u.String() == key {
 			return u, true
 		}
 	}
-	return uuid.NewSHA1(namespace, []byte("session\x00"+session)), true
+	return uuid.NewSHA1(namespace, []byte(kind+"\x00"+key)), true
 }
 
 // TypeKey identifies a row of event_types: the registry key. Datagrok keys

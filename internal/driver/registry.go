@@ -30,6 +30,7 @@ type Registry struct {
 	types    map[TypeKey]uuid.UUID
 	params   map[ParamKey]uuid.UUID
 	sessions map[uuid.UUID]sessionSeen
+	users    map[string]struct{} // by the logged user id
 	maxSess  int
 }
 
@@ -45,6 +46,7 @@ func NewRegistry(maxSessions int) *Registry {
 		types:    make(map[TypeKey]uuid.UUID),
 		params:   make(map[ParamKey]uuid.UUID),
 		sessions: make(map[uuid.UUID]sessionSeen),
+		users:    make(map[string]struct{}),
 		maxSess:  maxSessions,
 	}
 }
@@ -201,6 +203,7 @@ type SessionRow struct {
 	Key     TextPair
 	User    TextPair
 	Started time.Time
+	IP      string
 }
 
 // NewSessions returns the sessions of rows that the registry does not know
@@ -229,10 +232,13 @@ func (r *Registry) NewSessions(rows []EventRow) []SessionRow {
 			if s.User.empty() {
 				s.User = row.User
 			}
+			if s.IP == "" {
+				s.IP = row.IP
+			}
 			continue
 		}
 		idx[row.SessionID] = len(out)
-		out = append(out, SessionRow{ID: row.SessionID, Key: row.Session, User: row.User, Started: row.Time})
+		out = append(out, SessionRow{ID: row.SessionID, Key: row.Session, User: row.User, Started: row.Time, IP: row.IP})
 	}
 	r.mu.RUnlock()
 	slices.SortFunc(out, func(a, b SessionRow) int { return audit.CompareIDs(a.ID, b.ID) })
@@ -267,4 +273,63 @@ func (r *Registry) Forget() {
 	clear(r.types)
 	clear(r.params)
 	clear(r.sessions)
+	clear(r.users)
+}
+
+// NewUsers returns the users of rows that the registry has not recorded
+// yet, each with the time of its earliest event in rows, sorted by id. Call
+// [Registry.UsersDone] once they are stored ([InsertUsers]).
+func (r *Registry) NewUsers(rows []EventRow) []UserRow {
+	var out []UserRow
+	var idx map[string]int
+	r.mu.RLock()
+	for i := range rows {
+		row := &rows[i]
+		if row.User.empty() {
+			continue
+		}
+		// The cache is keyed by the stored text pair's text when there
+		// is no raw form (the usual case), to cost no decoding or hashing.
+		key := row.User.Text
+		if row.User.Raw != nil {
+			key = row.User.String()
+		}
+		if _, seen := r.users[key]; seen {
+			continue
+		}
+		if idx == nil {
+			idx = map[string]int{}
+		}
+		if j, ok := idx[key]; ok {
+			if row.Time.Before(out[j].Joined) {
+				out[j].Joined = row.Time
+			}
+			continue
+		}
+		id, _ := UserUUID(row.User.String())
+		idx[key] = len(out)
+		out = append(out, UserRow{ID: id, Key: row.User, Joined: row.Time})
+	}
+	r.mu.RUnlock()
+	slices.SortFunc(out, func(a, b UserRow) int { return audit.CompareIDs(a.ID, b.ID) })
+	return out
+}
+
+// UsersDone records that the users are stored.
+func (r *Registry) UsersDone(users []UserRow) {
+	if len(users) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.users)+len(users) > r.maxSess {
+		clear(r.users)
+	}
+	for _, u := range users {
+		key := u.Key.Text
+		if u.Key.Raw != nil {
+			key = u.Key.String()
+		}
+		r.users[key] = struct{}{}
+	}
 }

@@ -15,20 +15,31 @@ const (
 	TableEventParameters = "event_parameters"
 	TableValues          = "event_parameter_values"
 	TableSessions        = "users_sessions"
+	TableUsers           = "users"
+	TableGroups          = "groups"
+	TableGroupsRelations = "groups_relations"
 )
 
 // EventColumns are the columns of events that the stores write, in the order
 // of [EventRow.Args]. Beyond Datagrok's columns: description_raw,
 // error_stack_trace_raw (see the package doc on text), level (the event's
 // level, also event_types.source), error_stack_trace_hash and its _raw (the
-// event's own fingerprint), user_id and its _raw, duration_ns.
+// event's own fingerprint), user_id and its _raw, duration_ns. friendly_name
+// is Datagrok's readable name of the event: its message, else its record
+// type (repaired text: its _raw, when needed, is description_raw or
+// event_types.friendly_name_raw). comment is [SyntheticComment] for the
+// events the store writes itself ([StartedRows]), NULL otherwise.
 var EventColumns = []string{
 	"id", "event_time", "event_type_id", "session_id",
 	"description", "description_raw", "error_message", "is_error",
 	"error_stack_trace", "error_stack_trace_raw",
 	"error_stack_trace_hash", "error_stack_trace_hash_raw",
-	"level", "user_id", "user_id_raw", "duration_ns",
+	"level", "user_id", "user_id_raw", "duration_ns", "friendly_name", "comment",
 }
+
+// ClientIPParam is the param whose string value fills users_sessions.ip
+// (audithttp sets it from the request).
+const ClientIPParam = "client_ip"
 
 // ValueColumns are the columns of event_parameter_values that the stores
 // write, in the order of [ValueRow.Args]. Beyond Datagrok's (event_id,
@@ -46,9 +57,15 @@ type EventRow struct {
 	Time   time.Time
 	Type   TypeKey
 	TypeID uuid.UUID
-	// SessionID is users_sessions.id, valid when HasSession.
+	// SessionID is users_sessions.id, valid when HasSession. An event
+	// with a user and no session has its user's implicit session of the
+	// day ([ImplicitSessionUUID]), whose Session key is empty.
 	SessionID  uuid.UUID
 	HasSession bool
+	// IP is the client_ip param, for users_sessions.ip; empty for none.
+	IP string
+	// Synthetic marks an event the store writes itself ([StartedRows]).
+	Synthetic bool
 
 	Session, User, Description, StackTrace, Fingerprint TextPair
 	Duration                                            time.Duration
@@ -112,10 +129,16 @@ func EncodeEvent(e *audit.Event) (EventRow, error) {
 		Duration:    e.Duration,
 	}
 	r.SessionID, r.HasSession = SessionUUID(e.SessionID)
+	if !r.HasSession && e.UserID != "" {
+		r.SessionID, r.HasSession = ImplicitSessionUUID(e.UserID, r.Time), true
+	}
 	if len(e.Params) > 0 {
 		r.Values = make([]ValueRow, len(e.Params))
 		for i, p := range e.Params {
 			r.Values[i] = EncodeValue(p)
+			if p.Key == ClientIPParam && p.Value.Kind() == audit.KindString {
+				r.IP, _ = audit.Text(p.Value.String())
+			}
 		}
 	}
 	return r, nil
@@ -163,12 +186,20 @@ func (r *EventRow) Args(d Dialect) []any {
 	if r.Duration != 0 {
 		dur = int64(r.Duration)
 	}
+	var comment any
+	if r.Synthetic {
+		comment = SyntheticComment
+	}
+	friendly := r.Description.Text
+	if friendly == "" {
+		friendly, _ = audit.Text(r.Type.Type)
+	}
 	return []any{
 		d.UUIDArg(r.ID), d.TimeArg(r.Time), d.UUIDArg(r.TypeID), session,
 		r.Description.Text, RawArg(r.Description.Raw), errMsg, isErr,
 		stack, RawArg(r.StackTrace.Raw),
 		fp, RawArg(r.Fingerprint.Raw),
-		r.Type.Level.String(), user, RawArg(r.User.Raw), dur,
+		r.Type.Level.String(), user, RawArg(r.User.Raw), dur, friendly, comment,
 	}
 }
 

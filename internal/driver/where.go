@@ -19,8 +19,13 @@ type Where struct {
 	args  []any
 }
 
-// NewWhere returns an empty clause in d's dialect.
-func NewWhere(d Dialect) *Where { return &Where{d: d} }
+// NewWhere returns a clause in d's dialect that leaves out the events the
+// store writes itself ([SyntheticComment]).
+func NewWhere(d Dialect) *Where {
+	w := &Where{d: d}
+	w.Add("coalesce(e.comment, '') <> '" + SyntheticComment + "'")
+	return w
+}
 
 // Clone returns a copy of w that can grow apart from it.
 func (w *Where) Clone() *Where {
@@ -132,7 +137,7 @@ func (w *Where) Sessions(ss []string) {
 // Object keeps events with a param that references obj (any kind when
 // obj.Kind is empty): one probe of the entity index on value.
 func (w *Where) Object(obj audit.Entity) {
-	sub := NewWhere(w.d)
+	sub := &Where{d: w.d} // on the values table: no events condition
 	sub.Add("v.entity_kind IS NOT NULL")
 	sub.Text("v.value", []string{obj.ID})
 	if obj.Kind != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/google/uuid"
@@ -38,9 +39,10 @@ func EncodeBatch(events []audit.Event) ([]EventRow, error) {
 
 // SessionColumns are the users_sessions columns that [SessionsUpsert] writes,
 // in the order of [SessionRow.Args].
-var SessionColumns = []string{"id", "user_id", "user_id_raw", "started", "session_key", "session_key_raw"}
+// user_id is users.id ([UserUUID]) and user_key the logged user id.
+var SessionColumns = []string{"id", "user_id", "user_key", "user_key_raw", "started", "session_key", "session_key_raw", "ip"}
 
-// SessionsPerStmt is the most rows one [SessionsUpsert] statement takes (6
+// SessionsPerStmt is the most rows one [SessionsUpsert] statement takes (8
 // placeholders each, well within every driver's limit).
 const SessionsPerStmt = 1000
 
@@ -63,8 +65,10 @@ func SessionsUpsert(d Dialect, n int) string {
 	b.WriteString(" ON CONFLICT (id) DO UPDATE SET" +
 		" started = CASE WHEN excluded.started < u.started THEN excluded.started ELSE u.started END," +
 		" user_id = COALESCE(u.user_id, excluded.user_id)," +
-		" user_id_raw = CASE WHEN u.user_id IS NULL THEN excluded.user_id_raw ELSE u.user_id_raw END" +
-		" WHERE excluded.started < u.started OR (u.user_id IS NULL AND excluded.user_id IS NOT NULL)")
+		" user_key = CASE WHEN u.user_id IS NULL THEN excluded.user_key ELSE u.user_key END," +
+		" user_key_raw = CASE WHEN u.user_id IS NULL THEN excluded.user_key_raw ELSE u.user_key_raw END," +
+		" ip = COALESCE(u.ip, excluded.ip)" +
+		" WHERE excluded.started < u.started OR (u.user_id IS NULL AND excluded.user_id IS NOT NULL) OR (u.ip IS NULL AND excluded.ip IS NOT NULL)")
 	return Rebind(d, b.String())
 }
 
@@ -88,12 +92,107 @@ func UpsertSessions(ctx context.Context, d Dialect, db sqlx.ExecerContext, sessi
 
 // Args returns the row in the order of [SessionColumns].
 func (r *SessionRow) Args(d Dialect) []any {
-	var user any
-	if !r.User.empty() {
-		user = r.User.Text
+	var id, key any
+	if u, ok := UserUUID(r.User.String()); ok {
+		id, key = d.UUIDArg(u), r.User.Text
 	}
-	return []any{d.UUIDArg(r.ID), user, RawArg(r.User.Raw), d.TimeArg(r.Started), r.Key.Text, RawArg(r.Key.Raw)}
+	var ip any
+	if r.IP != "" {
+		ip = r.IP
+	}
+	return []any{d.UUIDArg(r.ID), id, key, RawArg(r.User.Raw), d.TimeArg(r.Started), r.Key.Text, RawArg(r.Key.Raw), ip}
 }
+
+// StartedType is the record type of the event that opens each session:
+// Datagrok counts sessions by it.
+const StartedType = "datagrok-started"
+
+// SyntheticComment is events.comment of the events the store writes itself
+// rather than the logger: Read and the analysis queries leave them out (every
+// [Where] does), while SQL written for Datagrok's tables counts them.
+const SyntheticComment = "synthetic"
+
+// StartedRows returns the datagrok-started events of sessions: one per
+// session, of level info, at the session's start, with its user and a
+// deterministic id, so that it is written once however often the session is
+// met; marked [SyntheticComment].
+func StartedRows(sessions []SessionRow) []EventRow {
+	rows := make([]EventRow, len(sessions))
+	for i, s := range sessions {
+		rows[i] = EventRow{
+			ID:         uuid.NewSHA1(namespace, append([]byte(StartedType+"\x00"), s.ID[:]...)),
+			Time:       s.Started,
+			Type:       TypeKey{Type: StartedType, Level: audit.LevelInfo},
+			SessionID:  s.ID,
+			HasSession: true,
+			Session:    s.Key,
+			User:       s.User,
+			Synthetic:  true,
+		}
+	}
+	return rows
+}
+
+// InsertEvents writes rows whose registry ids are resolved, skipping those
+// already stored, with multi-row INSERTs of at most perStmt rows; rows have
+// no params ([StartedRows]).
+func InsertEvents(ctx context.Context, d Dialect, db sqlx.ExecerContext, rows []EventRow, perStmt int) error {
+	for len(rows) > 0 {
+		n := min(len(rows), perStmt)
+		args := make([]any, 0, n*len(EventColumns))
+		for i := range rows[:n] {
+			args = append(args, rows[i].Args(d)...)
+		}
+		if _, err := db.ExecContext(ctx, InsertValues(d, TableEvents, EventColumns, n, "ON CONFLICT (id) DO NOTHING"), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// UserRow is a users row that a user seen in events gets, with its personal
+// group: login is the logged user id, joined the time of the first event the
+// store wrote for it.
+type UserRow struct {
+	ID     uuid.UUID
+	Key    TextPair
+	Joined time.Time
+}
+
+// UsersPerStmt is the most rows one statement of [InsertUsers] writes.
+const UsersPerStmt = 500
+
+// InsertUsers records the users seen in events that have no users row yet
+// (sorted by id, as [Registry.NewUsers] returns them): each gets its
+// personal group and a users row whose login and user_key are the logged id.
+// A user already recorded, by an event or by the host service
+// ([audit.Directory]), is left as it is: the first seen wins.
+func InsertUsers(ctx context.Context, d Dialect, db sqlx.ExecerContext, users []UserRow) error {
+	for len(users) > 0 {
+		n := min(len(users), UsersPerStmt)
+		gargs := make([]any, 0, n*5)
+		uargs := make([]any, 0, n*7)
+		for _, u := range users[:n] {
+			g := PersonalGroupUUID(u.ID)
+			gargs = append(gargs, d.UUIDArg(g), u.Key.Text, true, u.Key.Text, RawArg(u.Key.Raw))
+			uargs = append(uargs, d.UUIDArg(u.ID), u.Key.Text, d.UUIDArg(g), d.TimeArg(u.Joined), u.Key.Text, RawArg(u.Key.Raw))
+		}
+		if _, err := db.ExecContext(ctx, InsertValues(d, TableGroups, groupColumns, n, "ON CONFLICT DO NOTHING"), gargs...); err != nil {
+			return err
+		}
+		if _, err := db.ExecContext(ctx, InsertValues(d, TableUsers, userColumns, n, "ON CONFLICT DO NOTHING"), uargs...); err != nil {
+			return err
+		}
+		users = users[n:]
+	}
+	return nil
+}
+
+var (
+	groupColumns = []string{"id", "name", "personal", "group_key", "group_key_raw"}
+	userColumns  = []string{"id", "login", "group_id", "joined", "user_key", "user_key_raw"}
+)
 
 // InsertValues returns "INSERT INTO table (cols) VALUES (...), ..." with n
 // rows of placeholders, for the stores that write batches as multi-row

@@ -40,6 +40,8 @@ type Store struct {
 	mu     sync.RWMutex
 	events []audit.Event // oldest first, so that new events append
 	ids    map[uuid.UUID]struct{}
+	seen   map[string]struct{} // the user ids of the events
+	dir    directory
 	closed bool
 }
 
@@ -51,7 +53,7 @@ var (
 
 // New returns an empty Store. Every Options value is valid.
 func New(opts Options) *Store {
-	return &Store{opts: opts.withDefaults(), ids: make(map[uuid.UUID]struct{})}
+	return &Store{opts: opts.withDefaults(), ids: make(map[uuid.UUID]struct{}), seen: make(map[string]struct{})}
 }
 
 // Write stores the events that are not stored yet, all of them or, when one
@@ -79,6 +81,9 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 		at, _ := slices.BinarySearchFunc(s.events, e, oldestFirst)
 		s.events = slices.Insert(s.events, at, e)
 		s.ids[e.ID] = struct{}{}
+		if e.UserID != "" {
+			s.seen[e.UserID] = struct{}{}
+		}
 	}
 	return nil
 }

@@ -21,11 +21,29 @@
 //     entity_kind (the object's kind, NULL for values that are not object
 //     references).
 //   - users_sessions: id, user_id, started, ip; beyond Datagrok:
-//     session_key. Sessions are text ids in an [audit.Event]: users_sessions.id
-//     is the session id itself when it is a UUID in canonical form, else a
-//     UUIDv5 of it, and session_key keeps the id as logged. One row per
-//     session, upserted when the session is first met (started is the time of
-//     its earliest event, user_id the first user seen in it).
+//     session_key, user_key. Sessions are text ids in an [audit.Event]:
+//     users_sessions.id is the session id itself when it is a UUID in
+//     canonical form, else a UUIDv5 of it, and session_key keeps the id as
+//     logged. One row per session, upserted when the session is first met
+//     (started is the time of its earliest event, user_id the users.id of the
+//     first user seen in it, user_key that user's id as logged, ip the first
+//     client_ip param seen in it). An event with a user and no session gets
+//     the user's implicit session of its UTC day (a deterministic id, an
+//     empty session_key), so every event with a user has a session row;
+//     it still reads back without a session id. events.friendly_name is the
+//     message, else the record type. Each session gets one datagrok-started
+//     event (level info, at the session's start, an id derived from the
+//     session's, so written once), by which Datagrok counts sessions; its
+//     events.comment is 'synthetic', and Read and the analysis package leave
+//     such events out.
+//   - users: id, login, friendly_name, group_id (the user's personal group),
+//     joined, picture; beyond Datagrok: user_key. users.id is derived from the
+//     logged user id as users_sessions.id is from the session id. A user seen
+//     in an event gets a row (login the logged id, joined the time of the
+//     first event written) and a personal group; the first row wins.
+//   - groups: id, name, friendly_name, personal; groups_relations:
+//     parent_id, child_id (nested membership: a user is in a group when its
+//     personal group is a child, directly or through subgroups).
 //
 // Every text column X also has a bytea column X_raw, NULL unless the string
 // had NUL bytes or invalid UTF-8, which Postgres text rejects: then X holds
@@ -35,8 +53,10 @@
 // Indexes serve the reads that matter: events by time, by type, by session,
 // by user and by fingerprint (each with time), object references by id (a hash
 // index on value for every object reference, UUID or not, and a btree on
-// value_uuid), and event types by fingerprint. User ids and fingerprints are
-// in btree indexes, which hold values of up to about 2,700 bytes: longer ones
+// value_uuid), and event types by fingerprint. Record types and param names
+// of any length are kept, as on SQLite: the registry's unique indexes hold a
+// SHA-256 digest of them, not the text. User ids and fingerprints are in
+// btree indexes, which hold values of up to about 2,700 bytes: longer ones
 // are refused by the server (the error is marked permanent).
 //
 // events and event_parameter_values have no foreign keys (the store writes

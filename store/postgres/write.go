@@ -37,7 +37,22 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 		if err := driver.UpsertSessions(ctx, s.d, s.conn.DB(), sessions); err != nil {
 			return translate("record sessions", err)
 		}
+		// Each new session's datagrok-started event: written once (its id
+		// is the session's), so a session met again adds nothing.
+		started := driver.StartedRows(sessions)
+		if err := s.reg.Resolve(ctx, s.d, s.conn.DB(), started); err != nil {
+			return translate("register", err)
+		}
+		if err := driver.InsertEvents(ctx, s.d, s.conn.DB(), started, 500); err != nil {
+			return translate("record sessions", err)
+		}
 		s.reg.SessionsDone(sessions)
+	}
+	if users := s.reg.NewUsers(rows); len(users) > 0 {
+		if err := driver.InsertUsers(ctx, s.d, s.conn.DB(), users); err != nil {
+			return translate("record users", err)
+		}
+		s.reg.UsersDone(users)
 	}
 	// The first attempt copies the whole batch. If some of its events are
 	// stored already (a retry of a batch that was committed, or that another

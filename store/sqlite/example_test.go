@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,4 +57,50 @@ func Example() {
 	// query-start alice query started 0s
 	//   query = orders-by-day (entity_id)
 	//   rows = 1234 (int64)
+}
+
+// ExampleStore_SetMembers records users and nested groups through
+// audit.Directory, then lists the users of a group and its subgroups with the
+// recursive walk of groups_relations that Datagrok's queries use.
+func ExampleStore_SetMembers() {
+	dir, _ := os.MkdirTemp("", "audit-example")
+	defer os.RemoveAll(dir)
+
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "audit.db"), sqlite.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close(ctx)
+	var d audit.Directory = store
+	for _, u := range []audit.User{{ID: "u1", Login: "alice", FriendlyName: "Alice"}, {ID: "u2", Login: "bob", FriendlyName: "Bob"}} {
+		if err := d.PutUser(ctx, u); err != nil {
+			panic(err)
+		}
+	}
+	for _, g := range []audit.Group{{ID: "chem", Name: "Chemists"}, {ID: "lab", Name: "Lab"}} {
+		if err := d.PutGroup(ctx, g); err != nil {
+			panic(err)
+		}
+	}
+	if err := d.SetMembers(ctx, "chem", []string{"u1"}, nil); err != nil {
+		panic(err)
+	}
+	if err := d.SetMembers(ctx, "lab", []string{"u2"}, []string{"chem"}); err != nil {
+		panic(err)
+	}
+	err = d.SetMembers(ctx, "chem", nil, []string{"lab"}) // chem is in lab already: a cycle
+	fmt.Println(errors.Is(err, audit.ErrInvalidDirectory))
+
+	var names []string
+	if err := store.DB().SelectContext(ctx, &names, `WITH RECURSIVE selected (id) AS (
+		SELECT id FROM groups WHERE name = ?
+		UNION SELECT r.child_id FROM groups_relations r JOIN selected s ON r.parent_id = s.id)
+	SELECT u.friendly_name FROM users u WHERE u.group_id IN (SELECT id FROM selected) ORDER BY 1`, "Lab"); err != nil {
+		panic(err)
+	}
+	fmt.Println(names)
+	// Output:
+	// true
+	// [Alice Bob]
 }

@@ -35,13 +35,17 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
+	sessions, users := s.reg.NewSessions(rows), s.reg.NewUsers(rows)
+	// Each new session's datagrok-started event: written once (its id is
+	// the session's), so a session met again adds nothing.
+	rows = append(rows, driver.StartedRows(sessions)...)
 	if err := s.reg.Resolve(ctx, sqlite.Dialect{}, s.w, rows); err != nil {
 		return translate("register", err)
 	}
-	sessions := s.reg.NewSessions(rows)
-	if err := sqlite.WriteBatch(ctx, s.w, rows, sessions); err != nil {
+	if err := sqlite.WriteBatch(ctx, s.w, rows, sessions, users); err != nil {
 		return translate("write", err)
 	}
 	s.reg.SessionsDone(sessions)
+	s.reg.UsersDone(users)
 	return nil
 }

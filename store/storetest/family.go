@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -72,13 +73,113 @@ func testSessions(t *testing.T, s Store) {
 	}
 	var rows []struct {
 		Key     string          `db:"session_key"`
-		User    *string         `db:"user_id"`
+		UserKey *string         `db:"user_key"`
+		Login   *string         `db:"login"`
 		Started driver.ScanTime `db:"started"`
+		Joined  driver.ScanTime `db:"joined"`
 	}
-	if err := db.SelectContext(t.Context(), &rows, db.SQL("SELECT session_key, user_id, started FROM {users_sessions}")); err != nil {
+	// Datagrok's join: users_sessions.user_id is users.id.
+	q := db.SQL("SELECT s.session_key, s.user_key, u.login, s.started, u.joined FROM {users_sessions} s JOIN {users} u ON u.id = s.user_id")
+	if err := db.SelectContext(t.Context(), &rows, q); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rows[0].Key != "s1" || rows[0].User == nil || *rows[0].User != "alice" || !rows[0].Started.Equal(early.Time) {
-		t.Errorf("users_sessions = %+v, want s1, alice, %s", rows, early.Time)
+	if len(rows) != 1 || rows[0].Key != "s1" || rows[0].UserKey == nil || *rows[0].UserKey != "alice" ||
+		rows[0].Login == nil || *rows[0].Login != "alice" || !rows[0].Started.Equal(early.Time) || !rows[0].Joined.Equal(early.Time) {
+		t.Errorf("users_sessions joined to users = %+v, want s1, alice, alice, %s, %s", rows, early.Time, early.Time)
+	}
+	// bob was seen too (in session s1, which alice opened): he has a users row
+	// with his personal group, and the first event seen of each user is when
+	// it joined.
+	var users []struct {
+		Login    string          `db:"login"`
+		Joined   driver.ScanTime `db:"joined"`
+		Personal bool            `db:"personal"`
+	}
+	q = db.SQL("SELECT u.login, u.joined, g.personal FROM {users} u JOIN {groups} g ON g.id = u.group_id ORDER BY u.login")
+	if err := db.SelectContext(t.Context(), &users, q); err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 2 || users[0].Login != "alice" || users[1].Login != "bob" || !users[1].Joined.Equal(other.Time) || !users[0].Personal || !users[1].Personal {
+		t.Errorf("users = %+v, want alice and bob (joined %s) with personal groups", users, other.Time)
+	}
+}
+
+// testImplicitSessions writes events with a user and no session: they read
+// back without one, and, on the SQL stores, each user has one implicit
+// session a day in users_sessions (empty session_key), so that Datagrok's
+// per-user queries see them; users_sessions.ip is the client_ip param and
+// events.friendly_name the message, else the record type.
+func testImplicitSessions(t *testing.T, s Store) {
+	day1 := at(-2*time.Hour, "query-start", audit.String("client_ip", "10.0.0.7"))
+	anon := at(-time.Hour, "query-start")
+	day1b := at(0, "query-start")
+	named := at(time.Hour, "project-opened", audit.String("client_ip", "10.0.0.8"))
+	day2 := at(24*time.Hour, "query-start")
+	named.SessionID, named.Message = "s9", "opened a project"
+	for _, e := range []*audit.Event{&day1, &day1b, &day2, &named} {
+		e.UserID = "dan"
+	}
+	write(t, s, day1, day1b, day2, anon, named)
+	again := named
+	again.ID = idWith(9, 9)
+	again.Time = named.Time.Add(time.Minute)
+	write(t, s, again)
+	checkAll(t, s, day1, day1b, day2, anon, named, again)
+	db, err := driver.Find(s)
+	if err != nil {
+		return // not a SQL store: no users_sessions table
+	}
+	var sessions []struct {
+		Key     string          `db:"session_key"`
+		Started driver.ScanTime `db:"started"`
+		IP      *string         `db:"ip"`
+		Login   string          `db:"login"`
+	}
+	q := db.SQL(`SELECT s.session_key, s.started, s.ip, u.login FROM {users_sessions} s JOIN {users} u ON u.id = s.user_id ORDER BY s.started`)
+	if err := db.SelectContext(t.Context(), &sessions, q); err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ key, started, ip, login string }
+	var got []row
+	for _, r := range sessions {
+		ip := "NULL"
+		if r.IP != nil {
+			ip = *r.IP
+		}
+		got = append(got, row{r.Key, r.Started.Time.Format(time.RFC3339), ip, r.Login})
+	}
+	want := []row{
+		{"", day1.Time.Format(time.RFC3339), "10.0.0.7", "dan"},
+		{"s9", named.Time.Format(time.RFC3339), "10.0.0.8", "dan"},
+		{"", day2.Time.Format(time.RFC3339), "NULL", "dan"},
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(row{})); diff != "" {
+		t.Errorf("users_sessions joined to users (-want +got):\n%s", diff)
+	}
+	var events []struct {
+		Friendly   *string `db:"friendly_name"`
+		HasSession bool    `db:"has_session"`
+	}
+	q = db.SQL(`SELECT friendly_name, session_id IS NOT NULL AS has_session FROM {events} ORDER BY event_time, friendly_name`)
+	if err := db.SelectContext(t.Context(), &events, q); err != nil {
+		t.Fatal(err)
+	}
+	var gotEvents []string
+	for _, e := range events {
+		f := "NULL"
+		if e.Friendly != nil {
+			f = *e.Friendly
+		}
+		gotEvents = append(gotEvents, fmt.Sprintf("%s %v", f, e.HasSession))
+	}
+	// One datagrok-started event per session, at its start, however many
+	// batches meet the session.
+	wantEvents := []string{
+		"datagrok-started true", "query-start true", "query-start false", "query-start true",
+		"datagrok-started true", "opened a project true", "opened a project true",
+		"datagrok-started true", "query-start true",
+	}
+	if diff := cmp.Diff(wantEvents, gotEvents); diff != "" {
+		t.Errorf("events friendly_name and session (-want +got):\n%s", diff)
 	}
 }

@@ -19,6 +19,7 @@ import (
 type Store interface {
 	audit.Store
 	audit.Reader
+	audit.Directory
 	// Activity returns every event that names obj in a param, newest
 	// first, from since until now; a zero since means the store's default
 	// window (7 days unless configured).
@@ -45,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Hostile/TextCollisions", testTextCollisions},
 		{"Hostile/Large", testLarge},
 		{"Hostile/SQLish", testSQLish},
+		{"Hostile/LongNames", testLongNames},
 		{"Write/EmptyBatch", testEmptyBatch},
 		{"Write/SameBatchTwice", testSameBatchTwice},
 		{"Write/OverlappingBatches", testOverlappingBatches},
@@ -64,6 +66,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Read/MaxLimit", testMaxLimit},
 		{"Read/Activity", testActivity},
 		{"Sessions", testSessions},
+		{"Sessions/Implicit", testImplicitSessions},
+		{"Directory", testDirectory},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

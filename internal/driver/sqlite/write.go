@@ -35,10 +35,10 @@ func valuesInsert(n int) string {
 }
 
 // WriteBatch writes a batch in one transaction on the writer connection db
-// (which takes the write lock when it begins): the new sessions, then the
+// (which takes the write lock when it begins): the new sessions and users, then the
 // events with multi-row INSERTs that skip those already stored, then the
 // param values of the events it inserted. Errors are the driver's.
-func WriteBatch(ctx context.Context, db *sqlx.DB, rows []driver.EventRow, sessions []driver.SessionRow) (err error) {
+func WriteBatch(ctx context.Context, db *sqlx.DB, rows []driver.EventRow, sessions []driver.SessionRow, users []driver.UserRow) (err error) {
 	var d Dialect
 	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE
 	if err != nil {
@@ -50,6 +50,9 @@ func WriteBatch(ctx context.Context, db *sqlx.DB, rows []driver.EventRow, sessio
 		}
 	}()
 	if err := driver.UpsertSessions(ctx, d, tx, sessions); err != nil {
+		return err
+	}
+	if err := driver.InsertUsers(ctx, d, tx, users); err != nil {
 		return err
 	}
 

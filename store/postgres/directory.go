@@ -1,0 +1,36 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/driver"
+)
+
+var _ audit.Directory = (*Store)(nil)
+
+// PutUser implements [audit.Directory]: a users row and the user's personal
+// group.
+func (s *Store) PutUser(ctx context.Context, u audit.User) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	return translate("put user", driver.PutUser(ctx, s.d, s.conn.DB(), u, s.opts.Now()))
+}
+
+// PutGroup implements [audit.Directory]: a groups row.
+func (s *Store) PutGroup(ctx context.Context, g audit.Group) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	return translate("put group", driver.PutGroup(ctx, s.d, s.conn.DB(), g))
+}
+
+// SetMembers implements [audit.Directory]: the groups_relations rows of the
+// group, users being members through their personal groups.
+func (s *Store) SetMembers(ctx context.Context, group string, users, groups []string) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	return translate("set members", driver.SetMembers(ctx, s.d, s.conn.DB(), group, users, groups))
+}
