@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"hash"
+	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -95,13 +97,17 @@ func RedactHMAC(key []byte, value string) string {
 
 // redactor is a compiled Redact.
 type redactor struct {
-	keys     [][]byte // normalized fragments
+	keys     [][]byte      // normalized fragments
+	byFirst  [256][][]byte // keys by their first byte
 	patterns []*regexp.Regexp
 	hmacKey  []byte
+	macs     sync.Pool // of hash.Hash: HMAC-SHA256 under hmacKey
 }
 
 func newRedactor(r Redact) *redactor {
 	c := &redactor{patterns: r.Patterns, hmacKey: r.HMACKey}
+	key := bytes.Clone(r.HMACKey)
+	c.macs.New = func() any { return hmac.New(sha256.New, key) }
 	if r.Off {
 		c.patterns = nil
 		return c
@@ -113,6 +119,7 @@ func newRedactor(r Redact) *redactor {
 	for _, k := range keys {
 		if n := normalizeKey(nil, k); len(n) > 0 {
 			c.keys = append(c.keys, n)
+			c.byFirst[n[0]] = append(c.byFirst[n[0]], n)
 		}
 	}
 	return c
@@ -144,10 +151,8 @@ func (r *redactor) matchKey(key string) bool {
 		} else {
 			n = normalizeKey(make([]byte, 0, len(key)), key)
 		}
-		for _, k := range r.keys {
-			if bytes.Contains(n, k) {
-				return true
-			}
+		if r.containsKey(n) {
+			return true
 		}
 	}
 	for _, p := range r.patterns {
@@ -158,11 +163,32 @@ func (r *redactor) matchKey(key string) bool {
 	return false
 }
 
+// containsKey reports whether the normalized text n contains a fragment. It
+// compares fragments only where n has one of their first bytes.
+func (r *redactor) containsKey(n []byte) bool {
+	for i, b := range n {
+		for _, k := range r.byFirst[b] {
+			if bytes.HasPrefix(n[i:], k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (r *redactor) replace(text string) string {
 	if len(r.hmacKey) == 0 {
 		return RedactedMarker
 	}
-	return RedactHMAC(r.hmacKey, text)
+	m := r.macs.Get().(hash.Hash)
+	m.Reset()
+	io.WriteString(m, text)
+	var buf [len(HMACPrefix) + 2*sha256.Size]byte
+	copy(buf[:], HMACPrefix)
+	var sum [sha256.Size]byte
+	hex.Encode(buf[len(HMACPrefix):], m.Sum(sum[:0]))
+	r.macs.Put(m)
+	return string(buf[:])
 }
 
 // params redacts ps in place. It allocates nothing when nothing matches
@@ -196,13 +222,7 @@ func (r *redactor) mayMatchJSON(raw string) bool {
 	}
 	bp := normPool.Get().(*[]byte)
 	n := normalizeKey((*bp)[:0], raw)
-	found := false
-	for _, k := range r.keys {
-		if bytes.Contains(n, k) {
-			found = true
-			break
-		}
-	}
+	found := r.containsKey(n)
 	if cap(n) <= 64<<10 {
 		*bp = n[:0]
 		normPool.Put(bp)
