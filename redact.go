@@ -37,7 +37,9 @@ var DefaultRedactKeys = []string{
 //
 // A param is redacted when its key matches, or when its value was made with
 // [Secret]. Inside JSON values (maps, slices and structs logged as params),
-// every object member whose name matches is redacted, at any depth.
+// every object member whose name matches is redacted, at any depth; a JSON
+// value too deeply nested to walk (over 10,000 levels) that may hold such a
+// member is redacted whole.
 // Callbacks run before redaction and see the values as given; the message
 // and stack trace are never redacted.
 type Redact struct {
@@ -201,7 +203,10 @@ func (r *redactor) params(ps []Param) {
 			continue
 		}
 		if p.Value.kind == KindJSON && r.mayMatchJSON(p.Value.str) {
-			if s, ok := r.json(p.Value.str); ok {
+			if s, err := r.json(p.Value.str); err != nil {
+				// Too deep to walk: redacted whole rather than risk a leak.
+				p.Value = StringValue(r.replace(p.Value.str))
+			} else if s != p.Value.str {
 				p.Value = Value{kind: KindJSON, str: s}
 			}
 		}
@@ -230,24 +235,25 @@ func (r *redactor) mayMatchJSON(raw string) bool {
 	return found
 }
 
-// json returns raw with its matching members redacted, and whether any was.
-// Numbers keep their text.
-func (r *redactor) json(raw string) (string, bool) {
+// json returns raw with its matching members redacted (raw itself when
+// none is), or an error when raw cannot be walked (nested deeper than
+// encoding/json allows). Numbers keep their text.
+func (r *redactor) json(raw string) (string, error) {
 	d := json.NewDecoder(strings.NewReader(raw))
 	d.UseNumber()
 	var v any
 	if err := d.Decode(&v); err != nil {
-		return raw, false
+		return "", err
 	}
 	v, changed := r.walk(v)
 	if !changed {
-		return raw, false
+		return raw, nil
 	}
 	out, err := marshalJSON(v)
 	if err != nil {
-		return raw, false
+		return "", err
 	}
-	return string(out), true
+	return string(out), nil
 }
 
 func (r *redactor) walk(v any) (any, bool) {

@@ -226,3 +226,20 @@ func TestRedactHostileInput(t *testing.T) {
 		t.Errorf("invalid JSON = %q, want it kept as a string", v.String())
 	}
 }
+
+// A JSON value too deep to walk that may hold a secret is redacted whole.
+func TestRedactTooDeepJSON(t *testing.T) {
+	var deep any = map[string]any{"token": "s3cr3t"}
+	for range 20000 {
+		deep = []any{deep}
+	}
+	shallow := `[[{"name":"x"}]]`
+	e, _, _ := redactedRun(t, audit.Redact{},
+		audit.P("deep", deep), audit.P("shallow", json.RawMessage(shallow)))
+	if v, _ := paramOf(e, "deep"); v.String() != audit.RedactedMarker {
+		t.Errorf("deep = %.80s…, want %s", v.String(), audit.RedactedMarker)
+	}
+	if v, _ := paramOf(e, "shallow"); v.Kind() != audit.KindJSON || v.String() != shallow {
+		t.Errorf("shallow = %s (%v), want it unchanged", v, v.Kind())
+	}
+}
