@@ -36,7 +36,7 @@ var DefaultRedactKeys = []string{
 // redacts the [DefaultRedactKeys] with [RedactedMarker].
 //
 // A param is redacted when its key matches, or when its value was made with
-// [Secret]. Inside JSON values (maps, slices and structs logged as params),
+// [Secret]; a redacted value becomes a string, whatever its kind. Inside JSON values (maps, slices and structs logged as params),
 // every object member whose name matches is redacted, at any depth; a JSON
 // value too deeply nested to walk (over 10,000 levels) that may hold such a
 // member is redacted whole.
@@ -47,7 +47,7 @@ type Redact struct {
 	// even then.
 	Off bool
 	// Keys are fragments of keys to redact: a key matches when, lowercased
-	// and with '-' and '_' removed, it contains a fragment (lowercased and
+	// (ASCII letters) and with '-' and '_' removed, it contains a fragment (lowercased and
 	// with '-' and '_' removed likewise). Nil means [DefaultRedactKeys];
 	// an empty non-nil slice means none.
 	Keys []string
@@ -107,8 +107,8 @@ type redactor struct {
 }
 
 func newRedactor(r Redact) *redactor {
-	c := &redactor{patterns: r.Patterns, hmacKey: r.HMACKey}
-	key := bytes.Clone(r.HMACKey)
+	key := bytes.Clone(r.HMACKey) // the caller may reuse its slice
+	c := &redactor{patterns: r.Patterns, hmacKey: key}
 	c.macs.New = func() any { return hmac.New(sha256.New, key) }
 	if r.Off {
 		c.patterns = nil

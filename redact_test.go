@@ -243,3 +243,28 @@ func TestRedactTooDeepJSON(t *testing.T) {
 		t.Errorf("shallow = %s (%v), want it unchanged", v, v.Kind())
 	}
 }
+
+// The Logger keeps its own copy of the HMAC key: the caller may clear its
+// slice after New.
+func TestRedactKeyCopied(t *testing.T) {
+	key := []byte("k3y")
+	st := memory.New(memory.Options{})
+	l, err := audit.New(audit.Options{Store: st, Redact: audit.Redact{HMACKey: key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(key)
+	if err := l.Log("login", audit.String("password", "s3cr3t")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	page, err := st.Read(context.Background(), audit.Query{})
+	if err != nil || len(page.Events) != 1 {
+		t.Fatalf("%+v, %v", page, err)
+	}
+	if v, _ := paramOf(page.Events[0], "password"); v.String() != audit.RedactHMAC([]byte("k3y"), "s3cr3t") {
+		t.Errorf("password = %v, want the HMAC under the key given to New", v)
+	}
+}
