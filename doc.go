@@ -179,6 +179,20 @@
 // dropped event. Strings are kept byte for byte in the Event; stores and
 // sinks that need valid text apply the lossless rule described at [Text].
 //
+// # Redaction
+//
+// Secrets never reach a destination: the Logger redacts params after the
+// callbacks and before the printer, spool, store and sinks see the event
+// (see [Redact]). By default every param whose key contains password,
+// passwd, secret, token, authorization, api_key, cookie or private_key (in
+// any case, with or without '-' and '_') is replaced by [RedactedMarker],
+// at any depth inside JSON values too, and so is every value wrapped in
+// [Secret] or made with [SecretString]. With Options.Redact.HMACKey a value
+// becomes "hmac-sha256:<hex>" of its text instead (as Vault's audit devices
+// do), so equal values still correlate, and `auditctl hash` prints the text
+// to search for. Redact{Off: true} turns key matching off; Secret values are
+// redacted even then. Messages and stack traces are not redacted.
+//
 // # Writing a store or sink
 //
 // A store implements [Store] (Write a batch atomically and idempotently on

@@ -132,6 +132,13 @@ type Options struct {
 	// closed). Not with Sync. Default nil: events wait in memory.
 	Spool *SpoolOptions
 
+	// Redact says which param values are replaced before the printer,
+	// spool, store and sinks see the event. The zero value redacts keys
+	// such as password, secret, token, authorization, api_key and cookie
+	// with [RedactedMarker]; Redact{Off: true} turns key matching off. See
+	// [Redact].
+	Redact Redact
+
 	// CloseStore and CloseSinks make [Logger.Close] also close the store and
 	// sinks that implement [Closer].
 	CloseStore, CloseSinks bool

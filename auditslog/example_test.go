@@ -25,7 +25,7 @@ func ExampleNewHandler() {
 	ctx := audit.WithSubject(context.Background(), audit.Subject{UserID: "ann"})
 	log.InfoContext(ctx, "connection created",
 		auditslog.Type(datagrok.ConnectionCreated), auditslog.Level(audit.LevelAudit),
-		slog.Group("conn", "host", "db1", "password", secret("hunter2")))
+		slog.Group("conn", "host", "db1", "dsn", secret("postgres://ann:hunter2@db1")))
 	log.WarnContext(ctx, "slow query", "ms", 1200)
 
 	page, _ := st.Read(context.Background(), audit.Query{})
@@ -34,6 +34,6 @@ func ExampleNewHandler() {
 		fmt.Printf("%s %q %q user=%s %v\n", e.Level, e.Type, e.Message, e.UserID, e.Params)
 	}
 	// Output:
-	// audit "connection-created" "connection created" user=ann [{conn.host db1} {conn.password ***}]
+	// audit "connection-created" "connection created" user=ann [{conn.dsn ***} {conn.host db1}]
 	// warning "" "slow query" user=ann [{ms 1200}]
 }

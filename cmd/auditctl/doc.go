@@ -1,6 +1,7 @@
 // Command auditctl asks an audit log the questions it is kept for, from the
 // command line: each question of package analysis is a subcommand, beside
-// migrate (the tables) and settings (who gets what logged).
+// migrate (the tables), settings (who gets what logged) and hash (to search
+// for a value redacted with an HMAC key).
 //
 //	auditctl [--db PATH_OR_DSN] [--schema NAME] COMMAND [flags] [args]
 //
@@ -36,6 +37,9 @@
 //	settings show|set|history|revert|effective
 //	                  the logger settings kept in Postgres (settings/pgsettings);
 //	                  a SQLite database has none (exit 2)
+//	hash [VALUE]      the "hmac-sha256:<hex>" that replaces VALUE in events redacted
+//	                  with audit.Redact.HMACKey; the key from --key-file or
+//	                  $AUDIT_HMAC_KEY, VALUE from stdin when not given
 //
 // Objects are kind:id (query:q-42), or an id of any kind (q-42; :id for an
 // id that holds a colon). --since and --until take RFC 3339 times, dates
