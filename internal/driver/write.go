@@ -47,28 +47,24 @@ var SessionColumns = []string{"id", "user_id", "user_key", "user_key_raw", "star
 const SessionsPerStmt = 1000
 
 // SessionsUpsert returns the statement that records n users_sessions rows
-// (see [SessionRow.Args]): a new session is inserted; a known one gets the
-// earlier start and, when it had no user, the user. Rows that change nothing
-// are not rewritten. Pass the rows sorted by id (as [Registry.NewSessions]
-// returns them), so that concurrent writers lock them in one order.
+// (see [SessionRow.Args]). It only inserts: a session already stored is left
+// as it is (ON CONFLICT DO NOTHING), so the writer needs INSERT and no UPDATE
+// privilege, and a stored row is never rewritten. The first batch that meets
+// a session decides its row: started is that batch's earliest event of the
+// session, and user and ip its first ones. Pass the rows sorted by id (as
+// [Registry.NewSessions] returns them), so that concurrent writers lock them
+// in one order.
 func SessionsUpsert(d Dialect, n int) string {
 	row := "(" + Placeholders(len(SessionColumns)) + ")"
 	var b strings.Builder
-	b.WriteString("INSERT INTO " + d.Table(TableSessions) + " AS u (" + strings.Join(SessionColumns, ", ") + ") VALUES ")
+	b.WriteString("INSERT INTO " + d.Table(TableSessions) + " (" + strings.Join(SessionColumns, ", ") + ") VALUES ")
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(row)
 	}
-	// CASE rather than LEAST (Postgres) or min (SQLite): the same text on both.
-	b.WriteString(" ON CONFLICT (id) DO UPDATE SET" +
-		" started = CASE WHEN excluded.started < u.started THEN excluded.started ELSE u.started END," +
-		" user_id = COALESCE(u.user_id, excluded.user_id)," +
-		" user_key = CASE WHEN u.user_id IS NULL THEN excluded.user_key ELSE u.user_key END," +
-		" user_key_raw = CASE WHEN u.user_id IS NULL THEN excluded.user_key_raw ELSE u.user_key_raw END," +
-		" ip = COALESCE(u.ip, excluded.ip)" +
-		" WHERE excluded.started < u.started OR (u.user_id IS NULL AND excluded.user_id IS NOT NULL) OR (u.ip IS NULL AND excluded.ip IS NOT NULL)")
+	b.WriteString(" ON CONFLICT (id) DO NOTHING")
 	return Rebind(d, b.String())
 }
 
