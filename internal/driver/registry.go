@@ -203,7 +203,7 @@ type SessionRow struct {
 
 // NewSessions returns the sessions of rows that the registry does not know
 // yet, sorted by id (so that concurrent inserts lock rows in one order): a
-// stored session is never rewritten ([SessionsUpsert]). Call [Registry.SessionsDone]
+// stored session is never rewritten ([SessionsInsert]). Call [Registry.SessionsDone]
 // once they are stored.
 func (r *Registry) NewSessions(rows []EventRow) []SessionRow {
 	var out []SessionRow

@@ -37,16 +37,16 @@ func EncodeBatch(events []audit.Event) ([]EventRow, error) {
 	return rows, nil
 }
 
-// SessionColumns are the users_sessions columns that [SessionsUpsert] writes,
+// SessionColumns are the users_sessions columns that [SessionsInsert] writes,
 // in the order of [SessionRow.Args].
 // user_id is users.id ([UserUUID]) and user_key the logged user id.
 var SessionColumns = []string{"id", "user_id", "user_key", "user_key_raw", "started", "session_key", "session_key_raw", "ip"}
 
-// SessionsPerStmt is the most rows one [SessionsUpsert] statement takes (8
+// SessionsPerStmt is the most rows one [SessionsInsert] statement takes (8
 // placeholders each, well within every driver's limit).
 const SessionsPerStmt = 1000
 
-// SessionsUpsert returns the statement that records n users_sessions rows
+// SessionsInsert returns the statement that records n users_sessions rows
 // (see [SessionRow.Args]). It only inserts: a session already stored is left
 // as it is (ON CONFLICT DO NOTHING), so the writer needs INSERT and no UPDATE
 // privilege, and a stored row is never rewritten. The first batch that meets
@@ -54,7 +54,7 @@ const SessionsPerStmt = 1000
 // session, and user and ip its first ones. Pass the rows sorted by id (as
 // [Registry.NewSessions] returns them), so that concurrent writers lock them
 // in one order.
-func SessionsUpsert(d Dialect, n int) string {
+func SessionsInsert(d Dialect, n int) string {
 	row := "(" + Placeholders(len(SessionColumns)) + ")"
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + d.Table(TableSessions) + " (" + strings.Join(SessionColumns, ", ") + ") VALUES ")
@@ -68,17 +68,18 @@ func SessionsUpsert(d Dialect, n int) string {
 	return Rebind(d, b.String())
 }
 
-// UpsertSessions records sessions (sorted by id, as [Registry.NewSessions]
-// returns them, so that concurrent writers lock them in one order) with
-// [SessionsUpsert] statements of at most [SessionsPerStmt] rows.
-func UpsertSessions(ctx context.Context, d Dialect, db sqlx.ExecerContext, sessions []SessionRow) error {
+// InsertSessions records sessions not stored yet (sorted by id, as
+// [Registry.NewSessions] returns them, so that concurrent writers lock them
+// in one order) with
+// [SessionsInsert] statements of at most [SessionsPerStmt] rows.
+func InsertSessions(ctx context.Context, d Dialect, db sqlx.ExecerContext, sessions []SessionRow) error {
 	for len(sessions) > 0 {
 		n := min(len(sessions), SessionsPerStmt)
 		args := make([]any, 0, n*len(SessionColumns))
 		for i := range sessions[:n] {
 			args = append(args, sessions[i].Args(d)...)
 		}
-		if _, err := db.ExecContext(ctx, SessionsUpsert(d, n), args...); err != nil {
+		if _, err := db.ExecContext(ctx, SessionsInsert(d, n), args...); err != nil {
 			return err
 		}
 		sessions = sessions[n:]
