@@ -146,7 +146,8 @@
 // within the same wait, then drops the event for that sink only. The queue gives room back as each batch is written, and callers
 // waiting for room are admitted in the order they came, so with a healthy
 // store a burst waits briefly instead of failing. A batch refused with a [Permanent] error is split until the refused
-// events are isolated, and the others are written. Every drop and failure is
+// events are isolated, and the others are written; a batch's refusals are
+// reported once, with their count and the first of them. Every drop and failure is
 // counted in [Logger.Stats] and reported to Options.ErrorHandler; drops are
 // summarized in a [DropReport] per destination (the first at once, then at
 // most one per Options.DropReportInterval, the rest at Close).

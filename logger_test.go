@@ -369,6 +369,32 @@ func TestPermanentErrorIsolatesTheBadEvent(t *testing.T) {
 	}
 }
 
+// TestPermanentRefusalsReportedOnce refuses several events of one batch:
+// the others are written, each refused event is counted, and the batch's
+// refusals make one report, not one per event.
+func TestPermanentRefusalsReportedOnce(t *testing.T) {
+	rec := newRecorder()
+	rec.refuse = func(e audit.Event) bool { return strings.HasPrefix(e.Message, "poison") }
+	l, errs := newLogger(t, audit.Options{Store: rec, BatchSize: 16, FlushInterval: time.Hour})
+	for i := range 16 {
+		msg := fmt.Sprint(i)
+		if i%3 == 1 {
+			msg = "poison " + msg
+		}
+		l.Log(msg, nil)
+	}
+	flush(t, l)
+	if n := len(rec.all()); n != 11 {
+		t.Fatalf("stored %d events, want the 11 good ones", n)
+	}
+	if s := l.Stats(); s.Failed != 5 || s.Written != 11 || s.Retried != 0 {
+		t.Errorf("stats = %+v", s)
+	}
+	if got := errs.Errors(); len(got) != 1 || !strings.Contains(got[0].Error(), "refused 5 events, the first") || !strings.Contains(got[0].Error(), "poison 1") {
+		t.Errorf("refusals reported as %v, want one report of 5 naming the first", got)
+	}
+}
+
 func TestQueueFullDrop(t *testing.T) {
 	rec := newRecorder()
 	rec.block = make(chan struct{})

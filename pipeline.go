@@ -376,7 +376,29 @@ func (p *pipe) put(ctx context.Context, it item, wait time.Duration, deadline *t
 // deliver writes batch with retries and returns how many events were
 // written and how many given up. Permanent errors split the batch to
 // isolate the events the destination refuses; the others are delivered.
+// The refused events of the batch are reported once, together: the count,
+// the first one and its error.
 func (p *pipe) deliver(batch []Event) (written, failed int) {
+	var r refusals
+	written, failed = p.deliverSplit(batch, &r)
+	switch {
+	case r.n == 1:
+		p.report(fmt.Errorf("audit: %s refused event %s (type %q): %w", p.name, r.first.ID, r.first.Type, r.err))
+	case r.n > 1:
+		p.report(fmt.Errorf("audit: %s refused %d events, the first %s (type %q): %w", p.name, r.n, r.first.ID, r.first.Type, r.err))
+	}
+	return written, failed
+}
+
+// refusals are the events of one batch that a destination refused for
+// good: how many, and the first with its error.
+type refusals struct {
+	n     int
+	first *Event
+	err   error
+}
+
+func (p *pipe) deliverSplit(batch []Event, r *refusals) (written, failed int) {
 	backoff := p.opts.RetryMin
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(p.base, p.opts.WriteTimeout)
@@ -393,11 +415,14 @@ func (p *pipe) deliver(batch []Event) (written, failed int) {
 		switch {
 		case IsPermanent(err) && len(batch) > 1:
 			half := len(batch) / 2
-			w1, f1 := p.deliver(batch[:half])
-			w2, f2 := p.deliver(batch[half:])
+			w1, f1 := p.deliverSplit(batch[:half], r)
+			w2, f2 := p.deliverSplit(batch[half:], r)
 			return w1 + w2, f1 + f2
 		case IsPermanent(err):
-			p.report(fmt.Errorf("audit: %s refused event %s (type %q): %w", p.name, batch[0].ID, batch[0].Type, err))
+			if r.n == 0 {
+				r.first, r.err = &batch[0], err
+			}
+			r.n++
 			return 0, 1
 		case p.base.Err() != nil:
 			p.report(fmt.Errorf("audit: %s: gave up %d events at close: %w", p.name, len(batch), err))

@@ -33,7 +33,8 @@
 //	patterns          clusters of users by usage (30 days)
 //	unused            the least used record types and menu items (30 days)
 //	history OBJECT    an object's origin, modifications and derivations (exit 3: never named)
-//	migrate           create or update the tables; --print prints the SQL instead
+//	migrate           create or update the tables; --print prints the SQL instead;
+//	                  --grant-writer ROLE (INSERT, SELECT), --grant-reader ROLE (SELECT)
 //	settings show|set|history|revert|effective
 //	                  the logger settings kept in Postgres (settings/pgsettings);
 //	                  a SQLite database has none (exit 2)

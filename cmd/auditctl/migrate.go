@@ -11,8 +11,12 @@ import (
 func runMigrate(ctx context.Context, c *cli, args []string) error {
 	fs := c.flagSet("", `Create the audit tables, or bring them up to date. Postgres: in --schema, created when missing,
 safe to run from many processes at once. SQLite: the file is created when missing.
---print prints the SQL instead, to apply by hand (psql -v ON_ERROR_STOP=1 -f, or the sqlite3 shell).`)
+--print prints the SQL instead, to apply by hand (psql -v ON_ERROR_STOP=1 -f, or the sqlite3 shell).
+Postgres: --grant-writer ROLE lets an existing role add rows and read them (INSERT, SELECT: it cannot change
+or delete the trail); --grant-reader ROLE lets it read (SELECT). Both apply to every table of the schema.`)
 	print := fs.Bool("print", false, "print the SQL of the migrations instead of applying them")
+	writer := fs.String("grant-writer", "", "Postgres: after migrating, grant INSERT and SELECT on every audit table to this `role`")
+	reader := fs.String("grant-reader", "", "Postgres: after migrating, grant SELECT on every audit table to this `role`")
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -23,7 +27,13 @@ safe to run from many processes at once. SQLite: the file is created when missin
 	if err := c.needDB(); err != nil {
 		return err
 	}
+	if !isPostgres(c.db) && (*writer != "" || *reader != "") {
+		return usageErrorf("--grant-writer and --grant-reader need a Postgres database")
+	}
 	if isPostgres(c.db) {
+		if *print && (*writer != "" || *reader != "") {
+			return usageErrorf("--print does not grant: run migrate --grant-writer/--grant-reader against the database")
+		}
 		if *print {
 			sql, err := postgres.MigrationSQL(postgres.Options{Schema: c.schemaName()})
 			if err != nil {
@@ -37,6 +47,20 @@ safe to run from many processes at once. SQLite: the file is created when missin
 			return err
 		}
 		defer s.Close(ctx)
+		for _, g := range []struct {
+			role   string
+			access postgres.Access
+		}{{*writer, postgres.Writer}, {*reader, postgres.Reader}} {
+			if g.role == "" {
+				continue
+			}
+			if err := s.Grant(ctx, g.role, g.access); err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(c.stdout, "role %q is a %s of schema %q\n", g.role, g.access, s.Schema()); err != nil {
+				return err
+			}
+		}
 		ms := postgres.Migrations()
 		_, err = fmt.Fprintf(c.stdout, "schema %q is at migration %d (%s)\n", s.Schema(), ms[len(ms)-1].Version, ms[len(ms)-1].Name)
 		return err

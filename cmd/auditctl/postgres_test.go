@@ -151,3 +151,50 @@ func TestPostgresSettings(t *testing.T) {
 		t.Errorf("log-settings-changed events: %v\n%s", err, out)
 	}
 }
+
+// TestPostgresMigrateGrant migrates with --grant-writer and --grant-reader:
+// the writer may insert and select on every table but not update or delete,
+// the reader only select; a missing role is an error.
+func TestPostgresMigrateGrant(t *testing.T) {
+	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+	env := map[string]string{envDB: dsn, envSchema: schema}
+	admin := pgtest.Admin(t)
+	suffix := strings.ReplaceAll(t.Name()+schema, "/", "_")
+	writer, reader := "w "+suffix, "r'"+suffix
+	for _, role := range []string{writer, reader} {
+		q := `"` + strings.ReplaceAll(role, `"`, `""`) + `"`
+		if _, err := admin.Exec("CREATE ROLE " + q + " NOLOGIN"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { admin.Exec("DROP OWNED BY " + q + "; DROP ROLE " + q) })
+	}
+	out := auditctl(t, env, "migrate", "--grant-writer", writer, "--grant-reader", reader).ok(t)
+	contains(t, "migrate --grant-*", out, "is a writer of schema", "is a reader of schema", "is at migration 2")
+
+	var tables []string
+	if err := admin.Select(&tables, "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema); err != nil || len(tables) < 8 {
+		t.Fatalf("tables of %s: %v, %v", schema, tables, err)
+	}
+	for _, table := range tables {
+		qualified := `"` + schema + `"."` + table + `"`
+		for _, c := range []struct {
+			role, priv string
+			want       bool
+		}{
+			{writer, "INSERT", true}, {writer, "SELECT", true}, {writer, "UPDATE", false}, {writer, "DELETE", false}, {writer, "TRUNCATE", false},
+			{reader, "SELECT", true}, {reader, "INSERT", false}, {reader, "UPDATE", false}, {reader, "DELETE", false},
+		} {
+			var got bool
+			if err := admin.Get(&got, "SELECT has_table_privilege($1, $2, $3)", c.role, qualified, c.priv); err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Errorf("%s on %s for %q = %v, want %v", c.priv, table, c.role, got, c.want)
+			}
+		}
+	}
+	r := auditctl(t, env, "migrate", "--grant-writer", "no such role "+suffix)
+	if r.code == exitOK || !strings.Contains(r.stderr, "does not exist") {
+		t.Errorf("migrate --grant-writer of a missing role: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -67,7 +67,7 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 	opts := audit.Options{Store: store, Policy: engine, Params: map[string]any{"service": "quickstart"}, Now: clock.now}
 	var flushExport func() error
 	if cfg.jsonl != "" {
-		f, err := os.OpenFile(cfg.jsonl, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		f, err := os.OpenFile(cfg.jsonl, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600) // an audit trail: the owner only
 		if err != nil {
 			return err
 		}

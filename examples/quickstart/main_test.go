@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -52,5 +55,19 @@ func TestRunTwice(t *testing.T) {
 			t.Errorf("run %d: %d events in all, want %d", run1+1, n, last+300)
 		}
 		last = n
+	}
+	// The files hold the trail: none is readable by group or others,
+	// whatever the umask.
+	for _, name := range []string{cfg.db, cfg.db + "-wal", cfg.jsonl} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && strings.HasSuffix(name, "-wal") {
+				continue // checkpointed away at Close
+			}
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s: mode %v, want no access for group and others", filepath.Base(name), fi.Mode().Perm())
+		}
 	}
 }

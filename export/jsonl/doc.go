@@ -1,7 +1,9 @@
 // Package jsonl exports events as JSON lines: one JSON object per event,
 // one event per line, to any [io.Writer] (a file, a pipe to a log shipper,
 // standard output), and reads such lines back with [ReadEvents] or a
-// [Decoder].
+// [Decoder]. The package creates no file: open one for the trail with mode
+// 0600 (os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)), as
+// the quickstart example does, so that only its owner reads it.
 //
 // # Format
 //

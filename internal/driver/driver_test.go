@@ -194,9 +194,9 @@ func TestStatements(t *testing.T) {
 	if want := `INSERT INTO "event_parameter_values" (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING`; got != want {
 		t.Errorf("InsertValues = %q, want %q", got, want)
 	}
-	up := SessionsUpsert(d, 2)
-	if !strings.Contains(up, "($9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id)") {
-		t.Errorf("SessionsUpsert = %q", up)
+	up := SessionsInsert(d, 2)
+	if !strings.HasSuffix(up, "($9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING") || strings.Contains(up, "UPDATE") {
+		t.Errorf("SessionsInsert = %q", up)
 	}
 	r := SessionRow{Key: TextPair{Text: "k"}}
 	if args := r.Args(d); len(args) != len(SessionColumns) || args[1] != nil {

@@ -29,14 +29,9 @@ type Registry struct {
 	mu       sync.RWMutex
 	types    map[TypeKey]uuid.UUID
 	params   map[ParamKey]uuid.UUID
-	sessions map[uuid.UUID]sessionSeen
+	sessions map[uuid.UUID]struct{}
 	users    map[string]struct{} // by the logged user id
 	maxSess  int
-}
-
-type sessionSeen struct {
-	started time.Time
-	hasUser bool
 }
 
 // NewRegistry returns an empty registry that remembers at most maxSessions
@@ -45,7 +40,7 @@ func NewRegistry(maxSessions int) *Registry {
 	return &Registry{
 		types:    make(map[TypeKey]uuid.UUID),
 		params:   make(map[ParamKey]uuid.UUID),
-		sessions: make(map[uuid.UUID]sessionSeen),
+		sessions: make(map[uuid.UUID]struct{}),
 		users:    make(map[string]struct{}),
 		maxSess:  maxSessions,
 	}
@@ -207,8 +202,8 @@ type SessionRow struct {
 }
 
 // NewSessions returns the sessions of rows that the registry does not know
-// yet, or knows with a later start or without a user, sorted by id (so that
-// concurrent upserts lock rows in one order). Call [Registry.SessionsDone]
+// yet, sorted by id (so that concurrent inserts lock rows in one order): a
+// stored session is never rewritten ([SessionsInsert]). Call [Registry.SessionsDone]
 // once they are stored.
 func (r *Registry) NewSessions(rows []EventRow) []SessionRow {
 	var out []SessionRow
@@ -219,9 +214,7 @@ func (r *Registry) NewSessions(rows []EventRow) []SessionRow {
 		if !row.HasSession {
 			continue
 		}
-		seen, ok := r.sessions[row.SessionID]
-		hasUser := !row.User.empty()
-		if ok && !row.Time.Before(seen.started) && (seen.hasUser || !hasUser) {
+		if _, ok := r.sessions[row.SessionID]; ok {
 			continue
 		}
 		if j, ok := idx[row.SessionID]; ok {
@@ -256,12 +249,7 @@ func (r *Registry) SessionsDone(sessions []SessionRow) {
 		clear(r.sessions)
 	}
 	for _, s := range sessions {
-		seen, ok := r.sessions[s.ID]
-		if !ok || s.Started.Before(seen.started) {
-			seen.started = s.Started
-		}
-		seen.hasUser = seen.hasUser || !s.User.empty()
-		r.sessions[s.ID] = seen
+		r.sessions[s.ID] = struct{}{}
 	}
 }
 

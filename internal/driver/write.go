@@ -37,52 +37,49 @@ func EncodeBatch(events []audit.Event) ([]EventRow, error) {
 	return rows, nil
 }
 
-// SessionColumns are the users_sessions columns that [SessionsUpsert] writes,
+// SessionColumns are the users_sessions columns that [SessionsInsert] writes,
 // in the order of [SessionRow.Args].
 // user_id is users.id ([UserUUID]) and user_key the logged user id.
 var SessionColumns = []string{"id", "user_id", "user_key", "user_key_raw", "started", "session_key", "session_key_raw", "ip"}
 
-// SessionsPerStmt is the most rows one [SessionsUpsert] statement takes (8
+// SessionsPerStmt is the most rows one [SessionsInsert] statement takes (8
 // placeholders each, well within every driver's limit).
 const SessionsPerStmt = 1000
 
-// SessionsUpsert returns the statement that records n users_sessions rows
-// (see [SessionRow.Args]): a new session is inserted; a known one gets the
-// earlier start and, when it had no user, the user. Rows that change nothing
-// are not rewritten. Pass the rows sorted by id (as [Registry.NewSessions]
-// returns them), so that concurrent writers lock them in one order.
-func SessionsUpsert(d Dialect, n int) string {
+// SessionsInsert returns the statement that records n users_sessions rows
+// (see [SessionRow.Args]). It only inserts: a session already stored is left
+// as it is (ON CONFLICT DO NOTHING), so the writer needs INSERT and no UPDATE
+// privilege, and a stored row is never rewritten. The first batch that meets
+// a session decides its row: started is that batch's earliest event of the
+// session, and user and ip its first ones. Pass the rows sorted by id (as
+// [Registry.NewSessions] returns them), so that concurrent writers lock them
+// in one order.
+func SessionsInsert(d Dialect, n int) string {
 	row := "(" + Placeholders(len(SessionColumns)) + ")"
 	var b strings.Builder
-	b.WriteString("INSERT INTO " + d.Table(TableSessions) + " AS u (" + strings.Join(SessionColumns, ", ") + ") VALUES ")
+	b.WriteString("INSERT INTO " + d.Table(TableSessions) + " (" + strings.Join(SessionColumns, ", ") + ") VALUES ")
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(row)
 	}
-	// CASE rather than LEAST (Postgres) or min (SQLite): the same text on both.
-	b.WriteString(" ON CONFLICT (id) DO UPDATE SET" +
-		" started = CASE WHEN excluded.started < u.started THEN excluded.started ELSE u.started END," +
-		" user_id = COALESCE(u.user_id, excluded.user_id)," +
-		" user_key = CASE WHEN u.user_id IS NULL THEN excluded.user_key ELSE u.user_key END," +
-		" user_key_raw = CASE WHEN u.user_id IS NULL THEN excluded.user_key_raw ELSE u.user_key_raw END," +
-		" ip = COALESCE(u.ip, excluded.ip)" +
-		" WHERE excluded.started < u.started OR (u.user_id IS NULL AND excluded.user_id IS NOT NULL) OR (u.ip IS NULL AND excluded.ip IS NOT NULL)")
+	b.WriteString(" ON CONFLICT (id) DO NOTHING")
 	return Rebind(d, b.String())
 }
 
-// UpsertSessions records sessions (sorted by id, as [Registry.NewSessions]
-// returns them, so that concurrent writers lock them in one order) with
-// [SessionsUpsert] statements of at most [SessionsPerStmt] rows.
-func UpsertSessions(ctx context.Context, d Dialect, db sqlx.ExecerContext, sessions []SessionRow) error {
+// InsertSessions records sessions not stored yet (sorted by id, as
+// [Registry.NewSessions] returns them, so that concurrent writers lock them
+// in one order) with
+// [SessionsInsert] statements of at most [SessionsPerStmt] rows.
+func InsertSessions(ctx context.Context, d Dialect, db sqlx.ExecerContext, sessions []SessionRow) error {
 	for len(sessions) > 0 {
 		n := min(len(sessions), SessionsPerStmt)
 		args := make([]any, 0, n*len(SessionColumns))
 		for i := range sessions[:n] {
 			args = append(args, sessions[i].Args(d)...)
 		}
-		if _, err := db.ExecContext(ctx, SessionsUpsert(d, n), args...); err != nil {
+		if _, err := db.ExecContext(ctx, SessionsInsert(d, n), args...); err != nil {
 			return err
 		}
 		sessions = sessions[n:]

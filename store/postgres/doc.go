@@ -24,10 +24,10 @@
 //     session_key, user_key. Sessions are text ids in an [audit.Event]:
 //     users_sessions.id is the session id itself when it is a UUID in
 //     canonical form, else a UUIDv5 of it, and session_key keeps the id as
-//     logged. One row per session, upserted when the session is first met
-//     (started is the time of its earliest event, user_id the users.id of the
-//     first user seen in it, user_key that user's id as logged, ip the first
-//     client_ip param seen in it). An event with a user and no session gets
+//     logged. One row per session, inserted (never updated) by the first
+//     batch that meets the session (started is the time of that batch's
+//     earliest event of it, user_id the users.id of its first user, user_key
+//     that user's id as logged, ip its first client_ip param). An event with a user and no session gets
 //     the user's implicit session of its UTC day (a deterministic id, an
 //     empty session_key), so every event with a user has a session row;
 //     it still reads back without a session id. events.friendly_name is the

@@ -33,14 +33,19 @@ func Migrations() []Migration {
 // applied and recorded. It is safe to call from many processes at once
 // against the same database (the first takes a transaction-scoped advisory
 // lock on the schema and migrates, the others wait for it and find nothing
-// to do), and cheap when there is nothing to do. [Open] calls it unless
-// Options.NoMigrate.
+// to do), and cheap when there is nothing to do. A schema already up to
+// date is only read (SELECT on audit_migrations), so a role that may not
+// create tables, such as a [Writer], can Open with migration on. [Open]
+// calls it unless Options.NoMigrate.
 //
 // To apply the migrations by hand instead, run the script of [MigrationSQL]
 // with psql.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.checkOpen(); err != nil {
 		return err
+	}
+	if n, err := pg.Pending(ctx, s.conn.DB(), s.opts.Schema); err == nil && n == 0 {
+		return nil
 	}
 	return pg.Migrator("postgres", s.opts.Schema).Migrate(ctx, s.conn.DB())
 }

@@ -22,7 +22,7 @@ type Options struct {
 	NoMigrate bool
 
 	// SessionCache is how many sessions the store remembers having recorded
-	// in users_sessions, to skip upserting them again. Default 100,000.
+	// in users_sessions, to skip inserting them again. Default 100,000.
 	SessionCache int
 
 	// ActivityWindow is how far back [Store.Activity] looks when not told.

@@ -34,7 +34,7 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 		return translate("register", err)
 	}
 	if sessions := s.reg.NewSessions(rows); len(sessions) > 0 {
-		if err := driver.UpsertSessions(ctx, s.d, s.conn.DB(), sessions); err != nil {
+		if err := driver.InsertSessions(ctx, s.d, s.conn.DB(), sessions); err != nil {
 			return translate("record sessions", err)
 		}
 		// Each new session's datagrok-started event: written once (its id

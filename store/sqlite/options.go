@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -35,7 +36,7 @@ type Options struct {
 	ReadOnly bool
 
 	// SessionCache is how many sessions the store remembers having recorded
-	// in users_sessions, to skip upserting them again. Default 100,000.
+	// in users_sessions, to skip inserting them again. Default 100,000.
 	SessionCache int
 
 	// ActivityWindow is how far back [Store.Activity] looks when not told.
@@ -45,6 +46,12 @@ type Options struct {
 	// Now returns the current time; Activity's window ends at it. Default
 	// [time.Now].
 	Now func() time.Time
+
+	// FileMode is the permission bits of the database file when Open
+	// creates it; SQLite gives its -wal and -shm files the same. The
+	// process's umask still applies. A file that exists keeps its mode.
+	// Default 0600: only the owner reads the trail.
+	FileMode fs.FileMode
 }
 
 func (o Options) withDefaults() Options {
@@ -53,6 +60,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReadConns == 0 {
 		o.ReadConns = 4
+	}
+	if o.FileMode == 0 {
+		o.FileMode = 0o600
 	}
 	driver.Defaults(&o.SessionCache, &o.ActivityWindow, &o.Now)
 	return o
@@ -64,6 +74,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("sqlite: %w: BusyTimeout %s is less than 1ms", audit.ErrInvalidOptions, o.BusyTimeout)
 	case o.ReadConns < 0:
 		return fmt.Errorf("sqlite: %w: ReadConns %d is negative", audit.ErrInvalidOptions, o.ReadConns)
+	case o.FileMode&^fs.ModePerm != 0:
+		return fmt.Errorf("sqlite: %w: FileMode %s has more than permission bits", audit.ErrInvalidOptions, o.FileMode)
 	}
 	return driver.CheckOptions("sqlite", o.SessionCache, o.ActivityWindow)
 }

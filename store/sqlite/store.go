@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -14,6 +16,20 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // the "sqlite" driver: pure Go, no cgo
 )
+
+// create makes the database file, empty, with mode when it does not exist
+// (SQLite takes an empty file for a new database, and gives the -wal and -shm
+// files the database file's mode); an existing file is left as it is.
+func create(path string, mode fs.FileMode) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, mode)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("sqlite: open: %w: %w", audit.ErrUnavailable, err)
+	}
+	return f.Close()
+}
 
 // Store is the SQLite store. It is safe for concurrent use, and other
 // processes may use the same file at the same time.
@@ -37,7 +53,8 @@ func init() {
 }
 
 // Open opens the SQLite database at path, creating the file if it does not
-// exist (its directory must), and, unless Options.NoMigrate, brings its
+// exist (its directory must; it is then created with Options.FileMode,
+// 0600 by default, which its -wal and -shm files share), and, unless Options.NoMigrate, brings its
 // tables up to date with the embedded migrations (see [Migrations]). Other
 // processes may have the file open, or open it at the same moment. Close
 // closes it.
@@ -67,6 +84,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.ReadOnly {
 		mode = sqlite.ModeReadOnly
 	} else {
+		if err := create(abs, opts.FileMode); err != nil {
+			return nil, err
+		}
 		if s.w, err = sqlite.Open(abs, sqlite.ModeWrite, p); err != nil {
 			return nil, err
 		}

@@ -31,10 +31,26 @@ type Store interface {
 // register any cleanup with t.Cleanup. Most subtests call t.Parallel.
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s Store)
-	}{
+	run(t, append(appendOnly(), test{"Directory", testDirectory}), newStore)
+}
+
+// RunAppendOnly runs the subtests of [Run] that only add rows: everything
+// but the directory (PutUser, PutGroup, SetMembers), which updates and
+// deletes. A store whose database role may only INSERT and SELECT must pass
+// it.
+func RunAppendOnly(t *testing.T, newStore func(t *testing.T) Store) {
+	t.Helper()
+	run(t, appendOnly(), newStore)
+}
+
+type test struct {
+	name string
+	fn   func(t *testing.T, s Store)
+}
+
+// appendOnly returns the subtests whose stores only add rows.
+func appendOnly() []test {
+	return []test{
 		{"RoundTrip/Fields", testFields},
 		{"RoundTrip/Time", testTime},
 		{"RoundTrip/ParamKinds", testParamKinds},
@@ -67,8 +83,11 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Read/Activity", testActivity},
 		{"Sessions", testSessions},
 		{"Sessions/Implicit", testImplicitSessions},
-		{"Directory", testDirectory},
 	}
+}
+
+func run(t *testing.T, tests []test, newStore func(t *testing.T) Store) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

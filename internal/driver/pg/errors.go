@@ -18,8 +18,9 @@ import (
 // Translate turns an error of either driver into one of this module's, prefixed
 // "pkg: op: ". It wraps [audit.ErrUnavailable] when the server could not be
 // reached or the connection failed (worth retrying), [audit.ErrConflict] for
-// a constraint violation, and marks input the server will never accept
-// (data exceptions, program limits) with [audit.Permanent]. The driver's
+// a constraint violation, and marks with [audit.Permanent] input the server
+// will never accept (data exceptions, program limits) and statements the role
+// may not run (42501 insufficient_privilege: retrying will not grant it). The driver's
 // *pq.Error or *pgconn.PgError stays reachable with errors.As. A nil err is nil.
 func Translate(pkg, op string, err error) error {
 	if err == nil {
@@ -36,7 +37,7 @@ func Translate(pkg, op string, err error) error {
 			return fmt.Errorf("%s: %s: %w: %w", pkg, op, audit.ErrConflict, err)
 		case code[:2] == "08", code[:2] == "53", code == "57P01", code == "57P02", code == "57P03":
 			return fmt.Errorf("%s: %s: %w: %w", pkg, op, audit.ErrUnavailable, err)
-		case code[:2] == "22", code[:2] == "54":
+		case code[:2] == "22", code[:2] == "54", code == "42501":
 			return audit.Permanent(fmt.Errorf("%s: %s: %w", pkg, op, err))
 		}
 		return fmt.Errorf("%s: %s: %w", pkg, op, err)

@@ -49,7 +49,7 @@ func WriteBatch(ctx context.Context, db *sqlx.DB, rows []driver.EventRow, sessio
 			tx.Rollback()
 		}
 	}()
-	if err := driver.UpsertSessions(ctx, d, tx, sessions); err != nil {
+	if err := driver.InsertSessions(ctx, d, tx, sessions); err != nil {
 		return err
 	}
 	if err := driver.InsertUsers(ctx, d, tx, users); err != nil {

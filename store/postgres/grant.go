@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lib/pq"
+)
+
+// Access is what [Store.Grant] lets a role do with the audit tables.
+type Access int
+
+const (
+	// Reader may read every table (SELECT): auditctl's read commands,
+	// analysis and the dashboard need nothing more.
+	Reader Access = iota + 1
+	// Writer may add rows (INSERT) and read them back (SELECT) and nothing
+	// else: the store's whole write path (events, values, types, params,
+	// sessions, users and groups seen in events, settings history) only
+	// inserts, so an audit trail written by this role cannot be changed or
+	// deleted through it. Directory writes ([Store.PutUser], [Store.PutGroup],
+	// [Store.SetMembers]) update and delete rows, migrations create tables and
+	// retention deletes: run those as the schema's owner.
+	Writer
+)
+
+// String returns "reader" or "writer".
+func (a Access) String() string {
+	switch a {
+	case Reader:
+		return "reader"
+	case Writer:
+		return "writer"
+	}
+	return fmt.Sprintf("Access(%d)", int(a))
+}
+
+// Grant gives role the access to every table (and sequence) now in the
+// store's schema, and USAGE on the schema, in one transaction. Run it as the
+// owner after [Store.Migrate], and again after a migration adds tables. It
+// returns an error when the role does not exist; the role name is quoted, so
+// any name is safe.
+func (s *Store) Grant(ctx context.Context, role string, a Access) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	var tables, sequences string
+	switch a {
+	case Reader:
+		tables, sequences = "SELECT", "SELECT"
+	case Writer:
+		tables, sequences = "SELECT, INSERT", "USAGE, SELECT"
+	default:
+		return fmt.Errorf("postgres: grant: unknown access %d", int(a))
+	}
+	tx, err := s.conn.DB().BeginTxx(ctx, nil)
+	if err != nil {
+		return translate("grant", err)
+	}
+	defer tx.Rollback()
+	var exists bool
+	if err := tx.GetContext(ctx, &exists, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role); err != nil {
+		return translate("grant", err)
+	}
+	if !exists {
+		return fmt.Errorf("postgres: grant %s: role %q does not exist", a, role)
+	}
+	r, schema := pq.QuoteIdentifier(role), pq.QuoteIdentifier(s.opts.Schema)
+	for _, stmt := range []string{
+		"GRANT USAGE ON SCHEMA " + schema + " TO " + r,
+		"GRANT " + tables + " ON ALL TABLES IN SCHEMA " + schema + " TO " + r,
+		"GRANT " + sequences + " ON ALL SEQUENCES IN SCHEMA " + schema + " TO " + r,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return translate("grant "+a.String(), err)
+		}
+	}
+	return translate("grant", tx.Commit())
+}

@@ -1,0 +1,192 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/pgtest"
+	"github.com/auditkit/audit/store/postgres"
+	"github.com/auditkit/audit/store/storetest"
+	"github.com/google/uuid"
+)
+
+// newRole creates a role that cannot log in, with a name no other test
+// uses, and drops it (and its grants) when the test ends.
+func newRole(t *testing.T, prefix string) string {
+	t.Helper()
+	admin := pgtest.Admin(t)
+	role := prefix + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
+	if _, err := admin.Exec("CREATE ROLE " + quote(role) + " NOLOGIN"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP OWNED BY " + quote(role) + "; DROP ROLE " + quote(role)); err != nil {
+			t.Error(err)
+		}
+	})
+	return role
+}
+
+// asRole returns dsn with the connection option that makes every session
+// run as role (SET ROLE at connection start), understood by lib/pq and pgx.
+func asRole(t *testing.T, dsn, role string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	// options splits at spaces unless backslash-escaped.
+	q.Set("options", "-c role="+strings.NewReplacer(`\`, `\\`, " ", `\ `).Replace(role))
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads + literally
+	return u.String()
+}
+
+// TestWriterRole runs the conformance suite's write path through each
+// driver as a role granted only INSERT and SELECT by Store.Grant: events,
+// values, types, params, sessions, implicit sessions and users need
+// nothing more.
+func TestWriterRole(t *testing.T) {
+	t.Parallel()
+	role := newRole(t, "audit_writer_")
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			storetest.RunAppendOnly(t, func(t *testing.T) storetest.Store {
+				dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+				owner := d.open(t, dsn, schema) // migrates
+				if err := owner.Grant(t.Context(), role, postgres.Writer); err != nil {
+					t.Fatal(err)
+				}
+				return d.open(t, asRole(t, dsn, role), schema)
+			})
+		})
+	}
+}
+
+// TestGrantPrivileges checks what each access allows: the writer inserts
+// and reads but cannot update or delete; the reader only reads; an unknown
+// role is an error, and a hostile role name is quoted.
+func TestGrantPrivileges(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+	owner := openPQ(t, dsn, schema)
+	writer, reader := newRole(t, `audit w"; DROP TABLE x; `), newRole(t, "audit_reader_")
+	for role, a := range map[string]postgres.Access{writer: postgres.Writer, reader: postgres.Reader} {
+		if err := owner.Grant(ctx, role, a); err != nil {
+			t.Fatalf("Grant(%q, %s): %v", role, a, err)
+		}
+	}
+	if err := owner.Grant(ctx, "no_such_role_"+uuid.NewString()[:8], postgres.Reader); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("Grant to a missing role = %v, want an error saying it does not exist", err)
+	}
+
+	ws := openPQ(t, asRole(t, dsn, writer), schema)
+	e := event(0, audit.P("k", "v"))
+	e.SessionID, e.UserID = "s1", "alice"
+	if err := ws.Write(ctx, []audit.Event{e}); err != nil {
+		t.Fatalf("writer's Write: %v", err)
+	}
+	events := quote(schema) + ".events"
+	for _, stmt := range []string{"UPDATE " + events + " SET comment = 'x'", "DELETE FROM " + events} {
+		if _, err := ws.DB().ExecContext(ctx, stmt); !isInsufficientPrivilege(err) {
+			t.Errorf("writer's %q: %v, want insufficient_privilege", stmt, err)
+		}
+	}
+
+	rs := openPQ(t, asRole(t, dsn, reader), schema)
+	got, err := rs.Read(ctx, audit.Query{})
+	if err != nil || len(got.Events) != 1 || got.Events[0].ID != e.ID {
+		t.Errorf("reader's Read = %v, %v; want the writer's event", got, err)
+	}
+	if err := rs.Write(ctx, []audit.Event{event(1)}); !audit.IsPermanent(err) || !isInsufficientPrivilege(err) {
+		t.Errorf("reader's Write = %v, want a permanent insufficient_privilege error", err)
+	}
+}
+
+func isInsufficientPrivilege(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "permission denied")
+}
+
+// TestPrivilegeRefusalIsIsolated logs through a role that may not insert
+// sessions: the events with a session are refused at once, without retries,
+// and every other event of the same batches is written.
+func TestPrivilegeRefusalIsIsolated(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+	owner := openPQ(t, dsn, schema)
+	role := newRole(t, "audit_nosess_")
+	if err := owner.Grant(ctx, role, postgres.Writer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pgtest.Admin(t).Exec("REVOKE INSERT ON " + quote(schema) + ".users_sessions FROM " + quote(role)); err != nil {
+		t.Fatal(err)
+	}
+	ws := openPQ(t, asRole(t, dsn, role), schema)
+
+	var mu sync.Mutex
+	var reports []error
+	l, err := audit.New(audit.Options{
+		Store:        ws,
+		BatchSize:    512,
+		RetryMin:     time.Millisecond,
+		ErrorHandler: func(err error) { mu.Lock(); reports = append(reports, err); mu.Unlock() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const withSession, without = 10, 3000
+	for i := range withSession + without {
+		e := event(i, audit.P("i", fmt.Sprint(i)))
+		if i < withSession {
+			e.SessionID, e.UserID = "s"+fmt.Sprint(i), "alice"
+		}
+		if err := l.LogEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := l.Close(closeCtx); err != nil && !isInsufficientPrivilege(err) {
+		t.Fatalf("Close: %v", err)
+	}
+	st := l.Stats()
+	if st.Written != without || st.Failed != withSession || st.Retried != 0 {
+		t.Errorf("Stats: written %d, failed %d, retried %d; want %d, %d, 0", st.Written, st.Failed, st.Retried, without, withSession)
+	}
+	var n int
+	if err := owner.DB().GetContext(ctx, &n, "SELECT count(*) FROM "+quote(schema)+".events"); err != nil || n != without {
+		t.Errorf("events stored = %d, %v; want %d", n, err, without)
+	}
+	// One report per batch with refusals, whose counts add up to the
+	// refused events.
+	mu.Lock()
+	defer mu.Unlock()
+	refused := 0
+	many := regexp.MustCompile(`refused (\d+) events, the first`)
+	for _, err := range reports {
+		if !isInsufficientPrivilege(err) || errors.Is(err, audit.ErrUnavailable) {
+			t.Errorf("reported %v, want only insufficient_privilege refusals", err)
+		}
+		if m := many.FindStringSubmatch(err.Error()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			refused += n
+		} else if strings.Contains(err.Error(), "refused event") {
+			refused++
+		}
+	}
+	if refused != withSession {
+		t.Errorf("reports %v count %d refused events, want %d", reports, refused, withSession)
+	}
+}
