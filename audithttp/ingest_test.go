@@ -8,12 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/audithttp"
+	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/store/memory"
 )
 
@@ -23,25 +23,7 @@ import (
 type ingestServer struct {
 	*httptest.Server
 	store *memory.Store
-	clock *stepClock
-}
-
-// stepClock is a clock moved by hand, for the rate limit.
-type stepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stepClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *stepClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	clock *audittest.Clock
 }
 
 func newIngestServer(t *testing.T, opts audithttp.IngestOptions) *ingestServer {
@@ -52,9 +34,9 @@ func newIngestServer(t *testing.T, opts audithttp.IngestOptions) *ingestServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { logger.Close(context.Background()) })
-	clk := &stepClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := audittest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	if opts.Now == nil {
-		opts.Now = clk.now
+		opts.Now = clk.Now
 	}
 	ingest, err := audithttp.Ingest(logger, &opts)
 	if err != nil {
@@ -297,7 +279,7 @@ func TestIngestRateLimit(t *testing.T) {
 	if code, a := s.post(t, "dave", "", three); code != http.StatusOK {
 		t.Errorf("another user: %d %v", code, a)
 	}
-	s.clock.advance(time.Second) // 1 + 2 tokens
+	s.clock.Advance(time.Second) // 1 + 2 tokens
 	if code, a := s.post(t, "carol", "", three); code != http.StatusOK {
 		t.Errorf("after a second: %d %v", code, a)
 	}

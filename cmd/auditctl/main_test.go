@@ -19,6 +19,7 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/sqlite"
 	"github.com/google/uuid"
@@ -71,24 +72,6 @@ func (r result) ok(t *testing.T) string {
 	return r.stdout
 }
 
-// simClock is a clock moved by hand, for the fixture's logger.
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *simClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *simClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // The fixture's events: what the tests expect to find.
 const fixtureEvents = 17
 
@@ -105,8 +88,8 @@ func timeOut(l *audit.Logger, q audit.Entity) {
 func writeFixture(t *testing.T, store audit.Store) {
 	t.Helper()
 	ctx := context.Background()
-	clk := &simClock{t: now.Add(-48 * time.Hour)}
-	logger, err := audit.New(audit.Options{Store: store, Now: clk.now})
+	clk := audittest.NewClock(now.Add(-48 * time.Hour))
+	logger, err := audit.New(audit.Options{Store: store, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,37 +99,37 @@ func writeFixture(t *testing.T, store audit.Store) {
 	carol := logger.WithUser("carol", "admins").WithSession("s-carol")
 	dave := logger.WithUser("dave").WithSession("s-dave")
 	query := func(l *audit.Logger, q audit.Entity, took time.Duration) {
-		clk.advance(time.Minute)
+		clk.Advance(time.Minute)
 		l.LogEvent(ctx, audit.Event{Level: audit.LevelAudit, Type: datagrok.QueryStart, Message: "query executed", Duration: took,
 			Params: []audit.Param{audit.P("query", q), audit.P("rows", 10)}})
 	}
 	for i := range 3 {
 		query(alice, q1, time.Duration(i+1)*100*time.Millisecond)
 	}
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	alice.Usage("menu item clicked", map[string]any{"item": "File | Open"}, datagrok.MainMenuItemClick)
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	alice.Usage("menu item clicked", map[string]any{"item": "Help"}, datagrok.MainMenuItemClick)
 	query(bob, q1, 400*time.Millisecond)
 	query(bob, q2, 500*time.Millisecond)
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	call := bob.Call(ctx, "Sales:Forecast", map[string]any{"query": q1, "horizon_days": 7})
-	clk.advance(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	call.End(map[string]any{"table": audit.Ref("table", "t-1")}, nil)
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	call = bob.Call(ctx, "Sales:Forecast", map[string]any{"query": q2, "horizon_days": 28})
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	call.End(nil, errors.New("not enough history"))
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	alice.Log("query edited", map[string]any{"query": q1, "field": "sql"}, datagrok.QueryEdited)
 	for range 2 {
-		clk.advance(time.Minute)
+		clk.Advance(time.Minute)
 		timeOut(carol, q2)
 	}
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	carol.Log("project opened", map[string]any{"project": audit.Ref("project", "p-1")}, datagrok.ProjectOpened)
 	for i, status := range []int{200, 200, 200, 500} {
-		clk.advance(time.Minute)
+		clk.Advance(time.Minute)
 		e := audit.Event{Level: audit.LevelInfo, Type: audit.TypeHTTPRequest, Message: "GET /api/items",
 			Duration: time.Duration(10*(i+1)) * time.Millisecond,
 			Params:   []audit.Param{audit.P("method", "GET"), audit.P("route", "/api/items"), audit.P("status", status)}}
