@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/chain"
 	"github.com/auditkit/audit/internal/driver"
 )
 
@@ -32,6 +33,11 @@ type Options struct {
 	// Now returns the current time; Activity's window ends at it. Default
 	// [time.Now].
 	Now func() time.Time
+
+	// Chain, when set, makes every batch write a record of the
+	// tamper-evident digest chain in its transaction (see package chain).
+	// A Writer serves one store. Default nil: no chain.
+	Chain *chain.Writer
 }
 
 func (o Options) withDefaults() Options {

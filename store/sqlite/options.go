@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/chain"
 	"github.com/auditkit/audit/internal/driver"
 )
 
@@ -52,6 +53,11 @@ type Options struct {
 	// process's umask still applies. A file that exists keeps its mode.
 	// Default 0600: only the owner reads the trail.
 	FileMode fs.FileMode
+
+	// Chain, when set, makes every batch write a record of the
+	// tamper-evident digest chain in its transaction (see package chain).
+	// A Writer serves one store. Default nil: no chain.
+	Chain *chain.Writer
 }
 
 func (o Options) withDefaults() Options {
