@@ -38,6 +38,9 @@
 //	settings show|set|history|revert|effective
 //	                  the logger settings kept in Postgres (settings/pgsettings);
 //	                  a SQLite database has none (exit 2)
+//	verify            check the digest chain (package chain): each problem with its kind,
+//	                  writer, seq and event id; --since T, --key FILE (Ed25519 PEM or HMAC),
+//	                  --checkpoint FILE (detects a chain cut short or rewritten), --json
 //	hash [VALUE]      the "hmac-sha256:<hex>" that replaces VALUE in events redacted
 //	                  with audit.Redact.HMACKey; the key from --key-file or
 //	                  $AUDIT_HMAC_KEY, VALUE from stdin when not given
@@ -82,6 +85,8 @@
 //	3  not found: history of an object no event names, settings show with no
 //	   version stored, settings revert to no such version
 //	4  the database has not the audit tables, or old ones: run auditctl migrate
+//	5  verify found a problem: an event modified, deleted or inserted, a
+//	   record missing, altered or badly signed, a checkpoint not matched
 //
 // Errors go to stderr as "auditctl: COMMAND: message".
 package main
