@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/chain"
 	"github.com/auditkit/audit/internal/driver"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/storetest"
@@ -20,6 +21,11 @@ const benchBatch = 1000
 // benchStore returns a migrated store through lib/pq, or through a pgx
 // pool when pgx is set.
 func benchStore(b *testing.B, pgx bool) *Store {
+	return benchStoreOptions(b, pgx, Options{Schema: pgtest.Schema(b)})
+}
+
+// benchStoreOptions is benchStore with options.
+func benchStoreOptions(b *testing.B, pgx bool, opts Options) *Store {
 	b.Helper()
 	ctx := context.Background()
 	var s *Store
@@ -30,11 +36,11 @@ func benchStore(b *testing.B, pgx bool) *Store {
 			b.Fatal(perr)
 		}
 		b.Cleanup(pool.Close)
-		if s, err = NewPool(pool, Options{Schema: pgtest.Schema(b)}); err == nil {
+		if s, err = NewPool(pool, opts); err == nil {
 			err = s.Migrate(ctx)
 		}
 	} else {
-		s, err = Open(ctx, pgtest.DSN(b), Options{Schema: pgtest.Schema(b)})
+		s, err = Open(ctx, pgtest.DSN(b), opts)
 	}
 	if err != nil {
 		b.Fatal(err)
@@ -57,15 +63,27 @@ func benchStore(b *testing.B, pgx bool) *Store {
 // audit.Logger (its queue, batcher and retries) until they are committed,
 // with batches of benchBatch, with the default adaptive batches and with
 // fixed batches of 512; their anchors are raw-copy-one-tx and
-// raw-copyfrom-one-tx, every event copied in a single transaction.
+// raw-copyfrom-one-tx, every event copied in a single transaction. The
+// -chain variants write the digest chain (package chain), one signed
+// record per batch, HMAC-SHA256.
 func BenchmarkWrite(b *testing.B) {
 	ctx := context.Background()
 	for _, drv := range []struct {
-		name string
-		pgx  bool
-	}{{"pq", false}, {"pgx", true}} {
+		name       string
+		pgx, chain bool
+	}{{"pq", false, false}, {"pq-chain", false, true}, {"pgx", true, false}, {"pgx-chain", true, true}} {
 		b.Run(drv.name, func(b *testing.B) {
-			storetest.BenchWrite(b, func(b *testing.B) audit.Store { return benchStore(b, drv.pgx) }, benchBatch)
+			storetest.BenchWrite(b, func(b *testing.B) audit.Store {
+				opts := Options{Schema: pgtest.Schema(b)}
+				if drv.chain {
+					w, err := chain.NewWriter(chain.Options{Key: chain.Key{HMAC: []byte("bench")}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					opts.Chain = w
+				}
+				return benchStoreOptions(b, drv.pgx, opts)
+			}, benchBatch)
 		})
 	}
 	b.Run("pgx/raw-copyfrom", func(b *testing.B) {
