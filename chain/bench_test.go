@@ -71,4 +71,3 @@ func benchVerify(b *testing.B, n int, open func(*chain.Writer) store) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 }
-
