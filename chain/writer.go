@@ -111,9 +111,9 @@ type Options struct {
 	// carries it. Default none.
 	CheckpointSink audit.Sink
 
-	// OnError is told of a checkpoint that could not be emitted (it is
-	// tried again with the next record). Default: logged with
-	// slog.Default.
+	// OnError is told of a checkpoint that could not be emitted; the
+	// checkpoint of the next record is then emitted in its place. Default:
+	// logged with slog.Default.
 	OnError func(error)
 
 	// Now returns the time of records and checkpoints. Default
@@ -185,10 +185,8 @@ func (w *Writer) Driver() *driver.ChainWriter { return w.cw }
 func (w *Writer) committed(ctx context.Context, d *driver.Digest) {
 	w.last = checkpointOf(d)
 	w.count++
-	if w.opts.CheckpointEvery > 0 && w.count%w.opts.CheckpointEvery == 0 {
-		w.pending = w.last
-	}
-	if w.pending != nil {
+	if w.pending != nil || (w.opts.CheckpointEvery > 0 && w.count%w.opts.CheckpointEvery == 0) {
+		w.pending = w.last // a checkpoint not emitted yet gives way to the newer one
 		w.emit(ctx)
 	}
 }
