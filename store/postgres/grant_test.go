@@ -195,7 +195,8 @@ func TestPrivilegeRefusalIsIsolated(t *testing.T) {
 
 // TestWriterRoleChain writes a chained trail through each driver as the
 // writer role, which cannot change or delete the chain's records, and
-// verifies it as the reader role.
+// verifies it as the reader role; a table created after Grant is granted
+// too.
 func TestWriterRoleChain(t *testing.T) {
 	t.Parallel()
 	writer, reader := newRole(t, "audit_writer_"), newRole(t, "audit_reader_")
@@ -242,6 +243,15 @@ func TestWriterRoleChain(t *testing.T) {
 				if _, err := ws.DB().ExecContext(ctx, stmt); !isInsufficientPrivilege(err) {
 					t.Errorf("writer's %q: %v, want insufficient_privilege", stmt, err)
 				}
+			}
+			// A table the owner creates later (a migration's, a partition)
+			// gets the grants too.
+			later := quote(schema) + ".later"
+			if _, err := owner.DB().ExecContext(ctx, "CREATE TABLE "+later+" (x int)"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ws.DB().ExecContext(ctx, "INSERT INTO "+later+" VALUES (1)"); err != nil {
+				t.Errorf("writer's INSERT into a later table: %v", err)
 			}
 			rs := openPQ(t, asRole(t, dsn, reader), schema)
 			r, err := chain.Verify(ctx, rs, chain.VerifyOptions{})
