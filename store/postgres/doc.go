@@ -44,6 +44,9 @@
 //   - groups: id, name, friendly_name, personal; groups_relations:
 //     parent_id, child_id (nested membership: a user is in a group when its
 //     personal group is a child, directly or through subgroups).
+//   - chain_digests, and events.digest_id: the tamper-evident digest chain
+//     that a store with Options.Chain writes, one record per batch in the
+//     batch's transaction (see package chain); digest_id is NULL without.
 //
 // Every text column X also has a bytea column X_raw, NULL unless the string
 // had NUL bytes or invalid UTF-8, which Postgres text rejects: then X holds
