@@ -159,6 +159,11 @@ func TestClean(t *testing.T) {
 			if !r.OK() || r.Records != 3 || r.Events != 16 || r.Writers != 1 || r.Started != 1 {
 				t.Errorf("report %+v, want OK, 3 records, 16 events, 1 writer, 1 started", r)
 			}
+			// Since checks the links whole, and the events of later records.
+			r = verify(t, s, chain.VerifyOptions{Since: time.Now().Add(time.Hour)})
+			if !r.OK() || r.Records != 3 || r.Events != 0 {
+				t.Errorf("since later: %+v, want OK, 3 records, 0 events", r)
+			}
 		})
 	}
 }
