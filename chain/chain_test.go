@@ -154,15 +154,22 @@ func TestClean(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			s := b.open(t, newWriter(t, chain.Options{}))
-			write(t, s, events(0, 10), events(10, 5), events(15, 1))
+			// Every kind of column: an error with a stack, a duration,
+			// text that is not valid UTF-8, an object reference, no message.
+			rich := events(16, 3)
+			rich[0].Level, rich[0].StackTrace, rich[0].Fingerprint = audit.LevelError, "main.f()\n\tf.go:1", "fp-1"
+			rich[0].Duration, rich[0].Message = 3*time.Millisecond, "bad \xff\x00 text"
+			rich[1].Params = append(rich[1].Params, audit.P("q", audit.Ref("query", uuid.NewString())), audit.P("k\xfe", "v\x00"))
+			rich[2].Message, rich[2].UserID, rich[2].SessionID = "", "", ""
+			write(t, s, events(0, 10), events(10, 5), events(15, 1), rich)
 			r := verify(t, s, chain.VerifyOptions{})
-			if !r.OK() || r.Records != 3 || r.Events != 16 || r.Writers != 1 || r.Started != 1 {
-				t.Errorf("report %+v, want OK, 3 records, 16 events, 1 writer, 1 started", r)
+			if !r.OK() || r.Records != 4 || r.Events != 19 || r.Writers != 1 || r.Started != 1 {
+				t.Errorf("report %+v, want OK, 4 records, 19 events, 1 writer, 1 started", r)
 			}
 			// Since checks the links whole, and the events of later records.
 			r = verify(t, s, chain.VerifyOptions{Since: time.Now().Add(time.Hour)})
-			if !r.OK() || r.Records != 3 || r.Events != 0 {
-				t.Errorf("since later: %+v, want OK, 3 records, 0 events", r)
+			if !r.OK() || r.Records != 4 || r.Events != 0 {
+				t.Errorf("since later: %+v, want OK, 4 records, 0 events", r)
 			}
 		})
 	}

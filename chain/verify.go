@@ -2,11 +2,15 @@ package chain
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -131,10 +135,11 @@ func Verify(ctx context.Context, store any, opts VerifyOptions) (*Report, error)
 }
 
 type verifier struct {
-	opts   VerifyOptions
-	rep    *Report
-	expiry map[audit.Level]time.Time // the latest cutoff per level
-	h      driver.EventHasher
+	opts          VerifyOptions
+	rep           *Report
+	expiry        map[audit.Level]time.Time // the latest cutoff per level
+	h             driver.EventHasher
+	types, params map[uuid.UUID]driver.Name
 }
 
 func (v *verifier) report(p Problem) {
@@ -228,124 +233,190 @@ func (v *verifier) addExpiry(d *driver.Digest, p Problem) {
 	}
 }
 
-// events merges the batch records (by id) with the events (by digest_id,
-// id): each event's hash against its entry.
-func (v *verifier) events(ctx context.Context, r *driver.ChainReader) error {
-	batches, err := r.Batches(ctx, v.opts.Since)
-	if err != nil {
-		return err
-	}
-	defer batches.Close()
-	rows, err := r.Events(ctx, v.opts.Since)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
+// batchState is what the events of one batch record rebuild: the SHA-256
+// of their entries, in id order, and their number.
+type batchState struct {
+	d *driver.Digest
+	h hash.Hash
+	n int
+}
 
-	var (
-		cur  *driver.Digest // the record of the events being read
-		next int            // its next entry
-	)
-	// finish reports the entries of cur that no event matched.
-	finish := func() {
-		if cur == nil {
+// events reads the events by id, each with its values, and rebuilds each
+// batch record's entries hash; a record whose hash or count differs is
+// checked again entry by entry ([verifier.recheck]) to name what changed.
+// Memory holds one hash state per record, none per event.
+func (v *verifier) events(ctx context.Context, r *driver.ChainReader) error {
+	states := map[uuid.UUID]*batchState{}
+	err := r.BatchHeads(ctx, v.opts.Since, func(d *driver.Digest) { states[d.ID] = &batchState{d: d, h: sha256.New()} })
+	if err != nil {
+		return err
+	}
+	if v.types, v.params, err = r.Names(ctx); err != nil {
+		return err
+	}
+	var entry []byte
+	err = v.scan(ctx, r, driver.EventFilter{Since: v.opts.Since}, func(ev *driver.ChainEvent, hash []byte, values int) {
+		if !ev.Digest.Valid {
+			if v.started(ev, values) {
+				v.rep.Started++
+			} else {
+				v.report(Problem{Kind: KindInserted, Event: ev.ID, Detail: "the event is in no record of the chain"})
+			}
 			return
 		}
-		for ; next*driver.EntrySize < len(cur.Entries); next++ {
-			v.missing(cur, driver.EntryAt(cur.Entries, next))
+		st := states[ev.Digest.UUID]
+		if st == nil {
+			v.report(Problem{Kind: KindInserted, Event: ev.ID, Detail: "the event names record " + ev.Digest.UUID.String() + ", which does not exist"})
+			return
 		}
-		cur = nil
-	}
-	// seek moves cur to the record of id, or to the first after it when
-	// id names none.
-	seek := func(id uuid.UUID) error {
-		if cur != nil && bytes.Compare(cur.ID[:], id[:]) >= 0 {
-			return nil
-		}
-		finish()
-		for {
-			d, ok, err := batches.Next(ctx)
-			if err != nil || !ok {
-				return err
-			}
-			v.checkEntries(d)
-			cur, next = d, 0
-			if bytes.Compare(d.ID[:], id[:]) >= 0 {
-				return nil
-			}
-			finish()
-		}
-	}
-
-	row, ok, err := rows.Next(ctx)
-	for ok && err == nil {
-		ev := row
-		v.h.Event(ev.Cols, ev.Type, ev.Raw)
-		values := 0
-		for ok && err == nil && row.ID == ev.ID && row.Digest == ev.Digest {
-			if row.Param {
-				v.h.Value(row.Name, row.NameRaw, row.PType, row.Value)
-				values++
-			}
-			row, ok, err = rows.Next(ctx)
-		}
-		if err != nil {
-			return err
-		}
-		hash := v.h.Sum()
-		switch {
-		case !ev.Digest.Valid && ev.Started && values == 0:
-			v.rep.Started++
-		case !ev.Digest.Valid:
-			v.report(Problem{Kind: KindInserted, Event: ev.ID, Detail: "the event is in no record of the chain"})
-		default:
-			if serr := seek(ev.Digest.UUID); serr != nil {
-				return serr
-			}
-			v.match(cur, &next, ev.ID, ev.Digest.UUID, hash[:])
-		}
-	}
+		st.n++
+		entry = driver.AppendEntry(entry[:0], ev.ID, ev.Time, ev.Level, hash)
+		st.h.Write(entry)
+	})
 	if err != nil {
 		return err
 	}
-	// The records after the last event's: their entries are all missing.
-	err = seek(uuid.Max)
-	finish()
+	sorted := make([]*batchState, 0, len(states))
+	for _, st := range states {
+		sorted = append(sorted, st)
+	}
+	slices.SortFunc(sorted, func(a, b *batchState) int {
+		if c := strings.Compare(a.d.Writer, b.d.Writer); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.d.Seq, b.d.Seq)
+	})
+	for _, st := range sorted {
+		if st.n == st.d.Events && bytes.Equal(st.h.Sum(nil), st.d.EventsHash) {
+			v.rep.Events += st.n
+			continue
+		}
+		if err := v.recheck(ctx, r, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// started reports whether ev is a datagrok-started event the store wrote
+// itself: marked synthetic, of that type, with the id derived from its
+// session, and no params.
+func (v *verifier) started(ev *driver.ChainEvent, values int) bool {
+	return ev.Synthetic && values == 0 && ev.Session.Valid && ev.ID == driver.StartedID(ev.Session.UUID) &&
+		v.types[ev.Type].Text == driver.StartedType
+}
+
+// scan calls fn with each event the filter picks, by id, with the SHA-256
+// of its rows and its number of values.
+func (v *verifier) scan(ctx context.Context, r *driver.ChainReader, f driver.EventFilter, fn func(ev *driver.ChainEvent, hash []byte, values int)) error {
+	events, err := r.Events(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer events.Close()
+	values, err := r.Values(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer values.Close()
+	val, vok, err := values.Next(ctx)
+	for err == nil {
+		ev, ok, eerr := events.Next(ctx)
+		if eerr != nil || !ok {
+			return eerr
+		}
+		t := v.types[ev.Type]
+		v.h.Encoded(ev.Enc, t.Text, t.Raw)
+		for vok && err == nil && bytes.Compare(val.Event[:], ev.ID[:]) < 0 {
+			val, vok, err = values.Next(ctx) // values of no event
+		}
+		n := 0
+		for vok && err == nil && val.Event == ev.ID {
+			p := v.params[val.Param]
+			v.h.EncodedValue(p.Text, p.Raw, p.Type, val.Enc)
+			n++
+			val, vok, err = values.Next(ctx)
+		}
+		sum := v.h.Sum()
+		fn(&ev, sum[:], n)
+	}
 	return err
 }
 
-// checkEntries checks a batch record's entries against its events hash.
-func (v *verifier) checkEntries(d *driver.Digest) {
-	sum := sha256.Sum256(d.Entries)
-	if !bytes.Equal(sum[:], d.EventsHash) || len(d.Entries) != d.Events*driver.EntrySize {
-		v.report(Problem{Kind: KindRecordAltered, Writer: d.Writer, Seq: d.Seq, Detail: "the record's entries do not match its events hash"})
+// recheck checks the entries of a batch record whose events did not
+// rebuild it, chunk by chunk, against the events they list.
+func (v *verifier) recheck(ctx context.Context, r *driver.ChainReader, st *batchState) error {
+	d := st.d
+	entries, err := r.Entries(ctx, d.ID)
+	if err != nil {
+		return err
 	}
+	if sum := sha256.Sum256(entries); !bytes.Equal(sum[:], d.EventsHash) || len(entries) != d.Events*driver.EntrySize {
+		v.report(Problem{Kind: KindRecordAltered, Writer: d.Writer, Seq: d.Seq, Detail: "the record's entries do not match its events hash"})
+		return nil
+	}
+	type found struct {
+		hash   []byte
+		digest uuid.NullUUID
+	}
+	listed := 0 // listed events that name the record
+	for lo := 0; lo < d.Events; lo += recheckChunk {
+		hi := min(lo+recheckChunk, d.Events)
+		ids := make([]uuid.UUID, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			ids = append(ids, driver.EntryAt(entries, i).ID)
+		}
+		got := make(map[uuid.UUID]found, len(ids))
+		err := v.scan(ctx, r, driver.EventFilter{IDs: ids}, func(ev *driver.ChainEvent, hash []byte, _ int) {
+			got[ev.ID] = found{slices.Clone(hash), ev.Digest}
+		})
+		if err != nil {
+			return err
+		}
+		for i := lo; i < hi; i++ {
+			e := driver.EntryAt(entries, i)
+			f, ok := got[e.ID]
+			p := Problem{Kind: KindModified, Writer: d.Writer, Seq: d.Seq, Event: e.ID}
+			switch {
+			case !ok:
+				v.missing(d, e)
+				continue
+			case f.digest.UUID != d.ID:
+				p.Detail = "the event names another record than the one that lists it"
+				v.report(p)
+				continue
+			case !bytes.Equal(f.hash, e.Hash):
+				p.Detail = "the event's stored rows differ from what the record hashed"
+				v.report(p)
+			default:
+				v.rep.Events++
+			}
+			listed++
+		}
+	}
+	if st.n == listed {
+		return nil
+	}
+	// Events that name the record and are not in it.
+	all := ids(entries)
+	return v.scan(ctx, r, driver.EventFilter{Digest: d.ID}, func(ev *driver.ChainEvent, _ []byte, _ int) {
+		_, ok := slices.BinarySearchFunc(all, ev.ID, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+		if !ok {
+			v.report(Problem{Kind: KindInserted, Writer: d.Writer, Seq: d.Seq, Event: ev.ID, Detail: "the event names a record that does not list it"})
+		}
+	})
 }
 
-// match checks the event id of record digest (cur, when it is that record)
-// against cur's entries from *next on.
-func (v *verifier) match(cur *driver.Digest, next *int, id, digest uuid.UUID, hash []byte) {
-	if cur == nil || cur.ID != digest {
-		v.report(Problem{Kind: KindInserted, Event: id, Detail: "the event names record " + digest.String() + ", which does not exist"})
-		return
+// recheckChunk is how many listed events [verifier.recheck] reads at once.
+const recheckChunk = 1000
+
+// ids returns the ids of entries.
+func ids(entries []byte) []uuid.UUID {
+	out := make([]uuid.UUID, len(entries)/driver.EntrySize)
+	for i := range out {
+		out[i] = driver.EntryAt(entries, i).ID
 	}
-	for ; *next*driver.EntrySize < len(cur.Entries); *next++ {
-		e := driver.EntryAt(cur.Entries, *next)
-		switch c := bytes.Compare(e.ID[:], id[:]); {
-		case c < 0:
-			v.missing(cur, e)
-			continue
-		case c == 0:
-			*next++
-			v.rep.Events++
-			if !bytes.Equal(e.Hash, hash) {
-				v.report(Problem{Kind: KindModified, Writer: cur.Writer, Seq: cur.Seq, Event: id, Detail: "the event's stored rows differ from what the record hashed"})
-			}
-			return
-		}
-		break
-	}
-	v.report(Problem{Kind: KindInserted, Writer: cur.Writer, Seq: cur.Seq, Event: id, Detail: "the event names a record that does not list it"})
+	return out
 }
 
 // missing reports an entry with no event: expired or deleted.

@@ -98,13 +98,6 @@ func EntryAt(entries []byte, i int) Entry {
 	}
 }
 
-func appendEntry(b []byte, r *EventRow, hash []byte) []byte {
-	b = append(b, r.ID[:]...)
-	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixMicro()))
-	b = append(b, byte(r.Type.Level))
-	return append(b, hash...)
-}
-
 // Field tags of the canonical encoding: each field is its tag, then for
 // text and bytes a uvarint length and the bytes, for integers 8 bytes
 // big-endian, for ids 16 bytes, for booleans one byte.
@@ -118,8 +111,7 @@ const (
 )
 
 // appendField appends the canonical encoding of v: nil, string, []byte,
-// bool, int64 or [16]byte (the forms [canonDialect] and the verifier's scan
-// give).
+// bool, int64 or [16]byte.
 func appendField(b []byte, v any) []byte {
 	switch v := v.(type) {
 	case nil:
@@ -146,65 +138,106 @@ func appendField(b []byte, v any) []byte {
 	panic(fmt.Sprintf("driver: no canonical encoding of %T", v))
 }
 
-// canonDialect gives [EventRow.Args] and [ValueRow.Args] the argument forms
-// of the canonical encoding: ids as [16]byte, times as int64 microseconds.
-type canonDialect struct{ Dialect }
+// EventHasher computes the hashes of events ([EventHasher.EventHash] as
+// written, [EventHasher.Encoded] as read back), reusing its buffers.
+type EventHasher struct {
+	buf   []byte
+	order []*ValueRow
+}
 
-func (canonDialect) UUIDArg(id uuid.UUID) any { return [16]byte(id) }
-func (canonDialect) TimeArg(t time.Time) any  { return t.UnixMicro() }
-
-// EventHasher computes [EventHash]es, reusing its buffer.
-type EventHasher struct{ buf []byte }
-
-// Event starts the encoding of an event from its events columns (in the
-// order of [EventColumns] without digest_id, as [EventRow.Args] gives them
-// with canonical arguments) and its event_types name.
-func (h *EventHasher) Event(cols []any, typeName, typeRaw any) {
-	h.buf = h.buf[:0]
-	for _, c := range cols {
-		h.buf = appendField(h.buf, c)
-	}
+// Encoded starts the encoding of an event from the encoding of its events
+// columns (as [ChainReader.Events] gives it) and its type's name.
+func (h *EventHasher) Encoded(enc []byte, typeName, typeRaw any) {
+	h.buf = append(h.buf[:0], enc...)
 	h.buf = appendField(h.buf, typeName)
 	h.buf = appendField(h.buf, typeRaw)
 }
 
-// Value adds a param value: its event_parameters name and type, then its
-// event_parameter_values columns (as [ValueRow.Args] gives them with
-// canonical arguments). Values are added in the order of their
-// parameter_id.
-func (h *EventHasher) Value(name, nameRaw, typ any, cols []any) {
+// EncodedValue adds a value from the encoding of its columns (as
+// [ChainReader.Values] gives it) and its param's name and type.
+func (h *EventHasher) EncodedValue(name, nameRaw, typ any, enc []byte) {
 	h.buf = appendField(h.buf, name)
 	h.buf = appendField(h.buf, nameRaw)
 	h.buf = appendField(h.buf, typ)
-	for _, c := range cols {
-		h.buf = appendField(h.buf, c)
-	}
+	h.buf = append(h.buf, enc...)
+}
+
+// AppendEntry appends the entry of an event to b (see [EntrySize]).
+func AppendEntry(b []byte, id uuid.UUID, t time.Time, level audit.Level, hash []byte) []byte {
+	b = append(b, id[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(t.UnixMicro()))
+	b = append(b, byte(level))
+	return append(b, hash...)
 }
 
 // Sum returns the SHA-256 of the event's encoding.
 func (h *EventHasher) Sum() [sha256.Size]byte { return sha256.Sum256(h.buf) }
 
 // EventHash returns the SHA-256 of the canonical encoding of an event as
-// stored: its events row (every column the store writes but digest_id), the
-// name of its event type, and each param value row, by parameter_id, with
-// its param's name and type. r's registry ids must be resolved.
+// stored: its events row (every column the store writes but digest_id, as
+// [EventRow.Args] gives them), the name of its event type, and each param
+// value row ([ValueRow.Args]), by parameter_id, with its param's name and
+// type. r's registry ids must be resolved.
 func (h *EventHasher) EventHash(r *EventRow) [sha256.Size]byte {
-	var c canonDialect
-	args := r.Args(c)
+	b := h.buf[:0]
+	b = appendUUIDField(b, uuid.NullUUID{UUID: r.ID, Valid: true})
+	b = appendField(b, r.Time.UnixMicro())
+	b = appendUUIDField(b, uuid.NullUUID{UUID: r.TypeID, Valid: true})
+	b = appendUUIDField(b, uuid.NullUUID{UUID: r.SessionID, Valid: r.HasSession})
+	b = appendString(b, r.Description.Text, true)
+	b = appendRaw(b, r.Description.Raw)
+	isErr := r.Type.Level == audit.LevelError
+	b = appendString(b, r.Description.Text, isErr)
+	b = appendField(b, isErr)
+	b = appendString(b, r.StackTrace.Text, !r.StackTrace.empty())
+	b = appendRaw(b, r.StackTrace.Raw)
+	b = appendString(b, r.Fingerprint.Text, !r.Fingerprint.empty())
+	b = appendRaw(b, r.Fingerprint.Raw)
+	b = appendString(b, r.Type.Level.String(), true)
+	b = appendString(b, r.User.Text, !r.User.empty())
+	b = appendRaw(b, r.User.Raw)
+	if r.Duration != 0 {
+		b = appendField(b, int64(r.Duration))
+	} else {
+		b = append(b, tagNull)
+	}
+	friendly := r.Description.Text
+	if friendly == "" {
+		friendly, _ = audit.Text(r.Type.Type)
+	}
+	b = appendString(b, friendly, true)
+	b = appendString(b, SyntheticComment, r.Synthetic)
 	tname, traw := EncodeText(r.Type.Type)
-	h.Event(args[:len(args)-1], tname, traw)
-	order := make([]int, len(r.Values))
-	for i := range order {
-		order[i] = i
+	b = appendString(b, tname, true)
+	b = appendRaw(b, traw)
+	h.order = h.order[:0]
+	for i := range r.Values {
+		h.order = append(h.order, &r.Values[i])
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		return bytes.Compare(r.Values[a].ParameterID[:], r.Values[b].ParameterID[:])
-	})
-	for _, i := range order {
-		v := &r.Values[i]
-		h.Value(v.NameText, v.NameRaw, v.Param.Kind.String(), v.Args(c, r.ID))
+	slices.SortFunc(h.order, func(x, y *ValueRow) int { return bytes.Compare(x.ParameterID[:], y.ParameterID[:]) })
+	for _, v := range h.order {
+		b = appendString(b, v.NameText, true)
+		b = appendRaw(b, v.NameRaw)
+		b = appendString(b, v.Param.Kind.String(), true)
+		b = appendUUIDField(b, uuid.NullUUID{UUID: r.ID, Valid: true})
+		b = appendUUIDField(b, uuid.NullUUID{UUID: v.ParameterID, Valid: true})
+		b = appendString(b, v.Value, true)
+		b = appendRaw(b, v.ValueRaw)
+		b = appendUUIDField(b, v.ValueUUID)
+		b = appendString(b, v.EntityKind, v.Entity)
+		b = appendRaw(b, v.KindRaw)
 	}
+	h.buf = b
 	return h.Sum()
+}
+
+// appendString encodes s as [appendField] does, or NULL when not valid.
+func appendString(b []byte, s string, valid bool) []byte {
+	if !valid {
+		return append(b, tagNull)
+	}
+	b = binary.AppendUvarint(append(b, tagText), uint64(len(s)))
+	return append(b, s...)
 }
 
 // ChainWriter is the state of one writer of the digest chain: its id, the
@@ -285,7 +318,7 @@ func (c *ChainWriter) SealInserted(id uuid.UUID, rows []*EventRow) *Digest {
 	var h EventHasher
 	for _, r := range order {
 		sum := h.EventHash(r)
-		dg.Entries = appendEntry(dg.Entries, r, sum[:])
+		dg.Entries = AppendEntry(dg.Entries, r.ID, r.Time, r.Type.Level, sum[:])
 		if dg.First.IsZero() || r.Time.Before(dg.First) {
 			dg.First = r.Time
 		}

@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -86,21 +87,23 @@ func (r *ChainReader) Records(ctx context.Context, fn func(*Digest) error) error
 // Stream is a cursor over the rows of a query in the reader's snapshot.
 // On Postgres it fetches pages of a server-side cursor, so that two
 // streams advance together on the one connection; elsewhere it steps the
-// query's rows.
+// query's rows. A row's bytes live in the stream's arena: they are valid
+// until the next page is read (Postgres) or the next row (elsewhere).
 type Stream[T any] struct {
 	r     *ChainReader
 	name  string
 	rows  *sql.Rows
-	scan  func(*sql.Rows) (T, error)
+	scan  func(rows *sql.Rows, arena []byte) (T, []byte, error)
 	buf   []T
+	arena []byte
 	i     int
 	done  bool
 	fetch string
 }
 
-const streamPage = 2000
+const streamPage = 5000
 
-func openStream[T any](ctx context.Context, r *ChainReader, query string, args []any, scan func(*sql.Rows) (T, error)) (*Stream[T], error) {
+func openStream[T any](ctx context.Context, r *ChainReader, query string, args []any, scan func(*sql.Rows, []byte) (T, []byte, error)) (*Stream[T], error) {
 	s := &Stream[T]{r: r, scan: scan}
 	query = Rebind(r.d, query)
 	if !r.d.Cursors() {
@@ -122,11 +125,11 @@ func openStream[T any](ctx context.Context, r *ChainReader, query string, args [
 
 // Next returns the next row; ok is false at the end.
 func (s *Stream[T]) Next(ctx context.Context) (v T, ok bool, err error) {
-	if s.rows != nil && s.name == "" {
+	if s.name == "" {
 		if !s.rows.Next() {
 			return v, false, s.rows.Err()
 		}
-		v, err = s.scan(s.rows)
+		v, s.arena, err = s.scan(s.rows, s.arena[:0])
 		return v, err == nil, err
 	}
 	if s.i == len(s.buf) {
@@ -148,9 +151,15 @@ func (s *Stream[T]) page(ctx context.Context) error {
 		return err
 	}
 	defer rows.Close()
-	s.buf, s.i = s.buf[:0], 0
+	s.buf, s.i, s.arena = s.buf[:0], 0, s.arena[:0]
+	if cap(s.arena) > 0 {
+		// Rows of the last page keep their bytes until they are read:
+		// give this page a new arena of the same size.
+		s.arena = make([]byte, 0, cap(s.arena))
+	}
 	for rows.Next() {
-		v, err := s.scan(rows)
+		var v T
+		v, s.arena, err = s.scan(rows, s.arena)
 		if err != nil {
 			return err
 		}
@@ -167,102 +176,319 @@ func (s *Stream[T]) Close() {
 	}
 }
 
-// Batches streams the batch records created at or after since (all for
-// the zero time), with their entries, by id.
-func (r *ChainReader) Batches(ctx context.Context, since time.Time) (*Stream[*Digest], error) {
-	q := "SELECT " + digestSelect + ", entries FROM " + r.d.Table(TableDigests) + " WHERE kind = ? AND created >= ? ORDER BY id"
-	return openStream(ctx, r, q, []any{DigestBatch, r.d.TimeArg(since)}, func(rows *sql.Rows) (*Digest, error) {
+// BatchHeads calls fn with every batch record created at or after since
+// (all for the zero time), without its entries.
+func (r *ChainReader) BatchHeads(ctx context.Context, since time.Time, fn func(*Digest)) error {
+	rows, err := r.tx.QueryContext(ctx, Rebind(r.d, "SELECT "+digestSelect+" FROM "+r.d.Table(TableDigests)+" WHERE kind = ? AND created >= ?"), DigestBatch, r.d.TimeArg(since))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
 		var s digestScan
-		if err := rows.Scan(append(s.dest(), &s.d.Entries)...); err != nil {
-			return nil, err
+		if err := rows.Scan(s.dest()...); err != nil {
+			return err
 		}
-		return s.digest(), nil
-	})
+		fn(s.digest())
+	}
+	return rows.Err()
 }
 
-// ChainRow is one row of [ChainReader.Events]: an event and one of its
-// param values (Param false when it has none).
-type ChainRow struct {
+// Entries returns the entries of record id.
+func (r *ChainReader) Entries(ctx context.Context, id uuid.UUID) ([]byte, error) {
+	var b []byte
+	err := r.tx.QueryRowContext(ctx, Rebind(r.d, "SELECT entries FROM "+r.d.Table(TableDigests)+" WHERE id = ?"), r.d.UUIDArg(id)).Scan(&b)
+	return b, err
+}
+
+// Name is the stored name of an event type or a param, and a param's type,
+// each nil for NULL.
+type Name struct{ Text, Raw, Type any }
+
+// Names returns the names of the event types and of the params, by id.
+func (r *ChainReader) Names(ctx context.Context) (types, params map[uuid.UUID]Name, err error) {
+	types, params = map[uuid.UUID]Name{}, map[uuid.UUID]Name{}
+	for _, q := range []struct {
+		m     map[uuid.UUID]Name
+		param bool
+		sql   string
+	}{
+		{types, false, "SELECT id, friendly_name, friendly_name_raw, NULL FROM " + r.d.Table(TableEventTypes)},
+		{params, true, "SELECT id, name, name_raw, type FROM " + r.d.Table(TableEventParameters)},
+	} {
+		rows, err := r.tx.QueryContext(ctx, q.sql)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			var id uuid.UUID
+			var text, typ sql.NullString
+			var raw []byte
+			if err := rows.Scan(&id, &text, &raw, &typ); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			n := Name{Text: nullString(text), Raw: nullBytes(raw)}
+			if q.param {
+				n.Type = nullString(typ)
+			}
+			q.m[id] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return types, params, nil
+}
+
+// ChainEvent is one events row of [ChainReader.Events]: the fields the
+// verifier reads, and Enc, the canonical encoding of the columns the
+// writer hashes (as [EventHasher.Event] encodes them).
+type ChainEvent struct {
 	Digest    uuid.NullUUID
 	ID        uuid.UUID
+	Time      time.Time
+	Level     audit.Level // 0 when the column is not a level
+	Type      uuid.UUID
 	Session   uuid.NullUUID
-	Started   bool   // a well-formed datagrok-started event of the store
-	Cols      []any  // the events columns, canonical, as [EventHasher.Event] takes them
-	Type, Raw any    // the event_types name
-	Param     bool   // a value follows
-	Name      any    // the param's name, name_raw and type
-	NameRaw   any    // (NULL when its event_parameters row is missing)
-	PType     any    //
-	Value     []any  // the value's columns, canonical
-	Synthetic string // events.comment
+	Synthetic bool // comment is SyntheticComment
+	Enc       []byte
 }
 
-const chainEventsSelect = `SELECT e.digest_id, e.id, e.event_time, e.event_type_id, e.session_id,
- e.description, e.description_raw, e.error_message, e.is_error,
- e.error_stack_trace, e.error_stack_trace_raw, e.error_stack_trace_hash, e.error_stack_trace_hash_raw,
- e.level, e.user_id, e.user_id_raw, e.duration_ns, e.friendly_name, e.comment,
- t.friendly_name, t.friendly_name_raw,
- v.parameter_id, p.name, p.name_raw, p.type, v.value, v.value_raw, v.value_uuid, v.entity_kind, v.entity_kind_raw
-FROM {events} e
-LEFT JOIN {event_types} t ON t.id = e.event_type_id
-LEFT JOIN {event_parameter_values} v ON v.event_id = e.id
-LEFT JOIN {event_parameters} p ON p.id = v.parameter_id`
+// ChainValue is one event_parameter_values row of [ChainReader.Values],
+// with Enc the canonical encoding of its columns.
+type ChainValue struct {
+	Event, Param uuid.UUID
+	Enc          []byte
+}
 
-// Events streams the events with their values, by digest_id (those with
-// none last), id and parameter_id: with a since time, only the events of
-// the batches created since and the events of no batch that happened
-// since.
-func (r *ChainReader) Events(ctx context.Context, since time.Time) (*Stream[ChainRow], error) {
-	q := DB{Dialect: r.d}.SQL(chainEventsSelect)
+const chainEventColumns = `digest_id, id, event_time, event_type_id, session_id,
+ description, description_raw, error_message, is_error,
+ error_stack_trace, error_stack_trace_raw, error_stack_trace_hash, error_stack_trace_hash_raw,
+ level, user_id, user_id_raw, duration_ns, friendly_name, comment`
+
+// EventFilter picks the events of [ChainReader.Events] and the values of
+// [ChainReader.Values]: those of the records created since Since (with
+// the events of no record that happened since), or those of IDs.
+type EventFilter struct {
+	Since time.Time
+	IDs   []uuid.UUID
+	// Digest: the events that name this record.
+	Digest uuid.UUID
+}
+
+func (r *ChainReader) where(f EventFilter, idCol, digestCol, timeCol string) (string, []any) {
+	switch {
+	case len(f.IDs) > 0:
+		args := make([]any, len(f.IDs))
+		for i, id := range f.IDs {
+			args[i] = r.d.UUIDArg(id)
+		}
+		return " WHERE " + idCol + " IN (" + Placeholders(len(args)) + ")", args
+	case f.Digest != uuid.Nil:
+		return " WHERE " + digestCol + " = ?", []any{r.d.UUIDArg(f.Digest)}
+	case !f.Since.IsZero():
+		return " WHERE (" + digestCol + " IS NULL AND " + timeCol + " >= ?) OR " + digestCol + " IN (SELECT id FROM " + r.d.Table(TableDigests) + " WHERE created >= ?)",
+			[]any{r.d.TimeArg(f.Since), r.d.TimeArg(f.Since)}
+	}
+	return "", nil
+}
+
+// Events streams the events the filter picks, by id.
+func (r *ChainReader) Events(ctx context.Context, f EventFilter) (*Stream[ChainEvent], error) {
+	w, args := r.where(f, "id", "digest_id", "event_time")
+	q := "SELECT " + chainEventColumns + " FROM " + r.d.Table(TableEvents) + w + " ORDER BY id"
+	var sc eventScan
+	return openStream(ctx, r, q, args, sc.scan)
+}
+
+// Values streams the param values of the events the filter picks, by
+// event_id and parameter_id.
+func (r *ChainReader) Values(ctx context.Context, f EventFilter) (*Stream[ChainValue], error) {
+	q := "SELECT v.event_id, v.parameter_id, v.value, v.value_raw, v.value_uuid, v.entity_kind, v.entity_kind_raw FROM " + r.d.Table(TableValues) + " v"
 	var args []any
-	if !since.IsZero() {
-		q += " WHERE (e.digest_id IS NULL AND e.event_time >= ?) OR e.digest_id IN (SELECT id FROM " + r.d.Table(TableDigests) + " WHERE created >= ?)"
-		args = []any{r.d.TimeArg(since), r.d.TimeArg(since)}
+	if len(f.IDs) > 0 {
+		var w string
+		w, args = r.where(f, "v.event_id", "", "")
+		q += w
+	} else if f.Digest != uuid.Nil || !f.Since.IsZero() {
+		var w string
+		w, args = r.where(f, "", "e.digest_id", "e.event_time")
+		q += " JOIN " + r.d.Table(TableEvents) + " e ON e.id = v.event_id" + w
 	}
-	q += " ORDER BY e.digest_id NULLS LAST, e.id, v.parameter_id"
-	return openStream(ctx, r, q, args, scanChainRow)
+	q += " ORDER BY v.event_id, v.parameter_id"
+	var sc valueScan
+	return openStream(ctx, r, q, args, sc.scan)
 }
 
-func scanChainRow(rows *sql.Rows) (ChainRow, error) {
-	var (
-		row                                     ChainRow
-		t                                       ScanTime
-		typeID, pid, vuuid                      uuid.NullUUID
-		desc, errMsg, stack, fp, level, user    sql.NullString
-		friendly, comment, tname, pname, ptype  sql.NullString
-		value, kind                             sql.NullString
-		descRaw, stackRaw, fpRaw, userRaw, tRaw []byte
-		pRaw, vRaw, kRaw                        []byte
-		isErr                                   sql.NullBool
-		dur                                     sql.NullInt64
-	)
-	if err := rows.Scan(&row.Digest, &row.ID, &t, &typeID, &row.Session,
-		&desc, &descRaw, &errMsg, &isErr, &stack, &stackRaw, &fp, &fpRaw,
-		&level, &user, &userRaw, &dur, &friendly, &comment, &tname, &tRaw,
-		&pid, &pname, &pRaw, &ptype, &value, &vRaw, &vuuid, &kind, &kRaw); err != nil {
-		return row, err
-	}
-	row.Cols = []any{[16]byte(row.ID), t.UnixMicro(), nullUUID(typeID), nullUUID(row.Session),
-		nullString(desc), nullBytes(descRaw), nullString(errMsg), nullBool(isErr),
-		nullString(stack), nullBytes(stackRaw), nullString(fp), nullBytes(fpRaw),
-		nullString(level), nullString(user), nullBytes(userRaw), nullInt(dur), nullString(friendly), nullString(comment)}
-	row.Type, row.Raw = nullString(tname), nullBytes(tRaw)
-	row.Synthetic = comment.String
-	row.Started = comment.String == SyntheticComment && tname.String == StartedType &&
-		row.Session.Valid && row.ID == StartedID(row.Session.UUID)
-	if pid.Valid {
-		row.Param = true
-		row.Name, row.NameRaw, row.PType = nullString(pname), nullBytes(pRaw), nullString(ptype)
-		row.Value = []any{[16]byte(row.ID), nullUUID(pid), nullString(value), nullBytes(vRaw), nullUUID(vuuid), nullString(kind), nullBytes(kRaw)}
-	}
-	return row, nil
+// eventScan holds the scan destinations of events rows, reused.
+type eventScan struct {
+	digest, id, typ, session                                       sql.RawBytes
+	t                                                              ScanTime
+	desc, descRaw, errMsg, stack, stackRaw, fp, fpRaw, level, user sql.RawBytes
+	userRaw, friendly, comment                                     sql.RawBytes
+	isErr                                                          sql.NullBool
+	dur                                                            sql.NullInt64
+	dest                                                           []any
 }
 
-func nullUUID(u uuid.NullUUID) any {
+func (s *eventScan) scan(rows *sql.Rows, b []byte) (ChainEvent, []byte, error) {
+	if s.dest == nil {
+		s.dest = []any{&s.digest, &s.id, &s.t, &s.typ, &s.session, &s.desc, &s.descRaw, &s.errMsg, &s.isErr,
+			&s.stack, &s.stackRaw, &s.fp, &s.fpRaw, &s.level, &s.user, &s.userRaw, &s.dur, &s.friendly, &s.comment}
+	}
+	resetRaw(s.dest)
+	var e ChainEvent
+	if err := rows.Scan(s.dest...); err != nil {
+		return e, b, err
+	}
+	var err error
+	start := len(b)
+	if e.Digest, err = rawUUID(s.digest); err != nil {
+		return e, b, err
+	}
+	id, err := rawUUID(s.id)
+	if err != nil || !id.Valid {
+		return e, b, fmt.Errorf("events.id %q: %v", s.id, err)
+	}
+	e.ID, e.Time = id.UUID, s.t.Time
+	b = appendUUIDField(b, id)
+	b = appendField(b, s.t.UnixMicro())
+	typ, err := rawUUID(s.typ)
+	if err != nil {
+		return e, b, err
+	}
+	e.Type = typ.UUID
+	b = appendUUIDField(b, typ)
+	if e.Session, err = rawUUID(s.session); err != nil {
+		return e, b, err
+	}
+	b = appendUUIDField(b, e.Session)
+	b = appendText(b, s.desc)
+	b = appendRaw(b, s.descRaw)
+	b = appendText(b, s.errMsg)
+	if s.isErr.Valid {
+		b = appendField(b, s.isErr.Bool)
+	} else {
+		b = append(b, tagNull)
+	}
+	b = appendText(b, s.stack)
+	b = appendRaw(b, s.stackRaw)
+	b = appendText(b, s.fp)
+	b = appendRaw(b, s.fpRaw)
+	b = appendText(b, s.level)
+	b = appendText(b, s.user)
+	b = appendRaw(b, s.userRaw)
+	if s.dur.Valid {
+		b = appendField(b, s.dur.Int64)
+	} else {
+		b = append(b, tagNull)
+	}
+	b = appendText(b, s.friendly)
+	b = appendText(b, s.comment)
+	e.Enc = b[start:len(b):len(b)]
+	e.Level = levelOf(s.level)
+	e.Synthetic = string(s.comment) == SyntheticComment
+	return e, b, nil
+}
+
+func levelOf(b []byte) audit.Level {
+	for l := audit.LevelDebug; l.Valid(); l++ {
+		if string(b) == l.String() {
+			return l
+		}
+	}
+	return 0
+}
+
+// valueScan holds the scan destinations of value rows, reused.
+type valueScan struct {
+	event, param, value, valueRaw, valueUUID, kind, kindRaw sql.RawBytes
+	dest                                                    []any
+}
+
+func (s *valueScan) scan(rows *sql.Rows, b []byte) (ChainValue, []byte, error) {
+	if s.dest == nil {
+		s.dest = []any{&s.event, &s.param, &s.value, &s.valueRaw, &s.valueUUID, &s.kind, &s.kindRaw}
+	}
+	resetRaw(s.dest)
+	var v ChainValue
+	if err := rows.Scan(s.dest...); err != nil {
+		return v, b, err
+	}
+	ev, err := rawUUID(s.event)
+	if err != nil {
+		return v, b, err
+	}
+	p, err := rawUUID(s.param)
+	if err != nil {
+		return v, b, err
+	}
+	vu, err := rawUUID(s.valueUUID)
+	if err != nil {
+		return v, b, err
+	}
+	v.Event, v.Param = ev.UUID, p.UUID
+	start := len(b)
+	b = appendUUIDField(b, ev)
+	b = appendUUIDField(b, p)
+	b = appendText(b, s.value)
+	b = appendRaw(b, s.valueRaw)
+	b = appendUUIDField(b, vu)
+	b = appendText(b, s.kind)
+	b = appendRaw(b, s.kindRaw)
+	v.Enc = b[start:len(b):len(b)]
+	return v, b, nil
+}
+
+// resetRaw empties the RawBytes of dest without making them nil, so that
+// a text scanned as a string keeps an empty value apart from NULL. It
+// never appends to what the last row left there, which may be the
+// driver's buffer.
+func resetRaw(dest []any) {
+	for _, d := range dest {
+		if rb, ok := d.(*sql.RawBytes); ok {
+			*rb = sql.RawBytes{}
+		}
+	}
+}
+
+// rawUUID reads an id as the drivers return it: 16 bytes, or its text.
+func rawUUID(b sql.RawBytes) (uuid.NullUUID, error) {
+	switch {
+	case b == nil:
+		return uuid.NullUUID{}, nil
+	case len(b) == 16:
+		return uuid.NullUUID{UUID: uuid.UUID(b), Valid: true}, nil
+	}
+	u, err := uuid.ParseBytes(b)
+	return uuid.NullUUID{UUID: u, Valid: err == nil}, err
+}
+
+func appendUUIDField(b []byte, u uuid.NullUUID) []byte {
 	if !u.Valid {
-		return nil
+		return append(b, tagNull)
 	}
-	return [16]byte(u.UUID)
+	return append(append(b, tagUUID), u.UUID[:]...)
+}
+
+// appendText and appendRaw encode a text and a bytes column as
+// [appendField] encodes a string and a []byte; nil is NULL.
+func appendText(b, v []byte) []byte {
+	if v == nil {
+		return append(b, tagNull)
+	}
+	b = binary.AppendUvarint(append(b, tagText), uint64(len(v)))
+	return append(b, v...)
+}
+
+func appendRaw(b, v []byte) []byte {
+	if v == nil {
+		return append(b, tagNull)
+	}
+	b = binary.AppendUvarint(append(b, tagBytes), uint64(len(v)))
+	return append(b, v...)
 }
 
 func nullString(s sql.NullString) any {
@@ -277,28 +503,4 @@ func nullBytes(b []byte) any {
 		return nil
 	}
 	return b
-}
-
-func nullBool(b sql.NullBool) any {
-	if !b.Valid {
-		return nil
-	}
-	return b.Bool
-}
-
-func nullInt(n sql.NullInt64) any {
-	if !n.Valid {
-		return nil
-	}
-	return n.Int64
-}
-
-// Level returns the level of an event row, 0 when it is not one.
-func (r *ChainRow) Level() audit.Level {
-	if s, ok := r.Cols[12].(string); ok {
-		if l, err := audit.ParseLevel(s); err == nil {
-			return l
-		}
-	}
-	return 0
 }
