@@ -74,6 +74,10 @@
 // "auditctl verify --key pub.pem --checkpoint checkpoints.jsonl"
 // regularly: it exits 5 when anything is wrong.
 //
-// Verify reads one snapshot, streaming the records and the events side by
-// side (Postgres cursors), so its memory does not grow with the trail.
+// Verify reads one snapshot. It streams the events by id and their values
+// by event (Postgres cursors over the primary keys: no join, no sort), and
+// rebuilds each record's entries hash as it goes; only a record that does
+// not match is read again, entry by entry, to name what changed. Its memory
+// holds one hash state per record (about 200 bytes for a batch of up to
+// thousands of events), none per event.
 package chain

@@ -107,8 +107,9 @@ type VerifyOptions struct {
 }
 
 // Verify reads a store's digest chain and the events it covers, in one
-// snapshot and in constant memory (rows are streamed), recomputes every
-// hash and reports what is wrong. store is a store of this module
+// snapshot, streaming the rows (its memory grows with the number of
+// records, not of events), recomputes every hash and reports what is
+// wrong. store is a store of this module
 // (*postgres.Store, *sqlite.Store). The error is for what kept it from
 // checking (the database could not be read), never for a problem found.
 func Verify(ctx context.Context, store any, opts VerifyOptions) (*Report, error) {
