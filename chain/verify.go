@@ -248,7 +248,10 @@ type batchState struct {
 // Memory holds one hash state per record, none per event.
 func (v *verifier) events(ctx context.Context, r *driver.ChainReader) error {
 	states := map[uuid.UUID]*batchState{}
-	err := r.BatchHeads(ctx, v.opts.Since, func(d *driver.Digest) { states[d.ID] = &batchState{d: d, h: sha256.New()} })
+	err := r.BatchHeads(ctx, v.opts.Since, func(d *driver.Digest) error {
+		states[d.ID] = &batchState{d: d, h: sha256.New()}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

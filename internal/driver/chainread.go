@@ -67,7 +67,17 @@ func (s *digestScan) digest() *Digest {
 // Records calls fn with every record, without its entries, by writer and
 // seq.
 func (r *ChainReader) Records(ctx context.Context, fn func(*Digest) error) error {
-	rows, err := r.tx.QueryContext(ctx, "SELECT "+digestSelect+" FROM "+r.d.Table(TableDigests)+" ORDER BY writer, seq")
+	return r.records(ctx, " ORDER BY writer, seq", nil, fn)
+}
+
+// BatchHeads calls fn with every batch record created at or after since
+// (all for the zero time), without its entries.
+func (r *ChainReader) BatchHeads(ctx context.Context, since time.Time, fn func(*Digest) error) error {
+	return r.records(ctx, " WHERE kind = ? AND created >= ?", []any{DigestBatch, r.d.TimeArg(since)}, fn)
+}
+
+func (r *ChainReader) records(ctx context.Context, where string, args []any, fn func(*Digest) error) error {
+	rows, err := r.tx.QueryContext(ctx, Rebind(r.d, "SELECT "+digestSelect+" FROM "+r.d.Table(TableDigests)+where), args...)
 	if err != nil {
 		return err
 	}
@@ -174,24 +184,6 @@ func (s *Stream[T]) Close() {
 	if s.rows != nil {
 		s.rows.Close()
 	}
-}
-
-// BatchHeads calls fn with every batch record created at or after since
-// (all for the zero time), without its entries.
-func (r *ChainReader) BatchHeads(ctx context.Context, since time.Time, fn func(*Digest)) error {
-	rows, err := r.tx.QueryContext(ctx, Rebind(r.d, "SELECT "+digestSelect+" FROM "+r.d.Table(TableDigests)+" WHERE kind = ? AND created >= ?"), DigestBatch, r.d.TimeArg(since))
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s digestScan
-		if err := rows.Scan(s.dest()...); err != nil {
-			return err
-		}
-		fn(s.digest())
-	}
-	return rows.Err()
 }
 
 // Entries returns the entries of record id.
@@ -365,21 +357,17 @@ func (s *eventScan) scan(rows *sql.Rows, b []byte) (ChainEvent, []byte, error) {
 		return e, b, err
 	}
 	b = appendUUIDField(b, e.Session)
-	b = appendText(b, s.desc)
-	b = appendRaw(b, s.descRaw)
+	b = appendRaw(appendText(b, s.desc), s.descRaw)
 	b = appendText(b, s.errMsg)
 	if s.isErr.Valid {
 		b = appendField(b, s.isErr.Bool)
 	} else {
 		b = append(b, tagNull)
 	}
-	b = appendText(b, s.stack)
-	b = appendRaw(b, s.stackRaw)
-	b = appendText(b, s.fp)
-	b = appendRaw(b, s.fpRaw)
+	b = appendRaw(appendText(b, s.stack), s.stackRaw)
+	b = appendRaw(appendText(b, s.fp), s.fpRaw)
 	b = appendText(b, s.level)
-	b = appendText(b, s.user)
-	b = appendRaw(b, s.userRaw)
+	b = appendRaw(appendText(b, s.user), s.userRaw)
 	if s.dur.Valid {
 		b = appendField(b, s.dur.Int64)
 	} else {
@@ -433,11 +421,9 @@ func (s *valueScan) scan(rows *sql.Rows, b []byte) (ChainValue, []byte, error) {
 	start := len(b)
 	b = appendUUIDField(b, ev)
 	b = appendUUIDField(b, p)
-	b = appendText(b, s.value)
-	b = appendRaw(b, s.valueRaw)
+	b = appendRaw(appendText(b, s.value), s.valueRaw)
 	b = appendUUIDField(b, vu)
-	b = appendText(b, s.kind)
-	b = appendRaw(b, s.kindRaw)
+	b = appendRaw(appendText(b, s.kind), s.kindRaw)
 	v.Enc = b[start:len(b):len(b)]
 	return v, b, nil
 }
