@@ -3,6 +3,8 @@ package chain_test
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -242,8 +244,19 @@ func TestEd25519(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherPub, _, _ := ed25519.GenerateKey(nil)
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := chain.ParseKey(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if err != nil || !priv.Equal(key.Ed25519) {
+		t.Fatalf("ParseKey of the private key: %v", err)
+	}
+	if _, err := chain.ParseKey(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err == nil {
+		t.Error("ParseKey takes a PEM that is no key")
+	}
 	b := backends(t)[1]
-	s := b.open(t, newWriter(t, chain.Options{Key: chain.Key{Ed25519: priv}}))
+	s := b.open(t, newWriter(t, chain.Options{Key: key}))
 	write(t, s, events(0, 3), events(3, 3))
 	if r := verify(t, s, chain.VerifyOptions{Key: chain.Key{Ed25519Public: pub}}); !r.OK() || r.Signed != 2 {
 		t.Errorf("right key: %+v", r)
