@@ -67,7 +67,7 @@ func runAt(ctx context.Context, at time.Time, env map[string]string, stdin strin
 func (r result) ok(t *testing.T) string {
 	t.Helper()
 	if r.code != 0 {
-		t.Fatalf("exit %d, want 0; stderr:\n%s", r.code, r.stderr)
+		t.Fatalf("exit %d, want 0; stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	return r.stdout
 }

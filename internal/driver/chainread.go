@@ -316,13 +316,14 @@ func (r *ChainReader) Values(ctx context.Context, f EventFilter) (*Stream[ChainV
 
 // eventScan holds the scan destinations of events rows, reused.
 type eventScan struct {
-	digest, id, typ, session                                       sql.RawBytes
-	t                                                              ScanTime
-	desc, descRaw, errMsg, stack, stackRaw, fp, fpRaw, level, user sql.RawBytes
-	userRaw, friendly, comment                                     sql.RawBytes
-	isErr                                                          sql.NullBool
-	dur                                                            sql.NullInt64
-	dest                                                           []any
+	digest, id, typ, session             sql.RawBytes
+	t                                    ScanTime
+	descRaw, stackRaw, fpRaw, userRaw    sql.RawBytes
+	desc, errMsg, stack, fp, level, user sql.NullString
+	friendly, comment                    sql.NullString
+	isErr                                sql.NullBool
+	dur                                  sql.NullInt64
+	dest                                 []any
 }
 
 func (s *eventScan) scan(rows *sql.Rows, b []byte) (ChainEvent, []byte, error) {
@@ -330,8 +331,8 @@ func (s *eventScan) scan(rows *sql.Rows, b []byte) (ChainEvent, []byte, error) {
 		s.dest = []any{&s.digest, &s.id, &s.t, &s.typ, &s.session, &s.desc, &s.descRaw, &s.errMsg, &s.isErr,
 			&s.stack, &s.stackRaw, &s.fp, &s.fpRaw, &s.level, &s.user, &s.userRaw, &s.dur, &s.friendly, &s.comment}
 	}
-	resetRaw(s.dest)
 	var e ChainEvent
+	clearRaw(s.dest)
 	if err := rows.Scan(s.dest...); err != nil {
 		return e, b, err
 	}
@@ -376,14 +377,14 @@ func (s *eventScan) scan(rows *sql.Rows, b []byte) (ChainEvent, []byte, error) {
 	b = appendText(b, s.friendly)
 	b = appendText(b, s.comment)
 	e.Enc = b[start:len(b):len(b)]
-	e.Level = levelOf(s.level)
-	e.Synthetic = string(s.comment) == SyntheticComment
+	e.Level = levelOf(s.level.String)
+	e.Synthetic = s.comment.String == SyntheticComment
 	return e, b, nil
 }
 
-func levelOf(b []byte) audit.Level {
+func levelOf(s string) audit.Level {
 	for l := audit.LevelDebug; l.Valid(); l++ {
-		if string(b) == l.String() {
+		if s == l.String() {
 			return l
 		}
 	}
@@ -392,16 +393,17 @@ func levelOf(b []byte) audit.Level {
 
 // valueScan holds the scan destinations of value rows, reused.
 type valueScan struct {
-	event, param, value, valueRaw, valueUUID, kind, kindRaw sql.RawBytes
-	dest                                                    []any
+	event, param, valueRaw, valueUUID, kindRaw sql.RawBytes
+	value, kind                                sql.NullString
+	dest                                       []any
 }
 
 func (s *valueScan) scan(rows *sql.Rows, b []byte) (ChainValue, []byte, error) {
 	if s.dest == nil {
 		s.dest = []any{&s.event, &s.param, &s.value, &s.valueRaw, &s.valueUUID, &s.kind, &s.kindRaw}
 	}
-	resetRaw(s.dest)
 	var v ChainValue
+	clearRaw(s.dest)
 	if err := rows.Scan(s.dest...); err != nil {
 		return v, b, err
 	}
@@ -428,14 +430,12 @@ func (s *valueScan) scan(rows *sql.Rows, b []byte) (ChainValue, []byte, error) {
 	return v, b, nil
 }
 
-// resetRaw empties the RawBytes of dest without making them nil, so that
-// a text scanned as a string keeps an empty value apart from NULL. It
-// never appends to what the last row left there, which may be the
-// driver's buffer.
-func resetRaw(dest []any) {
+// clearRaw sets the RawBytes of dest to nil, so that a scan never appends
+// to what the last row left there, which may be the driver's buffer.
+func clearRaw(dest []any) {
 	for _, d := range dest {
 		if rb, ok := d.(*sql.RawBytes); ok {
-			*rb = sql.RawBytes{}
+			*rb = nil
 		}
 	}
 }
@@ -460,13 +460,11 @@ func appendUUIDField(b []byte, u uuid.NullUUID) []byte {
 }
 
 // appendText and appendRaw encode a text and a bytes column as
-// [appendField] encodes a string and a []byte; nil is NULL.
-func appendText(b, v []byte) []byte {
-	if v == nil {
-		return append(b, tagNull)
-	}
-	b = binary.AppendUvarint(append(b, tagText), uint64(len(v)))
-	return append(b, v...)
+// [appendField] encodes a string and a []byte; NULL (nil) is NULL. Texts
+// are scanned as strings: a RawBytes does not keep an empty text apart
+// from NULL with every driver.
+func appendText(b []byte, v sql.NullString) []byte {
+	return appendString(b, v.String, v.Valid)
 }
 
 func appendRaw(b, v []byte) []byte {
