@@ -146,7 +146,7 @@ func NewCollector(ctx context.Context, opts CollectorOptions) (*Collector, error
 		return nil, err
 	}
 	c := &Collector{opts: opts, nc: nc, owned: owned, done: make(chan struct{})}
-	if err := c.bind(ctx); err != nil {
+	if err := retry(ctx, c.bind); err != nil {
 		if owned {
 			nc.Close()
 		}

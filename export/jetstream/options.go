@@ -173,3 +173,22 @@ func validSubject(s string) bool {
 		return tok == "" || strings.ContainsFunc(tok, badTokenRune)
 	})
 }
+
+// retry calls fn, each attempt bounded by 2s, until it succeeds, fails with
+// an error wrapping [audit.ErrInvalidOptions], or ctx ends. A JetStream API
+// request sent while a cluster elects its leader gets no answer: asking
+// again soon beats waiting for the whole of ctx.
+func retry(ctx context.Context, fn func(ctx context.Context) error) error {
+	b := newBackoff()
+	for {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := fn(actx)
+		cancel()
+		if err == nil || errors.Is(err, audit.ErrInvalidOptions) || ctx.Err() != nil {
+			return err
+		}
+		if sleep(ctx, b.next()) != nil {
+			return err
+		}
+	}
+}

@@ -121,7 +121,7 @@ func New(ctx context.Context, opts Options) (*Sink, error) {
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(opts.MaxPending),
 		jetstream.WithPublishAsyncTimeout(opts.AckTimeout))
 	if err == nil {
-		err = opts.Stream.ensure(ctx, js)
+		err = retry(ctx, func(ctx context.Context) error { return opts.Stream.ensure(ctx, js) })
 	}
 	if err != nil {
 		if owned {

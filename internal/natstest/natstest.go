@@ -105,7 +105,16 @@ func newServer(t testing.TB, bin, name string, port, cport int) *Server {
 	s := &Server{t: t, Name: name, Port: port, ClusterPort: cport, dir: dir}
 	s.args = []string{bin, "-js", "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-sd", filepath.Join(dir, "js"),
 		"--server_name", name, "-l", filepath.Join(dir, "log")}
-	t.Cleanup(s.Stop)
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "log"))
+			if len(log) > 3000 {
+				log = log[len(log)-3000:]
+			}
+			t.Logf("nats-server %s log (end):\n%s", name, log)
+		}
+	})
 	return s
 }
 
