@@ -12,7 +12,7 @@
 // file. --schema (or $AUDIT_SCHEMA) is the Postgres schema of the audit
 // tables, public by default. The questions only read: the database must
 // exist and hold the audit tables, up to date (exit 4 otherwise), and it is
-// never migrated nor written; a SQLite file is opened read-only, so a
+// never migrated nor written (collect writes, and migrates a SQLite file); a SQLite file is opened read-only, so a
 // question never waits for a writer's lock. The global flags are also
 // accepted after the command. A malformed Postgres DSN is a usage error
 // (exit 2). No output, help or error message shows a DSN's password: it is
@@ -38,6 +38,10 @@
 //	settings show|set|history|revert|effective
 //	                  the logger settings kept in Postgres (settings/pgsettings);
 //	                  a SQLite database has none (exit 2)
+//	collect           write the events services publish to a JetStream stream
+//	                  (package export/jetstream) to the database: --from nats://...,
+//	                  --stream, --consumer (shared by collectors), --to DSN or file;
+//	                  logs progress and lag to stderr, stops on SIGINT/SIGTERM (exit 0)
 //	hash [VALUE]      the "hmac-sha256:<hex>" that replaces VALUE in events redacted
 //	                  with audit.Redact.HMACKey; the key from --key-file or
 //	                  $AUDIT_HMAC_KEY, VALUE from stdin when not given

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -120,18 +121,18 @@ func (s Stream) ensure(ctx context.Context, js jetstream.JetStream) error {
 
 // connect returns conn, or a new connection to url (owned), bounded by
 // timeout.
-func connect(conn *nats.Conn, url, name string, timeout time.Duration) (*nats.Conn, bool, error) {
+func connect(conn *nats.Conn, urls, name string, timeout time.Duration) (*nats.Conn, bool, error) {
 	if conn != nil {
 		return conn, false, nil
 	}
-	if url == "" {
+	if urls == "" {
 		return nil, false, fmt.Errorf("jetstream: %w: set URL or Conn", audit.ErrInvalidOptions)
 	}
-	nc, err := nats.Connect(url, nats.Name(name), nats.Timeout(timeout),
+	nc, err := nats.Connect(urls, nats.Name(name), nats.Timeout(timeout),
 		nats.FlusherTimeout(timeout), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond),
 		nats.RetryOnFailedConnect(false))
 	if err != nil {
-		return nil, false, fmt.Errorf("jetstream: connect to %s: %w: %w", url, audit.ErrUnavailable, err)
+		return nil, false, fmt.Errorf("jetstream: connect to %s: %w: %w", redactURLs(urls), audit.ErrUnavailable, err)
 	}
 	return nc, true, nil
 }
@@ -191,4 +192,17 @@ func retry(ctx context.Context, fn func(ctx context.Context) error) error {
 			return err
 		}
 	}
+}
+
+// redactURLs masks the passwords of comma-separated URLs.
+func redactURLs(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
+			parts[i] = u.Redacted()
+		} else {
+			parts[i] = "(malformed URL)"
+		}
+	}
+	return strings.Join(parts, ",")
 }
