@@ -37,11 +37,15 @@ type CollectorOptions struct {
 	// Store receives the events. Its Write must be idempotent on the
 	// event ID (every store of this module is).
 	Store audit.Store
-	// FetchSize is the most messages fetched, and written, at once.
-	// Default 1000.
+	// FetchSize is the most messages written at once. Default 1000.
 	FetchSize int
-	// FetchWait is how long a fetch waits for messages. Default 1s.
+	// FetchWait is how long the collector waits for a first message
+	// before it asks the server for the consumer's lag. Default 1s.
 	FetchWait time.Duration
+	// BatchWait is how long a batch waits for one more message before it
+	// is written: a batch holds what arrives without a pause, up to
+	// FetchSize. Default 5ms.
+	BatchWait time.Duration
 	// AckWait is the consumer's redelivery delay: a message fetched but
 	// not acknowledged within it (its collector died) is delivered again.
 	// Keep it above WriteTimeout. Default 30s.
@@ -132,14 +136,15 @@ func NewCollector(ctx context.Context, opts CollectorOptions) (*Collector, error
 	setDefault(&opts.Consumer, DefaultConsumer)
 	setDefault(&opts.FetchSize, DefaultFetchSize)
 	setDefault(&opts.FetchWait, DefaultFetchWait)
+	setDefault(&opts.BatchWait, DefaultBatchWait)
 	setDefault(&opts.AckWait, DefaultAckWait)
 	setDefault(&opts.MaxAckPending, DefaultMaxAckPending)
 	setDefault(&opts.WriteTimeout, DefaultWriteTimeout)
 	if opts.OnError == nil {
 		opts.OnError = defaultOnError
 	}
-	if opts.FetchSize < 0 || opts.FetchWait < 0 || opts.AckWait < 0 || opts.MaxAckPending < 0 || opts.WriteTimeout < 0 {
-		return nil, fmt.Errorf("jetstream: %w: FetchSize, FetchWait, AckWait, MaxAckPending and WriteTimeout must not be negative", audit.ErrInvalidOptions)
+	if opts.FetchSize < 0 || opts.FetchWait < 0 || opts.BatchWait < 0 || opts.AckWait < 0 || opts.MaxAckPending < 0 || opts.WriteTimeout < 0 {
+		return nil, fmt.Errorf("jetstream: %w: FetchSize, FetchWait, BatchWait, AckWait, MaxAckPending and WriteTimeout must not be negative", audit.ErrInvalidOptions)
 	}
 	nc, owned, err := connect(opts.Conn, opts.URL, "audit collector "+opts.Consumer, DefaultConnectWait)
 	if err != nil {
@@ -221,8 +226,23 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer close(c.done)
 	defer c.cancel()
 	backoff := newBackoff()
+	var it jetstream.MessagesContext
 	for ctx.Err() == nil {
-		n, err := c.step(ctx)
+		if it == nil {
+			var err error
+			// The iterator keeps pulling up to two batches ahead, so a batch
+			// is at hand as soon as the previous one is written.
+			if it, err = c.cons.Messages(jetstream.PullMaxMessages(2 * c.opts.FetchSize)); err != nil {
+				c.opts.OnError(fmt.Errorf("jetstream: pull from consumer %s: %w", c.opts.Consumer, err))
+				sleep(ctx, backoff.next())
+				continue
+			}
+		}
+		n, err := c.step(ctx, it)
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			it.Stop()
+			it = nil
+		}
 		if err != nil && ctx.Err() == nil {
 			c.opts.OnError(err)
 			sleep(ctx, backoff.next())
@@ -233,22 +253,49 @@ func (c *Collector) Run(ctx context.Context) error {
 			c.refreshLag(ctx)
 		}
 	}
+	if it != nil {
+		// Hand back what was pulled and not handled, rather than let it
+		// wait for AckWait.
+		it.Drain()
+		for {
+			m, err := it.Next(jetstream.NextMaxWait(10 * time.Millisecond))
+			if err != nil {
+				break
+			}
+			m.Nak()
+		}
+		it.Stop()
+	}
 	return nil
 }
 
-// step fetches one batch and handles it; it returns the number of messages.
-func (c *Collector) step(ctx context.Context) (int, error) {
-	fctx, cancel := context.WithTimeout(ctx, c.opts.FetchWait)
-	defer cancel()
-	batch, err := c.cons.Fetch(c.opts.FetchSize, jetstream.FetchContext(fctx))
-	if err != nil {
-		return 0, fmt.Errorf("jetstream: fetch: %w", err)
+// step takes one batch from it and handles it: the first message waits up
+// to FetchWait, the next ones up to BatchWait each, up to FetchSize. It
+// returns the number of messages.
+func (c *Collector) step(ctx context.Context, it jetstream.MessagesContext) (int, error) {
+	wctx, cancel := context.WithTimeout(ctx, c.opts.FetchWait)
+	first, err := it.Next(jetstream.NextContext(wctx))
+	cancel()
+	switch {
+	case err == nil:
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, nats.ErrTimeout):
+		return 0, nil
+	default:
+		return 0, fmt.Errorf("jetstream: pull: %w", err)
+	}
+	batch := []jetstream.Msg{first}
+	for len(batch) < c.opts.FetchSize {
+		m, err := it.Next(jetstream.NextMaxWait(c.opts.BatchWait))
+		if err != nil {
+			break
+		}
+		batch = append(batch, m)
 	}
 	var msgs []jetstream.Msg
 	var ids []uuid.UUID // of msgs
 	var events []audit.Event
 	seen := make(map[uuid.UUID]bool)
-	for msg := range batch.Messages() {
+	for _, msg := range batch {
 		c.fetched.Add(1)
 		md, merr := msg.Metadata()
 		if merr == nil {
@@ -269,11 +316,8 @@ func (c *Collector) step(ctx context.Context) (int, error) {
 			events = append(events, e)
 		}
 	}
-	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && len(msgs) == 0 {
-		return 0, fmt.Errorf("jetstream: fetch: %w", err)
-	}
 	if len(msgs) == 0 {
-		return 0, nil
+		return len(batch), nil
 	}
 	refused, err := c.write(ctx, events)
 	if err != nil {
@@ -281,7 +325,7 @@ func (c *Collector) step(ctx context.Context) (int, error) {
 		for _, m := range msgs {
 			m.Nak()
 		}
-		return len(msgs), nil
+		return len(batch), nil
 	}
 	for i, m := range msgs {
 		if rerr, ok := refused[ids[i]]; ok {
@@ -293,7 +337,7 @@ func (c *Collector) step(ctx context.Context) (int, error) {
 			c.acked.Add(1)
 		}
 	}
-	return len(msgs), nil
+	return len(batch), nil
 }
 
 // write writes events, retrying until the store takes them or ctx ends.

@@ -26,6 +26,7 @@ const (
 	DefaultConnectWait   = 5 * time.Second
 	DefaultFetchSize     = 1000
 	DefaultFetchWait     = time.Second
+	DefaultBatchWait     = 5 * time.Millisecond
 	DefaultAckWait       = 30 * time.Second
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultMaxAckPending = 20000
