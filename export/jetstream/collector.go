@@ -39,6 +39,10 @@ type CollectorOptions struct {
 	Store audit.Store
 	// FetchSize is the most messages written at once. Default 1000.
 	FetchSize int
+	// Writers is the number of batches the collector writes at once, each
+	// in its own transaction: more keep a store whose commits take a while
+	// busy. Default 4.
+	Writers int
 	// FetchWait is how long the collector waits for a first message
 	// before it asks the server for the consumer's lag. Default 1s.
 	FetchWait time.Duration
@@ -137,14 +141,15 @@ func NewCollector(ctx context.Context, opts CollectorOptions) (*Collector, error
 	setDefault(&opts.FetchSize, DefaultFetchSize)
 	setDefault(&opts.FetchWait, DefaultFetchWait)
 	setDefault(&opts.BatchWait, DefaultBatchWait)
+	setDefault(&opts.Writers, DefaultWriters)
 	setDefault(&opts.AckWait, DefaultAckWait)
 	setDefault(&opts.MaxAckPending, DefaultMaxAckPending)
 	setDefault(&opts.WriteTimeout, DefaultWriteTimeout)
 	if opts.OnError == nil {
 		opts.OnError = defaultOnError
 	}
-	if opts.FetchSize < 0 || opts.FetchWait < 0 || opts.BatchWait < 0 || opts.AckWait < 0 || opts.MaxAckPending < 0 || opts.WriteTimeout < 0 {
-		return nil, fmt.Errorf("jetstream: %w: FetchSize, FetchWait, BatchWait, AckWait, MaxAckPending and WriteTimeout must not be negative", audit.ErrInvalidOptions)
+	if opts.FetchSize < 0 || opts.Writers < 0 || opts.FetchWait < 0 || opts.BatchWait < 0 || opts.AckWait < 0 || opts.MaxAckPending < 0 || opts.WriteTimeout < 0 {
+		return nil, fmt.Errorf("jetstream: %w: FetchSize, Writers, FetchWait, BatchWait, AckWait, MaxAckPending and WriteTimeout must not be negative", audit.ErrInvalidOptions)
 	}
 	nc, owned, err := connect(opts.Conn, opts.URL, "audit collector "+opts.Consumer, DefaultConnectWait)
 	if err != nil {
@@ -226,36 +231,24 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer close(c.done)
 	defer c.cancel()
 	backoff := newBackoff()
-	var it jetstream.MessagesContext
 	for ctx.Err() == nil {
-		if it == nil {
-			var err error
-			// The iterator keeps pulling up to two batches ahead, so a batch
-			// is at hand as soon as the previous one is written.
-			if it, err = c.cons.Messages(jetstream.PullMaxMessages(2 * c.opts.FetchSize)); err != nil {
-				c.opts.OnError(fmt.Errorf("jetstream: pull from consumer %s: %w", c.opts.Consumer, err))
-				sleep(ctx, backoff.next())
-				continue
-			}
-		}
-		n, err := c.step(ctx, it)
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-			it.Stop()
-			it = nil
-		}
-		if err != nil && ctx.Err() == nil {
-			c.opts.OnError(err)
+		// The iterator keeps pulling ahead, so a batch is at hand as soon
+		// as a writer is free.
+		it, err := c.cons.Messages(jetstream.PullMaxMessages(c.opts.FetchSize * (c.opts.Writers + 1)))
+		if err != nil {
+			c.opts.OnError(fmt.Errorf("jetstream: pull from consumer %s: %w", c.opts.Consumer, err))
 			sleep(ctx, backoff.next())
 			continue
 		}
 		backoff.reset()
-		if n == 0 && ctx.Err() == nil {
-			c.refreshLag(ctx)
+		var wg sync.WaitGroup
+		for range c.opts.Writers {
+			wg.Add(1)
+			go func() { defer wg.Done(); c.work(ctx, it) }()
 		}
-	}
-	if it != nil {
-		// Hand back what was pulled and not handled, rather than let it
-		// wait for AckWait.
+		wg.Wait()
+		// ctx ended, or the iterator closed. Hand back what was pulled and
+		// not handled, rather than let it wait for AckWait.
 		it.Drain()
 		for {
 			m, err := it.Next(jetstream.NextMaxWait(10 * time.Millisecond))
@@ -267,6 +260,29 @@ func (c *Collector) Run(ctx context.Context) error {
 		it.Stop()
 	}
 	return nil
+}
+
+// work handles batches from it until ctx ends or it closes.
+func (c *Collector) work(ctx context.Context, it jetstream.MessagesContext) {
+	backoff := newBackoff()
+	for ctx.Err() == nil {
+		n, err := c.step(ctx, it)
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			if ctx.Err() == nil {
+				c.opts.OnError(err)
+			}
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			c.opts.OnError(err)
+			sleep(ctx, backoff.next())
+			continue
+		}
+		backoff.reset()
+		if n == 0 && ctx.Err() == nil {
+			c.refreshLag(ctx)
+		}
+	}
 }
 
 // step takes one batch from it and handles it: the first message waits up

@@ -51,7 +51,7 @@ func TestCollectorChild(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	store := openStore(t, f[1], f[2])
-	c := newCollector(t, f[0], store, nil)
+	c := newCollector(t, f[0], store, testAckWait, nil)
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 	out := os.Stdout // unbuffered: each line reaches the parent at once
@@ -90,14 +90,14 @@ func openStore(t testing.TB, dsn, schema string) *postgres.Store {
 	return s
 }
 
-func newCollector(t testing.TB, url string, store audit.Store, onError func(error)) *auditjs.Collector {
+func newCollector(t testing.TB, url string, store audit.Store, ackWait time.Duration, onError func(error)) *auditjs.Collector {
 	t.Helper()
 	if onError == nil {
 		onError = func(err error) { fmt.Fprintln(os.Stderr, err) }
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := auditjs.NewCollector(ctx, auditjs.CollectorOptions{URL: url, Store: store, AckWait: testAckWait, OnError: onError})
+	c, err := auditjs.NewCollector(ctx, auditjs.CollectorOptions{URL: url, Store: store, AckWait: ackWait, OnError: onError})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,13 +105,13 @@ func newCollector(t testing.TB, url string, store audit.Store, onError func(erro
 }
 
 // flow is one run: loggers publish through JetStream, collectors write to
-// Postgres.
+// Postgres; or, without a URL, the loggers write to Postgres directly.
 type flow struct {
 	url         string
 	dsn, schema string
 	store       *postgres.Store
 	events      int
-	replicas    int
+	ackWait     time.Duration
 	collectors  []*auditjs.Collector
 	errs        audittest.ErrorLog
 	wg          sync.WaitGroup
@@ -120,44 +120,67 @@ type flow struct {
 	produceDone chan struct{}
 }
 
-func startFlow(t *testing.T, url string, events, replicas, collectors int) *flow {
-	fl := &flow{url: url, events: events, replicas: replicas, dsn: pgtest.DSN(t), schema: pgtest.Schema(t)}
-	fl.store = openStore(t, fl.dsn, fl.schema)
+// newFlow starts 4 loggers, and the collectors writing to store (nil: the
+// flow's Postgres store).
+func newFlow(tb testing.TB, url string, replicas, collectors int, store audit.Store) *flow {
+	fl := &flow{url: url, dsn: pgtest.DSN(tb), schema: pgtest.Schema(tb), ackWait: testAckWait}
+	if _, ok := tb.(*testing.B); ok {
+		fl.ackWait = 0 // the default: a benchmark's backlog must not time out
+	}
+	fl.store = openStore(tb, fl.dsn, fl.schema)
+	if store == nil {
+		store = fl.store
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	fl.cancel = cancel
-	// The first sink creates the stream; the collectors need it.
-	sinks := make([]*auditjs.Sink, 4)
-	for i := range sinks {
-		s, err := auditjs.New(context.Background(), auditjs.Options{URL: url, AckTimeout: 2 * time.Second,
-			Stream: auditjs.Stream{Create: i == 0, Replicas: replicas}, OnError: fl.errs.Add})
-		if err != nil {
-			t.Fatal(err)
+	for i := range 4 {
+		opts := audit.Options{BlockTimeout: time.Minute, QueueSize: 16384, ErrorHandler: func(error) {}}
+		if url == "" {
+			opts.Store = store
+		} else {
+			// The first sink creates the stream; the collectors need it.
+			s, err := auditjs.New(context.Background(), auditjs.Options{URL: url, AckTimeout: 2 * time.Second,
+				Stream: auditjs.Stream{Create: i == 0, Replicas: replicas}, OnError: fl.errs.Add})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			opts.Sinks, opts.CloseSinks = []audit.Sink{s}, true
 		}
-		sinks[i] = s
+		l, err := audit.New(opts)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fl.loggers = append(fl.loggers, l)
 	}
 	for range collectors {
-		c := newCollector(t, url, fl.store, fl.errs.Add)
+		c := newCollector(tb, url, store, fl.ackWait, fl.errs.Add)
 		fl.collectors = append(fl.collectors, c)
 		fl.wg.Add(1)
 		go func() { defer fl.wg.Done(); c.Run(ctx) }()
 	}
+	return fl
+}
+
+// produce logs events over the loggers, at the rate perSecond (0: as fast
+// as they take them), in the background.
+func (fl *flow) produce(events, perSecond int) {
+	fl.events = events
 	fl.produceDone = make(chan struct{})
 	var pwg sync.WaitGroup
-	for i, s := range sinks {
-		l, err := audit.New(audit.Options{Sinks: []audit.Sink{s}, CloseSinks: true, BlockTimeout: time.Minute,
-			QueueSize: 16384, ErrorHandler: func(error) {}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fl.loggers = append(fl.loggers, l)
+	start := time.Now()
+	for i, l := range fl.loggers {
 		pwg.Add(1)
 		go func() {
 			defer pwg.Done()
-			n := events / len(sinks)
+			n := events / len(fl.loggers)
 			if i == 0 {
-				n += events % len(sinks)
+				n += events % len(fl.loggers)
 			}
 			for j := range n {
+				if perSecond > 0 && j%10 == 0 {
+					due := start.Add(time.Duration(float64(j*len(fl.loggers)) / float64(perSecond) * float64(time.Second)))
+					time.Sleep(time.Until(due))
+				}
 				if err := l.Audit("flow", "logger", i, "j", j); err != nil {
 					fl.errs.Add(err)
 				}
@@ -165,7 +188,53 @@ func startFlow(t *testing.T, url string, events, replicas, collectors int) *flow
 		}()
 	}
 	go func() { pwg.Wait(); close(fl.produceDone) }()
-	return fl
+}
+
+// written is the number of events the collectors wrote.
+func (fl *flow) written() int64 {
+	var n int64
+	for _, c := range fl.collectors {
+		n += c.Stats().Written
+	}
+	return n
+}
+
+// closeLoggers waits for the producers and closes the loggers, which
+// delivers what they hold.
+func (fl *flow) closeLoggers(tb testing.TB) {
+	tb.Helper()
+	<-fl.produceDone
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i, l := range fl.loggers {
+		if err := l.Close(ctx); err != nil {
+			tb.Fatalf("logger %d: Close: %v", i, err)
+		}
+		var st audit.SinkStats
+		if fl.url == "" {
+			ls := l.Stats()
+			st = audit.SinkStats{Logged: ls.Logged, Written: ls.Written, Dropped: ls.Dropped, Failed: ls.Failed}
+		} else {
+			st = l.Stats().Sinks[0]
+		}
+		if st.Written != st.Logged || st.Dropped+st.Failed > 0 {
+			tb.Errorf("logger %d: logged %d, written %d, dropped %d, failed %d", i, st.Logged, st.Written, st.Dropped, st.Failed)
+		}
+	}
+}
+
+// stop stops the collectors and returns their stats.
+func (fl *flow) stop(tb testing.TB) []auditjs.CollectorStats {
+	fl.cancel()
+	fl.wg.Wait()
+	var stats []auditjs.CollectorStats
+	for _, c := range fl.collectors {
+		if err := c.Close(context.Background()); err != nil {
+			tb.Error(err)
+		}
+		stats = append(stats, c.Stats())
+	}
+	return stats
 }
 
 // published is the number of events the sinks had acknowledged.
@@ -181,17 +250,7 @@ func (fl *flow) published() uint64 {
 // the collectors, and checks that each event is stored once.
 func (fl *flow) finish(t *testing.T) []auditjs.CollectorStats {
 	t.Helper()
-	<-fl.produceDone
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for i, l := range fl.loggers {
-		if err := l.Close(ctx); err != nil {
-			t.Fatalf("logger %d: Close: %v", i, err)
-		}
-		if st := l.Stats().Sinks[0]; st.Written != st.Logged || st.Dropped+st.Failed > 0 {
-			t.Errorf("logger %d: sink logged %d, written %d, dropped %d, failed %d", i, st.Logged, st.Written, st.Dropped, st.Failed)
-		}
-	}
+	fl.closeLoggers(t)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		n, _ := fl.count(t)
@@ -200,15 +259,7 @@ func (fl *flow) finish(t *testing.T) []auditjs.CollectorStats {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	fl.cancel()
-	fl.wg.Wait()
-	var stats []auditjs.CollectorStats
-	for _, c := range fl.collectors {
-		if err := c.Close(ctx); err != nil {
-			t.Error(err)
-		}
-		stats = append(stats, c.Stats())
-	}
+	stats := fl.stop(t)
 	n, distinct := fl.count(t)
 	if n != fl.events || distinct != fl.events {
 		t.Errorf("Postgres holds %d events, %d distinct IDs; want %d", n, distinct, fl.events)
@@ -216,7 +267,7 @@ func (fl *flow) finish(t *testing.T) []auditjs.CollectorStats {
 	return stats
 }
 
-func (fl *flow) count(t *testing.T) (n, distinct int) {
+func (fl *flow) count(t testing.TB) (n, distinct int) {
 	t.Helper()
 	row := fl.store.DB().QueryRowContext(context.Background(),
 		fmt.Sprintf(`SELECT count(*), count(DISTINCT id) FROM %q.events`, fl.schema))
@@ -250,7 +301,8 @@ func checkStats(t *testing.T, events int, stats []auditjs.CollectorStats, poison
 func TestLocal(t *testing.T) {
 	srv := natstest.Start(t)
 	const events = 10_000
-	fl := startFlow(t, srv.URL(), events, 1, 2)
+	fl := newFlow(t, srv.URL(), 1, 2, nil)
+	fl.produce(events, 0)
 	nc, err := nats.Connect(srv.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +353,8 @@ func TestCluster(t *testing.T) {
 	}
 	start := time.Now()
 	cl := natstest.StartCluster(t, 3)
-	fl := startFlow(t, cl.URL(), events, 3, 1)
+	fl := newFlow(t, cl.URL(), 3, 1, nil)
+	fl.produce(events, 0)
 	child := startChild(t, exe, strings.Join([]string{cl.URL(), fl.dsn, fl.schema}, "|"))
 
 	// Kill the stream's leader a quarter into the run, restart it.

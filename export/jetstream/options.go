@@ -24,12 +24,13 @@ const (
 	DefaultAckTimeout    = 5 * time.Second
 	DefaultDuplicates    = 2 * time.Minute
 	DefaultConnectWait   = 5 * time.Second
-	DefaultFetchSize     = 1000
+	DefaultFetchSize     = 4096
+	DefaultWriters       = 4
 	DefaultFetchWait     = time.Second
 	DefaultBatchWait     = 5 * time.Millisecond
 	DefaultAckWait       = 30 * time.Second
 	DefaultWriteTimeout  = 10 * time.Second
-	DefaultMaxAckPending = 20000
+	DefaultMaxAckPending = 50000
 )
 
 // Stream describes the JetStream stream the events go to. With Create, the
