@@ -379,7 +379,12 @@ func (c *Collector) write(ctx context.Context, events []audit.Event) (map[uuid.U
 func (c *Collector) writeRetry(ctx context.Context, events []audit.Event) error {
 	backoff := newBackoff()
 	for {
-		wctx, cancel := context.WithTimeout(ctx, c.opts.WriteTimeout)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// A write under way is not cut short when ctx ends: it finishes
+		// within WriteTimeout and its messages are acknowledged.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.WriteTimeout)
 		err := c.opts.Store.Write(wctx, events)
 		cancel()
 		if err == nil {
