@@ -120,6 +120,7 @@ type Collector struct {
 	cons  jetstream.Consumer
 
 	mu      sync.Mutex
+	infoMu  sync.Mutex // one Consumer.Info at a time: it updates the cached info
 	running bool
 	closed  bool
 	cancel  context.CancelFunc
@@ -232,9 +233,10 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer c.cancel()
 	backoff := newBackoff()
 	for ctx.Err() == nil {
-		// The iterator keeps pulling ahead, so a batch is at hand as soon
-		// as a writer is free.
-		it, err := c.cons.Messages(jetstream.PullMaxMessages(c.opts.FetchSize * (c.opts.Writers + 1)))
+		// The iterator keeps up to a batch pulled ahead, so a batch is at
+		// hand as soon as a writer is free, and none waits long enough in
+		// the buffer for its AckWait to run out.
+		it, err := c.cons.Messages(jetstream.PullMaxMessages(c.opts.FetchSize))
 		if err != nil {
 			c.opts.OnError(fmt.Errorf("jetstream: pull from consumer %s: %w", c.opts.Consumer, err))
 			sleep(ctx, backoff.next())
@@ -415,8 +417,13 @@ func (c *Collector) terminate(msg jetstream.Msg, md *jetstream.MsgMetadata, caus
 	c.opts.OnError(pe)
 }
 
-// refreshLag asks the server for the consumer's pending count.
+// refreshLag asks the server for the consumer's pending count, unless
+// another writer is asking.
 func (c *Collector) refreshLag(ctx context.Context) {
+	if !c.infoMu.TryLock() {
+		return
+	}
+	defer c.infoMu.Unlock()
 	ictx, cancel := context.WithTimeout(ctx, c.opts.FetchWait)
 	defer cancel()
 	if info, err := c.cons.Info(ictx); err == nil {

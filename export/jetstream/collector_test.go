@@ -37,7 +37,7 @@ const childEnv = "AUDIT_JS_COLLECTOR_CHILD"
 const eventsEnv = "AUDIT_JS_EVENTS"
 
 // testAckWait is the consumer's redelivery delay in the tests.
-const testAckWait = 3 * time.Second
+const testAckWait = 5 * time.Second
 
 // TestCollectorChild is the collector process of TestCluster: it runs a
 // collector, printing its stats every 20ms, until it is killed or gets
@@ -251,7 +251,7 @@ func (fl *flow) published() uint64 {
 func (fl *flow) finish(t *testing.T) []auditjs.CollectorStats {
 	t.Helper()
 	fl.closeLoggers(t)
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		n, _ := fl.count(t)
 		if n >= fl.events || time.Now().After(deadline) {
@@ -291,7 +291,8 @@ func checkStats(t *testing.T, events int, stats []auditjs.CollectorStats, poison
 	}
 	t.Logf("collectors: %+v; sum fetched %d written %d acked %d redelivered %d poison %d",
 		stats, sum.Fetched, sum.Written, sum.Acked, sum.Redelivered, sum.Poison)
-	if sum.Written < int64(events) || sum.Acked < int64(events) || sum.Fetched < sum.Acked+sum.Poison || sum.Poison != poison {
+	if sum.Written < int64(events) || sum.Acked < int64(events) || sum.Fetched < sum.Acked+sum.Poison ||
+		sum.Poison < poison || poison == 0 && sum.Poison > 0 { // a poison message redelivered before its Term counts again
 		t.Errorf("collector stats do not add up to %d events and %d poison messages", events, poison)
 	}
 }
