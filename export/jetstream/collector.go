@@ -436,13 +436,12 @@ func (c *Collector) refreshLag(ctx context.Context) {
 // collector made it. A second Close returns nil.
 func (c *Collector) Close(ctx context.Context) error {
 	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	again, running, cancel := c.closed, c.running, c.cancel
+	c.closed = true
+	c.mu.Unlock()
+	if again {
 		return nil
 	}
-	c.closed = true
-	running, cancel := c.running, c.cancel
-	c.mu.Unlock()
 	var err error
 	if running {
 		cancel()

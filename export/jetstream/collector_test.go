@@ -3,7 +3,6 @@ package jetstream_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -394,33 +393,31 @@ func TestCluster(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	timeout := time.After(60 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-tick.C:
+		case <-timeout:
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
 func streamLeader(t *testing.T, url string) string {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	js := natstest.JetStream(t, url)
+	defer js.Conn().Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, auditjs.DefaultStream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
-	msg, err := nc.Request("$JS.API.STREAM.INFO."+auditjs.DefaultStream, nil, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var info struct {
-		Cluster struct {
-			Leader string `json:"leader"`
-		} `json:"cluster"`
-	}
-	if err := json.Unmarshal(msg.Data, &info); err != nil {
-		t.Fatal(err)
+	info, err := st.Info(ctx)
+	if err != nil || info.Cluster == nil {
+		t.Fatalf("stream info: %v", err)
 	}
 	return info.Cluster.Leader
 }

@@ -301,12 +301,12 @@ func (s *Sink) enter() error {
 // Close returns nil.
 func (s *Sink) Close(ctx context.Context) error {
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
+	again := s.closed
 	s.closed = true
 	s.mu.Unlock()
+	if again {
+		return nil
+	}
 	err := waitGroup(ctx, &s.inflight, s.stop)
 	s.stop()
 	if s.owned {
