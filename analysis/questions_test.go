@@ -336,6 +336,7 @@ func testInvalid(t *testing.T, fx *fixture) {
 		"history object":   func() error { _, err := fx.a.History(ctx, analysis.HistoryRequest{}); return err },
 		"unused limit":     func() error { _, err := fx.a.Unused(ctx, analysis.UnusedRequest{Limit: -1}); return err },
 		"feed limit":       func() error { _, err := fx.a.Feed(ctx, analysis.FeedRequest{Limit: -1}); return err },
+		"feed param":       func() error { _, err := fx.a.Feed(ctx, analysis.FeedRequest{Param: "route"}); return err },
 		"functions bucket": func() error { _, err := fx.a.Functions(ctx, analysis.FunctionsRequest{Bucket: -1}); return err },
 	} {
 		if err := call(); !errors.Is(err, analysis.ErrInvalidRequest) {
