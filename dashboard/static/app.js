@@ -15,8 +15,12 @@
     return String(Math.round(n * 100) / 100);
   }
 
-  function color(i) {
-    return getComputedStyle(document.documentElement).getPropertyValue('--c' + (i % 6)).trim();
+  // Levels keep their colour across charts; errors and failures are red.
+  var named = {audit: 0, error: 1, failures: 1, usage: 2, warning: 3, info: 4, debug: 5};
+
+  function color(label, i) {
+    var n = label in named ? named[label] : i % 6;
+    return getComputedStyle(document.documentElement).getPropertyValue('--c' + n).trim();
   }
 
   function drawChart(fig) {
@@ -28,7 +32,7 @@
     var series = [{}];
     var data = [spec.x || []];
     (spec.series || []).forEach(function (s, i) {
-      var c = color(i);
+      var c = color(s.label, i);
       var o = {label: s.label, stroke: c, width: 2, value: function (u, v) { return v == null ? '–' : human(v); }};
       if (spec.bars) {
         o.fill = c;
