@@ -309,6 +309,9 @@ func TestBrowser(t *testing.T) {
 		if got := num(texts(t, `[document.querySelector('main > p data').value]`)[0]); got != want.Total || len(want.Groups) == 0 {
 			t.Errorf("errors total %d, want %d", got, want.Total)
 		}
+		if got := num(texts(t, `[String(JSON.parse(document.querySelector('[data-chart]').dataset.chart).series[0].values.reduce((a, b) => a + b, 0))]`)[0]); got != want.Total {
+			t.Errorf("errors over time add up to %d, want %d", got, want.Total)
+		}
 		open(t, "errors?fp="+want.Groups[0].Fingerprint, "errors-group", 1)
 	})
 

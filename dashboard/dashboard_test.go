@@ -17,11 +17,12 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/dashboard"
+	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/settings"
 	"github.com/auditkit/audit/store/memory"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { pgtest.Main(m, func() error { return goleak.Find() }) }
 
 // serve mounts a dashboard of store under /audit/ of a test server.
 func serve(t *testing.T, store audit.Reader, opts dashboard.Options) (*dashboard.Handler, *httptest.Server) {

@@ -17,20 +17,31 @@ import (
 )
 
 // logOf returns n events of a made-up application over the two weeks
-// before end, oldest first: 40 users in sessions, HTTP requests on a few
+// before end, oldest first (see newLog).
+func logOf(n int, end time.Time, seed uint64) []audit.Event {
+	next := newLog(n, 14*24*time.Hour, end, seed)
+	out := make([]audit.Event, n)
+	for i := range out {
+		out[i] = next(i)
+	}
+	return out
+}
+
+// newLog returns the generator of n events over the span before end: the
+// i-th event, oldest first, for i from 0 to n-1 in turn. It has 40 users
+// per 1,000 events a day (up to 1,000) in sessions, HTTP requests on a few
 // routes (some failing), function calls with inputs and outputs, queries
 // naming objects, menu clicks and errors of a few stack fingerprints.
-func logOf(n int, end time.Time, seed uint64) []audit.Event {
+func newLog(n int, span time.Duration, end time.Time, seed uint64) func(i int) audit.Event {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	span := 14 * 24 * time.Hour
 	step := span / time.Duration(n)
 	start := end.Add(-span)
+	users := min(1000, max(40, 40*n/int(span/(24*time.Hour))/1000))
 	routes := []string{"GET /items/{id}", "POST /items", "GET /reports", "DELETE /items/{id}"}
 	items := []string{"File | Open", "Data | Query", "Help", "View | Chart"}
 	p := audit.P
-	out := make([]audit.Event, 0, n)
-	for i := range n {
-		u := rng.IntN(40) * rng.IntN(40) / 40 // the first users are busier
+	return func(i int) audit.Event {
+		u := rng.IntN(users) * rng.IntN(users) / users // the first users are busier
 		at := start.Add(time.Duration(i)*step + time.Duration(rng.Int64N(int64(step))))
 		e := audit.Event{
 			ID: uuid.Must(uuid.NewV7()), Time: at, Level: audit.LevelAudit,
@@ -62,9 +73,8 @@ func logOf(n int, end time.Time, seed uint64) []audit.Event {
 			e.Type, e.Level, e.Message = audit.TypeError, audit.LevelError, fmt.Sprintf("disk failure %d", fp)
 			e.Fingerprint, e.StackTrace = fmt.Sprintf("fp-%d", fp), fmt.Sprintf("goroutine 1 [running]:\nmain.save%d()\n\t/app/save.go:%d", fp, 10+fp)
 		}
-		out = append(out, e)
+		return e
 	}
-	return out
 }
 
 // fixture returns a SQLite store in a temp dir holding the n events of

@@ -117,15 +117,12 @@ func timeChart(title, label string, counts []analysis.TimeCount, bars bool) char
 }
 
 // levelChart makes a chart of events per level over time, a series per
-// level (only the levels given when only is not nil).
-func levelChart(title string, counts []analysis.LevelCount, only ...audit.Level) chart {
+// level.
+func levelChart(title string, counts []analysis.LevelCount) chart {
 	c := chart{Title: title}
 	xs := map[int64]int{}
 	idx := map[audit.Level]int{}
 	for _, lc := range counts {
-		if only != nil && !slices.Contains(only, lc.Level) {
-			continue
-		}
 		x := lc.Start.Unix()
 		if _, ok := xs[x]; !ok {
 			xs[x] = len(c.X)
@@ -306,11 +303,7 @@ func loadErrors(ctx context.Context, h *Handler, f *filter) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := h.a.Overview(ctx, analysis.OverviewRequest{Since: f.Since, Until: f.Until})
-	if err != nil {
-		return nil, err
-	}
-	return errorsData{R: r, Fingerprint: fp, Errors: levelChart("Errors, every "+duration(o.Bucket), o.EventsOverTime, audit.LevelError)}, nil
+	return errorsData{R: r, Fingerprint: fp, Errors: timeChart("Errors, every "+duration(r.Bucket), "failures", r.OverTime, false)}, nil
 }
 
 func loadPerf(ctx context.Context, h *Handler, f *filter) (any, error) {
