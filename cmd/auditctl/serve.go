@@ -25,7 +25,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		"patterns, objects) in the browser, reading the database read-only. It binds to loopback by\n"+
 		"default; on any other address it requires a token (generated and printed when not given),\n"+
 		"sent as 'Authorization: Bearer TOKEN' or once as ?token=TOKEN, which sets a cookie.\n"+
-		"SIGINT or SIGTERM stops it.")
+		"Its Settings view shows none ('auditctl settings show' prints them). SIGINT or SIGTERM stops it.")
 	addr := fs.String("addr", "127.0.0.1:8080", "the `address` to listen on")
 	token := fs.String("token", "", "the token every request must carry (default: none on loopback, generated otherwise)")
 	pos, err := c.parse(fs, args)
