@@ -33,6 +33,9 @@
 //	patterns          clusters of users by usage (30 days)
 //	unused            the least used record types and menu items (30 days)
 //	history OBJECT    an object's origin, modifications and derivations (exit 3: never named)
+//	serve             the dashboard in the browser (package dashboard), read-only, on
+//	                  --addr (default 127.0.0.1:8080); off loopback a --token is required
+//	                  (generated and printed when not given); SIGINT stops it
 //	migrate           create or update the tables; --print prints the SQL instead;
 //	                  --grant-writer ROLE (INSERT, SELECT), --grant-reader ROLE (SELECT)
 //	settings show|set|history|revert|effective
