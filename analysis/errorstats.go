@@ -80,6 +80,12 @@ type ErrorsResult struct {
 	// Groups are the error groups, most errors first (then by last seen,
 	// newest first).
 	Groups []ErrorGroup `json:"groups"`
+	// Bucket is the width of the buckets of OverTime: [BucketFor] the
+	// window's length.
+	Bucket time.Duration `json:"bucket_ms"`
+	// OverTime counts the errors (of the Fingerprint, if one was asked
+	// for) per bucket, every bucket of the window included.
+	OverTime []TimeCount `json:"over_time"`
 	// BaseRate is the fraction of non-error events in sessions that an
 	// error follows within the Horizon.
 	BaseRate float64 `json:"base_rate"`
@@ -91,7 +97,7 @@ type ErrorsResult struct {
 
 // Errors groups the errors of the window by fingerprint (count, users
 // affected, first and last seen, the newest as a sample with its message and
-// stack) and ranks the actions that lead to them.
+// stack), counts them over time and ranks the actions that lead to them.
 //
 // Actions: within each session, events are ordered by (event_time, id); an
 // event that is not an error is "followed" when one of the next Horizon
@@ -155,6 +161,10 @@ GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.Args(
 	}
 	for _, g := range groups {
 		res.Total += g.Count
+	}
+	res.Bucket = BucketFor(w.Duration())
+	if res.OverTime, err = a.countByBucket(ctx, "errors: over time", f, w, res.Bucket); err != nil {
+		return ErrorsResult{}, err
 	}
 	slices.SortFunc(groups, func(x, y group) int {
 		if c := cmp.Compare(y.Count, x.Count); c != 0 {

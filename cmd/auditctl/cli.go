@@ -78,8 +78,10 @@ func commands() []command {
 		{"patterns", "", "clusters of users by their usage, and how they split across groups", runPatterns},
 		{"unused", "", "the least used record types and menu items, those never used included", runUnused},
 		{"history", "OBJECT", "where an object came from, its modifications and what was derived from it", runHistory},
+		{"serve", "", "the dashboard in the browser: overview, log with live tail, errors, performance, ...", runServe},
 		{"migrate", "", "create or update the audit tables (--print: the SQL, to apply by hand)", runMigrate},
 		{"verify", "", "check the tamper-evident digest chain: what was changed, deleted or inserted, and where", runVerify},
+		{"collect", "", "write the events of a JetStream stream to the database (--from nats://..., --to DSN)", runCollect},
 		{"hash", "[VALUE]", "the HMAC that replaces a value redacted with a key, to search for it", runHash},
 		{"settings", "ACTION", "the logger settings kept in Postgres: show, set, history, revert, effective", runSettings},
 	}
