@@ -134,12 +134,18 @@ func (a *Analyzer) Errors(ctx context.Context, req ErrorsRequest) (ErrorsResult,
 		msgRaw []byte
 	}
 	var groups []group
-	err = a.query(ctx, "errors", `SELECT e.error_stack_trace_hash, e.error_stack_trace_hash_raw,
+	q, args := `SELECT e.error_stack_trace_hash, e.error_stack_trace_hash_raw,
  CASE WHEN e.error_stack_trace_hash IS NULL THEN e.description END AS m,
  CASE WHEN e.error_stack_trace_hash IS NULL THEN e.description_raw END AS mr,
  count(*) AS n, count(DISTINCT e.user_id), min(e.event_time), max(e.event_time)
 FROM {events} e WHERE `+f.String()+`
-GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.Args(), func(r *sqlx.Rows) error {
+GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.Args()
+	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+		return ErrorsResult{}, err
+	} else if rolled {
+		q, args = a.errorGroupsSQL(sp, req.Fingerprint)
+	}
+	err = a.query(ctx, "errors", q, args, func(r *sqlx.Rows) error {
 		var g group
 		var first, last driver.ScanTime
 		if err := r.Scan(&g.fp, &g.fpRaw, &g.msg, &g.msgRaw, &g.Count, &g.Users, &first, &last); err != nil {

@@ -1,0 +1,254 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/driver"
+	"github.com/auditkit/audit/internal/driver/pg"
+)
+
+// RollupOptions configure a [RollupRunner]. The zero value means the
+// defaults.
+type RollupOptions struct {
+	// Interval is how often the runner brings the rollups up to date.
+	// Default 5 seconds.
+	Interval time.Duration
+	// Trail is how long after an hour ends the runner keeps rolling it up
+	// again on every run, for the events committed late. Default 10
+	// minutes.
+	Trail time.Duration
+	// CheckInterval is how often the runner compares the number of events
+	// of each day with what the rollups count, and rolls up again the days
+	// that differ (events committed after Trail). Default 1 minute.
+	CheckInterval time.Duration
+	// Now returns the current time. Default [time.Now].
+	Now func() time.Time
+	// OnError receives the errors of the runs (the runner tries again at
+	// the next Interval). Default: none reported.
+	OnError func(error)
+}
+
+func (o RollupOptions) withDefaults() RollupOptions {
+	if o.Interval == 0 {
+		o.Interval = 5 * time.Second
+	}
+	if o.Trail == 0 {
+		o.Trail = 10 * time.Minute
+	}
+	if o.CheckInterval == 0 {
+		o.CheckInterval = time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.OnError == nil {
+		o.OnError = func(error) {}
+	}
+	return o
+}
+
+// RollupRunner keeps the rollup tables of a store current (see
+// [Store.StartRollups]). Close stops it.
+type RollupRunner struct {
+	s      *Store
+	opts   RollupOptions
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+// StartRollups starts a goroutine that keeps the rollup tables, which the
+// analysis package's window questions read, current: every
+// opts.Interval it rolls up the hours that ended since its last run, and
+// again those that ended less than opts.Trail ago; every
+// opts.CheckInterval it compares each day's number of events with the
+// rollups' and rolls up again the days that differ. Its first run builds
+// the rollups from the oldest event when there are none.
+//
+// It is not in the write path: it reads what the store committed. Any
+// number of processes may run one: each transaction of a run holds the
+// schema's rollup advisory lock (pg_try_advisory_xact_lock), so only one
+// writes at a time and the others skip their turn. Close stops it.
+func (s *Store) StartRollups(opts RollupOptions) (*RollupRunner, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	if opts.Interval < 0 || opts.Trail < 0 || opts.CheckInterval < 0 {
+		return nil, fmt.Errorf("postgres: %w: negative RollupOptions", audit.ErrInvalidOptions)
+	}
+	opts = opts.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &RollupRunner{s: s, opts: opts, cancel: cancel, done: make(chan struct{})}
+	go r.loop(ctx)
+	return r, nil
+}
+
+func (r *RollupRunner) loop(ctx context.Context) {
+	defer close(r.done)
+	t := time.NewTicker(r.opts.Interval)
+	defer t.Stop()
+	for {
+		if _, err := r.s.rollup(ctx, r.opts); err != nil && ctx.Err() == nil {
+			r.opts.OnError(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close stops the runner, interrupting a run in progress, and waits for its
+// goroutine to end or ctx to be done. It is idempotent.
+func (r *RollupRunner) Close(ctx context.Context) error {
+	r.once.Do(r.cancel)
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("postgres: rollup: close: %w", ctx.Err())
+	}
+}
+
+// Rollup runs the rollup runner's work once, with the default
+// [RollupOptions] but for now: it reports false when another process held the
+// rollup lock and nothing was done.
+func (s *Store) Rollup(ctx context.Context, now time.Time) (bool, error) {
+	if err := s.checkOpen(); err != nil {
+		return false, err
+	}
+	return s.rollup(ctx, RollupOptions{Now: func() time.Time { return now }}.withDefaults())
+}
+
+func (s *Store) rollup(ctx context.Context, opts RollupOptions) (bool, error) {
+	now := opts.Now().UTC()
+	db := s.conn.DB()
+	st, err := pg.ReadRollupState(ctx, db, s.d)
+	if err != nil {
+		return false, translate("rollup", err)
+	}
+	hi := now.Truncate(time.Hour)
+	if !st.OK {
+		return s.build(ctx, now, time.Time{}, false)
+	}
+	lo := now.Add(-opts.Trail).Truncate(time.Hour)
+	if st.Through.Before(lo) {
+		lo = st.Through
+	}
+	if lo.Before(st.Since) {
+		lo = st.Since
+	}
+	var days []time.Time
+	check := now.Sub(st.Checked) >= opts.CheckInterval
+	if check {
+		if days, err = pg.StaleDays(ctx, db, s.d, st.Since, st.Through); err != nil {
+			return false, translate("rollup: check", err)
+		}
+	}
+	ran := true
+	for _, day := range days {
+		ok, err := pg.Roll(ctx, db, s.d, s.opts.Schema, maxTime(day, st.Since), minTime(day.Add(driver.Day), st.Through), false, time.Time{})
+		if err != nil {
+			return false, translate("rollup", err)
+		}
+		ran = ran && ok
+	}
+	var checked time.Time
+	if check {
+		checked = now
+	}
+	ok, err := s.rollRange(ctx, lo, hi, false, checked)
+	return ran && ok, err
+}
+
+// rollRange rolls up [lo, hi) a day at a time, oldest first.
+func (s *Store) rollRange(ctx context.Context, lo, hi time.Time, wait bool, checked time.Time) (bool, error) {
+	ran := true
+	for from := lo; ; {
+		to := minTime(from.Truncate(driver.Day).Add(driver.Day), hi)
+		if !from.Before(to) {
+			to = from
+		}
+		ok, err := pg.Roll(ctx, s.conn.DB(), s.d, s.opts.Schema, from, to, wait, checked)
+		if err != nil {
+			return false, translate("rollup", err)
+		}
+		ran = ran && ok
+		from = to
+		if !from.Before(hi) {
+			return ran, nil
+		}
+	}
+}
+
+// RebuildRollups computes the rollups again from the events, exactly, from
+// since (rounded down to its UTC day; zero: the oldest event) up to the
+// current hour, a day per transaction, waiting for the rollup lock of each.
+// The rollups then cover since on.
+func (s *Store) RebuildRollups(ctx context.Context, since time.Time) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	_, err := s.build(ctx, s.opts.Now().UTC(), since, true)
+	return err
+}
+
+// build rolls up [since, now's hour), since defaulting to the oldest
+// event's day (now's without events). Days before the current coverage are
+// rolled newest first, so that each touches it.
+func (s *Store) build(ctx context.Context, now, since time.Time, wait bool) (bool, error) {
+	db := s.conn.DB()
+	hi := now.Truncate(time.Hour)
+	if since.IsZero() {
+		first, ok, err := pg.EarliestEvent(ctx, db, s.d)
+		if err != nil {
+			return false, translate("rollup", err)
+		}
+		since = hi
+		if ok && first.Before(hi) {
+			since = first
+		}
+	}
+	lo := since.UTC().Truncate(driver.Day)
+	st, err := pg.ReadRollupState(ctx, db, s.d)
+	if err != nil {
+		return false, translate("rollup", err)
+	}
+	ran := true
+	if st.OK && lo.Before(st.Since) {
+		for day := st.Since.Add(-driver.Day); !day.Before(lo); day = day.Add(-driver.Day) {
+			ok, err := pg.Roll(ctx, db, s.d, s.opts.Schema, day, day.Add(driver.Day), wait, time.Time{})
+			if err != nil {
+				return false, translate("rollup", err)
+			}
+			ran = ran && ok
+		}
+	}
+	if st.OK && lo.After(st.Through) {
+		lo = st.Through
+	}
+	if st.OK && lo.Before(st.Since) {
+		lo = st.Since
+	}
+	ok, err := s.rollRange(ctx, lo, hi, wait, time.Time{})
+	return ran && ok, err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
