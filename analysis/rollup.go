@@ -197,7 +197,7 @@ func (a *Analyzer) perfRolled(ctx context.Context, s driver.Span, types []string
 			return nil, err
 		}
 	}
-	out := make([]PerfStat, 0, len(stats))
+	var out []PerfStat
 	for _, x := range stats {
 		q, err := x.sketch.GetValuesAtQuantiles([]float64{0.5, 0.95, 0.99})
 		if err != nil {

@@ -166,7 +166,8 @@ func RawRollup(d Dialect, r Rollup, rs []Range) (string, []any) {
 // Relation returns a query (with {table} names and ? placeholders) of the
 // rows of r over the span s: its daily and hourly rows, and the rows the
 // events of its raw ranges make on the fly (hourly). Its columns are bucket
-// then r.Cols; wrap it as a subquery.
+// then r.Cols (named so with a column alias list, which Postgres has);
+// wrap it as a subquery.
 func Relation(d Dialect, r Rollup, s Span) (string, []any) {
 	var parts []string
 	var args []any
@@ -187,10 +188,10 @@ func Relation(d Dialect, r Rollup, s Span) (string, []any) {
 	}
 	if len(s.Raw) > 0 {
 		q, a := RawRollup(d, r, s.Raw)
-		parts = append(parts, q)
+		parts = append(parts, "SELECT * FROM ("+q+") x (bucket, "+r.Cols+")")
 		args = append(args, a...)
 	}
-	return strings.Join(parts, "\nUNION ALL ") + "", args
+	return strings.Join(parts, "\nUNION ALL "), args
 }
 
 // maxMS is the largest ms param read as a duration: the longest

@@ -166,11 +166,14 @@ func (s *Store) rollup(ctx context.Context, opts RollupOptions) (bool, error) {
 	return ran && ok, err
 }
 
-// rollRange rolls up [lo, hi) a day at a time, oldest first.
+// chunk is how many days one transaction rolls up at most.
+const chunk = 7 * driver.Day
+
+// rollRange rolls up [lo, hi) a chunk at a time, oldest first.
 func (s *Store) rollRange(ctx context.Context, lo, hi time.Time, wait bool, checked time.Time) (bool, error) {
 	ran := true
 	for from := lo; ; {
-		to := minTime(from.Truncate(driver.Day).Add(driver.Day), hi)
+		to := minTime(from.Truncate(driver.Day).Add(chunk), hi)
 		if !from.Before(to) {
 			to = from
 		}
@@ -200,7 +203,7 @@ func (s *Store) RebuildRollups(ctx context.Context, since time.Time) error {
 
 // build rolls up [since, now's hour), since defaulting to the oldest
 // event's day (now's without events). Days before the current coverage are
-// rolled newest first, so that each touches it.
+// rolled newest first, so that each chunk touches it.
 func (s *Store) build(ctx context.Context, now, since time.Time, wait bool) (bool, error) {
 	db := s.conn.DB()
 	hi := now.Truncate(time.Hour)
@@ -221,8 +224,8 @@ func (s *Store) build(ctx context.Context, now, since time.Time, wait bool) (boo
 	}
 	ran := true
 	if st.OK && lo.Before(st.Since) {
-		for day := st.Since.Add(-driver.Day); !day.Before(lo); day = day.Add(-driver.Day) {
-			ok, err := pg.Roll(ctx, db, s.d, s.opts.Schema, day, day.Add(driver.Day), wait, time.Time{})
+		for to := st.Since; lo.Before(to); to = to.Add(-chunk) {
+			ok, err := pg.Roll(ctx, db, s.d, s.opts.Schema, maxTime(lo, to.Add(-chunk)), to, wait, time.Time{})
 			if err != nil {
 				return false, translate("rollup", err)
 			}

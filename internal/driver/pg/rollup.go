@@ -104,11 +104,10 @@ func Roll(ctx context.Context, db *sqlx.DB, d Dialect, schema string, from, to t
 			return false, err
 		}
 	}
-	for day := from.Truncate(driver.Day); day.Before(to); day = day.Add(driver.Day) {
-		if day.Before(st.Since) || day.Add(driver.Day).After(st.Through) {
-			continue
-		}
-		if err := rollDay(ctx, tx, d, day); err != nil {
+	// The whole days of [from, to) that the coverage holds.
+	dfrom, dto := maxTime(from.Truncate(driver.Day), st.Since), minTime(to, st.Through).Truncate(driver.Day)
+	if dfrom.Before(dto) {
+		if err := rollDays(ctx, tx, d, dfrom, dto); err != nil {
 			return false, err
 		}
 	}
@@ -137,14 +136,24 @@ func rollHours(ctx context.Context, tx *sqlx.Tx, d Dialect, from, to time.Time) 
 	if err != nil {
 		return err
 	}
+	sketches, err := readSketches(rows, func(s *ddsketch.DDSketch, dur float64) error { return s.Add(dur) })
+	if err != nil {
+		return err
+	}
+	return writeSketches(ctx, tx, d, driver.HourWidth, sketches)
+}
+
+// readSketches reads rows of (bucket, event_type_id, v) and adds each v
+// to the sketch of its bucket and type with add; it closes rows.
+func readSketches[V any](rows *sqlx.Rows, add func(*ddsketch.DDSketch, V) error) (map[sketchKey]*ddsketch.DDSketch, error) {
+	defer rows.Close()
 	sketches := map[sketchKey]*ddsketch.DDSketch{}
 	for rows.Next() {
 		var k sketchKey
 		var b driver.ScanTime
-		var dur float64
-		if err := rows.Scan(&b, &k.typ, &dur); err != nil {
-			rows.Close()
-			return err
+		var v V
+		if err := rows.Scan(&b, &k.typ, &v); err != nil {
+			return nil, err
 		}
 		k.bucket = b.Time
 		s := sketches[k]
@@ -152,16 +161,11 @@ func rollHours(ctx context.Context, tx *sqlx.Tx, d Dialect, from, to time.Time) 
 			s = driver.NewSketch()
 			sketches[k] = s
 		}
-		if err := s.Add(dur); err != nil {
-			rows.Close()
-			return err
+		if err := add(s, v); err != nil {
+			return nil, err
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	return writeSketches(ctx, tx, d, driver.HourWidth, sketches)
+	return sketches, rows.Err()
 }
 
 type sketchKey struct {
@@ -186,44 +190,27 @@ func writeSketches(ctx context.Context, tx *sqlx.Tx, d Dialect, width int, sketc
 	return nil
 }
 
-// rollDay rewrites the daily rows of day from its hourly rows.
-func rollDay(ctx context.Context, tx *sqlx.Tx, d Dialect, day time.Time) error {
-	end := day.Add(driver.Day)
+// rollDays rewrites the daily rows of the days of [from, to) (whole days)
+// from their hourly rows.
+func rollDays(ctx context.Context, tx *sqlx.Tx, d Dialect, from, to time.Time) error {
+	day := d.Bucket("bucket", driver.Day)
 	for _, r := range driver.Rollups {
 		t := d.Table(r.Table)
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE width = 24 AND bucket = $1", day); err != nil {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE width = 24 AND bucket >= $1 AND bucket < $2", from, to); err != nil {
 			return fmt.Errorf("%s: %w", r.Table, err)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO "+t+" (width, bucket, "+r.Cols+") SELECT 24, $1::timestamptz, "+r.Merge+
-			" FROM "+t+" WHERE width = 1 AND bucket >= $1 AND bucket < $2 GROUP BY "+r.Key, day, end); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+t+" (width, bucket, "+r.Cols+") SELECT 24, "+day+", "+r.Merge+
+			" FROM "+t+" WHERE width = 1 AND bucket >= $1 AND bucket < $2 GROUP BY 2, "+r.Key, from, to); err != nil {
 			return fmt.Errorf("%s: %w", r.Table, err)
 		}
 	}
-	rows, err := tx.QueryxContext(ctx, "SELECT event_type_id, dur_sketch FROM "+d.Table(driver.TableRollupTypes)+
-		" WHERE width = 1 AND bucket >= $1 AND bucket < $2 AND dur_sketch IS NOT NULL", day, end)
+	rows, err := tx.QueryxContext(ctx, "SELECT "+day+", event_type_id, dur_sketch FROM "+d.Table(driver.TableRollupTypes)+
+		" WHERE width = 1 AND bucket >= $1 AND bucket < $2 AND dur_sketch IS NOT NULL", from, to)
 	if err != nil {
 		return err
 	}
-	sketches := map[sketchKey]*ddsketch.DDSketch{}
-	for rows.Next() {
-		k := sketchKey{bucket: day}
-		var b []byte
-		if err := rows.Scan(&k.typ, &b); err != nil {
-			rows.Close()
-			return err
-		}
-		s := sketches[k]
-		if s == nil {
-			s = driver.NewSketch()
-			sketches[k] = s
-		}
-		if err := s.DecodeAndMergeWith(b); err != nil {
-			rows.Close()
-			return err
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	sketches, err := readSketches(rows, func(s *ddsketch.DDSketch, enc []byte) error { return s.DecodeAndMergeWith(enc) })
+	if err != nil {
 		return err
 	}
 	return writeSketches(ctx, tx, d, driver.DayWidth, sketches)
