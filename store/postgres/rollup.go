@@ -115,14 +115,15 @@ func (r *RollupRunner) Close(ctx context.Context) error {
 	}
 }
 
-// Rollup runs the rollup runner's work once, with the default
-// [RollupOptions] but for now: it reports false when another process held the
-// rollup lock and nothing was done.
-func (s *Store) Rollup(ctx context.Context, now time.Time) (bool, error) {
+// Rollup does the work of one run of a [RollupRunner] with opts (its
+// Interval and OnError unused) and returns: it reports false when another
+// transaction held the rollup lock, and some of the work was left to the
+// next run.
+func (s *Store) Rollup(ctx context.Context, opts RollupOptions) (bool, error) {
 	if err := s.checkOpen(); err != nil {
 		return false, err
 	}
-	return s.rollup(ctx, RollupOptions{Now: func() time.Time { return now }}.withDefaults())
+	return s.rollup(ctx, opts.withDefaults())
 }
 
 func (s *Store) rollup(ctx context.Context, opts RollupOptions) (bool, error) {
