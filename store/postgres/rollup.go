@@ -17,13 +17,16 @@ type RollupOptions struct {
 	// Interval is how often the runner brings the rollups up to date.
 	// Default 5 seconds.
 	Interval time.Duration
-	// Trail is how long after an hour ends the runner keeps rolling it up
-	// again on every run, for the events committed late. Default 10
-	// minutes.
+	// Trail is how long after an hour ends the runner, on every run,
+	// compares its number of events with what the rollups count and rolls
+	// it up again when they differ: events committed late, up to Trail
+	// after their time, are in the rollups at the next run. Default 1
+	// hour.
 	Trail time.Duration
-	// CheckInterval is how often the runner compares the number of events
-	// of each day with what the rollups count, and rolls up again the days
-	// that differ (events committed after Trail). Default 1 minute.
+	// CheckInterval is how often the runner does the same for each day
+	// of the rollups (older than Trail): events committed later still (a
+	// spool replayed after an outage, say) are in the rollups within
+	// CheckInterval. Default 5 minutes.
 	CheckInterval time.Duration
 	// Now returns the current time. Default [time.Now].
 	Now func() time.Time
@@ -37,10 +40,10 @@ func (o RollupOptions) withDefaults() RollupOptions {
 		o.Interval = 5 * time.Second
 	}
 	if o.Trail == 0 {
-		o.Trail = 10 * time.Minute
+		o.Trail = time.Hour
 	}
 	if o.CheckInterval == 0 {
-		o.CheckInterval = time.Minute
+		o.CheckInterval = 5 * time.Minute
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -62,17 +65,26 @@ type RollupRunner struct {
 }
 
 // StartRollups starts a goroutine that keeps the rollup tables, which the
-// analysis package's window questions read, current: every
-// opts.Interval it rolls up the hours that ended since its last run, and
-// again those that ended less than opts.Trail ago; every
-// opts.CheckInterval it compares each day's number of events with the
-// rollups' and rolls up again the days that differ. Its first run builds
-// the rollups from the oldest event when there are none.
+// analysis package's window questions read, current. Every opts.Interval
+// it rolls up the hours that ended since its last run, and again those of
+// the last opts.Trail whose number of events changed since they were
+// rolled up; every opts.CheckInterval it does the same for each day of the
+// rollups. Its first run builds the rollups from the oldest event's day
+// when there are none.
+//
+// No event is missed or counted twice: rolling up a range of hours
+// recomputes its rows from the events, in one repeatable-read transaction
+// (its rows are replaced, never added to), so a run sees each event of the
+// range once, and a range whose events changed after it was rolled up
+// differs in count from its rows until it is rolled up again. The hour in
+// progress is never rolled up: the questions read it from the events.
 //
 // It is not in the write path: it reads what the store committed. Any
-// number of processes may run one: each transaction of a run holds the
-// schema's rollup advisory lock (pg_try_advisory_xact_lock), so only one
-// writes at a time and the others skip their turn. Close stops it.
+// number of processes may run one: each transaction holds the schema's
+// rollup advisory lock (pg_try_advisory_xact_lock), so only one writes at a
+// time and the others skip their turn. The role needs DELETE and UPDATE on
+// the rollup tables (the store's owner; not the append-only writer of
+// [Store.Grant]). Close stops it.
 func (s *Store) StartRollups(opts RollupOptions) (*RollupRunner, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
@@ -137,33 +149,39 @@ func (s *Store) rollup(ctx context.Context, opts RollupOptions) (bool, error) {
 	if !st.OK {
 		return s.build(ctx, now, time.Time{}, false)
 	}
-	lo := now.Add(-opts.Trail).Truncate(time.Hour)
-	if st.Through.Before(lo) {
-		lo = st.Through
+	// The trailing hours already rolled up: again those whose counts
+	// changed. Then the whole coverage, a day at a time, at each check.
+	var stale []driver.Range
+	lo := maxTime(st.Since, minTime(st.Through, now.Add(-opts.Trail).Truncate(time.Hour)))
+	hours, err := pg.Stale(ctx, db, s.d, time.Hour, lo, st.Through)
+	if err != nil {
+		return false, translate("rollup", err)
 	}
-	if lo.Before(st.Since) {
-		lo = st.Since
+	for _, h := range hours {
+		stale = append(stale, driver.Range{From: h, To: h.Add(time.Hour)})
 	}
-	var days []time.Time
-	check := now.Sub(st.Checked) >= opts.CheckInterval
-	if check {
-		if days, err = pg.StaleDays(ctx, db, s.d, st.Since, st.Through); err != nil {
+	var checked time.Time
+	if now.Sub(st.Checked) >= opts.CheckInterval {
+		checked = now
+		days, err := pg.Stale(ctx, db, s.d, driver.Day, st.Since, lo)
+		if err != nil {
 			return false, translate("rollup: check", err)
+		}
+		for _, d := range days {
+			stale = append(stale, driver.Range{From: maxTime(d, st.Since), To: minTime(d.Add(driver.Day), lo)})
 		}
 	}
 	ran := true
-	for _, day := range days {
-		ok, err := pg.Roll(ctx, db, s.d, s.opts.Schema, maxTime(day, st.Since), minTime(day.Add(driver.Day), st.Through), false, time.Time{})
+	for _, r := range stale {
+		ok, err := pg.Roll(ctx, db, s.d, s.opts.Schema, r.From, r.To, false, time.Time{})
 		if err != nil {
 			return false, translate("rollup", err)
 		}
 		ran = ran && ok
 	}
-	var checked time.Time
-	if check {
-		checked = now
-	}
-	ok, err := s.rollRange(ctx, lo, hi, false, checked)
+	// The hours that ended since the last run (none: the check's time is
+	// recorded all the same).
+	ok, err := s.rollRange(ctx, st.Through, maxTime(st.Through, hi), false, checked)
 	return ran && ok, err
 }
 

@@ -2,6 +2,7 @@ package pg
 
 import (
 	"context"
+	"slices"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -216,20 +217,19 @@ func rollDays(ctx context.Context, tx *sqlx.Tx, d Dialect, from, to time.Time) e
 	return writeSketches(ctx, tx, d, driver.DayWidth, sketches)
 }
 
-// StaleDays returns the days of the coverage [since, through) whose number
-// of events (those the questions count) differs from what the rollups
-// count: days that events committed after their hours were rolled up (or
-// removed since) changed.
-func StaleDays(ctx context.Context, db sqlx.QueryerContext, d Dialect, since, through time.Time) ([]time.Time, error) {
+// Stale returns the buckets of the given width (an hour or a day) of the
+// coverage [since, through) whose number of events (those the questions
+// count) differs from what the rollups count: buckets that events committed
+// after their hours were rolled up (or removed since) changed.
+func Stale(ctx context.Context, db sqlx.QueryerContext, d Dialect, width time.Duration, since, through time.Time) ([]time.Time, error) {
 	counts := map[time.Time]int64{}
 	w := driver.NewWhere(d)
 	w.Window(since, through)
-	day := d.Bucket("e.event_time", driver.Day)
-	q := sqlOf(d, "SELECT "+day+", count(*) FROM {events} e WHERE "+w.String()+" GROUP BY 1")
+	q := sqlOf(d, "SELECT "+d.Bucket("e.event_time", width)+", count(*) FROM {events} e WHERE "+w.String()+" GROUP BY 1")
 	if err := addCounts(ctx, db, counts, 1, q, w.Args()...); err != nil {
 		return nil, err
 	}
-	q = "SELECT " + d.Bucket("bucket", driver.Day) + ", sum(n) FROM " + d.Table(driver.TableRollupTypes) + " WHERE width = 1 AND bucket >= $1 AND bucket < $2 GROUP BY 1"
+	q = "SELECT " + d.Bucket("bucket", width) + ", sum(n) FROM " + d.Table(driver.TableRollupTypes) + " WHERE width = 1 AND bucket >= $1 AND bucket < $2 GROUP BY 1"
 	if err := addCounts(ctx, db, counts, -1, q, since, through); err != nil {
 		return nil, err
 	}
@@ -239,6 +239,7 @@ func StaleDays(ctx context.Context, db sqlx.QueryerContext, d Dialect, since, th
 			out = append(out, t)
 		}
 	}
+	slices.SortFunc(out, time.Time.Compare)
 	return out, nil
 }
 
