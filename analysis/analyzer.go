@@ -28,10 +28,10 @@ type Options struct {
 	PollInterval time.Duration
 
 	// NoRollups makes the window questions read the events even where the
-	// store keeps rollups (see [postgres.Store.StartRollups]) that cover
-	// the window. Default false: on Postgres, Overview, Usage (of
-	// everything), Unused, Patterns, Errors and Perf read the whole hours
-	// and days of their windows from the rollups.
+	// store keeps rollups that cover the window (see the package doc).
+	// Default false: on Postgres, Overview, Usage (of everything), Unused,
+	// Patterns, Errors and Perf read the whole hours and days of their
+	// windows from the rollups.
 	NoRollups bool
 }
 
