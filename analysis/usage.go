@@ -447,6 +447,15 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 	for _, it := range req.Items {
 		items[it] = 0
 	}
+	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+		return UnusedResult{}, err
+	} else if rolled {
+		if err := a.menuRolled(ctx, sp, items); err != nil {
+			return UnusedResult{}, err
+		}
+		res.MenuItems = leastFirst(items, req.Limit)
+		return res, nil
+	}
 	menu := driver.NewWhere(a.d)
 	menu.Types([]string{datagrok.MainMenuItemClick})
 	err = a.query(ctx, "unused: menu items", `SELECT v.value, v.value_raw,

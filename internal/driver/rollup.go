@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/datagrok"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -20,6 +21,7 @@ const (
 	TableRollupUsers    = "rollup_users"
 	TableRollupSessions = "rollup_sessions"
 	TableRollupErrors   = "rollup_errors"
+	TableRollupMenu     = "rollup_menu"
 )
 
 // Widths of the rollup buckets, in hours (the width column).
@@ -39,9 +41,10 @@ type Rollup struct {
 	Table string
 	// Cols are its columns after width and bucket, comma-separated.
 	Cols string
-	// Raw is the select list over events e that yields Cols, grouped by
-	// Group, for the events that also match Cond (empty for all).
-	Raw, Group, Cond string
+	// Raw is the select list over events e (joined with Join, if any)
+	// that yields Cols, grouped by Group, for the events that also match
+	// Cond (empty for all).
+	Raw, Group, Cond, Join string
 	// Key are the columns that identify a row within a bucket, and Merge
 	// the select list that merges the rows of one Key into one of a wider
 	// bucket.
@@ -70,7 +73,12 @@ var (
 		Raw: errorFields + ", count(*), min(e.event_time), max(e.event_time)", Group: errorFields,
 		Cond: "e.event_type_id IN (SELECT id FROM {event_types} WHERE source = 'error')",
 		Key:  "fp, fp_raw, msg, msg_raw, user_id, user_id_raw", Merge: "fp, fp_raw, msg, msg_raw, user_id, user_id_raw, sum(n), min(lo), max(hi)"}
-	Rollups = []Rollup{RollupTypes, RollupUsers, RollupSessions, RollupErrors}
+	RollupMenu = Rollup{Table: TableRollupMenu, Cols: "item, item_raw, n",
+		Join: " JOIN {event_parameter_values} v ON v.event_id = e.id", Raw: "v.value, v.value_raw, count(*)", Group: "v.value, v.value_raw",
+		Cond: "e.event_type_id IN (SELECT id FROM {event_types} WHERE friendly_name = '" + datagrok.MainMenuItemClick + "' AND friendly_name_raw IS NULL)" +
+			" AND v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = 'item')",
+		Key: "item, item_raw", Merge: "item, item_raw, sum(n)"}
+	Rollups = []Rollup{RollupTypes, RollupUsers, RollupSessions, RollupErrors, RollupMenu}
 )
 
 // Range is a time range, From inclusive, To exclusive.
@@ -159,7 +167,7 @@ func RawRollup(d Dialect, r Rollup, rs []Range) (string, []any) {
 	}
 	cond, args := ranges(d, "e.event_time", rs)
 	w.Add(cond, args...)
-	return "SELECT " + d.Bucket("e.event_time", time.Hour) + " AS bucket, " + r.Raw + " FROM {events} e WHERE " + w.String() +
+	return "SELECT " + d.Bucket("e.event_time", time.Hour) + " AS bucket, " + r.Raw + " FROM {events} e" + r.Join + " WHERE " + w.String() +
 		" GROUP BY 1, " + r.Group, w.Args()
 }
 

@@ -65,3 +65,13 @@ CREATE TABLE rollup_errors (
     hi          timestamptz NOT NULL
 );
 CREATE INDEX rollup_errors_bucket ON rollup_errors (width, bucket);
+
+-- Clicks per menu item: main-menu-item-click events by their item param.
+CREATE TABLE rollup_menu (
+    width    smallint NOT NULL,
+    bucket   timestamptz NOT NULL,
+    item     text,
+    item_raw bytea,
+    n        bigint NOT NULL
+);
+CREATE INDEX rollup_menu_bucket ON rollup_menu (width, bucket);
