@@ -2,11 +2,11 @@ package pg
 
 import (
 	"context"
-	"slices"
 	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"time"
 
 	"github.com/DataDog/sketches-go/ddsketch"
