@@ -214,16 +214,7 @@ func (a *Analyzer) perfRolled(ctx context.Context, s driver.Span, types []string
 // menuRolled adds to items the menu items ever clicked, with their clicks
 // in the span s, from the rollups (and the events they do not cover).
 func (a *Analyzer) menuRolled(ctx context.Context, s driver.Span, items map[string]int64) error {
-	scan := func(r *sqlx.Rows) error {
-		var text string
-		var raw []byte
-		var n int64
-		if err := r.Scan(&text, &raw, &n); err != nil {
-			return err
-		}
-		items[driver.DecodeText(text, raw)] += n
-		return nil
-	}
+	scan := addCounts(items)
 	rel, args := a.rel(driver.RollupMenu, s)
 	if err := a.query(ctx, "unused: menu items", "SELECT r.item, r.item_raw, sum(r.n) FROM "+rel+" GROUP BY r.item, r.item_raw", args, scan); err != nil {
 		return err

@@ -109,17 +109,23 @@ func (a *Analyzer) Usage(ctx context.Context, req UsageRequest) (UsageResult, er
 // (event_type_id, c) rows.
 func (a *Analyzer) countByType(ctx context.Context, op, inner string, args []any) ([]Count, error) {
 	counts := map[string]int64{}
-	err := a.query(ctx, op, "SELECT t.friendly_name, t.friendly_name_raw, c FROM ("+inner+") x JOIN {event_types} t ON t.id = x.event_type_id", args, func(r *sqlx.Rows) error {
-		var name string
+	err := a.query(ctx, op, "SELECT t.friendly_name, t.friendly_name_raw, c FROM ("+inner+") x JOIN {event_types} t ON t.id = x.event_type_id", args, addCounts(counts))
+	return sortedCounts(counts), err
+}
+
+// addCounts returns a scan of rows of (text, its _raw, count) that adds
+// each count to that of its text in counts.
+func addCounts(counts map[string]int64) func(*sqlx.Rows) error {
+	return func(r *sqlx.Rows) error {
+		var text string
 		var raw []byte
 		var n int64
-		if err := r.Scan(&name, &raw, &n); err != nil {
+		if err := r.Scan(&text, &raw, &n); err != nil {
 			return err
 		}
-		counts[driver.DecodeText(name, raw)] += n
+		counts[driver.DecodeText(text, raw)] += n
 		return nil
-	})
-	return sortedCounts(counts), err
+	}
 }
 
 // rawTypeCounts returns the query of the number of events that match f per
@@ -462,17 +468,7 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
  sum(CASE WHEN e.event_time >= ? AND e.event_time < ? THEN 1 ELSE 0 END)
 FROM {events} e JOIN {event_parameter_values} v ON v.event_id = e.id
 WHERE `+menu.String()+` AND v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = 'item')
-GROUP BY v.value, v.value_raw`, append([]any{a.d.TimeArg(w.Since), a.d.TimeArg(w.Until)}, menu.Args()...),
-		func(r *sqlx.Rows) error {
-			var text string
-			var raw []byte
-			var n int64
-			if err := r.Scan(&text, &raw, &n); err != nil {
-				return err
-			}
-			items[driver.DecodeText(text, raw)] += n
-			return nil
-		})
+GROUP BY v.value, v.value_raw`, append([]any{a.d.TimeArg(w.Since), a.d.TimeArg(w.Until)}, menu.Args()...), addCounts(items))
 	if err != nil {
 		return UnusedResult{}, err
 	}

@@ -99,8 +99,8 @@ func (s Span) Rolled() bool { return len(s.Days)+len(s.Hours) > 0 }
 // rest (the partial hours at the edges, what the coverage lacks) from the
 // events.
 func PlanSpan(since, until, covSince, covThrough time.Time, days bool) Span {
-	lo := maxTime(ceilTime(since, time.Hour), covSince)
-	hi := minTime(until.Truncate(time.Hour), covThrough)
+	lo := Latest(ceilTime(since, time.Hour), covSince)
+	hi := Earliest(until.Truncate(time.Hour), covThrough)
 	var s Span
 	if !lo.Before(hi) {
 		return Span{Raw: []Range{{since, until}}}
@@ -132,14 +132,16 @@ func ceilTime(t time.Time, w time.Duration) time.Time {
 	return t
 }
 
-func maxTime(a, b time.Time) time.Time {
+// Latest returns the later of a and b.
+func Latest(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
 	}
 	return b
 }
 
-func minTime(a, b time.Time) time.Time {
+// Earliest returns the earlier of a and b.
+func Earliest(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
 	}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -36,15 +37,9 @@ type RollupOptions struct {
 }
 
 func (o RollupOptions) withDefaults() RollupOptions {
-	if o.Interval == 0 {
-		o.Interval = 5 * time.Second
-	}
-	if o.Trail == 0 {
-		o.Trail = time.Hour
-	}
-	if o.CheckInterval == 0 {
-		o.CheckInterval = 5 * time.Minute
-	}
+	o.Interval = cmp.Or(o.Interval, 5*time.Second)
+	o.Trail = cmp.Or(o.Trail, time.Hour)
+	o.CheckInterval = cmp.Or(o.CheckInterval, 5*time.Minute)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -152,7 +147,7 @@ func (s *Store) rollup(ctx context.Context, opts RollupOptions) (bool, error) {
 	// The trailing hours already rolled up: again those whose counts
 	// changed. Then the whole coverage, a day at a time, at each check.
 	var stale []driver.Range
-	lo := maxTime(st.Since, minTime(st.Through, now.Add(-opts.Trail).Truncate(time.Hour)))
+	lo := driver.Latest(st.Since, driver.Earliest(st.Through, now.Add(-opts.Trail).Truncate(time.Hour)))
 	hours, err := pg.Stale(ctx, db, s.d, time.Hour, lo, st.Through)
 	if err != nil {
 		return false, translate("rollup", err)
@@ -168,7 +163,7 @@ func (s *Store) rollup(ctx context.Context, opts RollupOptions) (bool, error) {
 			return false, translate("rollup: check", err)
 		}
 		for _, d := range days {
-			stale = append(stale, driver.Range{From: maxTime(d, st.Since), To: minTime(d.Add(driver.Day), lo)})
+			stale = append(stale, driver.Range{From: driver.Latest(d, st.Since), To: driver.Earliest(d.Add(driver.Day), lo)})
 		}
 	}
 	ran := true
@@ -181,7 +176,7 @@ func (s *Store) rollup(ctx context.Context, opts RollupOptions) (bool, error) {
 	}
 	// The hours that ended since the last run (none: the check's time is
 	// recorded all the same).
-	ok, err := s.rollRange(ctx, st.Through, maxTime(st.Through, hi), false, checked)
+	ok, err := s.rollRange(ctx, st.Through, driver.Latest(st.Through, hi), false, checked)
 	return ran && ok, err
 }
 
@@ -192,7 +187,7 @@ const chunk = 7 * driver.Day
 func (s *Store) rollRange(ctx context.Context, lo, hi time.Time, wait bool, checked time.Time) (bool, error) {
 	ran := true
 	for from := lo; ; {
-		to := minTime(from.Truncate(driver.Day).Add(chunk), hi)
+		to := driver.Earliest(from.Truncate(driver.Day).Add(chunk), hi)
 		if !from.Before(to) {
 			to = from
 		}
@@ -244,7 +239,7 @@ func (s *Store) build(ctx context.Context, now, since time.Time, wait bool) (boo
 	ran := true
 	if st.OK && lo.Before(st.Since) {
 		for to := st.Since; lo.Before(to); to = to.Add(-chunk) {
-			ok, err := pg.Roll(ctx, db, s.d, s.opts.Schema, maxTime(lo, to.Add(-chunk)), to, wait, time.Time{})
+			ok, err := pg.Roll(ctx, db, s.d, s.opts.Schema, driver.Latest(lo, to.Add(-chunk)), to, wait, time.Time{})
 			if err != nil {
 				return false, translate("rollup", err)
 			}
@@ -259,18 +254,4 @@ func (s *Store) build(ctx context.Context, now, since time.Time, wait bool) (boo
 	}
 	ok, err := s.rollRange(ctx, lo, hi, wait, time.Time{})
 	return ran && ok, err
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

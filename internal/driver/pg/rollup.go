@@ -94,7 +94,7 @@ func Roll(ctx context.Context, db *sqlx.DB, d Dialect, schema string, from, to t
 		}
 		_, err = tx.ExecContext(ctx, "INSERT INTO "+state+" (id, since, through, checked) VALUES (1, $1, $2, $3)", from, to, checked)
 	case !from.After(st.Through) && !to.Before(st.Since):
-		st.Since, st.Through = minTime(st.Since, from), maxTime(st.Through, to)
+		st.Since, st.Through = driver.Earliest(st.Since, from), driver.Latest(st.Through, to)
 		_, err = tx.ExecContext(ctx, "UPDATE "+state+" SET since = $1, through = $2, checked = $3 WHERE id = 1", st.Since, st.Through, checked)
 	}
 	if err != nil {
@@ -106,7 +106,7 @@ func Roll(ctx context.Context, db *sqlx.DB, d Dialect, schema string, from, to t
 		}
 	}
 	// The whole days of [from, to) that the coverage holds.
-	dfrom, dto := maxTime(from.Truncate(driver.Day), st.Since), minTime(to, st.Through).Truncate(driver.Day)
+	dfrom, dto := driver.Latest(from.Truncate(driver.Day), st.Since), driver.Earliest(to, st.Through).Truncate(driver.Day)
 	if dfrom.Before(dto) {
 		if err := rollDays(ctx, tx, d, dfrom, dto); err != nil {
 			return false, err
@@ -258,27 +258,4 @@ func addCounts(ctx context.Context, db sqlx.QueryerContext, counts map[time.Time
 		counts[t.Time] += sign * n
 	}
 	return rows.Err()
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-// RollupCoverage implements [driver.RollupReader].
-func (d Dialect) RollupCoverage(ctx context.Context, db sqlx.QueryerContext) (since, through time.Time, ok bool, err error) {
-	st, err := ReadRollupState(ctx, db, d)
-	if IsUndefined(err) {
-		return since, through, false, nil
-	}
-	return st.Since, st.Through, st.OK, err
 }
