@@ -134,9 +134,9 @@ func (a *Analyzer) Patterns(ctx context.Context, req PatternsRequest) (PatternsR
 		return PatternsResult{}, err
 	} else if rolled {
 		var rel string
-		rel, args = a.rel(driver.RollupUsers, sp)
+		rel, args = a.rel(driver.RollupUserTypes, sp)
 		inner = "SELECT r.user_id, r.user_id_raw, r.event_type_id, sum(r.n) AS n FROM " + rel +
-			" WHERE r.user_id IS NOT NULL GROUP BY r.user_id, r.user_id_raw, r.event_type_id"
+			" GROUP BY r.user_id, r.user_id_raw, r.event_type_id"
 	}
 	err = a.query(ctx, "patterns", `SELECT x.user_id, x.user_id_raw, t.friendly_name, t.friendly_name_raw, x.n
 FROM (`+inner+`) x JOIN {event_types} t ON t.id = x.event_type_id`, args, func(r *sqlx.Rows) error {

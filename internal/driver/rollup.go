@@ -16,12 +16,13 @@ import (
 // events per hour and per UTC day that the window questions read instead of
 // the events where they cover the window.
 const (
-	TableRollupState    = "rollup_state"
-	TableRollupTypes    = "rollup_types"
-	TableRollupUsers    = "rollup_users"
-	TableRollupSessions = "rollup_sessions"
-	TableRollupErrors   = "rollup_errors"
-	TableRollupMenu     = "rollup_menu"
+	TableRollupState     = "rollup_state"
+	TableRollupTypes     = "rollup_types"
+	TableRollupUsers     = "rollup_users"
+	TableRollupUserTypes = "rollup_user_types"
+	TableRollupSessions  = "rollup_sessions"
+	TableRollupErrors    = "rollup_errors"
+	TableRollupMenu      = "rollup_menu"
 )
 
 // Widths of the rollup buckets, in hours (the width column).
@@ -63,9 +64,12 @@ var (
 	RollupTypes = Rollup{Table: TableRollupTypes, Cols: "event_type_id, n",
 		Raw: "e.event_type_id, count(*)", Group: "e.event_type_id",
 		Key: "event_type_id", Merge: "event_type_id, sum(n)"}
-	RollupUsers = Rollup{Table: TableRollupUsers, Cols: "user_id, user_id_raw, event_type_id, n",
+	RollupUsers = Rollup{Table: TableRollupUsers, Cols: "user_id, user_id_raw, n",
+		Raw: "e.user_id, e.user_id_raw, count(*)", Group: "e.user_id, e.user_id_raw",
+		Key: "user_id, user_id_raw", Merge: "user_id, user_id_raw, sum(n)"}
+	RollupUserTypes = Rollup{Table: TableRollupUserTypes, Cols: "user_id, user_id_raw, event_type_id, n",
 		Raw: "e.user_id, e.user_id_raw, e.event_type_id, count(*)", Group: "e.user_id, e.user_id_raw, e.event_type_id",
-		Key: "user_id, user_id_raw, event_type_id", Merge: "user_id, user_id_raw, event_type_id, sum(n)"}
+		Cond: "e.user_id IS NOT NULL", Key: "user_id, user_id_raw, event_type_id", Merge: "user_id, user_id_raw, event_type_id, sum(n)"}
 	RollupSessions = Rollup{Table: TableRollupSessions, Cols: "session_id, n",
 		Raw: "e.session_id, count(*)", Group: "e.session_id", Cond: "e.session_id IS NOT NULL",
 		Key: "session_id", Merge: "session_id, sum(n)"}
@@ -78,7 +82,7 @@ var (
 		Cond: "e.event_type_id IN (SELECT id FROM {event_types} WHERE friendly_name = '" + datagrok.MainMenuItemClick + "' AND friendly_name_raw IS NULL)" +
 			" AND v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = 'item')",
 		Key: "item, item_raw", Merge: "item, item_raw, sum(n)"}
-	Rollups = []Rollup{RollupTypes, RollupUsers, RollupSessions, RollupErrors, RollupMenu}
+	Rollups = []Rollup{RollupTypes, RollupUsers, RollupUserTypes, RollupSessions, RollupErrors, RollupMenu}
 )
 
 // Range is a time range, From inclusive, To exclusive.

@@ -75,9 +75,9 @@ type RollupRunner struct {
 // progress is never rolled up: the questions read it from the events.
 //
 // It is not in the write path: it reads what the store committed. Any
-// number of processes may run one: each transaction holds the schema's
-// rollup advisory lock (pg_try_advisory_xact_lock), so only one writes at a
-// time and the others skip their turn. The role needs DELETE and UPDATE on
+// number of processes may run one: each transaction runs while its session
+// holds the schema's rollup advisory lock (pg_try_advisory_lock), so only
+// one writes at a time and the others skip their turn. The role needs DELETE and UPDATE on
 // the rollup tables (the store's owner; not the append-only writer of
 // [Store.Grant]). Close stops it.
 func (s *Store) StartRollups(opts RollupOptions) (*RollupRunner, error) {
@@ -253,5 +253,11 @@ func (s *Store) build(ctx context.Context, now, since time.Time, wait bool) (boo
 		lo = st.Since
 	}
 	ok, err := s.rollRange(ctx, lo, hi, wait, time.Time{})
-	return ran && ok, err
+	if err != nil {
+		return false, err
+	}
+	if err := pg.AnalyzeRollups(ctx, db, s.d); err != nil {
+		return false, translate("rollup: analyze", err)
+	}
+	return ran && ok, nil
 }

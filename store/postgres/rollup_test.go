@@ -42,7 +42,7 @@ func rollupEvents(n int, last time.Time, step time.Duration) []audit.Event {
 func rollupTotals(t *testing.T, s *postgres.Store) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
-	for _, table := range []string{"rollup_types", "rollup_users", "rollup_sessions", "rollup_errors"} {
+	for _, table := range []string{"rollup_types", "rollup_users", "rollup_user_types", "rollup_sessions", "rollup_errors"} {
 		rows, err := s.DB().QueryxContext(context.Background(), fmt.Sprintf("SELECT width, bucket, sum(n) FROM %s.%s GROUP BY 1, 2",
 			pg.Quote(s.Schema()), table))
 		if err != nil {
@@ -80,6 +80,9 @@ func wantTotals(events []audit.Event, since, through time.Time) map[string]int64
 			b := e.Time.Truncate(time.Duration(w) * time.Hour).Format(time.RFC3339)
 			out[fmt.Sprintf("rollup_types %d %s", w, b)]++
 			out[fmt.Sprintf("rollup_users %d %s", w, b)]++
+			if e.UserID != "" {
+				out[fmt.Sprintf("rollup_user_types %d %s", w, b)]++
+			}
 			if e.SessionID != "" {
 				out[fmt.Sprintf("rollup_sessions %d %s", w, b)]++
 			}

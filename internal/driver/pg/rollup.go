@@ -3,6 +3,7 @@ package pg
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -59,25 +60,41 @@ func EarliestEvent(ctx context.Context, db sqlx.QueryerContext, d driver.Dialect
 // events, and the daily ones of the whole days in it that the coverage
 // holds once [from, to) joins it, in one repeatable-read transaction under
 // the schema's rollup lock: it waits for the lock when wait is true, else
-// returns false at once when another transaction holds it. The coverage
+// returns false at once when another session holds it. The coverage
 // grows by [from, to) when the two touch or overlap; checked, when not
 // zero, is recorded as the time of the last count check.
-func Roll(ctx context.Context, db *sqlx.DB, d Dialect, schema string, from, to time.Time, wait bool, checked time.Time) (bool, error) {
-	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+func Roll(ctx context.Context, db *sqlx.DB, d Dialect, schema string, from, to time.Time, wait bool, checked time.Time) (ran bool, err error) {
+	// The lock is the session's, taken before the transaction begins: a
+	// repeatable-read transaction's snapshot is taken at its first
+	// statement, which must then see what the previous holder committed.
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	key := RollupLockKey(schema)
+	if wait {
+		_, err = conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key)
+	} else if err = conn.QueryRowxContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ran); err == nil && !ran {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, uerr := conn.ExecContext(uctx, "SELECT pg_advisory_unlock($1)", key); uerr != nil {
+			// Never back to the pool with the lock held: discarded, the
+			// connection's session ends and the lock with it.
+			conn.Raw(func(any) error { return sqldriver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback()
-	if wait {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", RollupLockKey(schema)); err != nil {
-			return false, err
-		}
-	} else {
-		var got bool
-		if err := tx.QueryRowxContext(ctx, "SELECT pg_try_advisory_xact_lock($1)", RollupLockKey(schema)).Scan(&got); err != nil || !got {
-			return false, err
-		}
-	}
 	st, err := ReadRollupState(ctx, tx, d)
 	if err != nil {
 		return false, err
@@ -258,4 +275,15 @@ func addCounts(ctx context.Context, db sqlx.QueryerContext, counts map[time.Time
 		counts[t.Time] += sign * n
 	}
 	return rows.Err()
+}
+
+// AnalyzeRollups updates the planner's statistics of the rollup tables,
+// after a build wrote most of their rows at once.
+func AnalyzeRollups(ctx context.Context, db sqlx.ExecerContext, d Dialect) error {
+	for _, r := range driver.Rollups {
+		if _, err := db.ExecContext(ctx, "ANALYZE "+d.Table(r.Table)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

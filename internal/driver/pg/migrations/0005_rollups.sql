@@ -29,16 +29,26 @@ CREATE TABLE rollup_types (
     PRIMARY KEY (width, bucket, event_type_id)
 );
 
--- Events per user (NULL for none) and record type.
+-- Events per user (NULL for none).
 CREATE TABLE rollup_users (
     width         smallint NOT NULL,
     bucket        timestamptz NOT NULL,
     user_id       text,
     user_id_raw   bytea,
-    event_type_id uuid NOT NULL,
     n             bigint NOT NULL
 );
 CREATE INDEX rollup_users_bucket ON rollup_users (width, bucket);
+
+-- Events per user (not NULL) and record type.
+CREATE TABLE rollup_user_types (
+    width         smallint NOT NULL,
+    bucket        timestamptz NOT NULL,
+    user_id       text NOT NULL,
+    user_id_raw   bytea,
+    event_type_id uuid NOT NULL,
+    n             bigint NOT NULL
+);
+CREATE INDEX rollup_user_types_bucket ON rollup_user_types (width, bucket);
 
 -- Events per session (events without one are not counted here).
 CREATE TABLE rollup_sessions (
