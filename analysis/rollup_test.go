@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"github.com/lib/pq"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/analysis"
@@ -86,6 +87,7 @@ func TestRollupsMatchEvents(t *testing.T) {
 		{Since: benchEnd.Add(-100 * 24 * time.Hour), Until: benchEnd.Add(-85*24*time.Hour - 7*time.Second)}, // partly before the first event
 		{Since: clock.Add(-2 * time.Hour), Until: clock.Add(time.Hour)},                                     // beyond the rollups
 	}
+	defer checkRead(t, s, rolled, raw, windows[1])
 	for _, w := range windows {
 		check := func(name string, ask func(a *analysis.Analyzer) (any, error)) {
 			t.Helper()
@@ -130,6 +132,27 @@ func TestRollupsMatchEvents(t *testing.T) {
 				return res, nil
 			})
 		}
+	}
+}
+
+// TestRollupsMatchEvents would pass if the rollups were never read: this
+// part checks they are, by changing a daily row.
+func checkRead(t *testing.T, s *postgres.Store, rolled, raw *analysis.Analyzer, w analysis.Window) {
+	t.Helper()
+	if _, err := s.DB().ExecContext(ctx, "UPDATE "+pq.QuoteIdentifier(s.Schema())+".rollup_types SET n = n + 1000 WHERE width = 24 AND bucket = $1",
+		w.Since.Truncate(24*time.Hour).Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := rolled.Usage(ctx, analysis.UsageRequest{Since: w.Since, Until: w.Until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := raw.Usage(ctx, analysis.UsageRequest{Since: w.Since, Until: w.Until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Total <= want.Total {
+		t.Errorf("usage reads no rollups: %d events, %d from the events alone", got.Total, want.Total)
 	}
 }
 

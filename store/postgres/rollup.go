@@ -124,8 +124,8 @@ func (r *RollupRunner) Close(ctx context.Context) error {
 
 // Rollup does the work of one run of a [RollupRunner] with opts (its
 // Interval and OnError unused) and returns: it reports false when another
-// transaction held the rollup lock, and some of the work was left to the
-// next run.
+// session held the rollup lock, and some of the work was left to the next
+// run.
 func (s *Store) Rollup(ctx context.Context, opts RollupOptions) (bool, error) {
 	if err := s.checkOpen(); err != nil {
 		return false, err

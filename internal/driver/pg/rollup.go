@@ -287,3 +287,14 @@ func AnalyzeRollups(ctx context.Context, db sqlx.ExecerContext, d Dialect) error
 	}
 	return nil
 }
+
+// RollupCoverage implements [driver.RollupReader].
+func (d Dialect) RollupCoverage(ctx context.Context, db sqlx.QueryerContext) (since, through time.Time, ok bool, err error) {
+	st, err := ReadRollupState(ctx, db, d)
+	if IsUndefined(err) {
+		return since, through, false, nil
+	}
+	return st.Since, st.Through, st.OK, err
+}
+
+var _ driver.RollupReader = Dialect{}
