@@ -39,7 +39,7 @@ func TestReadsNeverWrite(t *testing.T) {
 	if r.code != exitNotMigrated {
 		t.Errorf("errors on a file without its migration: exit %d, want %d; stderr:\n%s", r.code, exitNotMigrated, r.stderr)
 	}
-	contains(t, "stderr", r.stderr, "lacks 2 of 2 migrations: run 'auditctl migrate'")
+	contains(t, "stderr", r.stderr, "lacks 3 of 3 migrations: run 'auditctl migrate'")
 	var n int
 	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM audit_migrations").Scan(&n); err != nil || n != 0 {
 		t.Errorf("after a read, audit_migrations has %d rows (%v), want it left empty", n, err)

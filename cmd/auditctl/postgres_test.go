@@ -175,7 +175,7 @@ func TestPostgresMigrateGrant(t *testing.T) {
 		t.Cleanup(func() { admin.Exec("DROP OWNED BY " + q + "; DROP ROLE " + q) })
 	}
 	out := auditctl(t, env, "migrate", "--grant-writer", writer, "--grant-reader", reader).ok(t)
-	contains(t, "migrate --grant-*", out, "is a writer of schema", "is a reader of schema", "is at migration 2")
+	contains(t, "migrate --grant-*", out, "is a writer of schema", "is a reader of schema", "is at migration 5")
 
 	var tables []string
 	if err := admin.Select(&tables, "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema); err != nil || len(tables) < 8 {
