@@ -31,7 +31,9 @@ func (a *Analyzer) span(ctx context.Context, w Window, days bool) (driver.Span, 
 	return s, s.Rolled(), nil
 }
 
-// spans returns the spans of the windows, all rolled or none.
+// spans returns the spans of the windows, and whether any of them reads
+// the rollups (a span that does not is its whole window from the events,
+// which the same queries read through [driver.Relation]).
 func (a *Analyzer) spans(ctx context.Context, days bool, ws ...Window) ([]driver.Span, bool, error) {
 	out := make([]driver.Span, len(ws))
 	rolled := false
