@@ -140,12 +140,18 @@ func (a *Analyzer) Errors(ctx context.Context, req ErrorsRequest) (ErrorsResult,
 		msgRaw []byte
 	}
 	var groups []group
-	err = a.query(ctx, "errors", `SELECT e.error_stack_trace_hash, e.error_stack_trace_hash_raw,
+	q, args := `SELECT e.error_stack_trace_hash, e.error_stack_trace_hash_raw,
  CASE WHEN e.error_stack_trace_hash IS NULL THEN e.description END AS m,
  CASE WHEN e.error_stack_trace_hash IS NULL THEN e.description_raw END AS mr,
  count(*) AS n, count(DISTINCT e.user_id), min(e.event_time), max(e.event_time)
 FROM {events} e WHERE `+f.String()+`
-GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.Args(), func(r *sqlx.Rows) error {
+GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.Args()
+	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+		return ErrorsResult{}, err
+	} else if rolled {
+		q, args = a.errorGroupsSQL(sp, req.Fingerprint)
+	}
+	err = a.query(ctx, "errors", q, args, func(r *sqlx.Rows) error {
 		var g group
 		var first, last driver.ScanTime
 		if err := r.Scan(&g.fp, &g.fpRaw, &g.msg, &g.msgRaw, &g.Count, &g.Users, &first, &last); err != nil {
@@ -163,7 +169,8 @@ GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.Args(
 		res.Total += g.Count
 	}
 	res.Bucket = BucketFor(w.Duration())
-	if res.OverTime, err = a.countByBucket(ctx, "errors: over time", f, w, res.Bucket); err != nil {
+	if res.OverTime, err = a.countByBucket(ctx, "errors: over time", fmt.Sprintf("SELECT %s AS b, count(*) FROM {events} e WHERE %s GROUP BY b",
+		a.d.Bucket("e.event_time", res.Bucket), f.String()), f.Args(), w, res.Bucket); err != nil {
 		return ErrorsResult{}, err
 	}
 	slices.SortFunc(groups, func(x, y group) int {

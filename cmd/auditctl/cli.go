@@ -82,6 +82,7 @@ func commands() []command {
 		{"migrate", "", "create or update the audit tables (--print: the SQL, to apply by hand)", runMigrate},
 		{"verify", "", "check the tamper-evident digest chain: what was changed, deleted or inserted, and where", runVerify},
 		{"collect", "", "write the events of a JetStream stream to the database (--from nats://..., --to DSN)", runCollect},
+		{"rollup", "", "bring the rollups the window questions read up to date (--rebuild: from scratch)", runRollup},
 		{"hash", "[VALUE]", "the HMAC that replaces a value redacted with a key, to search for it", runHash},
 		{"settings", "ACTION", "the logger settings kept in Postgres: show, set, history, revert, effective", runSettings},
 	}

@@ -58,6 +58,12 @@ func TestPostgresMigrateAndAsk(t *testing.T) {
 	store := openPG(t, dsn, schema)
 	writeFixture(t, store)
 	store.Close(context.Background())
+	// The questions below read the rollups where they cover the window.
+	contains(t, "rollup --rebuild", auditctl(t, env, "rollup", "--rebuild").ok(t), "up to date in")
+	contains(t, "rollup", auditctl(t, env, "rollup").ok(t), "up to date in")
+	if r := auditctl(t, env, "rollup", "--since", "7d"); r.code != exitUsage {
+		t.Errorf("rollup --since without --rebuild: exit %d, stderr %q", r.code, r.stderr)
+	}
 
 	contains(t, "usage", auditctl(t, env, "usage").ok(t), "17 events (all events), 4 users, 7 record types")
 	contains(t, "errors", auditctl(t, env, "errors").ok(t), "3 errors in 2 groups", "connection timed out")

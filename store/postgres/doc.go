@@ -108,4 +108,17 @@
 //
 // [Store.Read] implements [audit.Reader] in SQL; [Store.Activity] lists the
 // events that name an object.
+//
+// # Rollups
+//
+// The tables rollup_types, rollup_users, rollup_sessions, rollup_errors and
+// rollup_menu (migration 5) hold aggregates of the events per hour (width
+// 1) and per UTC day (width 24): events per record type with a DDSketch of
+// their durations, per user and type, per session, errors per group and
+// user with their first and last time, and menu clicks per item; rollup_state records the hours
+// they cover. The analysis package's window questions read them where they
+// cover the window. [Store.StartRollups] keeps them current (see it for
+// why no event is missed or counted twice), [Store.Rollup] does one run of
+// it and [Store.RebuildRollups] recomputes them. They are derived data,
+// written by these only.
 package postgres
