@@ -38,9 +38,12 @@ type queue struct {
 	// were counted as failed, and releases no longer count.
 	abandoned bool
 	waiters   []*waiter
-	limit     int
-	batch     int
-	wake      chan struct{} // capacity 1: tells the consumer to look
+	// progress is closed, and set to nil, when a release frees room; made
+	// when a waiter asks for it.
+	progress chan struct{}
+	limit    int
+	batch    int
+	wake     chan struct{} // capacity 1: tells the consumer to look
 }
 
 // waiter is a producer waiting for room. admitted is closed once release has
@@ -145,11 +148,25 @@ func (q *queue) release(n int, count func()) {
 	if len(q.waiters) == 0 {
 		q.waiters = nil // let the backing array go
 	}
+	if q.progress != nil && n > 0 {
+		close(q.progress)
+		q.progress = nil
+	}
 	ready := len(q.items) >= q.batch
 	q.mu.Unlock()
 	if admitted > 0 && ready {
 		q.signal()
 	}
+}
+
+// progressed returns a channel closed when the next release frees room.
+func (q *queue) progressed() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.progress == nil {
+		q.progress = make(chan struct{})
+	}
+	return q.progress
 }
 
 // ready reports how many items are queued and whether the consumer should
@@ -328,44 +345,62 @@ func (p *pipe) run() {
 	}
 }
 
-// put queues it. A full queue waits up to wait (0: not at all) in all for
-// the calls sharing deadline, which the first of them to wait sets; or until
-// ctx ends or the Logger closes. Then it gives up with ErrQueueFull. Callers
-// that wait are admitted in the order they came.
+// put queues it. A full queue makes it wait until room frees, for as long
+// as the pipe makes progress: it gives up with ErrQueueFull once wait (0: at
+// once) has passed without a batch delivered, or when ctx ends or the Logger
+// closes. deadline, shared by the calls of one logging call, is when the
+// wait ends without progress: the first of them to wait sets it, and each
+// delivered batch moves it to wait from then. Callers that wait are admitted
+// in the order they came.
 func (p *pipe) put(ctx context.Context, it item, wait time.Duration, deadline *time.Time, closing <-chan struct{}) error {
 	if p.q.push(it) {
 		return nil
 	}
-	full := fmt.Errorf("%w: %s (%d events waiting)", ErrQueueFull, p.name, p.q.limit)
+	full := fmt.Errorf("%w: %s (%d events waiting, none delivered for %s)", ErrQueueFull, p.name, p.q.limit, wait)
 	if wait <= 0 {
 		return full
 	}
 	if deadline.IsZero() {
 		*deadline = time.Now().Add(wait)
 	}
-	if wait = time.Until(*deadline); wait <= 0 {
+	left := time.Until(*deadline)
+	if left <= 0 {
 		return full
 	}
+	// Ask for progress before queueing: a release between the two still
+	// counts.
+	progress := p.q.progressed()
 	w, ok := p.q.wait(it)
 	if ok {
 		return nil
 	}
-	timer := time.NewTimer(wait)
+	timer := time.NewTimer(left)
 	defer timer.Stop()
 	var done <-chan struct{}
 	if ctx != nil {
 		done = ctx.Done()
 	}
 	var err error
-	select {
-	case <-w.admitted:
-		return nil
-	case <-timer.C:
-		err = full
-	case <-done:
-		err = fmt.Errorf("%w: %s: %w", ErrQueueFull, p.name, ctx.Err())
-	case <-closing:
-		err = ErrClosed
+wait:
+	for {
+		select {
+		case <-w.admitted:
+			return nil
+		case <-progress:
+			// A batch was delivered: the store is slow, not stalled.
+			*deadline = time.Now().Add(wait)
+			timer.Reset(wait)
+			progress = p.q.progressed()
+		case <-timer.C:
+			err = full
+			break wait
+		case <-done:
+			err = fmt.Errorf("%w: %s: %w", ErrQueueFull, p.name, ctx.Err())
+			break wait
+		case <-closing:
+			err = ErrClosed
+			break wait
+		}
 	}
 	if !p.q.cancel(w) {
 		return nil // admitted as it gave up: queued after all

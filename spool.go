@@ -115,7 +115,8 @@ func (c *core) releaseSpool() error {
 var spoolBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // spoolEvent appends e, for the destinations in route, to the spool. A full
-// spool waits for room up to wait (shared through deadline) or ctx.
+// spool waits for room until wait passes without segments freed (shared
+// through deadline, as [pipe.put] does), or ctx ends.
 func (c *core) spoolEvent(ctx context.Context, route Route, e *Event, wait time.Duration, deadline *time.Time) error {
 	bp := spoolBufs.Get().(*[]byte)
 	rec := appendSpoolRecord((*bp)[:0], route, e)
@@ -153,7 +154,10 @@ func (c *core) spoolEvent(ctx context.Context, route Route, e *Event, wait time.
 		}
 		select {
 		case <-room:
+			// Destinations delivered and freed segments: they are slow,
+			// not stalled, so the wait starts over.
 			timer.Stop()
+			*deadline = time.Now().Add(wait)
 		case <-timer.C:
 			return fmt.Errorf("%w: %w", ErrSpool, err)
 		case <-done:
