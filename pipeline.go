@@ -38,9 +38,9 @@ type queue struct {
 	// were counted as failed, and releases no longer count.
 	abandoned bool
 	waiters   []*waiter
-	// progress is closed, and set to nil, when a release frees room; made
-	// when a waiter asks for it.
-	progress chan struct{}
+	// released is when room was last given back (Unix nanoseconds): the
+	// destination's last progress.
+	released atomic.Int64
 	limit    int
 	batch    int
 	wake     chan struct{} // capacity 1: tells the consumer to look
@@ -148,25 +148,14 @@ func (q *queue) release(n int, count func()) {
 	if len(q.waiters) == 0 {
 		q.waiters = nil // let the backing array go
 	}
-	if q.progress != nil && n > 0 {
-		close(q.progress)
-		q.progress = nil
+	if n > 0 {
+		q.released.Store(time.Now().UnixNano())
 	}
 	ready := len(q.items) >= q.batch
 	q.mu.Unlock()
 	if admitted > 0 && ready {
 		q.signal()
 	}
-}
-
-// progressed returns a channel closed when the next release frees room.
-func (q *queue) progressed() <-chan struct{} {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.progress == nil {
-		q.progress = make(chan struct{})
-	}
-	return q.progress
 }
 
 // ready reports how many items are queued and whether the consumer should
@@ -367,9 +356,6 @@ func (p *pipe) put(ctx context.Context, it item, wait time.Duration, deadline *t
 	if left <= 0 {
 		return full
 	}
-	// Ask for progress before queueing: a release between the two still
-	// counts.
-	progress := p.q.progressed()
 	w, ok := p.q.wait(it)
 	if ok {
 		return nil
@@ -386,12 +372,17 @@ wait:
 		select {
 		case <-w.admitted:
 			return nil
-		case <-progress:
-			// A batch was delivered: the store is slow, not stalled.
-			*deadline = time.Now().Add(wait)
-			timer.Reset(wait)
-			progress = p.q.progressed()
 		case <-timer.C:
+			// A batch delivered since the wait began means the destination
+			// is slow, not stalled: wait from that delivery on. The time
+			// is that of the release, not of this goroutine noticing it.
+			if next := time.Unix(0, p.q.released.Load()).Add(wait); next.After(*deadline) {
+				if d := time.Until(next); d > 0 {
+					*deadline = next
+					timer.Reset(d)
+					continue
+				}
+			}
 			err = full
 			break wait
 		case <-done:
@@ -502,7 +493,7 @@ func (p *pipe) writeSync(ctx context.Context, ev Event) error {
 
 // batchSizer sizes batches by the destination's measured speed: as large as
 // it can write within budget (a quarter of BlockTimeout), between min and
-// max. A batch holds its room in the queue while it is written, so this
+// max; the speed follows a slowdown at once and a speedup gradually. A batch holds its room in the queue while it is written, so this
 // bounds how long a caller waits for room when the destination is healthy
 // but slower than the callers, while a fast destination gets large batches.
 type batchSizer struct {
@@ -517,7 +508,9 @@ func (s *batchSizer) observe(n int, d time.Duration) {
 		return // small batches measure the round trip, not the speed
 	}
 	r := float64(n) / d.Seconds()
-	if s.rate == 0 {
+	if s.rate == 0 || r < s.rate {
+		// A slowdown counts at once: the next batch must not hold its
+		// callers' room longer than the budget.
 		s.rate = r
 		return
 	}
