@@ -187,6 +187,7 @@ func (p *pipe) runSpool(need Route) {
 	trigger := max(min(p.opts.BatchSize, p.batch), 1)
 	r.SetBatch(trigger)
 	batch := make([]Event, 0, min(p.batch, 1024))
+	var arena spoolArena
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -221,7 +222,7 @@ func (p *pipe) runSpool(need Route) {
 					break
 				}
 				read++
-				route, ev, err := decodeSpoolRecord(rec)
+				route, ev, err := decodeSpoolRecord(rec, &arena)
 				if err != nil {
 					p.failed.Add(1)
 					p.report(fmt.Errorf("audit: %s: spool record unreadable, skipped: %w", p.name, err))
