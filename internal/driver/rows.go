@@ -166,6 +166,13 @@ func EncodeValue(p audit.Param) ValueRow {
 // Args returns the events row in the order of [EventColumns], with nil for
 // SQL NULL. d converts times and ids.
 func (r *EventRow) Args(d Dialect) []any {
+	return r.AppendArgs(make([]any, 0, len(EventColumns)), d, d.UUIDArg(r.TypeID))
+}
+
+// AppendArgs appends the events row to dst as [EventRow.Args] returns it,
+// with typeID as the argument of r.TypeID (so that a batch converts each
+// type's id once).
+func (r *EventRow) AppendArgs(dst []any, d Dialect, typeID any) []any {
 	var session, errMsg, stack, fp, user, dur any
 	if r.HasSession {
 		session = d.UUIDArg(r.SessionID)
@@ -194,18 +201,25 @@ func (r *EventRow) Args(d Dialect) []any {
 	if friendly == "" {
 		friendly, _ = audit.Text(r.Type.Type)
 	}
-	return []any{
-		d.UUIDArg(r.ID), d.TimeArg(r.Time), d.UUIDArg(r.TypeID), session,
+	return append(dst,
+		d.UUIDArg(r.ID), d.TimeArg(r.Time), typeID, session,
 		r.Description.Text, RawArg(r.Description.Raw), errMsg, isErr,
 		stack, RawArg(r.StackTrace.Raw),
 		fp, RawArg(r.Fingerprint.Raw),
 		r.Type.Level.String(), user, RawArg(r.User.Raw), dur, friendly, comment,
-	}
+	)
 }
 
 // Args returns the value row of event eventID in the order of
 // [ValueColumns].
 func (v *ValueRow) Args(d Dialect, eventID uuid.UUID) []any {
+	return v.AppendArgs(make([]any, 0, len(ValueColumns)), d, d.UUIDArg(eventID), d.UUIDArg(v.ParameterID))
+}
+
+// AppendArgs appends the value row to dst as [ValueRow.Args] returns it, with
+// eventID and parameterID as the arguments of the event's id and of
+// v.ParameterID (so that a batch converts each id once).
+func (v *ValueRow) AppendArgs(dst []any, d Dialect, eventID, parameterID any) []any {
 	var vu, kind any
 	if v.ValueUUID.Valid {
 		vu = d.UUIDArg(v.ValueUUID.UUID)
@@ -213,7 +227,7 @@ func (v *ValueRow) Args(d Dialect, eventID uuid.UUID) []any {
 	if v.Entity {
 		kind = v.EntityKind
 	}
-	return []any{d.UUIDArg(eventID), d.UUIDArg(v.ParameterID), v.Value, RawArg(v.ValueRaw), vu, kind, RawArg(v.KindRaw)}
+	return append(dst, eventID, parameterID, v.Value, RawArg(v.ValueRaw), vu, kind, RawArg(v.KindRaw))
 }
 
 // DecodeValue rebuilds a param from its stored parts: the event_parameters
