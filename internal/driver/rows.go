@@ -112,7 +112,28 @@ func Validate(e *audit.Event) error { return eventcheck.Check(e) }
 // EncodeEvent validates e and maps it to its rows. The time is truncated to
 // microseconds, the resolution of the SQL stores. TypeID and ParameterIDs
 // are left for the store to resolve; ParamKey.TypeID is set from typeID.
-func EncodeEvent(e *audit.Event) (EventRow, error) {
+func EncodeEvent(e *audit.Event) (EventRow, error) { return encodeEvent(e, nil) }
+
+// sessionIDs remembers the session ids of a batch's events ([SessionUUID]
+// hashes the ones that are not UUIDs), which recur from event to event.
+type sessionIDs map[string]uuid.UUID
+
+func (c *sessionIDs) get(session string) (uuid.UUID, bool) {
+	if c == nil || session == "" {
+		return SessionUUID(session)
+	}
+	id, ok := (*c)[session]
+	if !ok {
+		id, _ = SessionUUID(session)
+		if *c == nil {
+			*c = make(sessionIDs)
+		}
+		(*c)[session] = id
+	}
+	return id, true
+}
+
+func encodeEvent(e *audit.Event, sessions *sessionIDs) (EventRow, error) {
 	if err := Validate(e); err != nil {
 		return EventRow{}, err
 	}
@@ -128,7 +149,7 @@ func EncodeEvent(e *audit.Event) (EventRow, error) {
 		Fingerprint: pair(e.Fingerprint),
 		Duration:    e.Duration,
 	}
-	r.SessionID, r.HasSession = SessionUUID(e.SessionID)
+	r.SessionID, r.HasSession = sessions.get(e.SessionID)
 	if !r.HasSession && e.UserID != "" {
 		r.SessionID, r.HasSession = ImplicitSessionUUID(e.UserID, r.Time), true
 	}
