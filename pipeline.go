@@ -493,8 +493,9 @@ func (p *pipe) writeSync(ctx context.Context, ev Event) error {
 
 // batchSizer sizes batches by the destination's measured speed: as large as
 // it can write within budget (a quarter of BlockTimeout), between min and
-// max; the speed follows a slowdown at once and a speedup gradually. A batch holds its room in the queue while it is written, so this
-// bounds how long a caller waits for room when the destination is healthy
+// max; the speed follows a slowdown at once and a speedup gradually. A
+// batch holds its room in the queue while it is written, so this bounds how
+// long a caller waits for room when the destination is healthy
 // but slower than the callers, while a fast destination gets large batches.
 type batchSizer struct {
 	min, max int
