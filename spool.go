@@ -25,8 +25,9 @@ type SpoolOptions struct {
 	// are 0600. One Logger at a time may use a directory. Required.
 	Dir string
 	// MaxBytes bounds the spool's files. When an event does not fit,
-	// Options.Overflow applies: wait up to BlockTimeout for destinations to
-	// catch up, or fail at once; either way the call returns an error.
+	// Options.Overflow applies: wait for destinations to catch up (giving
+	// up once BlockTimeout passes without a segment freed), or fail at once;
+	// either way a call that gives up returns an error.
 	// Default 1 GiB.
 	MaxBytes int64
 	// SegmentBytes is the size of each segment file; a segment is deleted
