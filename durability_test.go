@@ -88,10 +88,11 @@ func TestBurstHealthyStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// A running service's store has its connection and the event
-			// type registered: warm up once, so the burst measures the queue,
-			// not the first connection.
-			if err := l.Usage("warm-up", nil); err != nil {
+			// A running service's store has its connection, the event type
+			// and its params registered: warm up once with the burst's
+			// params, so the burst measures the queue, not the first
+			// connection and registrations.
+			if err := l.Usage("warm-up", map[string]any{"g": -1, "i": -1, "route": "/api/items/{id}"}); err != nil {
 				t.Fatal(err)
 			}
 			if err := l.Flush(context.Background()); err != nil {
