@@ -451,7 +451,7 @@ func TestQueueFullBlocksThenGivesUp(t *testing.T) {
 // then makes the waiting call give up after BlockTimeout.
 func TestQueueFullWaitsWhileStoreProgresses(t *testing.T) {
 	rec := newRecorder()
-	const pause = 15 * time.Millisecond
+	const pause = 10 * time.Millisecond
 	var stall atomic.Bool
 	stalled := make(chan struct{})
 	rec.onWrite = func(ctx context.Context) {
@@ -463,11 +463,11 @@ func TestQueueFullWaitsWhileStoreProgresses(t *testing.T) {
 		}
 		time.Sleep(pause)
 	}
-	const block = 4 * pause
+	const block = 20 * pause // a wide margin over one write, for loaded machines
 	l, _ := newLogger(t, audit.Options{Store: rec, QueueSize: 2, BatchSize: 1, BlockTimeout: block})
-	// 16 callers in line for a queue of 2 written one event at a time: the
-	// last waits for about 16 writes, four times BlockTimeout.
-	const goroutines, each = 16, 3
+	// 64 callers in line for a queue of 2 written one event at a time: the
+	// last waits for about 62 writes, three times BlockTimeout.
+	const goroutines, each = 64, 2
 	const n = goroutines * each
 	var wg sync.WaitGroup
 	waited := make([]time.Duration, goroutines)
