@@ -271,6 +271,8 @@ func (nothing) Route(audit.Level, string) audit.Route { return 0 }
 // BenchmarkSpool compares, in one run, Log without a spool and with one at
 // each flush policy: the difference is what appending to the spool adds to
 // the call. The store accepts every batch, so the spool's reader keeps up.
+// cpu-ns/op counts every goroutine (the reader's decoding, the group
+// commit) up to the final Flush.
 func BenchmarkSpool(b *testing.B) {
 	cases := []struct {
 		name  string
@@ -286,11 +288,13 @@ func BenchmarkSpool(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			l := benchLogger(b, audit.Options{Spool: c.spool(b)})
 			b.ReportAllocs()
+			done := cpuPerOp(b, func() { l.Flush(context.Background()) })
 			for b.Loop() {
 				if err := l.Log("query executed", params5, datagrok.QueryStart); err != nil {
 					b.Fatal(err)
 				}
 			}
+			done()
 		})
 	}
 }

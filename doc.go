@@ -141,11 +141,14 @@
 // sink fills only its own queue.
 //
 // Nothing is lost silently. When the store's queue is full the configured
-// [Overflow] applies (wait up to Options.BlockTimeout, or drop at once) and
-// the call returns [ErrQueueFull]. A full sink queue follows the same policy,
-// within the same wait, then drops the event for that sink only. The queue gives room back as each batch is written, and callers
-// waiting for room are admitted in the order they came, so with a healthy
-// store a burst waits briefly instead of failing. A batch refused with a [Permanent] error is split until the refused
+// [Overflow] applies (wait for room, or drop at once) and the call returns
+// [ErrQueueFull] when it gives up: a waiting call gives up once
+// Options.BlockTimeout passes without a batch delivered, so a healthy but
+// slow store makes it wait while a stalled one makes it fail. A full sink
+// queue follows the same policy, within the same wait, then drops the event
+// for that sink only. The queue gives room back as each batch is written,
+// and callers waiting for room are admitted in the order they came, so with
+// a healthy store a burst waits instead of failing. A batch refused with a [Permanent] error is split until the refused
 // events are isolated, and the others are written; a batch's refusals are
 // reported once, with their count and the first of them. Every drop and failure is
 // counted in [Logger.Stats] and reported to Options.ErrorHandler; drops are

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -441,6 +443,65 @@ func TestQueueFullBlocksThenGivesUp(t *testing.T) {
 		t.Errorf("err = %v, want ErrQueueFull and context.Canceled", err)
 	}
 	close(rec.block)
+}
+
+// TestQueueFullWaitsWhileStoreProgresses: a store slower than the callers
+// but delivering makes them wait past BlockTimeout in all, since each batch
+// delivered starts the wait over; nothing is dropped. A store that stalls
+// then makes the waiting call give up after BlockTimeout.
+func TestQueueFullWaitsWhileStoreProgresses(t *testing.T) {
+	rec := newRecorder()
+	const pause = 10 * time.Millisecond
+	var stall atomic.Bool
+	stalled := make(chan struct{})
+	rec.onWrite = func(ctx context.Context) {
+		if stall.Load() {
+			select {
+			case <-stalled:
+			case <-ctx.Done():
+			}
+		}
+		time.Sleep(pause)
+	}
+	const block = 20 * pause // a wide margin over one write, for loaded machines
+	l, _ := newLogger(t, audit.Options{Store: rec, QueueSize: 2, BatchSize: 1, BlockTimeout: block})
+	// 64 callers in line for a queue of 2 written one event at a time: the
+	// last waits for about 62 writes, three times BlockTimeout.
+	const goroutines, each = 64, 2
+	const n = goroutines * each
+	var wg sync.WaitGroup
+	waited := make([]time.Duration, goroutines)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				t0 := time.Now()
+				if err := l.Log("slow", nil); err != nil {
+					t.Errorf("after %s: %v", time.Since(t0), err)
+				}
+				waited[g] = max(waited[g], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	if d := slices.Max(waited); d < 2*block {
+		t.Errorf("the longest call waited %s: no caller waited past BlockTimeout (%s), the test proves nothing", d, block)
+	}
+	flush(t, l)
+	if s := l.Stats(); s.Dropped != 0 || s.Written != n {
+		t.Errorf("stats %+v, want %d written and none dropped", s, n)
+	}
+	stall.Store(true)
+	defer close(stalled)
+	start := time.Now()
+	var err error
+	for i := 0; i < 10 && err == nil; i++ {
+		err = l.Log("x", nil)
+	}
+	if took := time.Since(start); !errors.Is(err, audit.ErrQueueFull) || took > 20*block {
+		t.Errorf("a stalled store: err = %v after %s, want ErrQueueFull after about %s", err, took, block)
+	}
 }
 
 func TestSyncMode(t *testing.T) {

@@ -11,9 +11,10 @@ import (
 type Overflow uint8
 
 const (
-	// OverflowBlock makes the logging call wait for room, up to
-	// Options.BlockTimeout (or its context's deadline), then drop the event
-	// with [ErrQueueFull]. It is the default.
+	// OverflowBlock makes the logging call wait for room while the
+	// destination makes progress, and drop the event with [ErrQueueFull]
+	// once Options.BlockTimeout has passed without a batch delivered (or
+	// its context ends). It is the default.
 	OverflowBlock Overflow = iota
 	// OverflowDrop drops the event at once with [ErrQueueFull].
 	OverflowDrop
@@ -47,17 +48,24 @@ type Options struct {
 	QueueSize int
 	// Overflow is the policy when the queue is full. Default OverflowBlock.
 	Overflow Overflow
-	// BlockTimeout is how long OverflowBlock waits for room. Default 500ms.
+	// BlockTimeout is how long OverflowBlock waits for room without
+	// progress. Default 500ms.
 	//
-	// The queue frees room batch by batch as the store keeps up, so with a
-	// healthy store a burst waits a few milliseconds at most; BlockTimeout
-	// matters when the store is down or slower than the logging rate, and
-	// then every logging call that finds the queue full waits this long
-	// before failing. Pick it below the latency a request can afford to add
-	// on the store's worst day (a few hundred milliseconds for an
-	// interactive service, longer for batch jobs that prefer waiting to
-	// losing), and size QueueSize to absorb the bursts you expect. Callers
-	// waiting for room are admitted in the order they came.
+	// The rule: a logging call that finds the queue full waits in line,
+	// and gives up when BlockTimeout passes with no batch delivered to
+	// that destination; each delivered batch frees room and starts the
+	// wait over. So a healthy store that is merely slower than a burst
+	// makes callers wait as long as it takes to drain (bounded by their
+	// context's deadline, if any), and loses nothing, while a store that
+	// is down or hung (no batch completes) makes every call that finds
+	// the queue full fail after BlockTimeout. Pick it below the latency a
+	// request can afford to add on the store's worst day (a few hundred
+	// milliseconds for an interactive service, longer for batch jobs that
+	// prefer waiting to losing), and size QueueSize to absorb the bursts
+	// you expect. The wait of one logging call is shared by the store and
+	// the sinks. With a spool, the same rule applies to room in the
+	// spool: freed segments are progress. Callers waiting for room are
+	// admitted in the order they came.
 	BlockTimeout time.Duration
 	// BatchSize is the number of waiting events that triggers a write
 	// without waiting for FlushInterval. Default 512.

@@ -38,9 +38,12 @@ type queue struct {
 	// were counted as failed, and releases no longer count.
 	abandoned bool
 	waiters   []*waiter
-	limit     int
-	batch     int
-	wake      chan struct{} // capacity 1: tells the consumer to look
+	// released is when room was last given back (Unix nanoseconds): the
+	// destination's last progress.
+	released atomic.Int64
+	limit    int
+	batch    int
+	wake     chan struct{} // capacity 1: tells the consumer to look
 }
 
 // waiter is a producer waiting for room. admitted is closed once release has
@@ -144,6 +147,9 @@ func (q *queue) release(n int, count func()) {
 	}
 	if len(q.waiters) == 0 {
 		q.waiters = nil // let the backing array go
+	}
+	if n > 0 {
+		q.released.Store(time.Now().UnixNano())
 	}
 	ready := len(q.items) >= q.batch
 	q.mu.Unlock()
@@ -328,44 +334,64 @@ func (p *pipe) run() {
 	}
 }
 
-// put queues it. A full queue waits up to wait (0: not at all) in all for
-// the calls sharing deadline, which the first of them to wait sets; or until
-// ctx ends or the Logger closes. Then it gives up with ErrQueueFull. Callers
-// that wait are admitted in the order they came.
+// put queues it. A full queue makes it wait until room frees, for as long
+// as the pipe makes progress: it gives up with ErrQueueFull once wait (0: at
+// once) has passed without a batch delivered, or when ctx ends or the Logger
+// closes. deadline, shared by the calls of one logging call, is when the
+// wait ends without progress: the first of them to wait sets it, and each
+// delivered batch moves it to wait from then. Callers that wait are admitted
+// in the order they came.
 func (p *pipe) put(ctx context.Context, it item, wait time.Duration, deadline *time.Time, closing <-chan struct{}) error {
 	if p.q.push(it) {
 		return nil
 	}
-	full := fmt.Errorf("%w: %s (%d events waiting)", ErrQueueFull, p.name, p.q.limit)
+	full := fmt.Errorf("%w: %s (%d events waiting, none delivered for %s)", ErrQueueFull, p.name, p.q.limit, wait)
 	if wait <= 0 {
 		return full
 	}
 	if deadline.IsZero() {
 		*deadline = time.Now().Add(wait)
 	}
-	if wait = time.Until(*deadline); wait <= 0 {
+	left := time.Until(*deadline)
+	if left <= 0 {
 		return full
 	}
 	w, ok := p.q.wait(it)
 	if ok {
 		return nil
 	}
-	timer := time.NewTimer(wait)
+	timer := time.NewTimer(left)
 	defer timer.Stop()
 	var done <-chan struct{}
 	if ctx != nil {
 		done = ctx.Done()
 	}
 	var err error
-	select {
-	case <-w.admitted:
-		return nil
-	case <-timer.C:
-		err = full
-	case <-done:
-		err = fmt.Errorf("%w: %s: %w", ErrQueueFull, p.name, ctx.Err())
-	case <-closing:
-		err = ErrClosed
+wait:
+	for {
+		select {
+		case <-w.admitted:
+			return nil
+		case <-timer.C:
+			// A batch delivered since the wait began means the destination
+			// is slow, not stalled: wait from that delivery on. The time
+			// is that of the release, not of this goroutine noticing it.
+			if next := time.Unix(0, p.q.released.Load()).Add(wait); next.After(*deadline) {
+				if d := time.Until(next); d > 0 {
+					*deadline = next
+					timer.Reset(d)
+					continue
+				}
+			}
+			err = full
+			break wait
+		case <-done:
+			err = fmt.Errorf("%w: %s: %w", ErrQueueFull, p.name, ctx.Err())
+			break wait
+		case <-closing:
+			err = ErrClosed
+			break wait
+		}
 	}
 	if !p.q.cancel(w) {
 		return nil // admitted as it gave up: queued after all
@@ -467,8 +493,9 @@ func (p *pipe) writeSync(ctx context.Context, ev Event) error {
 
 // batchSizer sizes batches by the destination's measured speed: as large as
 // it can write within budget (a quarter of BlockTimeout), between min and
-// max. A batch holds its room in the queue while it is written, so this
-// bounds how long a caller waits for room when the destination is healthy
+// max; the speed follows a slowdown at once and a speedup gradually. A
+// batch holds its room in the queue while it is written, so this bounds how
+// long a caller waits for room when the destination is healthy
 // but slower than the callers, while a fast destination gets large batches.
 type batchSizer struct {
 	min, max int
@@ -482,7 +509,9 @@ func (s *batchSizer) observe(n int, d time.Duration) {
 		return // small batches measure the round trip, not the speed
 	}
 	r := float64(n) / d.Seconds()
-	if s.rate == 0 {
+	if s.rate == 0 || r < s.rate {
+		// A slowdown counts at once: the next batch must not hold its
+		// callers' room longer than the budget.
 		s.rate = r
 		return
 	}

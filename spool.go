@@ -25,8 +25,9 @@ type SpoolOptions struct {
 	// are 0600. One Logger at a time may use a directory. Required.
 	Dir string
 	// MaxBytes bounds the spool's files. When an event does not fit,
-	// Options.Overflow applies: wait up to BlockTimeout for destinations to
-	// catch up, or fail at once; either way the call returns an error.
+	// Options.Overflow applies: wait for destinations to catch up (giving
+	// up once BlockTimeout passes without a segment freed), or fail at once;
+	// either way a call that gives up returns an error.
 	// Default 1 GiB.
 	MaxBytes int64
 	// SegmentBytes is the size of each segment file; a segment is deleted
@@ -115,7 +116,8 @@ func (c *core) releaseSpool() error {
 var spoolBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // spoolEvent appends e, for the destinations in route, to the spool. A full
-// spool waits for room up to wait (shared through deadline) or ctx.
+// spool waits for room until wait passes without segments freed (shared
+// through deadline, as [pipe.put] does), or ctx ends.
 func (c *core) spoolEvent(ctx context.Context, route Route, e *Event, wait time.Duration, deadline *time.Time) error {
 	bp := spoolBufs.Get().(*[]byte)
 	rec := appendSpoolRecord((*bp)[:0], route, e)
@@ -153,7 +155,10 @@ func (c *core) spoolEvent(ctx context.Context, route Route, e *Event, wait time.
 		}
 		select {
 		case <-room:
+			// Destinations delivered and freed segments: they are slow,
+			// not stalled, so the wait starts over.
 			timer.Stop()
+			*deadline = time.Now().Add(wait)
 		case <-timer.C:
 			return fmt.Errorf("%w: %w", ErrSpool, err)
 		case <-done:
@@ -183,6 +188,7 @@ func (p *pipe) runSpool(need Route) {
 	trigger := max(min(p.opts.BatchSize, p.batch), 1)
 	r.SetBatch(trigger)
 	batch := make([]Event, 0, min(p.batch, 1024))
+	var arena spoolArena
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -217,7 +223,7 @@ func (p *pipe) runSpool(need Route) {
 					break
 				}
 				read++
-				route, ev, err := decodeSpoolRecord(rec)
+				route, ev, err := decodeSpoolRecord(rec, &arena)
 				if err != nil {
 					p.failed.Add(1)
 					p.report(fmt.Errorf("audit: %s: spool record unreadable, skipped: %w", p.name, err))

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"time"
+	"unsafe"
 )
 
 // The spool's record of an event:
@@ -52,15 +53,16 @@ func appendString(dst []byte, s string) []byte {
 }
 
 // decodeSpoolRecord is the inverse of appendSpoolRecord. The event's strings
-// share one allocation, and its params another.
-func decodeSpoolRecord(b []byte) (Route, Event, error) {
+// are copied into a's text block, and its params into a's params block
+// (with a nil a, one allocation each).
+func decodeSpoolRecord(b []byte, a *spoolArena) (Route, Event, error) {
 	var e Event
 	if len(b) < 2+16 || b[0] != spoolVersion {
 		return 0, e, errSpoolRecord
 	}
 	route := Route(b[1])
 	copy(e.ID[:], b[2:18])
-	d := spoolDecoder{text: string(b[18:])}
+	d := spoolDecoder{text: a.string(b[18:])}
 	sec := d.varint()
 	nsec := d.uvarint()
 	level := Level(d.byte())
@@ -72,7 +74,7 @@ func decodeSpoolRecord(b []byte) (Route, Event, error) {
 		return 0, e, errSpoolRecord
 	}
 	if n > 0 {
-		e.Params = make([]Param, n)
+		e.Params = a.paramSlice(int(n))
 		for i := range e.Params {
 			p := &e.Params[i]
 			p.Key = d.string()
@@ -144,4 +146,48 @@ func (d *spoolDecoder) string() string {
 	s := d.text[d.off : d.off+int(n)]
 	d.off += int(n)
 	return s
+}
+
+// spoolArena hands out the strings and params of decoded events from shared
+// blocks, so a batch costs a few allocations instead of two per event. What
+// it hands out is never written again, and a block is never reused: an
+// event a destination keeps keeps its block alive. The nil arena allocates
+// each time.
+type spoolArena struct {
+	text   []byte
+	params []Param
+}
+
+const (
+	arenaText   = 32 << 10 // bytes of a text block
+	arenaParams = 256      // params of a params block
+)
+
+// string returns a copy of b.
+func (a *spoolArena) string(b []byte) string {
+	if a == nil || len(b) > arenaText/4 {
+		return string(b)
+	}
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > cap(a.text)-len(a.text) {
+		a.text = make([]byte, 0, arenaText)
+	}
+	n := len(a.text)
+	a.text = append(a.text, b...)
+	return unsafe.String(&a.text[n], len(b))
+}
+
+// paramSlice returns n zero params, with no room to append in place.
+func (a *spoolArena) paramSlice(n int) []Param {
+	if a == nil || n > arenaParams/4 {
+		return make([]Param, n)
+	}
+	if n > cap(a.params)-len(a.params) {
+		a.params = make([]Param, 0, arenaParams)
+	}
+	k := len(a.params)
+	a.params = a.params[:k+n]
+	return a.params[k : k+n : k+n]
 }

@@ -12,15 +12,16 @@ import (
 
 // TestBurstLosesNothing logs a burst of 200,000 events from 4 goroutines
 // through a Logger with default options and the exporter as its sink: the
-// sink's queue makes the callers wait for room as the store's does, so
-// every event reaches the server and none is dropped.
+// sink's queue makes the callers wait for room as the store's does, for as
+// long as batches keep being sent, so every event reaches the server and
+// none is dropped.
 func TestBurstLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("burst of 200k events")
 	}
 	if raceEnabled {
-		// No drops is a throughput property: it holds while a batch commits
-		// within BlockTimeout, which the race detector's slowdown breaks.
+		// No drops holds while each batch is sent within BlockTimeout of
+		// the previous one, which the race detector's slowdown breaks.
 		// The plain go test pass (the README's command) runs it.
 		t.Skip("burst of 200k events: measured without -race")
 	}

@@ -118,7 +118,28 @@ func Validate(e *audit.Event) error { return eventcheck.Check(e) }
 // EncodeEvent validates e and maps it to its rows. The time is truncated to
 // microseconds, the resolution of the SQL stores. TypeID and ParameterIDs
 // are left for the store to resolve; ParamKey.TypeID is set from typeID.
-func EncodeEvent(e *audit.Event) (EventRow, error) {
+func EncodeEvent(e *audit.Event) (EventRow, error) { return encodeEvent(e, nil) }
+
+// sessionIDs remembers the session ids of a batch's events ([SessionUUID]
+// hashes the ones that are not UUIDs), which recur from event to event.
+type sessionIDs map[string]uuid.UUID
+
+func (c *sessionIDs) get(session string) (uuid.UUID, bool) {
+	if c == nil || session == "" {
+		return SessionUUID(session)
+	}
+	id, ok := (*c)[session]
+	if !ok {
+		id, _ = SessionUUID(session)
+		if *c == nil {
+			*c = make(sessionIDs)
+		}
+		(*c)[session] = id
+	}
+	return id, true
+}
+
+func encodeEvent(e *audit.Event, sessions *sessionIDs) (EventRow, error) {
 	if err := Validate(e); err != nil {
 		return EventRow{}, err
 	}
@@ -134,7 +155,7 @@ func EncodeEvent(e *audit.Event) (EventRow, error) {
 		Fingerprint: pair(e.Fingerprint),
 		Duration:    e.Duration,
 	}
-	r.SessionID, r.HasSession = SessionUUID(e.SessionID)
+	r.SessionID, r.HasSession = sessions.get(e.SessionID)
 	if !r.HasSession && e.UserID != "" {
 		r.SessionID, r.HasSession = ImplicitSessionUUID(e.UserID, r.Time), true
 	}
@@ -172,6 +193,13 @@ func EncodeValue(p audit.Param) ValueRow {
 // Args returns the events row in the order of [EventColumns], with nil for
 // SQL NULL. d converts times and ids.
 func (r *EventRow) Args(d Dialect) []any {
+	return r.AppendArgs(make([]any, 0, len(EventColumns)), d, d.UUIDArg(r.TypeID))
+}
+
+// AppendArgs appends the events row to dst as [EventRow.Args] returns it,
+// with typeID as the argument of r.TypeID (so that a batch converts each
+// type's id once).
+func (r *EventRow) AppendArgs(dst []any, d Dialect, typeID any) []any {
 	var session, errMsg, stack, fp, user, dur any
 	if r.HasSession {
 		session = d.UUIDArg(r.SessionID)
@@ -204,19 +232,26 @@ func (r *EventRow) Args(d Dialect) []any {
 	if r.DigestID != uuid.Nil {
 		digest = d.UUIDArg(r.DigestID)
 	}
-	return []any{
-		d.UUIDArg(r.ID), d.TimeArg(r.Time), d.UUIDArg(r.TypeID), session,
+	return append(dst,
+		d.UUIDArg(r.ID), d.TimeArg(r.Time), typeID, session,
 		r.Description.Text, RawArg(r.Description.Raw), errMsg, isErr,
 		stack, RawArg(r.StackTrace.Raw),
 		fp, RawArg(r.Fingerprint.Raw),
 		r.Type.Level.String(), user, RawArg(r.User.Raw), dur, friendly, comment,
 		digest,
-	}
+	)
 }
 
 // Args returns the value row of event eventID in the order of
 // [ValueColumns].
 func (v *ValueRow) Args(d Dialect, eventID uuid.UUID) []any {
+	return v.AppendArgs(make([]any, 0, len(ValueColumns)), d, d.UUIDArg(eventID), d.UUIDArg(v.ParameterID))
+}
+
+// AppendArgs appends the value row to dst as [ValueRow.Args] returns it, with
+// eventID and parameterID as the arguments of the event's id and of
+// v.ParameterID (so that a batch converts each id once).
+func (v *ValueRow) AppendArgs(dst []any, d Dialect, eventID, parameterID any) []any {
 	var vu, kind any
 	if v.ValueUUID.Valid {
 		vu = d.UUIDArg(v.ValueUUID.UUID)
@@ -224,7 +259,7 @@ func (v *ValueRow) Args(d Dialect, eventID uuid.UUID) []any {
 	if v.Entity {
 		kind = v.EntityKind
 	}
-	return []any{d.UUIDArg(eventID), d.UUIDArg(v.ParameterID), v.Value, RawArg(v.ValueRaw), vu, kind, RawArg(v.KindRaw)}
+	return append(dst, eventID, parameterID, v.Value, RawArg(v.ValueRaw), vu, kind, RawArg(v.KindRaw))
 }
 
 // DecodeValue rebuilds a param from its stored parts: the event_parameters

@@ -21,8 +21,9 @@ func EncodeBatch(events []audit.Event) ([]EventRow, error) {
 	if len(events) > 1 {
 		seen = make(map[uuid.UUID]struct{}, len(events))
 	}
+	var sessions sessionIDs
 	for i := range events {
-		row, err := EncodeEvent(&events[i])
+		row, err := encodeEvent(&events[i], &sessions)
 		if err != nil {
 			return nil, err
 		}

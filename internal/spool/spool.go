@@ -123,6 +123,14 @@ type Spool struct {
 
 	readers []*Reader
 
+	// The next segment is made ahead, in the background, once the
+	// writer's is half full, so the append that fills a segment does not
+	// create, prefault and sync the next. prepMu serializes making it.
+	prepMu  sync.Mutex
+	spare   *segment      // under mu
+	prepAsk bool          // under mu: prep was sent for the writer's segment
+	prep    chan struct{} // capacity 1: asks syncLoop to make the spare
+
 	// Flushing.
 	syncMu   sync.Mutex
 	synced   Pos           // records before synced are on stable storage
@@ -179,7 +187,7 @@ func Open(opts Options) (*Spool, Recovery, error) {
 		return nil, rec, fmt.Errorf("spool: %w", err)
 	}
 	s := &Spool{opts: opts, dir: opts.Dir, flushing: noFlush, syncedCh: make(chan struct{}), kick: make(chan struct{}, 1),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		prep: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	names, err := os.ReadDir(opts.Dir)
 	if err != nil {
 		return nil, rec, fmt.Errorf("spool: %w", err)
@@ -367,6 +375,11 @@ func (s *Spool) Append(rec []byte) (Pos, error) {
 	if len(rec) == 0 || headerLen+need > s.opts.SegmentBytes {
 		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(rec))
 	}
+	// The frame does not depend on where it goes: checksum it before
+	// taking the lock.
+	var length [4]byte
+	binary.LittleEndian.PutUint32(length[:], uint32(len(rec)))
+	crc := frameCRC(length[:], rec)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -379,19 +392,32 @@ func (s *Spool) Append(rec []byte) (Pos, error) {
 			s.mu.Unlock()
 			return 0, ErrFull
 		}
-		next, err := s.createSegment(seg.n + 1)
-		if err != nil {
+		if s.spare == nil {
+			// Not made ahead (yet): make it now, then start over.
 			s.mu.Unlock()
-			return 0, err
+			if err := s.prepare(); err != nil {
+				return 0, err
+			}
+			return s.Append(rec)
 		}
+		next := s.spare
+		s.spare, s.prepAsk = nil, false
+		next.first = s.appended.Load()
 		seg.sealed.Store(true)
 		s.segs = append(s.segs, next)
 		seg, off = next, headerLen
 	}
+	if !s.prepAsk && off+need > int64(len(seg.data))/2 {
+		s.prepAsk = true
+		select {
+		case s.prep <- struct{}{}:
+		default:
+		}
+	}
 	b := seg.data[off : off+need]
-	binary.LittleEndian.PutUint32(b, uint32(len(rec)))
+	copy(b, length[:])
+	binary.LittleEndian.PutUint32(b[4:], crc)
 	copy(b[frameLen:], rec)
-	binary.LittleEndian.PutUint32(b[4:], frameCRC(b[:4], rec))
 	seg.count.Add(1)
 	seg.end.Store(off + need)
 	n := s.appended.Add(1)
@@ -402,6 +428,44 @@ func (s *Spool) Append(rec []byte) (Pos, error) {
 		}
 	}
 	return makePos(seg.n, off+need), nil
+}
+
+// prepare makes the spare segment, the one after the writer's, unless it
+// exists or would not fit in MaxBytes.
+func (s *Spool) prepare() error {
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if s.spare != nil || int64(len(s.segs)+1)*s.opts.SegmentBytes > s.opts.MaxBytes {
+		s.mu.Unlock()
+		return nil
+	}
+	// Only Append adds segments, and only with a spare: n stays the next.
+	n := s.segs[len(s.segs)-1].n + 1
+	s.mu.Unlock()
+	seg, err := s.createSegment(n)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		dropSegment(seg)
+		return ErrClosed
+	}
+	s.spare = seg
+	return nil
+}
+
+// dropSegment unmaps, closes and removes a segment.
+func dropSegment(seg *segment) {
+	unmap(seg.data)
+	seg.f.Close()
+	os.Remove(seg.f.Name())
 }
 
 // Room returns a channel closed once segments have been deleted, for
@@ -465,6 +529,11 @@ func (s *Spool) syncLoop() {
 			return
 		case <-tick:
 		case <-s.kick:
+		case <-s.prep:
+			// A failure shows again, and is returned, when the append
+			// that needs the segment makes it.
+			_ = s.prepare()
+			continue
 		}
 		s.flush()
 	}
@@ -538,10 +607,7 @@ func (s *Spool) deleteAcked() {
 	}
 	freed := false
 	for len(s.segs) > 1 && s.segs[0].n < oldest && s.segs[0].n < s.flushing {
-		seg := s.segs[0]
-		unmap(seg.data)
-		seg.f.Close()
-		os.Remove(seg.f.Name())
+		dropSegment(s.segs[0])
 		s.segs[0] = nil
 		s.segs = s.segs[1:]
 		freed = true
@@ -575,9 +641,15 @@ func (s *Spool) Close() error {
 	for _, r := range s.readers {
 		errs = append(errs, r.closeLedger())
 	}
+	s.prepMu.Lock() // a roll may still be making a segment
 	s.mu.Lock()
+	if s.spare != nil {
+		dropSegment(s.spare) // holds no record
+		s.spare = nil
+	}
 	s.unmapAll()
 	s.mu.Unlock()
+	s.prepMu.Unlock()
 	return errors.Join(errs...)
 }
 

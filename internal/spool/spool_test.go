@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -128,6 +129,42 @@ func TestSegmentsDeletedOnceEveryReaderAcknowledged(t *testing.T) {
 	}
 	if _, err := s.Append(rec); err != nil {
 		t.Errorf("append after room was made: %v", err)
+	}
+}
+
+// TestNextSegmentMadeAhead: once the writer's segment is half full, the next
+// is made in the background, so the append that fills a segment finds it;
+// Close removes the one made ahead and not used.
+func TestNextSegmentMadeAhead(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir)
+	rec := bytes.Repeat([]byte("z"), 1000) // 4 records a segment
+	segments := func() []string {
+		m, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+		return m
+	}
+	for i := range 7 {
+		if _, err := s.Append(rec); err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 || i == 6 {
+			for deadline := time.Now().Add(10 * time.Second); len(segments()) != i/4+2; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("after %d appends, segments %q: the next was not made ahead", i+1, segments())
+				}
+			}
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := segments(); len(got) != 2 {
+		t.Errorf("after Close, segments %q: want the two holding records", got)
+	}
+	s, rec2 := open(t, dir)
+	defer s.Close()
+	if rec2.Records != 7 || rec2.CutRecords != 0 {
+		t.Errorf("reopened: %+v, want 7 records", rec2)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/auditkit/audit/internal/driver"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -66,12 +67,12 @@ func (c *pqConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipSto
 			tx.Rollback()
 		}
 	}()
-	if err := copyIn(ctx, tx, c.copyEvents, len(rows), func(i int) []any { return rows[i].Args(c.d) }); err != nil {
+	ids := idArgs{d: c.d}
+	if err := copyIn(ctx, tx, c.copyEvents, &eventSource{rows: rows, ids: &ids}); err != nil {
 		return nil, err
 	}
-	vals := valueArgs(rows, c.d)
-	if len(vals) > 0 {
-		if err := copyIn(ctx, tx, c.copyValues, len(vals), func(i int) []any { return vals[i] }); err != nil {
+	if hasValues(rows) {
+		if err := copyIn(ctx, tx, c.copyValues, &valueSource{rows: rows, ids: &ids}); err != nil {
 			return nil, err
 		}
 	}
@@ -83,14 +84,15 @@ func (c *pqConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipSto
 	return dg, tx.Commit()
 }
 
-// copyIn runs one lib/pq COPY of n rows.
-func copyIn(ctx context.Context, tx *sql.Tx, stmt string, n int, row func(int) []any) error {
+// copyIn runs one lib/pq COPY of the rows of src.
+func copyIn(ctx context.Context, tx *sql.Tx, stmt string, src pgx.CopyFromSource) error {
 	st, err := tx.PrepareContext(ctx, stmt)
 	if err != nil {
 		return err
 	}
-	for i := range n {
-		if _, err := st.ExecContext(ctx, row(i)...); err != nil {
+	for src.Next() {
+		row, _ := src.Values()
+		if _, err := st.ExecContext(ctx, row...); err != nil {
 			st.Close()
 			return err
 		}
@@ -102,20 +104,85 @@ func copyIn(ctx context.Context, tx *sql.Tx, stmt string, n int, row func(int) [
 	return st.Close()
 }
 
-// valueArgs returns the param value rows of the batch.
-func valueArgs(rows []driver.EventRow, d Dialect) [][]any {
-	n := 0
+func hasValues(rows []driver.EventRow) bool {
 	for i := range rows {
-		n += len(rows[i].Values)
-	}
-	out := make([][]any, 0, n)
-	for i := range rows {
-		for j := range rows[i].Values {
-			out = append(out, rows[i].Values[j].Args(d, rows[i].ID))
+		if len(rows[i].Values) > 0 {
+			return true
 		}
 	}
-	return out
+	return false
 }
+
+// idArgs converts the registry ids of a batch (types, params: a few, met
+// on every row) to arguments once each.
+type idArgs struct {
+	d    Dialect
+	args map[uuid.UUID]any
+}
+
+func (a *idArgs) arg(id uuid.UUID) any {
+	if v, ok := a.args[id]; ok {
+		return v
+	}
+	if a.args == nil {
+		a.args = make(map[uuid.UUID]any)
+	}
+	v := a.d.UUIDArg(id)
+	a.args[id] = v
+	return v
+}
+
+// eventSource streams the events rows of a batch to COPY, each built in
+// the same slice: both drivers encode a row before asking for the next.
+type eventSource struct {
+	rows []driver.EventRow
+	ids  *idArgs
+	i    int
+	row  []any
+}
+
+func (s *eventSource) Next() bool {
+	if s.i >= len(s.rows) {
+		return false
+	}
+	r := &s.rows[s.i]
+	s.i++
+	s.row = r.AppendArgs(s.row[:0], s.ids.d, s.ids.arg(r.TypeID))
+	return true
+}
+
+func (s *eventSource) Values() ([]any, error) { return s.row, nil }
+func (s *eventSource) Err() error             { return nil }
+
+// valueSource streams the param value rows of a batch to COPY, as
+// eventSource does, converting each event's id once for all its values.
+type valueSource struct {
+	rows    []driver.EventRow
+	ids     *idArgs
+	i, j    int // the next value: rows[i].Values[j]
+	eventID any
+	row     []any
+}
+
+func (s *valueSource) Next() bool {
+	for s.i < len(s.rows) {
+		r := &s.rows[s.i]
+		if s.j < len(r.Values) {
+			if s.j == 0 {
+				s.eventID = s.ids.d.UUIDArg(r.ID)
+			}
+			v := &r.Values[s.j]
+			s.j++
+			s.row = v.AppendArgs(s.row[:0], s.ids.d, s.eventID, s.ids.arg(v.ParameterID))
+			return true
+		}
+		s.i, s.j = s.i+1, 0
+	}
+	return false
+}
+
+func (s *valueSource) Values() ([]any, error) { return s.row, nil }
+func (s *valueSource) Err() error             { return nil }
 
 // unstored returns the rows whose events are not stored yet. It reads
 // outside the batch's transaction: a stored event stays stored, and one
@@ -182,13 +249,13 @@ func (c *pgxConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipSt
 			tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableEvents}, driver.EventColumns,
-		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return rows[i].Args(c.d), nil }))
+	ids := idArgs{d: c.d}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableEvents}, driver.EventColumns, &eventSource{rows: rows, ids: &ids})
 	if err != nil {
 		return nil, err
 	}
-	if vals := valueArgs(rows, c.d); len(vals) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableValues}, driver.ValueColumns, pgx.CopyFromRows(vals)); err != nil {
+	if hasValues(rows) {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableValues}, driver.ValueColumns, &valueSource{rows: rows, ids: &ids}); err != nil {
 			return nil, err
 		}
 	}

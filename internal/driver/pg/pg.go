@@ -12,6 +12,7 @@ import (
 
 	"github.com/auditkit/audit/internal/driver"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
@@ -47,7 +48,9 @@ func (Dialect) TimeArg(t time.Time) any { return t }
 // UUIDArg implements [driver.Dialect].
 func (d Dialect) UUIDArg(id uuid.UUID) any {
 	if d.pgx {
-		return [16]byte(id)
+		// A UUIDValuer: pgx encodes it without wrapping (and allocating)
+		// per value, as it does a [16]byte.
+		return pgtype.UUID{Bytes: id, Valid: true}
 	}
 	return id.String()
 }
