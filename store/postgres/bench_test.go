@@ -8,6 +8,7 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/internal/driver"
+	"github.com/auditkit/audit/internal/driver/pg"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/storetest"
 	"github.com/jackc/pgx/v5"
@@ -111,7 +112,7 @@ func BenchmarkWrite(b *testing.B) {
 		s := benchStore(b, false)
 		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
 		insEvent := insertStmt(s.d.Table(driver.TableEvents), driver.EventColumns)
-		insValue := insertStmt(s.d.Table(driver.TableValues), driver.ValueColumns)
+		insValue := insertStmt(s.d.Table(driver.TableValues), pg.ValueColumns)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := range eventArgs {
@@ -146,7 +147,7 @@ func encodeForBench(b *testing.B, s *Store, events []audit.Event) (eventArgs, va
 	for i := range rows {
 		eventArgs = append(eventArgs, rows[i].Args(s.d))
 		for j := range rows[i].Values {
-			valueArgs = append(valueArgs, rows[i].Values[j].Args(s.d, rows[i].ID))
+			valueArgs = append(valueArgs, append(rows[i].Values[j].Args(s.d, rows[i].ID), s.d.TimeArg(rows[i].Time)))
 		}
 	}
 	return eventArgs, valueArgs
@@ -161,7 +162,7 @@ func rawCopy(ctx context.Context, s *Store, events, values [][]any) error {
 	for _, c := range []struct {
 		stmt string
 		rows [][]any
-	}{{copyStmt(s.d.Table(driver.TableEvents), driver.EventColumns), events}, {copyStmt(s.d.Table(driver.TableValues), driver.ValueColumns), values}} {
+	}{{copyStmt(s.d.Table(driver.TableEvents), driver.EventColumns), events}, {copyStmt(s.d.Table(driver.TableValues), pg.ValueColumns), values}} {
 		st, err := tx.PrepareContext(ctx, c.stmt)
 		if err != nil {
 			return err
@@ -193,7 +194,7 @@ func stagingCopy(ctx context.Context, s *Store, events, values [][]any) error {
 		table string
 		cols  []string
 		rows  [][]any
-	}{{driver.TableEvents, driver.EventColumns, events}, {driver.TableValues, driver.ValueColumns, values}} {
+	}{{driver.TableEvents, driver.EventColumns, events}, {driver.TableValues, pg.ValueColumns, values}} {
 		stage := "stage_" + c.table
 		if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE "+stage+" (LIKE "+s.d.Table(c.table)+") ON COMMIT DROP"); err != nil {
 			return err
@@ -231,7 +232,7 @@ func rawCopyFrom(ctx context.Context, pool *pgxpool.Pool, schema string, events,
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{schema, driver.TableEvents}, driver.EventColumns, pgx.CopyFromRows(events)); err != nil {
 		return err
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{schema, driver.TableValues}, driver.ValueColumns, pgx.CopyFromRows(values)); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{schema, driver.TableValues}, pg.ValueColumns, pgx.CopyFromRows(values)); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)

@@ -29,7 +29,7 @@ type Conn interface {
 func NewPQ(db *sqlx.DB, d Dialect) Conn {
 	return &pqConn{db: db, d: d,
 		copyEvents: copyStmt(d.Table(driver.TableEvents), driver.EventColumns),
-		copyValues: copyStmt(d.Table(driver.TableValues), driver.ValueColumns)}
+		copyValues: copyStmt(d.Table(driver.TableValues), ValueColumns)}
 }
 
 func copyStmt(table string, cols []string) string {
@@ -91,7 +91,13 @@ func copyIn(ctx context.Context, tx *sql.Tx, stmt string, n int, row func(int) [
 	return st.Close()
 }
 
-// valueArgs returns the param value rows of the batch.
+// ValueColumns are the event_parameter_values columns the store writes:
+// [driver.ValueColumns] and event_time, the event's time (the partition
+// key).
+var ValueColumns = append(driver.ValueColumns[:len(driver.ValueColumns):len(driver.ValueColumns)], "event_time")
+
+// valueArgs returns the param value rows of the batch, in the order of
+// [ValueColumns].
 func valueArgs(rows []driver.EventRow, d Dialect) [][]any {
 	n := 0
 	for i := range rows {
@@ -100,7 +106,7 @@ func valueArgs(rows []driver.EventRow, d Dialect) [][]any {
 	out := make([][]any, 0, n)
 	for i := range rows {
 		for j := range rows[i].Values {
-			out = append(out, rows[i].Values[j].Args(d, rows[i].ID))
+			out = append(out, append(rows[i].Values[j].Args(d, rows[i].ID), d.TimeArg(rows[i].Time)))
 		}
 	}
 	return out
@@ -115,6 +121,8 @@ func unstored(ctx context.Context, db *sqlx.DB, d Dialect, rows []driver.EventRo
 	for i := range rows {
 		ids[i] = rows[i].ID.String()
 	}
+	// By id alone: an id stored with another time is stored too. Each
+	// partition has a unique index on id.
 	var stored []string
 	q := "SELECT id::text FROM " + d.Table(driver.TableEvents) + " WHERE id = ANY(string_to_array($1, ',')::uuid[])"
 	if err := db.SelectContext(ctx, &stored, q, strings.Join(ids, ",")); err != nil {
@@ -174,7 +182,7 @@ func (c *pgxConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipSt
 		return err
 	}
 	if vals := valueArgs(rows, c.d); len(vals) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableValues}, driver.ValueColumns, pgx.CopyFromRows(vals)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableValues}, ValueColumns, pgx.CopyFromRows(vals)); err != nil {
 			return err
 		}
 	}
