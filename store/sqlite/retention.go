@@ -15,7 +15,7 @@ import (
 //   - The retention's BeforeExpire hook is called first, with each level's
 //     cutoff, before anything is deleted; its error stops the run.
 //   - The expired events are deleted level by level with their param
-//     values, 5,000 events per transaction: each holds the write lock only
+//     values, 300 events per transaction: each holds the write lock only
 //     for its batch, so writers of every process take turns with it.
 //   - Sessions started, and users joined, before the sessions period that no
 //     remaining event (or session, for users) names are deleted; a user

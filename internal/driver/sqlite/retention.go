@@ -21,7 +21,13 @@ type Retainer struct {
 var _ driver.Retainer = Retainer{}
 
 // DropPartitions implements [driver.Retainer]: SQLite has no partitions.
-func (Retainer) DropPartitions(context.Context, time.Time, bool, *audit.RetentionReport) error { return nil }
+func (Retainer) DropPartitions(context.Context, time.Time, bool, *audit.RetentionReport) error {
+	return nil
+}
+
+// batchSize is the most events (or sessions, or users) one transaction
+// deletes: SQLite has one write lock, which every writer waits for.
+const batchSize = 300
 
 // The ids of one batch, in a temporary table of the writer connection.
 const (
@@ -29,7 +35,7 @@ const (
 	clearBatch  = "DELETE FROM temp.retain_batch"
 )
 
-// DeleteEvents implements [driver.Retainer]: batches of [driver.RetainBatch]
+// DeleteEvents implements [driver.Retainer]: batches of [batchSize]
 // events, their values first.
 func (r Retainer) DeleteEvents(ctx context.Context, l audit.Level, before time.Time, dry bool, rep *audit.RetentionReport) error {
 	var d Dialect
@@ -45,7 +51,7 @@ func (r Retainer) DeleteEvents(ctx context.Context, l audit.Level, before time.T
 		rep.Add(driver.TableValues, l, nv)
 		return nil
 	}
-	pick := fmt.Sprintf("INSERT INTO temp.retain_batch SELECT id FROM events WHERE level = ? AND event_time < ? LIMIT %d", driver.RetainBatch)
+	pick := fmt.Sprintf("INSERT INTO temp.retain_batch SELECT id FROM events WHERE level = ? AND event_time < ? LIMIT %d", batchSize)
 	for {
 		var n, nv int64
 		err := r.batch(ctx, func(tx *sqlx.Tx) error {
@@ -64,7 +70,7 @@ func (r Retainer) DeleteEvents(ctx context.Context, l audit.Level, before time.T
 		}
 		rep.Add(driver.TableEvents, l, n)
 		rep.Add(driver.TableValues, l, nv)
-		if n < driver.RetainBatch {
+		if n < batchSize {
 			return nil
 		}
 	}
@@ -125,7 +131,7 @@ func (r Retainer) DeleteIdle(ctx context.Context, before time.Time, dry bool, re
 		for {
 			var n int64
 			err := r.batch(ctx, func(tx *sqlx.Tx) error {
-				if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO temp.retain_batch %s LIMIT %d", c.idle, driver.RetainBatch), at); err != nil {
+				if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO temp.retain_batch %s LIMIT %d", c.idle, batchSize), at); err != nil {
 					return err
 				}
 				for _, q := range c.deletes {
@@ -140,7 +146,7 @@ func (r Retainer) DeleteIdle(ctx context.Context, before time.Time, dry bool, re
 				return err
 			}
 			rep.Add(c.table, 0, n)
-			if n < driver.RetainBatch {
+			if n < batchSize {
 				break
 			}
 		}
@@ -153,9 +159,22 @@ func (r Retainer) DeleteIdle(ctx context.Context, before time.Time, dry bool, re
 // auto_vacuum=INCREMENTAL (every file the store creates); on an older file
 // it does nothing (run VACUUM once to reclaim, and to switch it over after
 // PRAGMA auto_vacuum = INCREMENTAL).
+// Pages go back 2,000 at a time (8 MB of 4 kB pages), each step a short
+// hold of the write lock.
 func (r Retainer) Reclaim(ctx context.Context) error {
-	_, err := r.DB.ExecContext(ctx, "PRAGMA incremental_vacuum")
-	return err
+	for {
+		var free int
+		if err := r.DB.GetContext(ctx, &free, "PRAGMA freelist_count"); err != nil || free == 0 {
+			return err
+		}
+		var mode int
+		if err := r.DB.GetContext(ctx, &mode, "PRAGMA auto_vacuum"); err != nil || mode != 2 {
+			return err
+		}
+		if _, err := r.DB.ExecContext(ctx, "PRAGMA incremental_vacuum(2000)"); err != nil {
+			return err
+		}
+	}
 }
 
 // IncrementalVacuum makes a database that has no tables yet give freed
