@@ -194,3 +194,107 @@ func TestRetentionHookAndLock(t *testing.T) {
 		t.Errorf("Retain while another runs = %v, want ErrRetentionRunning", err)
 	}
 }
+
+// TestPartitionConvert converts a populated database migrated before
+// partitions existed, with a writer adding events throughout.
+func TestPartitionConvert(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+	now := time.Now().UTC()
+	s, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema, NoMigrate: true, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	old := pg.Migrator("postgres", schema)
+	old.Migrations = old.Migrations[:2] // the tables before partitions
+	if err := old.Migrate(ctx, s.DB()); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(n int, at time.Time, params bool) []audit.Event {
+		out := make([]audit.Event, n)
+		for i := range out {
+			out[i] = audit.Event{ID: uuid.Must(uuid.NewV7()), Time: at.Add(time.Duration(i) * time.Minute), Level: audit.LevelAudit, Type: "t", UserID: "u"}
+			if params {
+				out[i].Params = []audit.Param{audit.P("k", i)}
+			}
+		}
+		return out
+	}
+	// Rows of the old shape: events, and values without event_time.
+	if err := s.Write(ctx, mk(300, now.AddDate(0, -5, 0), false)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.DB().ExecContext(ctx, `INSERT INTO `+qi(schema)+`.event_parameter_values (event_id, parameter_id, value)
+		SELECT id, gen_random_uuid(), 'old' FROM `+qi(schema)+`.events`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldValues, _ := res.RowsAffected()
+	if err := s.Migrate(ctx); err != nil { // a populated database keeps its plain tables
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, mk(300, now.AddDate(0, -2, 0), true)); err != nil {
+		t.Fatal(err)
+	}
+	before := audittest.Stored(t, s)
+
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	var during []audit.Event
+	go func() {
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			batch := mk(20, now, true)
+			if err := s.Write(ctx, batch); err != nil {
+				done <- err
+				return
+			}
+			during = append(during, batch...)
+		}
+	}()
+	err = s.Partition(ctx)
+	close(stop)
+	if werr := <-done; werr != nil {
+		t.Errorf("write during the conversion: %v", werr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Partition(ctx); !errors.Is(err, postgres.ErrPartitioned) {
+		t.Errorf("second Partition = %v, want ErrPartitioned", err)
+	}
+	after := mk(5, now.AddDate(0, 4, 0), true) // beyond the legacy range: a new partition
+	if err := s.Write(ctx, after); err != nil {
+		t.Fatal(err)
+	}
+	got := audittest.Stored(t, s)
+	if want := len(before) + len(during) + len(after); len(got) != want {
+		t.Fatalf("%d events after the conversion, want %d", len(got), want)
+	}
+	parts := partitionOf(t, s)
+	if p := parts[before[0].ID]; p != "events_legacy" {
+		t.Errorf("an old event is in %q, want events_legacy", p)
+	}
+	if p, w := parts[after[0].ID], "events_p"+after[0].Time.Format("200601")+"01"; p != w {
+		t.Errorf("a new event is in %q, want %q", p, w)
+	}
+	var values, nulls int
+	if err := s.DB().QueryRowxContext(ctx, `SELECT count(*), count(*) FILTER (WHERE event_time IS NULL) FROM `+qi(schema)+`.event_parameter_values`).Scan(&values, &nulls); err != nil {
+		t.Fatal(err)
+	}
+	if want := int(oldValues) + 300 + len(during) + len(after); values != want || nulls != 0 {
+		t.Errorf("%d values (%d without event_time), want %d", values, nulls, want)
+	}
+	// Read finds the old events with their params.
+	page, err := s.Read(ctx, audit.Query{Until: now.AddDate(0, -1, 0), Limit: 1})
+	if err != nil || len(page.Events) != 1 || len(page.Events[0].Params) != 1 {
+		t.Errorf("Read of an old event = %+v, %v", page.Events, err)
+	}
+}
