@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -27,4 +28,22 @@ func (p *Policy) RetentionOf() audit.Retention {
 func (e *Engine) Retention() audit.Retention {
 	p := e.state.Load().policy
 	return p.RetentionOf()
+}
+
+// retention decodes Policy.Retention: {"<level>|sessions": {"days": N}}.
+func (d *decoder) retention(raw json.RawMessage, path string) map[string]RetentionPeriod {
+	out := map[string]RetentionPeriod{}
+	d.object(raw, path, func(key string, v json.RawMessage, at string) bool {
+		var r RetentionPeriod
+		d.object(v, at, func(k string, v json.RawMessage, at string) bool {
+			if k != "days" {
+				return false
+			}
+			d.value(v, at, &r.Days, "an integer")
+			return true
+		})
+		out[key] = r
+		return true
+	})
+	return out
 }
