@@ -78,6 +78,7 @@ func commands() []command {
 		{"unused", "", "the least used record types and menu items, those never used included", runUnused},
 		{"history", "OBJECT", "where an object came from, its modifications and what was derived from it", runHistory},
 		{"migrate", "", "create or update the audit tables (--print: the SQL, to apply by hand)", runMigrate},
+		{"retention", "", "delete what outlived its level's retention (--dry-run: count it)", runRetention},
 		{"hash", "[VALUE]", "the HMAC that replaces a value redacted with a key, to search for it", runHash},
 		{"settings", "ACTION", "the logger settings kept in Postgres: show, set, history, revert, effective", runSettings},
 	}
