@@ -48,6 +48,42 @@ func benchStore(b *testing.B, pgx bool) *Store {
 	return s
 }
 
+// benchStorePlain returns a store through lib/pq on unpartitioned tables:
+// migrated to version 2, given an event, then migrated on (migration 4
+// keeps the tables of a database with events).
+func benchStorePlain(b *testing.B) *Store {
+	b.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.DSN(b), Options{Schema: pgtest.Schema(b), NoMigrate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close(ctx) })
+	old := pg.Migrator("postgres", s.opts.Schema)
+	old.Migrations = old.Migrations[:2]
+	if err := old.Migrate(ctx, s.DB()); err != nil {
+		b.Fatal(err)
+	}
+	events := storetest.BenchEvents(50)
+	for i := range events {
+		events[i].Params = nil
+	}
+	if err := s.Write(ctx, events); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if on, err := s.parts.Partitioned(ctx, s.DB()); err != nil || on {
+		b.Fatalf("partitioned %v, %v", on, err)
+	}
+	// Register the params, as a running service has.
+	if err := s.Write(ctx, storetest.BenchEvents(50)); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 // BenchmarkWrite compares, on one database in one run, the store's Write
 // through lib/pq (pq/) and through pgx (pgx/) with their ceilings (raw COPY
 // of the same rows into the same tables, encoded beforehand: lib/pq's
@@ -69,6 +105,11 @@ func BenchmarkWrite(b *testing.B) {
 			storetest.BenchWrite(b, func(b *testing.B) audit.Store { return benchStore(b, drv.pgx) }, benchBatch)
 		})
 	}
+	// The anchor of partitioning: the same writes into the plain tables of
+	// a database that held events before migration 4.
+	b.Run("pq-unpartitioned", func(b *testing.B) {
+		storetest.BenchWrite(b, func(b *testing.B) audit.Store { return benchStorePlain(b) }, benchBatch)
+	})
 	b.Run("pgx/raw-copyfrom", func(b *testing.B) {
 		s := benchStore(b, true)
 		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
