@@ -185,18 +185,10 @@ func (p Partitions) Drop(ctx context.Context, db *sqlx.DB, partition string) err
 }
 
 func (p Partitions) dropOnce(ctx context.Context, db *sqlx.DB, partition string) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
+	return p.inTx(ctx, db, "500ms", func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, "DROP TABLE "+p.d.schema+"."+Quote(partition))
 		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = '500ms'"); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "DROP TABLE "+p.d.schema+"."+Quote(partition)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // ErrPartitioned is returned by [Partitions.Convert] for tables that are
@@ -289,7 +281,7 @@ func (p Partitions) Convert(ctx context.Context, db *sqlx.DB, now time.Time) err
 func (p Partitions) execLocked(ctx context.Context, db *sqlx.DB, stmt string) error {
 	var err error
 	for range 10 {
-		err = p.inTx(ctx, db, func(tx *sqlx.Tx) error {
+		err = p.inTx(ctx, db, "1s", func(tx *sqlx.Tx) error {
 			_, err := tx.ExecContext(ctx, stmt)
 			return err
 		})
@@ -300,13 +292,15 @@ func (p Partitions) execLocked(ctx context.Context, db *sqlx.DB, stmt string) er
 	return err
 }
 
-func (p Partitions) inTx(ctx context.Context, db *sqlx.DB, f func(tx *sqlx.Tx) error) error {
+// inTx runs f in a transaction whose statements wait at most lockTimeout
+// for a lock.
+func (p Partitions) inTx(ctx context.Context, db *sqlx.DB, lockTimeout string, f func(tx *sqlx.Tx) error) error {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = '1s'"); err != nil {
+	if _, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = '"+lockTimeout+"'"); err != nil {
 		return err
 	}
 	if err := f(tx); err != nil {
@@ -327,7 +321,7 @@ var legacyIndexes = []string{
 func (p Partitions) swap(ctx context.Context, db *sqlx.DB, bound string) error {
 	s := p.d.schema
 	events, values := p.d.Table(driver.TableEvents), p.d.Table(driver.TableValues)
-	return p.inTx(ctx, db, func(tx *sqlx.Tx) error {
+	return p.inTx(ctx, db, "1s", func(tx *sqlx.Tx) error {
 		stmts := []string{
 			"LOCK TABLE " + events + ", " + values + " IN ACCESS EXCLUSIVE MODE",
 			"SET LOCAL search_path TO " + s,
