@@ -51,7 +51,7 @@ func BenchmarkTableSize(b *testing.B) {
 		}
 	}
 	var total float64
-	for _, t := range []string{"events", "event_parameter_values", "users_sessions"} {
+	for _, t := range []string{"events", "event_parameter_values"} {
 		var data, index int64
 		q := `SELECT coalesce(sum(pg_table_size(relid)), 0), coalesce(sum(pg_indexes_size(relid)), 0)
 			FROM pg_partition_tree(to_regclass($1))`

@@ -105,7 +105,7 @@ func (p Partitions) Create(ctx context.Context, db *sqlx.DB, start time.Time) (b
 	}
 	// An event id is unique in its partition (the key holds the time too).
 	ev := Name(driver.TableEvents, start)
-	stmts = append(stmts, "CREATE UNIQUE INDEX IF NOT EXISTS "+Quote(ev+"_id_key")+" ON "+p.d.schema+"."+Quote(ev)+" (id)")
+	stmts = append(stmts, "CREATE UNIQUE INDEX IF NOT EXISTS "+Quote(ev+"_id_key")+" ON "+p.d.schema+"."+Quote(ev)+" (id) WITH (fillfactor = 100)")
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			if code, _, _ := Code(err); code == "42P17" || code == "23514" {
