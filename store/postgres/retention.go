@@ -70,6 +70,11 @@ func (s *Store) retain(ctx context.Context, dry, background bool) (audit.Retenti
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key)
 	rep, err := driver.Retain(ctx, r, pol, s.opts.Now(), false)
+	if len(rep.DroppedPartitions) > 0 { // a late event of their ranges makes them again
+		s.parts.mu.Lock()
+		clear(s.parts.known)
+		s.parts.mu.Unlock()
+	}
 	if err != nil {
 		return rep, translate("retain", err)
 	}
