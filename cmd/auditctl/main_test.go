@@ -514,7 +514,7 @@ func TestMigratePrintSQLite(t *testing.T) {
 	contains(t, "usage of the new file", out, "0 events (all events)")
 	// migrate then finds it up to date.
 	out = auditctl(t, nil, "--db", path, "migrate").ok(t)
-	contains(t, "migrate", out, "is at migration 2 (directory)")
+	contains(t, "migrate", out, "is at migration 4 (partitions)")
 }
 
 // syncBuffer is a buffer written by a follow while the test reads it.
