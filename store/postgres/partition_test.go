@@ -146,7 +146,7 @@ func eventTime(events []audit.Event, id uuid.UUID) time.Time {
 func TestRetention(t *testing.T) {
 	t.Parallel()
 	s := openAt(t, pgtest.DSN(t), pgtest.Schema(t), storetest.RetentionNow)
-	rep := storetest.Retention(t, s, s.Retain)
+	rep := storetest.Retention(t, s, s.Retain, retentionEvents, retentionMaxWait)
 	// Every level's cutoff is at least 365 days back: the monthly
 	// partitions that end before it (about a year of the two) go whole.
 	if len(rep.DroppedPartitions) < 20 {

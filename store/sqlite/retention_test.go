@@ -21,7 +21,7 @@ func TestRetention(t *testing.T) {
 	if err := s.DB().GetContext(context.Background(), &mode, "PRAGMA auto_vacuum"); err != nil || mode != 2 {
 		t.Fatalf("auto_vacuum of a new file = %d (%v), want 2 (incremental)", mode, err)
 	}
-	storetest.Retention(t, s, s.Retain)
+	storetest.Retention(t, s, s.Retain, retentionEvents, retentionMaxWait)
 	// The freed pages went back to the file system.
 	var free int
 	if err := s.DB().GetContext(context.Background(), &free, "PRAGMA freelist_count"); err != nil {
