@@ -33,9 +33,9 @@ func RetentionLockKey(schema string) int64 {
 }
 
 // DropPartitions implements [driver.Retainer]: the partitions whose range
-// ends at or before before, events' and event_parameter_values' alike (the
-// DEFAULT and legacy partitions are never dropped; their rows go by
-// DeleteEvents).
+// ends at or before before, events' and event_parameter_values' alike,
+// the legacy partition of a converted database included. The DEFAULT
+// partition is never dropped: its expired rows go by DeleteEvents.
 func (r Retainer) DropPartitions(ctx context.Context, before time.Time, dry bool, rep *audit.RetentionReport) error {
 	bounds, err := r.Parts.List(ctx, r.DB)
 	if err != nil {
@@ -48,41 +48,28 @@ func (r Retainer) DropPartitions(ctx context.Context, before time.Time, dry bool
 			continue
 		}
 		part := r.Parts.d.schema + "." + Quote(b.Partition)
-		if b.Table == driver.TableEvents {
-			var counts []struct {
-				Level string `db:"level"`
-				N     int64  `db:"n"`
-			}
-			if err := r.DB.SelectContext(ctx, &counts, "SELECT level, count(*) AS n FROM "+part+" GROUP BY level"); err != nil {
-				return err
-			}
-			for _, c := range counts {
-				l, _ := audit.ParseLevel(c.Level)
-				rep.Add(b.Table, l, c.N)
-			}
-		} else {
-			var counts []struct {
-				Level string `db:"level"`
-				N     int64  `db:"n"`
-			}
+		q := "SELECT level, count(*) AS n FROM " + part + " GROUP BY level"
+		if b.Table != driver.TableEvents {
 			// The events' partition of the same range may be gone already
 			// (a run stopped between the two): such values count as level 0.
-			q := "SELECT coalesce(e.level, '') AS level, count(*) AS n FROM " + part + " v LEFT JOIN " + r.Parts.d.Table(driver.TableEvents) +
+			q = "SELECT coalesce(e.level, '') AS level, count(*) AS n FROM " + part + " v LEFT JOIN " + r.Parts.d.Table(driver.TableEvents) +
 				" e ON e.id = v.event_id AND e.event_time = v.event_time GROUP BY 1"
-			if err := r.DB.SelectContext(ctx, &counts, q); err != nil {
+		}
+		var counts []struct {
+			Level string `db:"level"`
+			N     int64  `db:"n"`
+		}
+		if err := r.DB.SelectContext(ctx, &counts, q); err != nil {
+			return err
+		}
+		for _, c := range counts {
+			l, _ := audit.ParseLevel(c.Level)
+			rep.Add(b.Table, l, c.N)
+		}
+		if !dry {
+			if err := r.Parts.Drop(ctx, r.DB, b.Partition); err != nil {
 				return err
 			}
-			for _, c := range counts {
-				l, _ := audit.ParseLevel(c.Level)
-				rep.Add(b.Table, l, c.N)
-			}
-		}
-		if dry {
-			rep.DroppedPartitions = append(rep.DroppedPartitions, b.Partition)
-			continue
-		}
-		if err := r.Parts.Drop(ctx, r.DB, b.Partition); err != nil {
-			return err
 		}
 		rep.DroppedPartitions = append(rep.DroppedPartitions, b.Partition)
 	}
