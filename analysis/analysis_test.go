@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/google/uuid"
 	"go.uber.org/goleak"
 
 	"github.com/auditkit/audit"
@@ -36,6 +37,7 @@ func TestAnalysis(t *testing.T) {
 			{"UsageOfObject", testUsageOfObject},
 			{"Feed", testFeed},
 			{"FeedPages", testFeedPages},
+			{"Event", testEvent},
 			{"Overview", testOverview},
 			{"Functions", testFunctions},
 			{"Errors", testErrors},
@@ -158,6 +160,11 @@ func testFeed(t *testing.T, fx *fixture) {
 		{"empty group", analysis.FeedRequest{Groups: []string{"nobody"}}, []string{}},
 		{"window", analysis.FeedRequest{Since: at("2025-03-05T11:03"), Until: day("2025-03-06"), Levels: []audit.Level{audit.LevelAudit}},
 			[]string{"C6", "C5"}},
+		{"text", analysis.FeedRequest{Text: "TimeOut"}, []string{"A5", "A3"}},
+		{"text wildcard", analysis.FeedRequest{Text: "%"}, []string{}},
+		{"param value", analysis.FeedRequest{Param: "route", Value: "POST /items"}, []string{"C4"}},
+		{"any param value", analysis.FeedRequest{Value: "File|Open"}, []string{"F1", "B1", "A1"}},
+		{"value of another param", analysis.FeedRequest{Param: "method", Value: "File|Open"}, []string{}},
 		{"nanosecond bounds", analysis.FeedRequest{Since: at("2025-03-05T11:04").Add(-time.Nanosecond), Until: at("2025-03-05T11:05").Add(time.Nanosecond)},
 			[]string{"C6", "C5"}},
 	} {
@@ -171,6 +178,20 @@ func testFeed(t *testing.T, fx *fixture) {
 		if page.Next != "" {
 			t.Errorf("%s: Next = %q on the only page", tc.name, page.Next)
 		}
+	}
+}
+
+func testEvent(t *testing.T, fx *fixture) {
+	want := fx.events["B5"]
+	e, err := fx.a.Event(ctx, want.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Message != "Sum" || len(e.Params) != len(want.Params) || e.UserID != "bob" {
+		t.Errorf("Event(B5) = %+v, want %+v", e, want)
+	}
+	if _, err := fx.a.Event(ctx, uuid.New()); !errors.Is(err, analysis.ErrNotFound) {
+		t.Errorf("Event(unknown id) = %v, want ErrNotFound", err)
 	}
 }
 

@@ -26,6 +26,13 @@ type Options struct {
 	// PollInterval is how often [Analyzer.Follow] looks for new events.
 	// Default 1 second.
 	PollInterval time.Duration
+
+	// NoRollups makes the window questions read the events even where the
+	// store keeps rollups that cover the window (see the package doc).
+	// Default false: on Postgres, Overview, Usage (of everything), Unused,
+	// Patterns, Errors and Perf read the whole hours and days of their
+	// windows from the rollups.
+	NoRollups bool
 }
 
 func (o Options) withDefaults() Options {

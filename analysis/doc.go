@@ -69,6 +69,22 @@
 // for byte, as the stores keep them (see the stores' package docs on the
 // _raw columns).
 //
+// # Rollups
+//
+// On Postgres, a store can keep rollup tables: per-hour and per-UTC-day
+// aggregates of the events (see StartRollups and RebuildRollups of
+// store/postgres). Where they cover a window, Overview, Usage (of every
+// object), Unused, Patterns, Errors (the groups) and Perf (record types)
+// read whole days from the daily rows (whole hours when the
+// chart's buckets are not whole days), whole hours from the hourly rows,
+// and only the partial hours at the edges, and what the rollups do not
+// cover (the hour in progress), from the events. The answers are the same
+// as from the events alone, but for Perf's percentiles of record types,
+// which come from merged DDSketches and are within 1% of a duration of
+// the rank asked for instead of interpolated. The rest reads the events
+// on every store: Usage of an object, the actions of Errors, the routes of Perf, and the other questions.
+// Options.NoRollups makes every question read the events.
+//
 // # Databases
 //
 // The queries are shared between Postgres and SQLite and use only what both

@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -47,13 +46,5 @@ func Duration(e *audit.Event) (time.Duration, bool) {
 }
 
 // durationSQL returns the SQL expression of the duration in nanoseconds of
-// the event e, as [Duration] reads it: e.duration_ns, else its numeric ms
-// param; NULL when it has neither. The CASE keeps the cast away from
-// values that are not numbers.
-func durationSQL(d driver.Dialect) string {
-	return `coalesce(e.duration_ns, (SELECT m.ms * 1000000 FROM (SELECT CASE
-  WHEN p.type IN ('int64', 'uint64', 'float64') AND v.value NOT IN ('NaN', '+Inf', '-Inf') THEN ` + d.CastFloat("v.value") + ` END AS ms
- FROM {event_parameter_values} v JOIN {event_parameters} p ON p.id = v.parameter_id
- WHERE v.event_id = e.id AND p.name = '` + audit.MSParam + `') m
- WHERE m.ms BETWEEN 0 AND ` + strconv.FormatInt(int64(maxMS), 10) + ` LIMIT 1))`
-}
+// the event e, as [Duration] reads it (see [driver.DurationSQL]).
+func durationSQL(d driver.Dialect) string { return driver.DurationSQL(d) }

@@ -80,6 +80,12 @@ type ErrorsResult struct {
 	// Groups are the error groups, most errors first (then by last seen,
 	// newest first).
 	Groups []ErrorGroup `json:"groups"`
+	// Bucket is the width of the buckets of OverTime: [BucketFor] the
+	// window's length.
+	Bucket time.Duration `json:"bucket_ms"`
+	// OverTime counts the errors (of the Fingerprint, if one was asked
+	// for) per bucket, every bucket of the window included.
+	OverTime []TimeCount `json:"over_time"`
 	// BaseRate is the fraction of non-error events in sessions that an
 	// error follows within the Horizon.
 	BaseRate float64 `json:"base_rate"`
@@ -91,7 +97,7 @@ type ErrorsResult struct {
 
 // Errors groups the errors of the window by fingerprint (count, users
 // affected, first and last seen, the newest as a sample with its message and
-// stack) and ranks the actions that lead to them.
+// stack), counts them over time and ranks the actions that lead to them.
 //
 // Actions: within each session, events are ordered by (event_time, id); an
 // event that is not an error is "followed" when one of the next Horizon
@@ -134,12 +140,18 @@ func (a *Analyzer) Errors(ctx context.Context, req ErrorsRequest) (ErrorsResult,
 		msgRaw []byte
 	}
 	var groups []group
-	err = a.query(ctx, "errors", `SELECT e.error_stack_trace_hash, e.error_stack_trace_hash_raw,
+	q, args := `SELECT e.error_stack_trace_hash, e.error_stack_trace_hash_raw,
  CASE WHEN e.error_stack_trace_hash IS NULL THEN e.description END AS m,
  CASE WHEN e.error_stack_trace_hash IS NULL THEN e.description_raw END AS mr,
  count(*) AS n, count(DISTINCT e.user_id), min(e.event_time), max(e.event_time)
 FROM {events} e WHERE `+f.String()+`
-GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.Args(), func(r *sqlx.Rows) error {
+GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.Args()
+	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+		return ErrorsResult{}, err
+	} else if rolled {
+		q, args = a.errorGroupsSQL(sp, req.Fingerprint)
+	}
+	err = a.query(ctx, "errors", q, args, func(r *sqlx.Rows) error {
 		var g group
 		var first, last driver.ScanTime
 		if err := r.Scan(&g.fp, &g.fpRaw, &g.msg, &g.msgRaw, &g.Count, &g.Users, &first, &last); err != nil {
@@ -155,6 +167,11 @@ GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.Args(
 	}
 	for _, g := range groups {
 		res.Total += g.Count
+	}
+	res.Bucket = BucketFor(w.Duration())
+	if res.OverTime, err = a.countByBucket(ctx, "errors: over time", fmt.Sprintf("SELECT %s AS b, count(*) FROM {events} e WHERE %s GROUP BY b",
+		a.d.Bucket("e.event_time", res.Bucket), f.String()), f.Args(), w, res.Bucket); err != nil {
+		return ErrorsResult{}, err
 	}
 	slices.SortFunc(groups, func(x, y group) int {
 		if c := cmp.Compare(y.Count, x.Count); c != 0 {

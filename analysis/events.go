@@ -119,3 +119,16 @@ func limitOf(field string, v, def, max int) (int, error) {
 	}
 	return v, nil
 }
+
+// Event returns the event with the given id, with its params; an error
+// wrapping [ErrNotFound] when there is none.
+func (a *Analyzer) Event(ctx context.Context, id uuid.UUID) (audit.Event, error) {
+	events, err := a.loadEvents(ctx, "event", []uuid.UUID{id})
+	if err != nil {
+		return audit.Event{}, err
+	}
+	if len(events) == 0 {
+		return audit.Event{}, fmt.Errorf("analysis: event %s: %w", id, ErrNotFound)
+	}
+	return events[0], nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -26,6 +27,14 @@ type FeedRequest struct {
 	// Since (inclusive) and Until (exclusive) bound the time. Default: no
 	// bound (the newest events, however old).
 	Since, Until time.Time
+	// Text keeps events whose message contains it, ASCII letters in any
+	// case. Default "": no text filter.
+	Text string
+	// Value keeps events with a param whose value, as text (Datagrok's
+	// event_parameter_values.value: "42", "true", an object's id), is
+	// Value; with Param set, the param must be named Param. Default "": no
+	// param filter (Param alone is refused).
+	Param, Value string
 	// Limit is the page size of Feed. Default audit.DefaultLimit (100); at
 	// most audit.MaxLimit.
 	Limit int
@@ -101,6 +110,22 @@ func (a *Analyzer) feedFilter(ctx context.Context, req *FeedRequest) (*driver.Wh
 	}
 	f.Levels("e.level", req.Levels)
 	f.Types(req.Types)
+	if req.Text != "" {
+		f.Add(`lower(e.description) LIKE ? ESCAPE '\'`, "%"+likeEscape(strings.ToLower(req.Text))+"%")
+	}
+	if req.Param != "" && req.Value == "" {
+		return nil, false, fmt.Errorf("analysis: feed: %w: Param %q without a Value", ErrInvalidRequest, req.Param)
+	}
+	if req.Value != "" {
+		cond, args := driver.MatchText("v.value", []string{req.Value})
+		q := "EXISTS (SELECT 1 FROM " + a.d.Table(driver.TableValues) + " v WHERE v.event_id = e.id AND " + cond
+		if req.Param != "" {
+			pc, pargs := driver.MatchText("name", []string{req.Param})
+			q += " AND v.parameter_id IN (SELECT id FROM " + a.d.Table(driver.TableEventParameters) + " WHERE " + pc + ")"
+			args = append(args, pargs...)
+		}
+		f.Add(q+")", args...)
+	}
 	users := req.Users
 	if len(req.Groups) > 0 {
 		members, err := a.groupMembers(ctx, f, req.Groups)
@@ -137,6 +162,11 @@ func (a *Analyzer) groupMembers(ctx context.Context, f *driver.Where, groups []s
 		})
 	slices.Sort(members)
 	return members, err
+}
+
+// likeEscape escapes the wildcards of a LIKE pattern (with ESCAPE '\').
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }
 
 func (a *Analyzer) inGroups(user string, groups []string) bool {

@@ -87,3 +87,12 @@ func (m Metric) MarshalJSON() ([]byte, error) {
 		Change *float64 `json:"change"`
 	}{plain(m), change})
 }
+
+// MarshalJSON writes the bucket width in milliseconds.
+func (r ErrorsResult) MarshalJSON() ([]byte, error) {
+	type plain ErrorsResult
+	return json.Marshal(struct {
+		plain
+		Bucket float64 `json:"bucket_ms"`
+	}{plain(r), ms(r.Bucket)})
+}

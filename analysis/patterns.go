@@ -128,10 +128,18 @@ func (a *Analyzer) Patterns(ctx context.Context, req PatternsRequest) (PatternsR
 	f.Add("e.user_id IS NOT NULL")
 	counts := map[string]map[string]int64{}
 	typeSet := map[string]bool{}
+	inner, args := "SELECT e.user_id, e.user_id_raw, e.event_type_id, count(*) AS n FROM {events} e WHERE "+f.String()+
+		" GROUP BY e.user_id, e.user_id_raw, e.event_type_id", f.Args()
+	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+		return PatternsResult{}, err
+	} else if rolled {
+		var rel string
+		rel, args = a.rel(driver.RollupUserTypes, sp)
+		inner = "SELECT r.user_id, r.user_id_raw, r.event_type_id, sum(r.n) AS n FROM " + rel +
+			" GROUP BY r.user_id, r.user_id_raw, r.event_type_id"
+	}
 	err = a.query(ctx, "patterns", `SELECT x.user_id, x.user_id_raw, t.friendly_name, t.friendly_name_raw, x.n
-FROM (SELECT e.user_id, e.user_id_raw, e.event_type_id, count(*) AS n FROM {events} e WHERE `+f.String()+`
- GROUP BY e.user_id, e.user_id_raw, e.event_type_id) x
-JOIN {event_types} t ON t.id = x.event_type_id`, f.Args(), func(r *sqlx.Rows) error {
+FROM (`+inner+`) x JOIN {event_types} t ON t.id = x.event_type_id`, args, func(r *sqlx.Rows) error {
 		var user, typ string
 		var userRaw, typRaw []byte
 		var n int64

@@ -80,15 +80,21 @@ func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error
 	f := driver.NewWhere(a.d)
 	f.Window(w.Since, w.Until)
 	f.Types(req.Types)
-	res.Types, err = a.percentiles(ctx, "perf", []string{"t.friendly_name", "t.friendly_name_raw"},
-		"FROM (SELECT e.event_type_id, e.level, "+durationSQL(a.d)+" AS duration_ns FROM {events} e WHERE "+f.String()+
-			") e JOIN {event_types} t ON t.id = e.event_type_id WHERE e.duration_ns IS NOT NULL",
-		"e.level = 'error'", f.Args(), func(key [][]byte) PerfStat {
-			if key[1] != nil {
-				return PerfStat{Name: string(key[1])}
-			}
-			return PerfStat{Name: string(key[0])}
-		})
+	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+		return PerfResult{}, err
+	} else if rolled {
+		res.Types, err = a.perfRolled(ctx, sp, req.Types)
+	} else {
+		res.Types, err = a.percentiles(ctx, "perf", []string{"t.friendly_name", "t.friendly_name_raw"},
+			"FROM (SELECT e.event_type_id, e.level, "+durationSQL(a.d)+" AS duration_ns FROM {events} e WHERE "+f.String()+
+				") e JOIN {event_types} t ON t.id = e.event_type_id WHERE e.duration_ns IS NOT NULL",
+			"e.level = 'error'", f.Args(), func(key [][]byte) PerfStat {
+				if key[1] != nil {
+					return PerfStat{Name: string(key[1])}
+				}
+				return PerfStat{Name: string(key[0])}
+			})
+	}
 	if err != nil {
 		return PerfResult{}, err
 	}
@@ -204,13 +210,18 @@ func (a *Analyzer) percentiles(ctx context.Context, op string, keys []string, fr
 	for i := range out {
 		out[i].ErrorRate = float64(out[i].Errors) / float64(out[i].Count)
 	}
+	sortStats(out)
+	return out, nil
+}
+
+// sortStats sorts stats by count (most first), then name.
+func sortStats(out []PerfStat) {
 	slices.SortFunc(out, func(x, y PerfStat) int {
 		if c := cmp.Compare(y.Count, x.Count); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.Name, y.Name)
 	})
-	return out, nil
 }
 
 // percentile returns the p-th percentile (0 <= p <= 1) of the sorted values

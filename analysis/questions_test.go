@@ -137,6 +137,7 @@ func testErrors(t *testing.T, fx *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkOverTime(t, res, map[string]int64{"2025-03-03T08:00": 2, "2025-03-04T08:00": 1, "2025-03-06T08:00": 1})
 	base := 3.0 / 18 // 18 non-error events in sessions, 3 followed by an error
 	want := analysis.ErrorsResult{
 		Window: week,
@@ -146,6 +147,8 @@ func testErrors(t *testing.T, fx *fixture) {
 			{Count: 1, Users: 1, FirstSeen: at("2025-03-06T08:00"), LastSeen: at("2025-03-06T08:00"), Sample: fx.events["D1"]},
 			{Fingerprint: "fp2", Count: 1, Users: 1, FirstSeen: at("2025-03-04T10:05"), LastSeen: at("2025-03-04T10:05"), Sample: fx.events["B6"]},
 		},
+		Bucket:   4 * time.Hour,
+		OverTime: res.OverTime, // checked above
 		BaseRate: base,
 		Actions: []analysis.Action{
 			{Type: datagrok.QueryStart, Count: 3, Followed: 2, Rate: 2.0 / 3, Lift: (2.0 / 3) / base},
@@ -166,6 +169,20 @@ func testErrors(t *testing.T, fx *fixture) {
 	}
 }
 
+// checkOverTime checks the errors per 4-hour bucket of the week: the
+// buckets at the given times hold the given counts, every other one 0.
+func checkOverTime(t *testing.T, res analysis.ErrorsResult, want map[string]int64) {
+	t.Helper()
+	if res.Bucket != 4*time.Hour || len(res.OverTime) != 42 || !res.OverTime[0].Start.Equal(week.Since.Truncate(4*time.Hour)) {
+		t.Fatalf("bucket %s, %d buckets from %v; want 4h, 42 from %v", res.Bucket, len(res.OverTime), res.OverTime[0].Start, week.Since)
+	}
+	for _, tc := range res.OverTime {
+		if n := want[tc.Start.Format("2006-01-02T15:04")]; tc.Count != n {
+			t.Errorf("errors at %v: %d, want %d", tc.Start, tc.Count, n)
+		}
+	}
+}
+
 func testErrorsOfFingerprint(t *testing.T, fx *fixture) {
 	res, err := fx.a.Errors(ctx, analysis.ErrorsRequest{Fingerprint: "fp1", Horizon: 1, MinSupport: 1})
 	if err != nil {
@@ -175,6 +192,7 @@ func testErrorsOfFingerprint(t *testing.T, fx *fixture) {
 	if res.Total != 2 || len(res.Groups) != 1 || res.Groups[0].Fingerprint != "fp1" {
 		t.Errorf("groups: total %d %+v", res.Total, res.Groups)
 	}
+	checkOverTime(t, res, map[string]int64{"2025-03-03T08:00": 2})
 	want := []analysis.Action{{Type: datagrok.QueryStart, Count: 3, Followed: 2, Rate: 2.0 / 3, Lift: (2.0 / 3) / base}}
 	if diff := cmp.Diff(want, res.Actions); diff != "" || res.BaseRate != base {
 		t.Errorf("base rate %v, actions (-want +got):\n%s", res.BaseRate, diff)
@@ -336,6 +354,7 @@ func testInvalid(t *testing.T, fx *fixture) {
 		"history object":   func() error { _, err := fx.a.History(ctx, analysis.HistoryRequest{}); return err },
 		"unused limit":     func() error { _, err := fx.a.Unused(ctx, analysis.UnusedRequest{Limit: -1}); return err },
 		"feed limit":       func() error { _, err := fx.a.Feed(ctx, analysis.FeedRequest{Limit: -1}); return err },
+		"feed param":       func() error { _, err := fx.a.Feed(ctx, analysis.FeedRequest{Param: "route"}); return err },
 		"functions bucket": func() error { _, err := fx.a.Functions(ctx, analysis.FunctionsRequest{Bucket: -1}); return err },
 	} {
 		if err := call(); !errors.Is(err, analysis.ErrInvalidRequest) {

@@ -59,16 +59,33 @@ func (a *Analyzer) Usage(ctx context.Context, req UsageRequest) (UsageResult, er
 	if req.Object != nil {
 		f.Object(*req.Object)
 	}
+	// Without an object, from the rollups where they cover the window.
+	var sp driver.Span
+	rolled := false
+	if req.Object == nil {
+		if sp, rolled, err = a.span(ctx, w, true); err != nil {
+			return UsageResult{}, err
+		}
+	}
+	typesQ, typesArgs := rawTypeCounts(f)
+	usersQ, usersArgs := "SELECT e.user_id, e.user_id_raw, count(*) FROM {events} e WHERE "+f.String()+" GROUP BY e.user_id, e.user_id_raw", f.Args()
+	daysQ, daysArgs := fmt.Sprintf("SELECT %s AS b, count(*) FROM {events} e WHERE %s GROUP BY b", a.d.Bucket("e.event_time", day), f.String()), f.Args()
+	if rolled {
+		typesQ, typesArgs = a.typeCountsSQL(sp)
+		rel, args := a.rel(driver.RollupUsers, sp)
+		usersQ, usersArgs = "SELECT r.user_id, r.user_id_raw, sum(r.n) FROM "+rel+" GROUP BY r.user_id, r.user_id_raw", args
+		rel, args = a.rel(driver.RollupTypes, sp)
+		daysQ, daysArgs = "SELECT "+a.d.Bucket("r.bucket", day)+" AS b, sum(r.n) FROM "+rel+" GROUP BY b", args
+	}
 	res := UsageResult{Object: req.Object, Window: w}
-	if res.ByType, err = a.countByType(ctx, "usage", f); err != nil {
+	if res.ByType, err = a.countByType(ctx, "usage", typesQ, typesArgs); err != nil {
 		return UsageResult{}, err
 	}
 	for _, c := range res.ByType {
 		res.Total += c.Count
 	}
 	byUser := map[string]int64{}
-	err = a.query(ctx, "usage", "SELECT e.user_id, e.user_id_raw, count(*) FROM {events} e WHERE "+f.String()+
-		" GROUP BY e.user_id, e.user_id_raw", f.Args(), func(r *sqlx.Rows) error {
+	err = a.query(ctx, "usage", usersQ, usersArgs, func(r *sqlx.Rows) error {
 		var user *string
 		var raw []byte
 		var n int64
@@ -82,41 +99,52 @@ func (a *Analyzer) Usage(ctx context.Context, req UsageRequest) (UsageResult, er
 		return UsageResult{}, err
 	}
 	res.ByUser = sortedCounts(byUser)
-	if res.ByDay, err = a.countByBucket(ctx, "usage", f, w, day); err != nil {
+	if res.ByDay, err = a.countByBucket(ctx, "usage", daysQ, daysArgs, w, day); err != nil {
 		return UsageResult{}, err
 	}
 	return res, nil
 }
 
-// countByType counts the events that match f per record type.
-func (a *Analyzer) countByType(ctx context.Context, op string, f *driver.Where) ([]Count, error) {
+// countByType counts events per record type, from a query of
+// (event_type_id, c) rows.
+func (a *Analyzer) countByType(ctx context.Context, op, inner string, args []any) ([]Count, error) {
 	counts := map[string]int64{}
-	err := a.query(ctx, op, "SELECT t.friendly_name, t.friendly_name_raw, c FROM (SELECT e.event_type_id, count(*) AS c FROM {events} e WHERE "+f.String()+
-		" GROUP BY e.event_type_id) x JOIN {event_types} t ON t.id = x.event_type_id", f.Args(), func(r *sqlx.Rows) error {
-		var name string
-		var raw []byte
-		var n int64
-		if err := r.Scan(&name, &raw, &n); err != nil {
-			return err
-		}
-		counts[driver.DecodeText(name, raw)] += n
-		return nil
-	})
+	err := a.query(ctx, op, "SELECT t.friendly_name, t.friendly_name_raw, c FROM ("+inner+") x JOIN {event_types} t ON t.id = x.event_type_id", args, addCounts(counts))
 	return sortedCounts(counts), err
 }
 
-// countByBucket counts the events that match f per time bucket of width
-// bucket, every bucket of w included.
-func (a *Analyzer) countByBucket(ctx context.Context, op string, f *driver.Where, w Window, bucket time.Duration) ([]TimeCount, error) {
+// addCounts returns a scan of rows of (text, its _raw, count) that adds
+// each count to that of its text in counts.
+func addCounts(counts map[string]int64) func(*sqlx.Rows) error {
+	return func(r *sqlx.Rows) error {
+		var text string
+		var raw []byte
+		var n int64
+		if err := r.Scan(&text, &raw, &n); err != nil {
+			return err
+		}
+		counts[driver.DecodeText(text, raw)] += n
+		return nil
+	}
+}
+
+// rawTypeCounts returns the query of the number of events that match f per
+// record type: event_type_id, c.
+func rawTypeCounts(f *driver.Where) (string, []any) {
+	return "SELECT e.event_type_id, count(*) AS c FROM {events} e WHERE " + f.String() + " GROUP BY e.event_type_id", f.Args()
+}
+
+// countByBucket counts events per time bucket of width bucket, every bucket
+// of w included, from a query of (bucket start, count) rows.
+func (a *Analyzer) countByBucket(ctx context.Context, op, q string, args []any, w Window, bucket time.Duration) ([]TimeCount, error) {
 	counts := map[time.Time]int64{}
-	err := a.query(ctx, op, fmt.Sprintf("SELECT %s AS b, count(*) FROM {events} e WHERE %s GROUP BY b",
-		a.d.Bucket("e.event_time", bucket), f.String()), f.Args(), func(r *sqlx.Rows) error {
+	err := a.query(ctx, op, q, args, func(r *sqlx.Rows) error {
 		var b driver.ScanTime
 		var n int64
 		if err := r.Scan(&b, &n); err != nil {
 			return err
 		}
-		counts[b.Time] = n
+		counts[b.Time] += n
 		return nil
 	})
 	if err != nil {
@@ -236,6 +264,15 @@ func (a *Analyzer) Overview(ctx context.Context, req OverviewRequest) (OverviewR
 	if res.Bucket == 0 {
 		res.Bucket = BucketFor(w.Duration())
 	}
+	if hours, days := bucketWidthOK(res.Bucket); hours {
+		sp, rolled, err := a.spans(ctx, days, w, res.Previous)
+		if err != nil {
+			return OverviewResult{}, err
+		}
+		if rolled {
+			return a.overviewRolled(ctx, res, sp[0], sp[1])
+		}
+	}
 	both := driver.NewWhere(a.d)
 	both.Window(res.Previous.Since, w.Until)
 	since := a.d.TimeArg(w.Since)
@@ -261,54 +298,54 @@ FROM (SELECT e.session_id, min(e.event_time) AS lo, max(e.event_time) AS hi,
 	}
 
 	// Active users of both windows, with their first event ever.
-	err = a.query(ctx, "overview: users", `SELECT u.lo, u.hi, (SELECT min(p.event_time) FROM {events} p WHERE p.user_id = u.user_id)
+	err = a.query(ctx, "overview: users", `SELECT u.lo < ?, u.hi >= ?, (SELECT min(p.event_time) FROM {events} p WHERE p.user_id = u.user_id)
 FROM (SELECT e.user_id, min(e.event_time) AS lo, max(e.event_time) AS hi FROM {events} e
- WHERE e.user_id IS NOT NULL AND `+both.String()+` GROUP BY e.user_id) u`, both.Args(),
-		func(r *sqlx.Rows) error {
-			var lo, hi, first driver.ScanTime
-			if err := r.Scan(&lo, &hi, &first); err != nil {
-				return err
-			}
-			if !hi.Before(w.Since) {
-				res.ActiveUsers.Current++
-			}
-			if lo.Before(w.Since) {
-				res.ActiveUsers.Previous++
-			}
-			switch {
-			case !first.Before(w.Since):
-				res.NewUsers.Current++
-			case !first.Before(res.Previous.Since):
-				res.NewUsers.Previous++
-			}
-			return nil
-		})
+ WHERE e.user_id IS NOT NULL AND `+both.String()+` GROUP BY e.user_id) u`, append([]any{since, since}, both.Args()...), res.scanUser)
 	if err != nil {
 		return OverviewResult{}, err
 	}
 
 	cur := driver.NewWhere(a.d)
 	cur.Window(w.Since, w.Until)
-	perDay := map[time.Time]int64{}
-	err = a.query(ctx, "overview: users per day", fmt.Sprintf(`SELECT b, count(*) FROM
+	res.UsersPerDay, err = a.countByBucket(ctx, "overview: users per day", fmt.Sprintf(`SELECT b, count(*) FROM
  (SELECT DISTINCT %s AS b, e.user_id FROM {events} e WHERE e.user_id IS NOT NULL AND %s) x GROUP BY b`,
-		a.d.Bucket("e.event_time", day), cur.String()), cur.Args(), func(r *sqlx.Rows) error {
-		var b driver.ScanTime
-		var n int64
-		if err := r.Scan(&b, &n); err != nil {
-			return err
-		}
-		perDay[b.Time] = n
-		return nil
-	})
+		a.d.Bucket("e.event_time", day), cur.String()), cur.Args(), w, day)
 	if err != nil {
 		return OverviewResult{}, err
 	}
-	res.UsersPerDay = fillBuckets(w, day, perDay)
+	err = a.eventsOverTime(ctx, &res, fmt.Sprintf("SELECT %s AS b, e.level, count(*) FROM {events} e WHERE %s GROUP BY b, e.level",
+		a.d.Bucket("e.event_time", res.Bucket), cur.String()), cur.Args())
+	return res, err
+}
 
+// scanUser counts a row of (in the previous window, in the current window,
+// first event ever) of an active user.
+func (res *OverviewResult) scanUser(r *sqlx.Rows) error {
+	var prev, cur bool
+	var first driver.ScanTime
+	if err := r.Scan(&prev, &cur, &first); err != nil {
+		return err
+	}
+	if cur {
+		res.ActiveUsers.Current++
+	}
+	if prev {
+		res.ActiveUsers.Previous++
+	}
+	switch {
+	case !first.Before(res.Window.Since):
+		res.NewUsers.Current++
+	case !first.Before(res.Previous.Since):
+		res.NewUsers.Previous++
+	}
+	return nil
+}
+
+// eventsOverTime fills res.EventsOverTime from a query of (bucket start,
+// level, count) rows.
+func (a *Analyzer) eventsOverTime(ctx context.Context, res *OverviewResult, q string, args []any) error {
 	perLevel := map[audit.Level]map[time.Time]int64{}
-	err = a.query(ctx, "overview: levels", fmt.Sprintf("SELECT %s AS b, e.level, count(*) FROM {events} e WHERE %s GROUP BY b, e.level",
-		a.d.Bucket("e.event_time", res.Bucket), cur.String()), cur.Args(), func(r *sqlx.Rows) error {
+	err := a.query(ctx, "overview: levels", q, args, func(r *sqlx.Rows) error {
 		var b driver.ScanTime
 		var n int64
 		var name string
@@ -322,20 +359,20 @@ FROM (SELECT e.user_id, min(e.event_time) AS lo, max(e.event_time) AS hi FROM {e
 		if perLevel[l] == nil {
 			perLevel[l] = map[time.Time]int64{}
 		}
-		perLevel[l][b.Time] = n
+		perLevel[l][b.Time] += n
 		return nil
 	})
 	if err != nil {
-		return OverviewResult{}, err
+		return err
 	}
-	for _, t := range bucketStarts(w, res.Bucket) {
+	for _, t := range bucketStarts(res.Window, res.Bucket) {
 		for _, l := range audit.Levels() {
 			if m, ok := perLevel[l]; ok {
 				res.EventsOverTime = append(res.EventsOverTime, LevelCount{Start: t, Level: l, Count: m[t]})
 			}
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // UnusedRequest asks for the least used record types and menu items
@@ -397,7 +434,13 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 	}
 	f := driver.NewWhere(a.d)
 	f.Window(w.Since, w.Until)
-	used, err := a.countByType(ctx, "unused", f)
+	q, args := rawTypeCounts(f)
+	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+		return UnusedResult{}, err
+	} else if rolled {
+		q, args = a.typeCountsSQL(sp)
+	}
+	used, err := a.countByType(ctx, "unused", q, args)
 	if err != nil {
 		return UnusedResult{}, err
 	}
@@ -410,23 +453,22 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 	for _, it := range req.Items {
 		items[it] = 0
 	}
+	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+		return UnusedResult{}, err
+	} else if rolled {
+		if err := a.menuRolled(ctx, sp, items); err != nil {
+			return UnusedResult{}, err
+		}
+		res.MenuItems = leastFirst(items, req.Limit)
+		return res, nil
+	}
 	menu := driver.NewWhere(a.d)
 	menu.Types([]string{datagrok.MainMenuItemClick})
 	err = a.query(ctx, "unused: menu items", `SELECT v.value, v.value_raw,
  sum(CASE WHEN e.event_time >= ? AND e.event_time < ? THEN 1 ELSE 0 END)
 FROM {events} e JOIN {event_parameter_values} v ON v.event_id = e.id
 WHERE `+menu.String()+` AND v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = 'item')
-GROUP BY v.value, v.value_raw`, append([]any{a.d.TimeArg(w.Since), a.d.TimeArg(w.Until)}, menu.Args()...),
-		func(r *sqlx.Rows) error {
-			var text string
-			var raw []byte
-			var n int64
-			if err := r.Scan(&text, &raw, &n); err != nil {
-				return err
-			}
-			items[driver.DecodeText(text, raw)] += n
-			return nil
-		})
+GROUP BY v.value, v.value_raw`, append([]any{a.d.TimeArg(w.Since), a.d.TimeArg(w.Until)}, menu.Args()...), addCounts(items))
 	if err != nil {
 		return UnusedResult{}, err
 	}

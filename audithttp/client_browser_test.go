@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -18,53 +16,12 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/audithttp"
+	"github.com/auditkit/audit/internal/browsertest"
 	"github.com/auditkit/audit/store/memory"
 )
 
-// chromium returns the path of the headless browser. Without one the test
-// is skipped, except in CI (CI set), where it fails: .ci/run installs it.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("no chromium on PATH: the browser test needs it in CI (apt-get install chromium)")
-	}
-	t.Skip("no chromium on PATH: install it (apt-get install chromium) to run the browser test; CI fails without it")
-	return ""
-}
-
 // browser starts a headless Chromium and returns a context to drive it.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		cancel()
-	})
-	if err := chromedp.Do(bctx); err != nil { // starts the browser
-		t.Fatalf("starting chromium: %v", err)
-	}
-	return bctx
-}
+func browser(t *testing.T) context.Context { return browsertest.Start(t, 90*time.Second) }
 
 // page is the test application's page: it loads audit.js from the server
 // and keeps a Logger in window.audit.

@@ -25,6 +25,7 @@ const (
 	exitUsage       = 2 // bad flags or arguments
 	exitNotFound    = 3 // no such object or settings version
 	exitNotMigrated = 4 // the database has not the audit tables, or old ones
+	exitTampered    = 5 // verify found the digest chain or the events changed
 )
 
 // Environment variables read for the global flags' defaults.
@@ -77,8 +78,12 @@ func commands() []command {
 		{"patterns", "", "clusters of users by their usage, and how they split across groups", runPatterns},
 		{"unused", "", "the least used record types and menu items, those never used included", runUnused},
 		{"history", "OBJECT", "where an object came from, its modifications and what was derived from it", runHistory},
+		{"serve", "", "the dashboard in the browser: overview, log with live tail, errors, performance, ...", runServe},
 		{"migrate", "", "create or update the audit tables (--print: the SQL, to apply by hand)", runMigrate},
 		{"retention", "", "delete what outlived its level's retention (--dry-run: count it)", runRetention},
+		{"verify", "", "check the tamper-evident digest chain: what was changed, deleted or inserted, and where", runVerify},
+		{"collect", "", "write the events of a JetStream stream to the database (--from nats://..., --to DSN)", runCollect},
+		{"rollup", "", "bring the rollups the window questions read up to date (--rebuild: from scratch)", runRollup},
 		{"hash", "[VALUE]", "the HMAC that replaces a value redacted with a key, to search for it", runHash},
 		{"settings", "ACTION", "the logger settings kept in Postgres: show, set, history, revert, effective", runSettings},
 	}
@@ -189,7 +194,8 @@ or a duration before now (90m, 36h, 7d, 1d12h).
 Objects: kind:id (query:q-42), or an id of any kind (q-42, or :id when the id has a colon).
 
 Exit codes: 0 ok, 1 failure (database unreachable, query failed), 2 usage error,
-3 not found (no such object or settings version), 4 database not migrated.
+3 not found (no such object or settings version), 4 database not migrated,
+5 verify found the trail tampered with.
 
 Run 'auditctl COMMAND -h' for the flags of a command.
 `)

@@ -48,21 +48,39 @@ func (c *cli) schemaName() string {
 // Analyzer of it, and a function that closes it. The database must exist
 // and be migrated.
 func (c *cli) openAnalyzer(ctx context.Context, opts analysis.Options) (*analysis.Analyzer, func(), error) {
-	if err := c.needDB(); err != nil {
+	store, groups, err := c.openStore(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
 	opts.Now = c.now
+	if groups != nil {
+		opts.Groups = analysis.GroupMap(groups)
+	}
+	a, err := analysis.New(store, opts)
+	if err != nil {
+		store.Close(ctx)
+		return nil, nil, err
+	}
+	return a, func() { store.Close(context.Background()) }, nil
+}
+
+// readStore is a store opened for reading.
+type readStore interface {
+	audit.Reader
+	Close(context.Context) error
+}
+
+// openStore opens the audit database for reading (it must exist and be
+// migrated), and reads the --groups file (nil when none is given).
+func (c *cli) openStore(ctx context.Context) (readStore, map[string][]string, error) {
+	if err := c.needDB(); err != nil {
+		return nil, nil, err
+	}
 	groups, err := c.loadGroups()
 	if err != nil {
 		return nil, nil, err
 	}
-	if groups != nil {
-		opts.Groups = analysis.GroupMap(groups)
-	}
-	var store interface {
-		audit.Reader
-		Close(context.Context) error
-	}
+	var store readStore
 	if isPostgres(c.db) {
 		store, err = c.openPostgres(ctx)
 	} else {
@@ -71,12 +89,7 @@ func (c *cli) openAnalyzer(ctx context.Context, opts analysis.Options) (*analysi
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := analysis.New(store, opts)
-	if err != nil {
-		store.Close(ctx)
-		return nil, nil, err
-	}
-	return a, func() { store.Close(context.Background()) }, nil
+	return store, groups, nil
 }
 
 // openPostgres connects to the Postgres database, without migrating it,

@@ -13,7 +13,7 @@
 // file. --schema (or $AUDIT_SCHEMA) is the Postgres schema of the audit
 // tables, public by default. The questions only read: the database must
 // exist and hold the audit tables, up to date (exit 4 otherwise), and it is
-// never migrated nor written; a SQLite file is opened read-only, so a
+// never migrated nor written (collect writes, and migrates a SQLite file); a SQLite file is opened read-only, so a
 // question never waits for a writer's lock. The global flags are also
 // accepted after the command. A malformed Postgres DSN is a usage error
 // (exit 2). No output, help or error message shows a DSN's password: it is
@@ -34,6 +34,9 @@
 //	patterns          clusters of users by usage (30 days)
 //	unused            the least used record types and menu items (30 days)
 //	history OBJECT    an object's origin, modifications and derivations (exit 3: never named)
+//	serve             the dashboard in the browser (package dashboard), read-only, on
+//	                  --addr (default 127.0.0.1:8080); off loopback a --token is required
+//	                  (generated and printed when not given); SIGINT stops it
 //	migrate           create or update the tables; --print prints the SQL instead;
 //	                  --grant-writer ROLE (INSERT, SELECT), --grant-reader ROLE (SELECT);
 //	                  --partition converts unpartitioned Postgres tables, live
@@ -43,6 +46,13 @@
 //	settings show|set|history|revert|effective
 //	                  the logger settings kept in Postgres (settings/pgsettings);
 //	                  a SQLite database has none (exit 2)
+//	verify            check the digest chain (package chain): each problem with its kind,
+//	                  writer, seq and event id; --since T, --key FILE (Ed25519 PEM or HMAC),
+//	                  --checkpoint FILE (detects a chain cut short or rewritten), --json
+//	collect           write the events services publish to a JetStream stream
+//	                  (package export/jetstream) to the database: --from nats://...,
+//	                  --stream, --consumer (shared by collectors), --to DSN or file;
+//	                  logs progress and lag to stderr, stops on SIGINT/SIGTERM (exit 0)
 //	hash [VALUE]      the "hmac-sha256:<hex>" that replaces VALUE in events redacted
 //	                  with audit.Redact.HMACKey; the key from --key-file or
 //	                  $AUDIT_HMAC_KEY, VALUE from stdin when not given
@@ -87,6 +97,8 @@
 //	3  not found: history of an object no event names, settings show with no
 //	   version stored, settings revert to no such version
 //	4  the database has not the audit tables, or old ones: run auditctl migrate
+//	5  verify found a problem: an event modified, deleted or inserted, a
+//	   record missing, altered or badly signed, a checkpoint not matched
 //
 // Errors go to stderr as "auditctl: COMMAND: message".
 package main

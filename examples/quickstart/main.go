@@ -1,8 +1,8 @@
 // Command quickstart logs a short, realistic session of a data service into
 // a SQLite file, under the Standard settings preset, and reads it back: an
 // object's activity over the last 7 days and the errors grouped by stack
-// fingerprint. It ends with the auditctl command that lists the menu items
-// nobody clicked. It needs no server. Each run appends to the file.
+// fingerprint. It ends with the auditctl commands that list the menu items
+// nobody clicked and serve the dashboard of the file. It needs no server. Each run appends to the file.
 //
 //	go run ./examples/quickstart [-db path] [-events n] [-jsonl path]
 package main
@@ -120,6 +120,9 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 		cmd += " --item '" + item + "'"
 	}
 	fmt.Fprintln(out, cmd)
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "The same log in the browser (overview, log with live tail, errors, performance, ...):")
+	fmt.Fprintln(out, "  go run ./cmd/auditctl --db "+store.Path()+" serve")
 	return nil
 }
 

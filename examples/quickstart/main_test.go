@@ -41,6 +41,7 @@ func TestRunTwice(t *testing.T) {
 			"connection timed out",
 			`syntax error at or near \"FORM\"`,
 			"not enough history",
+			"go run ./cmd/auditctl --db " + cfg.db + " serve\n",
 		} {
 			if !strings.Contains(got, want) {
 				t.Errorf("run %d: output lacks %q:\n%s", run1+1, want, got)

@@ -1,6 +1,6 @@
 // Package audittest holds the test helpers the module's tests share: reading
 // back every stored event, collecting the errors a component reports, and
-// waiting for a condition.
+// waiting for a condition, timing commits.
 package audittest
 
 import (
@@ -74,4 +74,38 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// CommitClock wraps a store and records, for each event it writes, the time
+// from the event's Time (its Log) to the return of the Write that committed
+// it.
+type CommitClock struct {
+	audit.Store
+	mu   sync.Mutex
+	lats []time.Duration
+}
+
+// Write writes through the wrapped store and records the latencies of a
+// batch it committed.
+func (c *CommitClock) Write(ctx context.Context, events []audit.Event) error {
+	err := c.Store.Write(ctx, events)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range events {
+		c.lats = append(c.lats, now.Sub(events[i].Time))
+	}
+	return nil
+}
+
+// Latencies returns the recorded latencies, sorted.
+func (c *CommitClock) Latencies() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := slices.Clone(c.lats)
+	slices.Sort(out)
+	return out
 }

@@ -38,6 +38,11 @@ type Dialect interface {
 	// (percentile_cont); when it does not, callers read the values in order
 	// and interpolate in Go.
 	SQLPercentiles() bool
+	// Cursors reports whether the database streams a query through a
+	// server-side cursor (DECLARE, FETCH) so that several queries advance
+	// together in one transaction; when it does not, their rows are stepped
+	// side by side.
+	Cursors() bool
 	// Translate turns an error of the database driver into one of the audit
 	// module's, prefixed "pkg: op: ": it wraps audit.ErrUnavailable when the
 	// database could not be reached or locked (worth retrying),
@@ -61,7 +66,8 @@ func (db DB) SQL(query string) string {
 }
 
 // Tables are the tables a query may name as {table} in [DB.SQL].
-var Tables = []string{TableEvents, TableEventTypes, TableEventParameters, TableValues, TableSessions, TableUsers, TableGroups, TableGroupsRelations}
+var Tables = []string{TableEvents, TableEventTypes, TableEventParameters, TableValues, TableSessions, TableUsers, TableGroups, TableGroupsRelations,
+	TableRollupState, TableRollupTypes, TableRollupUsers, TableRollupUserTypes, TableRollupSessions, TableRollupErrors, TableRollupMenu}
 
 func tableNames(d Dialect) *strings.Replacer {
 	pairs := make([]string, 0, 2*len(Tables))

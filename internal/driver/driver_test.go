@@ -96,6 +96,7 @@ func (testDialect) Bucket(col string, _ time.Duration) string { return col }
 func (testDialect) CastInt(expr string) string                { return expr }
 func (testDialect) CastFloat(expr string) string              { return expr }
 func (testDialect) SQLPercentiles() bool                      { return false }
+func (testDialect) Cursors() bool                             { return false }
 func (testDialect) Translate(pkg, op string, err error) error {
 	return err
 }

@@ -18,7 +18,7 @@ func TestMigrations(t *testing.T) {
 	}
 	for _, ms := range [][]driver.Migration{pgm, litem} {
 		for i, m := range ms {
-			if m.Version != pgm[i].Version || (i == 0 && m.Version != 1) || (i > 0 && m.Version <= ms[i-1].Version) || m.Name != pgm[i].Name || m.SQL == "" {
+			if m.Version != pgm[i].Version || (i == 0) != (m.Version == 1) || (i > 0 && m.Version <= ms[i-1].Version) || m.Name != pgm[i].Name || m.SQL == "" {
 				t.Errorf("migration %d: version %d, name %q, %d bytes of SQL", i, m.Version, m.Name, len(m.SQL))
 			}
 		}

@@ -28,13 +28,16 @@ const (
 // is Datagrok's readable name of the event: its message, else its record
 // type (repaired text: its _raw, when needed, is description_raw or
 // event_types.friendly_name_raw). comment is [SyntheticComment] for the
-// events the store writes itself ([StartedRows]), NULL otherwise.
+// events the store writes itself ([StartedRows]), NULL otherwise. digest_id
+// is the chain_digests record of the event's batch, NULL when the store keeps
+// no chain (it stays last).
 var EventColumns = []string{
 	"id", "event_time", "event_type_id", "session_id",
 	"description", "description_raw", "error_message", "is_error",
 	"error_stack_trace", "error_stack_trace_raw",
 	"error_stack_trace_hash", "error_stack_trace_hash_raw",
 	"level", "user_id", "user_id_raw", "duration_ns", "friendly_name", "comment",
+	"digest_id",
 }
 
 // ClientIPParam is the param whose string value fills users_sessions.ip
@@ -66,6 +69,9 @@ type EventRow struct {
 	IP string
 	// Synthetic marks an event the store writes itself ([StartedRows]).
 	Synthetic bool
+	// DigestID is the id of the batch's chain record ([ChainWriter.Seal]);
+	// the zero id for none.
+	DigestID uuid.UUID
 
 	Session, User, Description, StackTrace, Fingerprint TextPair
 	Duration                                            time.Duration
@@ -194,12 +200,17 @@ func (r *EventRow) Args(d Dialect) []any {
 	if friendly == "" {
 		friendly, _ = audit.Text(r.Type.Type)
 	}
+	var digest any
+	if r.DigestID != uuid.Nil {
+		digest = d.UUIDArg(r.DigestID)
+	}
 	return []any{
 		d.UUIDArg(r.ID), d.TimeArg(r.Time), d.UUIDArg(r.TypeID), session,
 		r.Description.Text, RawArg(r.Description.Raw), errMsg, isErr,
 		stack, RawArg(r.StackTrace.Raw),
 		fp, RawArg(r.Fingerprint.Raw),
 		r.Type.Level.String(), user, RawArg(r.User.Raw), dur, friendly, comment,
+		digest,
 	}
 }
 

@@ -117,7 +117,7 @@ func StartedRows(sessions []SessionRow) []EventRow {
 	rows := make([]EventRow, len(sessions))
 	for i, s := range sessions {
 		rows[i] = EventRow{
-			ID:         uuid.NewSHA1(namespace, append([]byte(StartedType+"\x00"), s.ID[:]...)),
+			ID:         StartedID(s.ID),
 			Time:       s.Started,
 			Type:       TypeKey{Type: StartedType, Level: audit.LevelInfo},
 			SessionID:  s.ID,
@@ -128,6 +128,12 @@ func StartedRows(sessions []SessionRow) []EventRow {
 		}
 	}
 	return rows
+}
+
+// StartedID is the id of the datagrok-started event of the session whose
+// users_sessions.id is session.
+func StartedID(session uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(namespace, append([]byte(StartedType+"\x00"), session[:]...))
 }
 
 // InsertEvents writes rows whose registry ids are resolved, skipping those

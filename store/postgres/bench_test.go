@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/chain"
 	"github.com/auditkit/audit/internal/driver"
 	"github.com/auditkit/audit/internal/driver/pg"
 	"github.com/auditkit/audit/internal/pgtest"
@@ -21,6 +22,11 @@ const benchBatch = 1000
 // benchStore returns a migrated store through lib/pq, or through a pgx
 // pool when pgx is set.
 func benchStore(b *testing.B, pgx bool) *Store {
+	return benchStoreOptions(b, pgx, Options{Schema: pgtest.Schema(b)})
+}
+
+// benchStoreOptions is benchStore with options.
+func benchStoreOptions(b *testing.B, pgx bool, opts Options) *Store {
 	b.Helper()
 	ctx := context.Background()
 	var s *Store
@@ -31,11 +37,11 @@ func benchStore(b *testing.B, pgx bool) *Store {
 			b.Fatal(perr)
 		}
 		b.Cleanup(pool.Close)
-		if s, err = NewPool(pool, Options{Schema: pgtest.Schema(b)}); err == nil {
+		if s, err = NewPool(pool, opts); err == nil {
 			err = s.Migrate(ctx)
 		}
 	} else {
-		s, err = Open(ctx, pgtest.DSN(b), Options{Schema: pgtest.Schema(b)})
+		s, err = Open(ctx, pgtest.DSN(b), opts)
 	}
 	if err != nil {
 		b.Fatal(err)
@@ -49,7 +55,7 @@ func benchStore(b *testing.B, pgx bool) *Store {
 }
 
 // benchStorePlain returns a store through lib/pq on unpartitioned tables:
-// migrated to version 2, given an event, then migrated on (migration 4
+// migrated to before version 4, given an event, then migrated on (migration 4
 // keeps the tables of a database with events).
 func benchStorePlain(b *testing.B) *Store {
 	b.Helper()
@@ -60,7 +66,9 @@ func benchStorePlain(b *testing.B) *Store {
 	}
 	b.Cleanup(func() { s.Close(ctx) })
 	old := pg.Migrator("postgres", s.opts.Schema)
-	old.Migrations = old.Migrations[:2]
+	for len(old.Migrations) > 0 && old.Migrations[len(old.Migrations)-1].Version >= 4 {
+		old.Migrations = old.Migrations[:len(old.Migrations)-1] // the tables before partitions
+	}
 	if err := old.Migrate(ctx, s.DB()); err != nil {
 		b.Fatal(err)
 	}
@@ -94,15 +102,27 @@ func benchStorePlain(b *testing.B) *Store {
 // audit.Logger (its queue, batcher and retries) until they are committed,
 // with batches of benchBatch, with the default adaptive batches and with
 // fixed batches of 512; their anchors are raw-copy-one-tx and
-// raw-copyfrom-one-tx, every event copied in a single transaction.
+// raw-copyfrom-one-tx, every event copied in a single transaction. The
+// -chain variants write the digest chain (package chain), one signed
+// record per batch, HMAC-SHA256.
 func BenchmarkWrite(b *testing.B) {
 	ctx := context.Background()
 	for _, drv := range []struct {
-		name string
-		pgx  bool
-	}{{"pq", false}, {"pgx", true}} {
+		name       string
+		pgx, chain bool
+	}{{"pq", false, false}, {"pq-chain", false, true}, {"pgx", true, false}, {"pgx-chain", true, true}} {
 		b.Run(drv.name, func(b *testing.B) {
-			storetest.BenchWrite(b, func(b *testing.B) audit.Store { return benchStore(b, drv.pgx) }, benchBatch)
+			storetest.BenchWrite(b, func(b *testing.B) audit.Store {
+				opts := Options{Schema: pgtest.Schema(b)}
+				if drv.chain {
+					w, err := chain.NewWriter(chain.Options{Key: chain.Key{HMAC: []byte("bench")}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					opts.Chain = w
+				}
+				return benchStoreOptions(b, drv.pgx, opts)
+			}, benchBatch)
 		})
 	}
 	// The anchor of partitioning: the same writes into the plain tables of

@@ -44,6 +44,9 @@
 //   - groups: id, name, friendly_name, personal; groups_relations:
 //     parent_id, child_id (nested membership: a user is in a group when its
 //     personal group is a child, directly or through subgroups).
+//   - chain_digests, and events.digest_id: the tamper-evident digest chain
+//     that a store with Options.Chain writes, one record per batch in the
+//     batch's transaction (see package chain); digest_id is NULL without.
 //
 // Every text column X also has a bytea column X_raw, NULL unless the string
 // had NUL bytes or invalid UTF-8, which Postgres text rejects: then X holds
@@ -158,4 +161,17 @@
 // BeforeExpire hook runs first, with the cutoffs. A session advisory lock
 // makes one store of all processes run it at a time;
 // Options.RetentionInterval runs it in the background.
+//
+// # Rollups
+//
+// The tables rollup_types, rollup_users, rollup_sessions, rollup_errors and
+// rollup_menu (migration 5) hold aggregates of the events per hour (width
+// 1) and per UTC day (width 24): events per record type with a DDSketch of
+// their durations, per user and type, per session, errors per group and
+// user with their first and last time, and menu clicks per item; rollup_state records the hours
+// they cover. The analysis package's window questions read them where they
+// cover the window. [Store.StartRollups] keeps them current (see it for
+// why no event is missed or counted twice), [Store.Rollup] does one run of
+// it and [Store.RebuildRollups] recomputes them. They are derived data,
+// written by these only.
 package postgres

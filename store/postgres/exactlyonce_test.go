@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/chain"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/postgres"
 	"github.com/google/uuid"
@@ -204,18 +205,34 @@ func readMsg(r io.Reader, typed bool) (byte, []byte, error) {
 
 // TestExactlyOnce cuts the connection at each point of a batch's
 // transaction, retries the batch and checks that every event is stored
-// exactly once, with all its values, through each driver.
+// exactly once, with all its values, through each driver, and with a
+// digest chain, that the chain covers each event once.
 func TestExactlyOnce(t *testing.T) {
 	t.Parallel()
 	for _, d := range drivers {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			testExactlyOnce(t, d.open)
+			testExactlyOnce(t, d.open, false)
 		})
 	}
+	t.Run("libpq-chain", func(t *testing.T) {
+		t.Parallel()
+		testExactlyOnce(t, func(t testing.TB, dsn, schema string) *postgres.Store {
+			w, err := chain.NewWriter(chain.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := postgres.Open(context.Background(), dsn, postgres.Options{Schema: schema, Chain: w})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close(context.Background()) })
+			return s
+		}, true)
+	})
 }
 
-func testExactlyOnce(t *testing.T, open opener) {
+func testExactlyOnce(t *testing.T, open opener, chained bool) {
 	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
 	direct := newStoreDSN(t, dsn, schema)
 	u, err := url.Parse(dsn)
@@ -280,6 +297,11 @@ func testExactlyOnce(t *testing.T, open opener) {
 			}
 			if values != 5*len(batch) {
 				t.Errorf("stored %d values, want %d", values, 5*len(batch))
+			}
+			if chained {
+				if r, err := chain.Verify(ctx, direct, chain.VerifyOptions{}); err != nil || !r.OK() {
+					t.Errorf("Verify: %+v, %v", r, err)
+				}
 			}
 		})
 	}

@@ -36,8 +36,10 @@ func (a Access) String() string {
 }
 
 // Grant gives role the access to every table (and sequence) now in the
-// store's schema, and USAGE on the schema, in one transaction. Run it as the
-// owner after [Store.Migrate], and again after a migration adds tables. It
+// store's schema, and USAGE on the schema, in one transaction. Tables and
+// sequences the same user creates in the schema later (a migration's, a
+// partition) get the same grants (ALTER DEFAULT PRIVILEGES). Run it as the
+// owner after [Store.Migrate]. It
 // returns an error when the role does not exist; the role name is quoted, so
 // any name is safe.
 func (s *Store) Grant(ctx context.Context, role string, a Access) error {
@@ -70,6 +72,8 @@ func (s *Store) Grant(ctx context.Context, role string, a Access) error {
 		"GRANT USAGE ON SCHEMA " + schema + " TO " + r,
 		"GRANT " + tables + " ON ALL TABLES IN SCHEMA " + schema + " TO " + r,
 		"GRANT " + sequences + " ON ALL SEQUENCES IN SCHEMA " + schema + " TO " + r,
+		"ALTER DEFAULT PRIVILEGES IN SCHEMA " + schema + " GRANT " + tables + " ON TABLES TO " + r,
+		"ALTER DEFAULT PRIVILEGES IN SCHEMA " + schema + " GRANT " + sequences + " ON SEQUENCES TO " + r,
 	} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return translate("grant "+a.String(), err)

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/chain"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/postgres"
 	"github.com/auditkit/audit/store/storetest"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // newRole creates a role that cannot log in, with a name no other test
@@ -188,5 +190,74 @@ func TestPrivilegeRefusalIsIsolated(t *testing.T) {
 	}
 	if refused != withSession {
 		t.Errorf("reports %v count %d refused events, want %d", reports, refused, withSession)
+	}
+}
+
+// TestWriterRoleChain writes a chained trail through each driver as the
+// writer role, which cannot change or delete the chain's records, and
+// verifies it as the reader role; a table created after Grant is granted
+// too.
+func TestWriterRoleChain(t *testing.T) {
+	t.Parallel()
+	writer, reader := newRole(t, "audit_writer_"), newRole(t, "audit_reader_")
+	for _, pgx := range []bool{false, true} {
+		t.Run(fmt.Sprint("pgx=", pgx), func(t *testing.T) {
+			ctx := t.Context()
+			dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+			owner := openPQ(t, dsn, schema)
+			if err := owner.Grant(ctx, writer, postgres.Writer); err != nil {
+				t.Fatal(err)
+			}
+			if err := owner.Grant(ctx, reader, postgres.Reader); err != nil {
+				t.Fatal(err)
+			}
+			w, err := chain.NewWriter(chain.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := postgres.Options{Schema: schema, NoMigrate: true, Chain: w}
+			var ws *postgres.Store
+			if pgx {
+				pool, err := pgxpool.New(ctx, asRole(t, dsn, writer))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(pool.Close)
+				ws, err = postgres.NewPool(pool, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else if ws, err = postgres.Open(ctx, asRole(t, dsn, writer), opts); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ws.Close(context.Background()) })
+			for i := range 3 {
+				e := event(i, audit.P("k", "v"))
+				e.SessionID = "s1"
+				if err := ws.Write(ctx, []audit.Event{e}); err != nil {
+					t.Fatalf("writer's Write: %v", err)
+				}
+			}
+			digests := quote(schema) + ".chain_digests"
+			for _, stmt := range []string{"UPDATE " + digests + " SET seq = 9", "DELETE FROM " + digests} {
+				if _, err := ws.DB().ExecContext(ctx, stmt); !isInsufficientPrivilege(err) {
+					t.Errorf("writer's %q: %v, want insufficient_privilege", stmt, err)
+				}
+			}
+			// A table the owner creates later (a migration's, a partition)
+			// gets the grants too.
+			later := quote(schema) + ".later"
+			if _, err := owner.DB().ExecContext(ctx, "CREATE TABLE "+later+" (x int)"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ws.DB().ExecContext(ctx, "INSERT INTO "+later+" VALUES (1)"); err != nil {
+				t.Errorf("writer's INSERT into a later table: %v", err)
+			}
+			rs := openPQ(t, asRole(t, dsn, reader), schema)
+			r, err := chain.Verify(ctx, rs, chain.VerifyOptions{})
+			if err != nil || !r.OK() || r.Records != 3 || r.Events != 3 {
+				t.Errorf("reader's Verify = %+v, %v; want OK, 3 records, 3 events", r, err)
+			}
+		})
 	}
 }

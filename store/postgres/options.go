@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/chain"
 	"github.com/auditkit/audit/internal/driver"
 )
 
@@ -59,6 +60,11 @@ type Options struct {
 	// OnRetentionError receives the errors of background retention runs.
 	// Default: logged with [slog.Default].
 	OnRetentionError func(error)
+
+	// Chain, when set, makes every batch write a record of the
+	// tamper-evident digest chain in its transaction (see package chain).
+	// A Writer serves one store. Default nil: no chain.
+	Chain *chain.Writer
 }
 
 func (o Options) withDefaults() Options {

@@ -208,7 +208,9 @@ func TestPartitionConvert(t *testing.T) {
 	}
 	defer s.Close(ctx)
 	old := pg.Migrator("postgres", schema)
-	old.Migrations = old.Migrations[:2] // the tables before partitions
+	for len(old.Migrations) > 0 && old.Migrations[len(old.Migrations)-1].Version >= 4 {
+		old.Migrations = old.Migrations[:len(old.Migrations)-1] // the tables before partitions
+	}
 	if err := old.Migrate(ctx, s.DB()); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/internal/driver"
@@ -13,6 +14,10 @@ import (
 // values with COPY. It is idempotent on Event.ID: events already stored are
 // skipped, so a batch retried after any failure (even a commit whose answer
 // was lost) stores each event exactly once.
+//
+// With Options.Chain, the transaction also writes the batch's record of
+// the digest chain (see package chain), and batches are written one at a
+// time.
 //
 // Event types, params and sessions not met before are registered first, each
 // in its own short statement (see the package doc). Errors wrap
@@ -63,12 +68,51 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 	// stored already (a retry of a batch that was committed, or that another
 	// writer commits meanwhile), COPY fails on events_pkey and the next
 	// attempt leaves out the events it finds stored.
+	// With a chain, each attempt's record covers exactly the events it
+	// inserts.
+	var ch *driver.ChainWriter
+	if s.opts.Chain != nil {
+		ch = s.opts.Chain.Driver()
+		ch.Mu.Lock()
+		defer ch.Mu.Unlock()
+		if err := ch.Head(ctx, s.d, s.conn.DB()); err != nil {
+			return translate("chain", err)
+		}
+	}
 	skipStored := false
 	for attempt := 1; ; attempt++ {
-		err := s.conn.WriteBatch(ctx, rows, skipStored)
+		dg, err := s.conn.WriteBatch(ctx, rows, skipStored, ch)
+		switch {
+		case err == nil && dg != nil:
+			ch.Done(ctx, dg)
+		case err != nil && ch != nil:
+			ch.Forget() // the commit's outcome may be unknown
+			if !pg.IsDuplicateEvent(err) {
+				return translate("write", err)
+			}
+			if herr := ch.Head(ctx, s.d, s.conn.DB()); herr != nil {
+				return translate("chain", herr)
+			}
+		}
 		if err == nil || !pg.IsDuplicateEvent(err) || attempt == 3 {
 			return translate("write", err)
 		}
 		skipStored = true
 	}
+}
+
+// RecordExpiry appends to the store's digest chain (Options.Chain) a record
+// saying that the events of each level older than its cutoff are expired,
+// so that [chain.Verify] takes such events, once deleted, for expired
+// rather than deleted. Call it before deleting them. It is an error without
+// a chain.
+func (s *Store) RecordExpiry(ctx context.Context, cutoffs map[audit.Level]time.Time) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if s.opts.Chain == nil {
+		return fmt.Errorf("postgres: record expiry: %w: the store has no Options.Chain", audit.ErrInvalidOptions)
+	}
+	_, err := s.opts.Chain.Driver().RecordExpiry(ctx, s.d, s.conn.DB(), cutoffs)
+	return translate("record expiry", err)
 }

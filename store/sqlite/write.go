@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/internal/driver"
@@ -13,6 +14,9 @@ import (
 // on Event.ID (events already stored are left as they are and their params
 // are not written again), so a batch retried after any failure stores each
 // event exactly once.
+//
+// With Options.Chain, the transaction also writes the record of the
+// digest chain of the events it inserted (see package chain).
 //
 // The transaction takes the database's write lock when it begins, waiting up
 // to Options.BusyTimeout for a write of another process to finish. Event
@@ -42,10 +46,42 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 	if err := s.reg.Resolve(ctx, sqlite.Dialect{}, s.w, rows); err != nil {
 		return translate("register", err)
 	}
-	if err := sqlite.WriteBatch(ctx, s.w, rows, sessions, users); err != nil {
+	var ch *driver.ChainWriter
+	if s.opts.Chain != nil {
+		ch = s.opts.Chain.Driver()
+		ch.Mu.Lock()
+		defer ch.Mu.Unlock()
+		if err := ch.Head(ctx, sqlite.Dialect{}, s.w); err != nil {
+			return translate("chain", err)
+		}
+	}
+	dg, err := sqlite.WriteBatch(ctx, s.w, rows, sessions, users, ch)
+	if err != nil {
+		if ch != nil {
+			ch.Forget() // the commit's outcome may be unknown
+		}
 		return translate("write", err)
+	}
+	if dg != nil {
+		ch.Done(ctx, dg)
 	}
 	s.reg.SessionsDone(sessions)
 	s.reg.UsersDone(users)
 	return nil
+}
+
+// RecordExpiry appends to the store's digest chain (Options.Chain) a record
+// saying that the events of each level older than its cutoff are expired,
+// so that [chain.Verify] takes such events, once deleted, for expired
+// rather than deleted. Call it before deleting them. It is an error without
+// a chain.
+func (s *Store) RecordExpiry(ctx context.Context, cutoffs map[audit.Level]time.Time) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if s.opts.Chain == nil || s.w == nil {
+		return fmt.Errorf("sqlite: record expiry: %w: the store has no Options.Chain, or is read-only", audit.ErrInvalidOptions)
+	}
+	_, err := s.opts.Chain.Driver().RecordExpiry(ctx, sqlite.Dialect{}, s.w, cutoffs)
+	return translate("record expiry", err)
 }

@@ -66,7 +66,7 @@ func BenchLoggerOptions(b *testing.B, opts audit.Options) {
 	for i := range objects {
 		objects[i] = audit.Ref("query", uuid.NewString())
 	}
-	peak := sampleHeap()
+	peak := SampleHeap()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
@@ -93,9 +93,9 @@ func ReportRate(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
-// sampleHeap samples the heap in use every few milliseconds until the
+// SampleHeap samples the heap in use every few milliseconds until the
 // returned function is called, which returns the peak.
-func sampleHeap() func() uint64 {
+func SampleHeap() func() uint64 {
 	stop := make(chan struct{})
 	done := make(chan uint64)
 	go func() {

@@ -19,8 +19,11 @@ type Conn interface {
 	DB() *sqlx.DB
 	// WriteBatch writes the events and their param values in one
 	// transaction with COPY. With skipStored, it first leaves out the
-	// events already stored. Errors are the driver's.
-	WriteBatch(ctx context.Context, rows []driver.EventRow, skipStored bool) error
+	// events already stored. With a chain writer ch (whose Mu the caller
+	// holds and whose head is loaded), the transaction also inserts the
+	// digest record of exactly the events it writes, and WriteBatch returns
+	// it (nil when nothing was left to write). Errors are the driver's.
+	WriteBatch(ctx context.Context, rows []driver.EventRow, skipStored bool, ch *driver.ChainWriter) (*driver.Digest, error)
 	// Close closes what the Conn opened itself (not the caller's pool).
 	Close() error
 }
@@ -45,15 +48,18 @@ type pqConn struct {
 func (c *pqConn) DB() *sqlx.DB { return c.db }
 func (c *pqConn) Close() error { return nil }
 
-func (c *pqConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipStored bool) (err error) {
+func (c *pqConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipStored bool, ch *driver.ChainWriter) (dg *driver.Digest, err error) {
 	if skipStored {
 		if rows, err = unstored(ctx, c.db, c.d, rows); err != nil || len(rows) == 0 {
-			return err
+			return nil, err
 		}
+	}
+	if ch != nil {
+		dg = ch.Seal(rows)
 	}
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -61,15 +67,20 @@ func (c *pqConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipSto
 		}
 	}()
 	if err := copyIn(ctx, tx, c.copyEvents, len(rows), func(i int) []any { return rows[i].Args(c.d) }); err != nil {
-		return err
+		return nil, err
 	}
 	vals := valueArgs(rows, c.d)
 	if len(vals) > 0 {
 		if err := copyIn(ctx, tx, c.copyValues, len(vals), func(i int) []any { return vals[i] }); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return tx.Commit()
+	if dg != nil {
+		if err := driver.InsertDigest(ctx, c.d, tx, dg); err != nil {
+			return nil, err
+		}
+	}
+	return dg, tx.Commit()
 }
 
 // copyIn runs one lib/pq COPY of n rows.
@@ -161,15 +172,18 @@ func (c *pgxConn) DB() *sqlx.DB { return c.db }
 // Close closes the database/sql adapter, which leaves the pool open.
 func (c *pgxConn) Close() error { return c.db.Close() }
 
-func (c *pgxConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipStored bool) (err error) {
+func (c *pgxConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipStored bool, ch *driver.ChainWriter) (dg *driver.Digest, err error) {
 	if skipStored {
 		if rows, err = unstored(ctx, c.db, c.d, rows); err != nil || len(rows) == 0 {
-			return err
+			return nil, err
 		}
+	}
+	if ch != nil {
+		dg = ch.Seal(rows)
 	}
 	tx, err := c.pool.Begin(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -179,14 +193,19 @@ func (c *pgxConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipSt
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableEvents}, driver.EventColumns,
 		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return rows[i].Args(c.d), nil }))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if vals := valueArgs(rows, c.d); len(vals) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableValues}, ValueColumns, pgx.CopyFromRows(vals)); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return tx.Commit(ctx)
+	if dg != nil {
+		if _, err := tx.Exec(ctx, driver.InsertValues(c.d, driver.TableDigests, driver.DigestColumns, 1, ""), dg.Args(c.d)...); err != nil {
+			return nil, err
+		}
+	}
+	return dg, tx.Commit(ctx)
 }
 
 // Pool returns the pgx pool.

@@ -70,3 +70,7 @@ func (Dialect) SQLPercentiles() bool { return true }
 
 // Translate implements [driver.Dialect]; see the function [Translate].
 func (Dialect) Translate(pkg, op string, err error) error { return Translate(pkg, op, err) }
+
+// Cursors implements [driver.Dialect]: one connection runs one query at a
+// time, so streams read pages of cursors.
+func (Dialect) Cursors() bool { return true }

@@ -52,6 +52,10 @@ func (Dialect) CastFloat(expr string) string { return "CAST(" + expr + " AS REAL
 // SQLPercentiles implements [driver.Dialect]: SQLite has none.
 func (Dialect) SQLPercentiles() bool { return false }
 
+// Cursors implements [driver.Dialect]: a connection steps several
+// statements at once.
+func (Dialect) Cursors() bool { return false }
+
 // Translate implements [driver.Dialect]; see the function [Translate].
 func (Dialect) Translate(pkg, op string, err error) error { return Translate(pkg, op, err) }
 

@@ -37,12 +37,23 @@ func valuesInsert(n int) string {
 // WriteBatch writes a batch in one transaction on the writer connection db
 // (which takes the write lock when it begins): the new sessions and users, then the
 // events with multi-row INSERTs that skip those already stored, then the
-// param values of the events it inserted. Errors are the driver's.
-func WriteBatch(ctx context.Context, db *sqlx.DB, rows []driver.EventRow, sessions []driver.SessionRow, users []driver.UserRow) (err error) {
+// param values of the events it inserted. With a chain writer ch (whose Mu
+// the caller holds and whose head is loaded), it also inserts the digest
+// record of the events it inserted (those written by the store itself left
+// out), and returns it; nil when it inserted none. Errors are the driver's.
+func WriteBatch(ctx context.Context, db *sqlx.DB, rows []driver.EventRow, sessions []driver.SessionRow, users []driver.UserRow, ch *driver.ChainWriter) (dg *driver.Digest, err error) {
 	var d Dialect
+	digestID := uuid.New()
+	if ch != nil {
+		for i := range rows {
+			if !rows[i].Synthetic {
+				rows[i].DigestID = digestID
+			}
+		}
+	}
 	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -50,10 +61,10 @@ func WriteBatch(ctx context.Context, db *sqlx.DB, rows []driver.EventRow, sessio
 		}
 	}()
 	if err := driver.InsertSessions(ctx, d, tx, sessions); err != nil {
-		return err
+		return nil, err
 	}
 	if err := driver.InsertUsers(ctx, d, tx, users); err != nil {
-		return err
+		return nil, err
 	}
 
 	// Events first: RETURNING names those that were not stored yet, and only
@@ -73,7 +84,7 @@ func WriteBatch(ctx context.Context, db *sqlx.DB, rows []driver.EventRow, sessio
 		}
 		var err error
 		if ids, err = queryIDs(ctx, tx, q, args, ids[:0]); err != nil {
-			return err
+			return nil, err
 		}
 		if len(ids) == len(chunk) { // the usual case: none was stored
 			for i := range chunk {
@@ -111,15 +122,22 @@ func WriteBatch(ctx context.Context, db *sqlx.DB, rows []driver.EventRow, sessio
 			args = append(args, row.Values[j].Args(d, row.ID)...)
 			if n++; n == ValuesPerStmt {
 				if err := flush(); err != nil {
-					return err
+					return nil, err
 				}
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return err
+		return nil, err
 	}
-	return tx.Commit()
+	if ch != nil && len(fresh) > 0 {
+		if dg = ch.SealInserted(digestID, fresh); dg.Events == 0 {
+			dg = nil // only the store's own events
+		} else if err := driver.InsertDigest(ctx, d, tx, dg); err != nil {
+			return nil, err
+		}
+	}
+	return dg, tx.Commit()
 }
 
 // queryIDs runs q and appends the ids it returns to ids.

@@ -47,6 +47,7 @@ BEGIN
         error_stack_trace_raw      bytea,
         error_stack_trace_hash_raw bytea,
         user_id_raw                bytea,
+        digest_id                  uuid,  -- 0003: chain_digests.id
         PRIMARY KEY (event_time, id) WITH (fillfactor = 100)
     ) PARTITION BY RANGE (event_time);
     CREATE INDEX events_type_time ON events (event_type_id, event_time);

@@ -1,0 +1,230 @@
+package analysis
+
+import (
+	"context"
+	"time"
+
+	"github.com/DataDog/sketches-go/ddsketch"
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/driver"
+	"github.com/jmoiron/sqlx"
+)
+
+// span returns how the window w splits between the rollups of the store and
+// its events (see [driver.PlanSpan]; days: whether whole days may come from
+// the daily rows), and false when the store keeps no rollups that cover
+// any of it (SQLite, rollups not built, Options.NoRollups): the question
+// then reads the events.
+func (a *Analyzer) span(ctx context.Context, w Window, days bool) (driver.Span, bool, error) {
+	r, ok := a.d.(driver.RollupReader)
+	if !ok || a.opts.NoRollups {
+		return driver.Span{}, false, nil
+	}
+	since, through, ok, err := r.RollupCoverage(ctx, a.db)
+	if err != nil {
+		return driver.Span{}, false, a.d.Translate("analysis", "rollups", err)
+	}
+	if !ok {
+		return driver.Span{}, false, nil
+	}
+	s := driver.PlanSpan(w.Since, w.Until, since, through, days)
+	return s, s.Rolled(), nil
+}
+
+// spans returns the spans of the windows, and whether any of them reads
+// the rollups (a span that does not is its whole window from the events,
+// which the same queries read through [driver.Relation]).
+func (a *Analyzer) spans(ctx context.Context, days bool, ws ...Window) ([]driver.Span, bool, error) {
+	out := make([]driver.Span, len(ws))
+	rolled := false
+	for i, w := range ws {
+		s, ok, err := a.span(ctx, w, days)
+		if err != nil {
+			return nil, false, err
+		}
+		out[i], rolled = s, rolled || ok
+	}
+	return out, rolled, nil
+}
+
+// rel returns the rows of the rollup r over s, as a subquery aliased r, and
+// its arguments.
+func (a *Analyzer) rel(r driver.Rollup, s driver.Span) (string, []any) {
+	q, args := driver.Relation(a.d, r, s)
+	return "(" + q + ") r", args
+}
+
+// typeCountsSQL returns the query of the number of events per record type
+// over s: event_type_id, c.
+func (a *Analyzer) typeCountsSQL(s driver.Span) (string, []any) {
+	rel, args := a.rel(driver.RollupTypes, s)
+	return "SELECT r.event_type_id, sum(r.n) AS c FROM " + rel + " GROUP BY r.event_type_id", args
+}
+
+// bucketWidthOK reports whether buckets of width b can be summed from
+// hourly rows (whole hours), and from daily rows (whole days).
+func bucketWidthOK(b time.Duration) (hours, days bool) {
+	return b%time.Hour == 0, b%day == 0
+}
+
+// overviewRolled is [Analyzer.Overview] from the rollups over the spans of
+// the window (cur) and of the previous one (prev).
+func (a *Analyzer) overviewRolled(ctx context.Context, res OverviewResult, cur, prev driver.Span) (OverviewResult, error) {
+	for _, x := range []struct {
+		s        driver.Span
+		sessions *int64
+		events   *int64
+		errors   *int64
+	}{{cur, &res.Sessions.Current, &res.Events.Current, &res.Errors.Current},
+		{prev, &res.Sessions.Previous, &res.Events.Previous, &res.Errors.Previous}} {
+		rel, args := a.rel(driver.RollupTypes, x.s)
+		err := a.query(ctx, "overview", "SELECT coalesce(sum(r.n), 0), coalesce(sum(CASE WHEN t.source = 'error' THEN r.n ELSE 0 END), 0) FROM "+
+			rel+" JOIN {event_types} t ON t.id = r.event_type_id", args, func(r *sqlx.Rows) error { return r.Scan(x.events, x.errors) })
+		if err != nil {
+			return OverviewResult{}, err
+		}
+		rel, args = a.rel(driver.RollupSessions, x.s)
+		if err := a.query(ctx, "overview", "SELECT count(DISTINCT r.session_id) FROM "+rel, args,
+			func(r *sqlx.Rows) error { return r.Scan(x.sessions) }); err != nil {
+			return OverviewResult{}, err
+		}
+	}
+	curRel, curArgs := a.rel(driver.RollupUsers, cur)
+	prevRel, prevArgs := a.rel(driver.RollupUsers, prev)
+	err := a.query(ctx, "overview: users", `SELECT min(u.c) = 0, max(u.c) = 1, (SELECT min(p.event_time) FROM {events} p WHERE p.user_id = u.user_id)
+FROM (SELECT DISTINCT r.user_id, 1 AS c FROM `+curRel+` WHERE r.user_id IS NOT NULL
+ UNION ALL SELECT DISTINCT r.user_id, 0 FROM `+prevRel+` WHERE r.user_id IS NOT NULL) u GROUP BY u.user_id`,
+		append(curArgs, prevArgs...), res.scanUser)
+	if err != nil {
+		return OverviewResult{}, err
+	}
+	res.UsersPerDay, err = a.countByBucket(ctx, "overview: users per day", "SELECT "+a.d.Bucket("r.bucket", day)+
+		" AS b, count(DISTINCT r.user_id) FROM "+curRel+" WHERE r.user_id IS NOT NULL GROUP BY b", curArgs, res.Window, day)
+	if err != nil {
+		return OverviewResult{}, err
+	}
+	rel, args := a.rel(driver.RollupTypes, cur)
+	err = a.eventsOverTime(ctx, &res, "SELECT "+a.d.Bucket("r.bucket", res.Bucket)+" AS b, t.source, sum(r.n) FROM "+rel+
+		" JOIN {event_types} t ON t.id = r.event_type_id GROUP BY b, t.source", args)
+	return res, err
+}
+
+// errorGroupsSQL returns the query of the error groups over s (of the
+// fingerprint fp, unless empty), as [Analyzer.Errors] reads them from the
+// events.
+func (a *Analyzer) errorGroupsSQL(s driver.Span, fp string) (string, []any) {
+	rel, args := a.rel(driver.RollupErrors, s)
+	where := ""
+	if fp != "" {
+		cond, fargs := driver.MatchText("r.fp", []string{fp})
+		where = " WHERE " + cond
+		args = append(args, fargs...)
+	}
+	return "SELECT r.fp, r.fp_raw, r.msg, r.msg_raw, sum(r.n), count(DISTINCT r.user_id), min(r.lo), max(r.hi) FROM " + rel + where +
+		" GROUP BY r.fp, r.fp_raw, r.msg, r.msg_raw", args
+}
+
+// perfRolled is the Types of [Analyzer.Perf] from the rollups over s (of
+// the given record types, all if none): counts exact, percentiles from the
+// merged duration sketches, within [driver.SketchAccuracy] of a duration
+// of the rank asked for rather than interpolated.
+func (a *Analyzer) perfRolled(ctx context.Context, s driver.Span, types []string) ([]PerfStat, error) {
+	keep := map[string]bool{}
+	for _, t := range types {
+		keep[t] = true
+	}
+	type acc struct {
+		stat   PerfStat
+		sketch *ddsketch.DDSketch
+	}
+	stats := map[string]*acc{}
+	get := func(name, raw []byte, source string) *acc {
+		n := driver.DecodeText(string(name), raw)
+		if len(keep) > 0 && !keep[n] {
+			return nil
+		}
+		x := stats[n]
+		if x == nil {
+			x = &acc{stat: PerfStat{Name: n}, sketch: driver.NewSketch()}
+			stats[n] = x
+		}
+		return x
+	}
+	rel, args := a.rel(driver.Rollup{Table: driver.TableRollupTypes, Cols: "event_type_id, dur_n, dur_sketch"}, driver.Span{Days: s.Days, Hours: s.Hours})
+	err := a.query(ctx, "perf", "SELECT t.friendly_name, t.friendly_name_raw, t.source, r.dur_n, r.dur_sketch FROM "+rel+
+		" JOIN {event_types} t ON t.id = r.event_type_id WHERE r.dur_sketch IS NOT NULL", args, func(r *sqlx.Rows) error {
+		var name, raw, sk []byte
+		var source string
+		var n int64
+		if err := r.Scan(&name, &raw, &source, &n, &sk); err != nil {
+			return err
+		}
+		x := get(name, raw, source)
+		if x == nil {
+			return nil
+		}
+		x.stat.Count += n
+		if source == audit.LevelError.String() {
+			x.stat.Errors += n
+		}
+		return x.sketch.DecodeAndMergeWith(sk)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, rg := range s.Raw {
+		f := driver.NewWhere(a.d)
+		f.Window(rg.From, rg.To)
+		f.Types(types)
+		err := a.query(ctx, "perf", "SELECT t.friendly_name, t.friendly_name_raw, t.source, x.d FROM (SELECT e.event_type_id, "+
+			durationSQL(a.d)+" AS d FROM {events} e WHERE "+f.String()+") x JOIN {event_types} t ON t.id = x.event_type_id WHERE x.d IS NOT NULL",
+			f.Args(), func(r *sqlx.Rows) error {
+				var name, raw []byte
+				var source string
+				var d float64
+				if err := r.Scan(&name, &raw, &source, &d); err != nil {
+					return err
+				}
+				x := get(name, raw, source)
+				if x == nil {
+					return nil
+				}
+				x.stat.Count++
+				if source == audit.LevelError.String() {
+					x.stat.Errors++
+				}
+				return x.sketch.Add(d)
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []PerfStat
+	for _, x := range stats {
+		q, err := x.sketch.GetValuesAtQuantiles([]float64{0.5, 0.95, 0.99})
+		if err != nil {
+			return nil, err
+		}
+		x.stat.P50, x.stat.P95, x.stat.P99 = nanos(q[0]), nanos(q[1]), nanos(q[2])
+		x.stat.ErrorRate = float64(x.stat.Errors) / float64(x.stat.Count)
+		out = append(out, x.stat)
+	}
+	sortStats(out)
+	return out, nil
+}
+
+// menuRolled adds to items the menu items ever clicked, with their clicks
+// in the span s, from the rollups (and the events they do not cover).
+func (a *Analyzer) menuRolled(ctx context.Context, s driver.Span, items map[string]int64) error {
+	scan := addCounts(items)
+	rel, args := a.rel(driver.RollupMenu, s)
+	if err := a.query(ctx, "unused: menu items", "SELECT r.item, r.item_raw, sum(r.n) FROM "+rel+" GROUP BY r.item, r.item_raw", args, scan); err != nil {
+		return err
+	}
+	ever, ok, err := a.span(ctx, Window{Since: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, true)
+	if err != nil || !ok {
+		return err
+	}
+	rel, args = a.rel(driver.RollupMenu, ever)
+	return a.query(ctx, "unused: menu items", "SELECT DISTINCT r.item, r.item_raw, 0 FROM "+rel, args, scan)
+}

@@ -1,0 +1,43 @@
+// Package dashboard serves the audit log's Usage Analysis dashboard in the
+// browser: an [http.Handler] a service mounts under any path (it works under
+// [http.StripPrefix]; its links are relative), behind its own
+// authentication. It reads the store through [analysis] and never writes:
+// the Settings view shows the policy in effect, read-only (changing
+// settings is left to 'auditctl settings').
+//
+//	h, err := dashboard.New(store, dashboard.Options{})
+//	defer h.Close(ctx)
+//	mux.Handle("/audit/", http.StripPrefix("/audit", h))
+//
+// # Views
+//
+// Every view keeps its time range and filters (user, group, level) in the
+// URL query, so a view can be shared by its address:
+//
+//   - Overview: active users, new users, sessions, events and errors, each
+//     with the previous window of the same length; unique users per day;
+//     events per level over time, in buckets of Datagrok's rule
+//     ([analysis.BucketFor]).
+//   - Log: the newest events, filtered by level, type, user, group, text
+//     and param value, a page at a time, with a live tail (server-sent
+//     events, polled every Options.TailInterval); an event's page with its
+//     params, stack trace, session and the objects it names.
+//   - Usage: events by type, user and function, with drill-down links, and
+//     the least used record types and menu items.
+//   - Functions: calls, failures, users and durations per function; the
+//     calls with their inputs and outputs.
+//   - Errors: groups by stack fingerprint with count, users affected, first
+//     and last seen and a stack; errors over time; the actions that lead to
+//     them.
+//   - Performance: p50/p95/p99 durations and error rates per HTTP route and
+//     per record type.
+//   - Patterns: clusters of users by usage, and their groups.
+//   - Object: an object's activity, usage and history.
+//   - Settings: the policy of Options.Settings, read-only.
+//
+// The time range applies to every view; the user, group and level filters
+// apply to the log and the live tail, and the user filter to functions. The
+// page is server-rendered HTML with a small script and uPlot (embedded;
+// nothing is fetched from elsewhere) for the charts; it follows the
+// browser's light or dark mode.
+package dashboard

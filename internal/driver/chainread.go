@@ -1,0 +1,490 @@
+package driver
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+// ChainReader reads the digest chain and the events it covers in one
+// read-only snapshot, so that batches committed while it reads are either
+// wholly seen or not at all.
+type ChainReader struct {
+	tx     *sqlx.Tx
+	d      Dialect
+	cursor int
+}
+
+// OpenChainReader begins the snapshot. Close ends it.
+func OpenChainReader(ctx context.Context, db DB) (*ChainReader, error) {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.Cursors() {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := db.BeginTxx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &ChainReader{tx: tx, d: db.Dialect}, nil
+}
+
+// Close ends the snapshot.
+func (r *ChainReader) Close() error { return r.tx.Rollback() }
+
+const digestSelect = "id, writer, seq, kind, created, events, first_time, last_time, prev_hash, events_hash, expiry, hash, signature"
+
+type digestScan struct {
+	d           Digest
+	created     ScanTime
+	first, last *ScanTime
+	expiry      sql.NullString
+}
+
+func (s *digestScan) dest() []any {
+	return []any{&s.d.ID, &s.d.Writer, &s.d.Seq, &s.d.Kind, &s.created, &s.d.Events, &s.first, &s.last,
+		&s.d.PrevHash, &s.d.EventsHash, &s.expiry, &s.d.Hash, &s.d.Signature}
+}
+
+func (s *digestScan) digest() *Digest {
+	d := s.d
+	d.Created = s.created.Time
+	if s.first != nil {
+		d.First = s.first.Time
+	}
+	if s.last != nil {
+		d.Last = s.last.Time
+	}
+	d.Expiry = s.expiry.String
+	return &d
+}
+
+// Records calls fn with every record, without its entries, by writer and
+// seq.
+func (r *ChainReader) Records(ctx context.Context, fn func(*Digest) error) error {
+	return r.records(ctx, " ORDER BY writer, seq", nil, fn)
+}
+
+// BatchHeads calls fn with every batch record created at or after since
+// (all for the zero time), without its entries.
+func (r *ChainReader) BatchHeads(ctx context.Context, since time.Time, fn func(*Digest) error) error {
+	return r.records(ctx, " WHERE kind = ? AND created >= ?", []any{DigestBatch, r.d.TimeArg(since)}, fn)
+}
+
+func (r *ChainReader) records(ctx context.Context, where string, args []any, fn func(*Digest) error) error {
+	rows, err := r.tx.QueryContext(ctx, Rebind(r.d, "SELECT "+digestSelect+" FROM "+r.d.Table(TableDigests)+where), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s digestScan
+		if err := rows.Scan(s.dest()...); err != nil {
+			return err
+		}
+		if err := fn(s.digest()); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Stream is a cursor over the rows of a query in the reader's snapshot.
+// On Postgres it fetches pages of a server-side cursor, so that two
+// streams advance together on the one connection; elsewhere it steps the
+// query's rows. A row's bytes live in the stream's arena: they are valid
+// until the next page is read (Postgres) or the next row (elsewhere).
+type Stream[T any] struct {
+	r     *ChainReader
+	name  string
+	rows  *sql.Rows
+	scan  func(rows *sql.Rows, arena []byte) (T, []byte, error)
+	buf   []T
+	arena []byte
+	i     int
+	done  bool
+	fetch string
+}
+
+const streamPage = 5000
+
+func openStream[T any](ctx context.Context, r *ChainReader, query string, args []any, scan func(*sql.Rows, []byte) (T, []byte, error)) (*Stream[T], error) {
+	s := &Stream[T]{r: r, scan: scan}
+	query = Rebind(r.d, query)
+	if !r.d.Cursors() {
+		rows, err := r.tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return nil, err
+		}
+		s.rows = rows
+		return s, nil
+	}
+	r.cursor++
+	s.name = fmt.Sprintf("audit_chain_%d", r.cursor)
+	s.fetch = fmt.Sprintf("FETCH FORWARD %d FROM %s", streamPage, s.name)
+	if _, err := r.tx.ExecContext(ctx, "DECLARE "+s.name+" NO SCROLL CURSOR FOR "+query, args...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Next returns the next row; ok is false at the end.
+func (s *Stream[T]) Next(ctx context.Context) (v T, ok bool, err error) {
+	if s.name == "" {
+		if !s.rows.Next() {
+			return v, false, s.rows.Err()
+		}
+		v, s.arena, err = s.scan(s.rows, s.arena[:0])
+		return v, err == nil, err
+	}
+	if s.i == len(s.buf) {
+		if s.done {
+			return v, false, nil
+		}
+		if err := s.page(ctx); err != nil || len(s.buf) == 0 {
+			return v, false, err
+		}
+	}
+	v = s.buf[s.i]
+	s.i++
+	return v, true, nil
+}
+
+func (s *Stream[T]) page(ctx context.Context) error {
+	rows, err := s.r.tx.QueryContext(ctx, s.fetch)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	s.buf, s.i, s.arena = s.buf[:0], 0, s.arena[:0]
+	if cap(s.arena) > 0 {
+		// Rows of the last page keep their bytes until they are read:
+		// give this page a new arena of the same size.
+		s.arena = make([]byte, 0, cap(s.arena))
+	}
+	for rows.Next() {
+		var v T
+		v, s.arena, err = s.scan(rows, s.arena)
+		if err != nil {
+			return err
+		}
+		s.buf = append(s.buf, v)
+	}
+	s.done = len(s.buf) < streamPage
+	return rows.Err()
+}
+
+// Close closes the stream.
+func (s *Stream[T]) Close() {
+	if s.rows != nil {
+		s.rows.Close()
+	}
+}
+
+// Entries returns the entries of record id.
+func (r *ChainReader) Entries(ctx context.Context, id uuid.UUID) ([]byte, error) {
+	var b []byte
+	err := r.tx.QueryRowContext(ctx, Rebind(r.d, "SELECT entries FROM "+r.d.Table(TableDigests)+" WHERE id = ?"), r.d.UUIDArg(id)).Scan(&b)
+	return b, err
+}
+
+// Name is the stored name of an event type or a param, and a param's type,
+// each nil for NULL.
+type Name struct{ Text, Raw, Type any }
+
+// Names returns the names of the event types and of the params, by id.
+func (r *ChainReader) Names(ctx context.Context) (types, params map[uuid.UUID]Name, err error) {
+	types, params = map[uuid.UUID]Name{}, map[uuid.UUID]Name{}
+	for _, q := range []struct {
+		m     map[uuid.UUID]Name
+		param bool
+		sql   string
+	}{
+		{types, false, "SELECT id, friendly_name, friendly_name_raw, NULL FROM " + r.d.Table(TableEventTypes)},
+		{params, true, "SELECT id, name, name_raw, type FROM " + r.d.Table(TableEventParameters)},
+	} {
+		rows, err := r.tx.QueryContext(ctx, q.sql)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			var id uuid.UUID
+			var text, typ sql.NullString
+			var raw []byte
+			if err := rows.Scan(&id, &text, &raw, &typ); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			n := Name{Text: nullString(text), Raw: nullBytes(raw)}
+			if q.param {
+				n.Type = nullString(typ)
+			}
+			q.m[id] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return types, params, nil
+}
+
+// ChainEvent is one events row of [ChainReader.Events]: the fields the
+// verifier reads, and Enc, the canonical encoding of the columns the
+// writer hashes (as [EventHasher.Event] encodes them).
+type ChainEvent struct {
+	Digest    uuid.NullUUID
+	ID        uuid.UUID
+	Time      time.Time
+	Level     audit.Level // 0 when the column is not a level
+	Type      uuid.UUID
+	Session   uuid.NullUUID
+	Synthetic bool // comment is SyntheticComment
+	Enc       []byte
+}
+
+// ChainValue is one event_parameter_values row of [ChainReader.Values],
+// with Enc the canonical encoding of its columns.
+type ChainValue struct {
+	Event, Param uuid.UUID
+	Enc          []byte
+}
+
+const chainEventColumns = `digest_id, id, event_time, event_type_id, session_id,
+ description, description_raw, error_message, is_error,
+ error_stack_trace, error_stack_trace_raw, error_stack_trace_hash, error_stack_trace_hash_raw,
+ level, user_id, user_id_raw, duration_ns, friendly_name, comment`
+
+// EventFilter picks the events of [ChainReader.Events] and the values of
+// [ChainReader.Values]: those of the records created since Since (with
+// the events of no record that happened since), or those of IDs.
+type EventFilter struct {
+	Since time.Time
+	IDs   []uuid.UUID
+	// Digest: the events that name this record.
+	Digest uuid.UUID
+}
+
+func (r *ChainReader) where(f EventFilter, idCol, digestCol, timeCol string) (string, []any) {
+	switch {
+	case len(f.IDs) > 0:
+		args := make([]any, len(f.IDs))
+		for i, id := range f.IDs {
+			args[i] = r.d.UUIDArg(id)
+		}
+		return " WHERE " + idCol + " IN (" + Placeholders(len(args)) + ")", args
+	case f.Digest != uuid.Nil:
+		return " WHERE " + digestCol + " = ?", []any{r.d.UUIDArg(f.Digest)}
+	case !f.Since.IsZero():
+		return " WHERE (" + digestCol + " IS NULL AND " + timeCol + " >= ?) OR " + digestCol + " IN (SELECT id FROM " + r.d.Table(TableDigests) + " WHERE created >= ?)",
+			[]any{r.d.TimeArg(f.Since), r.d.TimeArg(f.Since)}
+	}
+	return "", nil
+}
+
+// Events streams the events the filter picks, by id.
+func (r *ChainReader) Events(ctx context.Context, f EventFilter) (*Stream[ChainEvent], error) {
+	w, args := r.where(f, "id", "digest_id", "event_time")
+	q := "SELECT " + chainEventColumns + " FROM " + r.d.Table(TableEvents) + w + " ORDER BY id"
+	var sc eventScan
+	return openStream(ctx, r, q, args, sc.scan)
+}
+
+// Values streams the param values of the events the filter picks, by
+// event_id and parameter_id.
+func (r *ChainReader) Values(ctx context.Context, f EventFilter) (*Stream[ChainValue], error) {
+	q := "SELECT v.event_id, v.parameter_id, v.value, v.value_raw, v.value_uuid, v.entity_kind, v.entity_kind_raw FROM " + r.d.Table(TableValues) + " v"
+	var args []any
+	if len(f.IDs) > 0 {
+		var w string
+		w, args = r.where(f, "v.event_id", "", "")
+		q += w
+	} else if f.Digest != uuid.Nil || !f.Since.IsZero() {
+		var w string
+		w, args = r.where(f, "", "e.digest_id", "e.event_time")
+		q += " JOIN " + r.d.Table(TableEvents) + " e ON e.id = v.event_id" + w
+	}
+	q += " ORDER BY v.event_id, v.parameter_id"
+	var sc valueScan
+	return openStream(ctx, r, q, args, sc.scan)
+}
+
+// eventScan holds the scan destinations of events rows, reused.
+type eventScan struct {
+	digest, id, typ, session             sql.RawBytes
+	t                                    ScanTime
+	descRaw, stackRaw, fpRaw, userRaw    sql.RawBytes
+	desc, errMsg, stack, fp, level, user sql.NullString
+	friendly, comment                    sql.NullString
+	isErr                                sql.NullBool
+	dur                                  sql.NullInt64
+	dest                                 []any
+}
+
+func (s *eventScan) scan(rows *sql.Rows, b []byte) (ChainEvent, []byte, error) {
+	if s.dest == nil {
+		s.dest = []any{&s.digest, &s.id, &s.t, &s.typ, &s.session, &s.desc, &s.descRaw, &s.errMsg, &s.isErr,
+			&s.stack, &s.stackRaw, &s.fp, &s.fpRaw, &s.level, &s.user, &s.userRaw, &s.dur, &s.friendly, &s.comment}
+	}
+	var e ChainEvent
+	clearRaw(s.dest)
+	if err := rows.Scan(s.dest...); err != nil {
+		return e, b, err
+	}
+	var err error
+	start := len(b)
+	if e.Digest, err = rawUUID(s.digest); err != nil {
+		return e, b, err
+	}
+	id, err := rawUUID(s.id)
+	if err != nil || !id.Valid {
+		return e, b, fmt.Errorf("events.id %q: %v", s.id, err)
+	}
+	e.ID, e.Time = id.UUID, s.t.Time
+	b = appendUUIDField(b, id)
+	b = appendField(b, s.t.UnixMicro())
+	typ, err := rawUUID(s.typ)
+	if err != nil {
+		return e, b, err
+	}
+	e.Type = typ.UUID
+	b = appendUUIDField(b, typ)
+	if e.Session, err = rawUUID(s.session); err != nil {
+		return e, b, err
+	}
+	b = appendUUIDField(b, e.Session)
+	b = appendRaw(appendText(b, s.desc), s.descRaw)
+	b = appendText(b, s.errMsg)
+	if s.isErr.Valid {
+		b = appendField(b, s.isErr.Bool)
+	} else {
+		b = append(b, tagNull)
+	}
+	b = appendRaw(appendText(b, s.stack), s.stackRaw)
+	b = appendRaw(appendText(b, s.fp), s.fpRaw)
+	b = appendText(b, s.level)
+	b = appendRaw(appendText(b, s.user), s.userRaw)
+	if s.dur.Valid {
+		b = appendField(b, s.dur.Int64)
+	} else {
+		b = append(b, tagNull)
+	}
+	b = appendText(b, s.friendly)
+	b = appendText(b, s.comment)
+	e.Enc = b[start:len(b):len(b)]
+	e.Level = levelOf(s.level.String)
+	e.Synthetic = s.comment.String == SyntheticComment
+	return e, b, nil
+}
+
+func levelOf(s string) audit.Level {
+	for l := audit.LevelDebug; l.Valid(); l++ {
+		if s == l.String() {
+			return l
+		}
+	}
+	return 0
+}
+
+// valueScan holds the scan destinations of value rows, reused.
+type valueScan struct {
+	event, param, valueRaw, valueUUID, kindRaw sql.RawBytes
+	value, kind                                sql.NullString
+	dest                                       []any
+}
+
+func (s *valueScan) scan(rows *sql.Rows, b []byte) (ChainValue, []byte, error) {
+	if s.dest == nil {
+		s.dest = []any{&s.event, &s.param, &s.value, &s.valueRaw, &s.valueUUID, &s.kind, &s.kindRaw}
+	}
+	var v ChainValue
+	clearRaw(s.dest)
+	if err := rows.Scan(s.dest...); err != nil {
+		return v, b, err
+	}
+	ev, err := rawUUID(s.event)
+	if err != nil {
+		return v, b, err
+	}
+	p, err := rawUUID(s.param)
+	if err != nil {
+		return v, b, err
+	}
+	vu, err := rawUUID(s.valueUUID)
+	if err != nil {
+		return v, b, err
+	}
+	v.Event, v.Param = ev.UUID, p.UUID
+	start := len(b)
+	b = appendUUIDField(b, ev)
+	b = appendUUIDField(b, p)
+	b = appendRaw(appendText(b, s.value), s.valueRaw)
+	b = appendUUIDField(b, vu)
+	b = appendRaw(appendText(b, s.kind), s.kindRaw)
+	v.Enc = b[start:len(b):len(b)]
+	return v, b, nil
+}
+
+// clearRaw sets the RawBytes of dest to nil, so that a scan never appends
+// to what the last row left there, which may be the driver's buffer.
+func clearRaw(dest []any) {
+	for _, d := range dest {
+		if rb, ok := d.(*sql.RawBytes); ok {
+			*rb = nil
+		}
+	}
+}
+
+// rawUUID reads an id as the drivers return it: 16 bytes, or its text.
+func rawUUID(b sql.RawBytes) (uuid.NullUUID, error) {
+	switch {
+	case b == nil:
+		return uuid.NullUUID{}, nil
+	case len(b) == 16:
+		return uuid.NullUUID{UUID: uuid.UUID(b), Valid: true}, nil
+	}
+	u, err := uuid.ParseBytes(b)
+	return uuid.NullUUID{UUID: u, Valid: err == nil}, err
+}
+
+func appendUUIDField(b []byte, u uuid.NullUUID) []byte {
+	if !u.Valid {
+		return append(b, tagNull)
+	}
+	return append(append(b, tagUUID), u.UUID[:]...)
+}
+
+// appendText and appendRaw encode a text and a bytes column as
+// [appendField] encodes a string and a []byte; NULL (nil) is NULL. Texts
+// are scanned as strings: a RawBytes does not keep an empty text apart
+// from NULL with every driver.
+func appendText(b []byte, v sql.NullString) []byte {
+	return appendString(b, v.String, v.Valid)
+}
+
+func appendRaw(b, v []byte) []byte {
+	if v == nil {
+		return append(b, tagNull)
+	}
+	b = binary.AppendUvarint(append(b, tagBytes), uint64(len(v)))
+	return append(b, v...)
+}
+
+func nullString(s sql.NullString) any {
+	if !s.Valid {
+		return nil
+	}
+	return s.String
+}
+
+func nullBytes(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
