@@ -60,6 +60,8 @@ func (p *Policy) UnmarshalJSON(data []byte) error {
 			out.Groups = d.groups(v, at)
 		case "exports":
 			out.Exports = d.exports(v, at)
+		case "retention":
+			out.Retention = d.retention(v, at)
 		default:
 			return false
 		}

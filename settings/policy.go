@@ -3,6 +3,7 @@ package settings
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -32,6 +33,18 @@ type Policy struct {
 	Groups map[string][]string `json:"groups,omitempty"`
 	// Exports are the export blocks, in order; see [ExportBlock].
 	Exports []ExportBlock `json:"exports,omitempty"`
+	// Retention is how long the SQL stores keep events, per level name,
+	// and unused sessions and users ("sessions"): in JSON,
+	// {"retention": {"debug": {"days": 7}, "sessions": {"days": 400}}}, so
+	// retention.debug.days. An absent key keeps Datagrok's default (see
+	// [audit.DefaultRetention]). Stores apply it through [Engine.Retention].
+	Retention map[string]RetentionPeriod `json:"retention,omitempty"`
+}
+
+// RetentionPeriod is one entry of [Policy.Retention].
+type RetentionPeriod struct {
+	// Days is how many days rows are kept; 0 means the default.
+	Days int `json:"days"`
 }
 
 // Levels are the level lists of a [Policy]. An event that the rules log
@@ -165,6 +178,14 @@ func (p *Policy) Validate() error {
 	for _, e := range validateExports(p.Exports) {
 		add(e)
 	}
+	for k, r := range p.Retention {
+		if _, err := audit.ParseLevel(k); err != nil && k != "sessions" {
+			add(fieldErr("retention."+k, "not a level name nor \"sessions\""))
+		}
+		if r.Days < 0 {
+			add(fieldErr("retention."+k+".days", "must not be negative, got %d", r.Days))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -231,6 +252,7 @@ func (p Policy) clone() Policy {
 		r.AddLevels, r.RemoveLevels = slices.Clone(r.AddLevels), slices.Clone(r.RemoveLevels)
 	}
 	p.Groups = cloneGroups(p.Groups)
+	p.Retention = maps.Clone(p.Retention)
 	if p.Exports != nil {
 		exports := make([]ExportBlock, len(p.Exports))
 		for i, b := range p.Exports {

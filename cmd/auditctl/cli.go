@@ -80,6 +80,7 @@ func commands() []command {
 		{"history", "OBJECT", "where an object came from, its modifications and what was derived from it", runHistory},
 		{"serve", "", "the dashboard in the browser: overview, log with live tail, errors, performance, ...", runServe},
 		{"migrate", "", "create or update the audit tables (--print: the SQL, to apply by hand)", runMigrate},
+		{"retention", "", "delete what outlived its level's retention (--dry-run: count it)", runRetention},
 		{"verify", "", "check the tamper-evident digest chain: what was changed, deleted or inserted, and where", runVerify},
 		{"collect", "", "write the events of a JetStream stream to the database (--from nats://..., --to DSN)", runCollect},
 		{"rollup", "", "bring the rollups the window questions read up to date (--rebuild: from scratch)", runRollup},

@@ -1,7 +1,8 @@
 // Command auditctl asks an audit log the questions it is kept for, from the
 // command line: each question of package analysis is a subcommand, beside
-// migrate (the tables), settings (who gets what logged) and hash (to search
-// for a value redacted with an HMAC key).
+// migrate (the tables), retention (what outlived its period), settings (who
+// gets what logged) and hash (to search for a value redacted with an HMAC
+// key).
 //
 //	auditctl [--db PATH_OR_DSN] [--schema NAME] COMMAND [flags] [args]
 //
@@ -37,7 +38,11 @@
 //	                  --addr (default 127.0.0.1:8080); off loopback a --token is required
 //	                  (generated and printed when not given); SIGINT stops it
 //	migrate           create or update the tables; --print prints the SQL instead;
-//	                  --grant-writer ROLE (INSERT, SELECT), --grant-reader ROLE (SELECT)
+//	                  --grant-writer ROLE (INSERT, SELECT), --grant-reader ROLE (SELECT);
+//	                  --partition converts unpartitioned Postgres tables, live
+//	retention         delete the events older than their level's period (audit 365 days,
+//	                  error/warning/info/usage 183, debug 30; --keep LEVEL=DAYS) with
+//	                  their values, and idle sessions and users; --dry-run counts them
 //	settings show|set|history|revert|effective
 //	                  the logger settings kept in Postgres (settings/pgsettings);
 //	                  a SQLite database has none (exit 2)

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -30,6 +31,27 @@ func CheckOptions(pkg string, sessionCache int, activityWindow time.Duration) er
 		return fmt.Errorf("%s: %w: SessionCache %d is negative", pkg, audit.ErrInvalidOptions, sessionCache)
 	case activityWindow < 0:
 		return fmt.Errorf("%s: %w: ActivityWindow %s is negative", pkg, audit.ErrInvalidOptions, activityWindow)
+	}
+	return nil
+}
+
+// RetentionDefaults fills in the default of the stores' OnRetentionError:
+// log with slog.Default.
+func RetentionDefaults(onErr *func(error)) {
+	if *onErr == nil {
+		*onErr = func(err error) { slog.Default().Error("audit retention", "err", err) }
+	}
+}
+
+// CheckRetention validates the retention options every SQL store has,
+// naming the field in an error wrapping audit.ErrInvalidOptions prefixed
+// "pkg: ".
+func CheckRetention(pkg string, interval time.Duration, r audit.Retention) error {
+	if interval < 0 {
+		return fmt.Errorf("%s: %w: RetentionInterval %s is negative", pkg, audit.ErrInvalidOptions, interval)
+	}
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", pkg, err)
 	}
 	return nil
 }

@@ -147,7 +147,7 @@ func InsertEvents(ctx context.Context, d Dialect, db sqlx.ExecerContext, rows []
 		for i := range rows[:n] {
 			args = append(args, rows[i].Args(d)...)
 		}
-		if _, err := db.ExecContext(ctx, InsertValues(d, TableEvents, EventColumns, n, "ON CONFLICT (id) DO NOTHING"), args...); err != nil {
+		if _, err := db.ExecContext(ctx, InsertValues(d, TableEvents, EventColumns, n, "ON CONFLICT DO NOTHING"), args...); err != nil {
 			return err
 		}
 		rows = rows[n:]

@@ -9,6 +9,7 @@ import (
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/chain"
 	"github.com/auditkit/audit/internal/driver"
+	"github.com/auditkit/audit/internal/driver/pg"
 	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/storetest"
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,44 @@ func benchStoreOptions(b *testing.B, pgx bool, opts Options) *Store {
 	return s
 }
 
+// benchStorePlain returns a store through lib/pq on unpartitioned tables:
+// migrated to before version 4, given an event, then migrated on (migration 4
+// keeps the tables of a database with events).
+func benchStorePlain(b *testing.B) *Store {
+	b.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.DSN(b), Options{Schema: pgtest.Schema(b), NoMigrate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close(ctx) })
+	old := pg.Migrator("postgres", s.opts.Schema)
+	for len(old.Migrations) > 0 && old.Migrations[len(old.Migrations)-1].Version >= 4 {
+		old.Migrations = old.Migrations[:len(old.Migrations)-1] // the tables before partitions
+	}
+	if err := old.Migrate(ctx, s.DB()); err != nil {
+		b.Fatal(err)
+	}
+	events := storetest.BenchEvents(50)
+	for i := range events {
+		events[i].Params = nil
+	}
+	if err := s.Write(ctx, events); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if on, err := s.parts.Partitioned(ctx, s.DB()); err != nil || on {
+		b.Fatalf("partitioned %v, %v", on, err)
+	}
+	// Register the params, as a running service has.
+	if err := s.Write(ctx, storetest.BenchEvents(50)); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 // BenchmarkWrite compares, on one database in one run, the store's Write
 // through lib/pq (pq/) and through pgx (pgx/) with their ceilings (raw COPY
 // of the same rows into the same tables, encoded beforehand: lib/pq's
@@ -86,6 +125,11 @@ func BenchmarkWrite(b *testing.B) {
 			}, benchBatch)
 		})
 	}
+	// The anchor of partitioning: the same writes into the plain tables of
+	// a database that held events before migration 4.
+	b.Run("pq-unpartitioned", func(b *testing.B) {
+		storetest.BenchWrite(b, func(b *testing.B) audit.Store { return benchStorePlain(b) }, benchBatch)
+	})
 	b.Run("pgx/raw-copyfrom", func(b *testing.B) {
 		s := benchStore(b, true)
 		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
@@ -129,7 +173,7 @@ func BenchmarkWrite(b *testing.B) {
 		s := benchStore(b, false)
 		eventArgs, valueArgs := encodeForBench(b, s, storetest.BenchEvents(b.N))
 		insEvent := insertStmt(s.d.Table(driver.TableEvents), driver.EventColumns)
-		insValue := insertStmt(s.d.Table(driver.TableValues), driver.ValueColumns)
+		insValue := insertStmt(s.d.Table(driver.TableValues), pg.ValueColumns)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := range eventArgs {
@@ -164,7 +208,7 @@ func encodeForBench(b *testing.B, s *Store, events []audit.Event) (eventArgs, va
 	for i := range rows {
 		eventArgs = append(eventArgs, rows[i].Args(s.d))
 		for j := range rows[i].Values {
-			valueArgs = append(valueArgs, rows[i].Values[j].Args(s.d, rows[i].ID))
+			valueArgs = append(valueArgs, append(rows[i].Values[j].Args(s.d, rows[i].ID), s.d.TimeArg(rows[i].Time)))
 		}
 	}
 	return eventArgs, valueArgs
@@ -179,7 +223,7 @@ func rawCopy(ctx context.Context, s *Store, events, values [][]any) error {
 	for _, c := range []struct {
 		stmt string
 		rows [][]any
-	}{{copyStmt(s.d.Table(driver.TableEvents), driver.EventColumns), events}, {copyStmt(s.d.Table(driver.TableValues), driver.ValueColumns), values}} {
+	}{{copyStmt(s.d.Table(driver.TableEvents), driver.EventColumns), events}, {copyStmt(s.d.Table(driver.TableValues), pg.ValueColumns), values}} {
 		st, err := tx.PrepareContext(ctx, c.stmt)
 		if err != nil {
 			return err
@@ -211,7 +255,7 @@ func stagingCopy(ctx context.Context, s *Store, events, values [][]any) error {
 		table string
 		cols  []string
 		rows  [][]any
-	}{{driver.TableEvents, driver.EventColumns, events}, {driver.TableValues, driver.ValueColumns, values}} {
+	}{{driver.TableEvents, driver.EventColumns, events}, {driver.TableValues, pg.ValueColumns, values}} {
 		stage := "stage_" + c.table
 		if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE "+stage+" (LIKE "+s.d.Table(c.table)+") ON COMMIT DROP"); err != nil {
 			return err
@@ -249,7 +293,7 @@ func rawCopyFrom(ctx context.Context, pool *pgxpool.Pool, schema string, events,
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{schema, driver.TableEvents}, driver.EventColumns, pgx.CopyFromRows(events)); err != nil {
 		return err
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{schema, driver.TableValues}, driver.ValueColumns, pgx.CopyFromRows(values)); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{schema, driver.TableValues}, pg.ValueColumns, pgx.CopyFromRows(values)); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)

@@ -109,6 +109,59 @@
 // [Store.Read] implements [audit.Reader] in SQL; [Store.Activity] lists the
 // events that name an object.
 //
+// # Partitions
+//
+// events and event_parameter_values are range-partitioned by event_time:
+// calendar months by default ([Options].Partition: weeks or days), named
+// events_pYYYYMMDD and event_parameter_values_pYYYYMMDD after their first
+// day. Column names and types are Datagrok's, so SQL written for the plain
+// tables runs unchanged (and prunes partitions when it filters on
+// event_time). Beyond Datagrok, event_parameter_values has event_time, the
+// time of its event, which the store writes: rows of one event are in
+// partitions of the same range.
+//
+// A partitioned table's primary key must hold the partition key: events
+// has PRIMARY KEY (event_time, id), which also orders reads by time, and
+// each partition a unique index on id alone; event_parameter_values has
+// PRIMARY KEY (event_id, parameter_id, event_time). Exactly-once holds as
+// before: a retried event carries its time, so it lands in the partition
+// that holds it and fails on its id there, and the store redoes the batch
+// without the events stored (see Writes). The one duplicate these keys do
+// not see is an id sent again with a time in another partition.
+//
+// [Store.Migrate] creates the partitions from the month before now's to
+// three months ahead; a batch with times in a range that has none creates it
+// first (within ten years back and a year ahead). Everything else (and the
+// rows of a role that may not create tables) goes to the DEFAULT partitions,
+// events_default and event_parameter_values_default, so no write fails for
+// lack of a partition. A range whose rows are in the DEFAULT partition
+// already keeps them there.
+//
+// A database created before partitions existed keeps its plain tables when
+// migration 4 finds events in them (it adds event_parameter_values.event_time,
+// which the store fills from then on). [Store.Partition] (auditctl migrate
+// --partition) converts it live: it fills event_time of the older values in
+// batches, bounds both tables with CHECK constraints added NOT VALID and
+// then validated, builds the new keys' indexes CONCURRENTLY, and in one short
+// transaction renames the tables to events_legacy and
+// event_parameter_values_legacy, creates the partitioned tables and attaches
+// the old ones as one partition each (the validated constraints spare the
+// scan). Stack traces are compressed with lz4 where the server has it.
+//
+// # Retention
+//
+// [Store.Retain] deletes events older than their level's period (Datagrok's
+// defaults: audit 365 days; error, warning, info, usage 183; debug 30;
+// [Options].Retention, or the settings through Options.RetentionPolicy),
+// with their param values, then the sessions and users no event names
+// after the sessions period. Partitions whose whole range is older than
+// every level's cutoff are dropped (waiting at most 500 ms for the table
+// lock); the rest goes in statements of 5,000 events, each its own
+// transaction that locks only the rows it deletes. The retention's
+// BeforeExpire hook runs first, with the cutoffs. A session advisory lock
+// makes one store of all processes run it at a time;
+// Options.RetentionInterval runs it in the background.
+//
 // # Rollups
 //
 // The tables rollup_types, rollup_users, rollup_sessions, rollup_errors and

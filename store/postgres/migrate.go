@@ -38,16 +38,23 @@ func Migrations() []Migration {
 // create tables, such as a [Writer], can Open with migration on. [Open]
 // calls it unless Options.NoMigrate.
 //
+// It then creates the partitions of events and event_parameter_values from
+// the period before now's to three periods ahead (those missing; a role
+// that may not create them leaves that to the owner, and their rows to the
+// DEFAULT partition meanwhile).
+//
 // To apply the migrations by hand instead, run the script of [MigrationSQL]
 // with psql.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	if n, err := pg.Pending(ctx, s.conn.DB(), s.opts.Schema); err == nil && n == 0 {
-		return nil
+	if n, err := pg.Pending(ctx, s.conn.DB(), s.opts.Schema); err != nil || n > 0 {
+		if err := pg.Migrator("postgres", s.opts.Schema).Migrate(ctx, s.conn.DB()); err != nil {
+			return err
+		}
 	}
-	return pg.Migrator("postgres", s.opts.Schema).Migrate(ctx, s.conn.DB())
+	return translate("create partitions", s.createAhead(ctx))
 }
 
 // MigrationSQL returns one SQL script that does what [Store.Migrate] does on

@@ -30,9 +30,36 @@ type Options struct {
 	// Default 7 days (Datagrok's Activity pane).
 	ActivityWindow time.Duration
 
-	// Now returns the current time; Activity's window ends at it. Default
-	// [time.Now].
+	// Now returns the current time; Activity's window ends at it, and
+	// partitions and retention count from it. Default [time.Now].
 	Now func() time.Time
+
+	// Partition is the time range of each partition of events and
+	// event_parameter_values. Default [PartitionMonth]. Changing it later
+	// is safe: partitions already made keep their range, and a new range
+	// that overlaps one of them leaves its rows to it (or to the DEFAULT
+	// partition).
+	Partition Partition
+
+	// Retention is how long events, sessions and users are kept, which
+	// [Store.Retain] applies. Default: Datagrok's periods
+	// ([audit.DefaultRetention]).
+	Retention audit.Retention
+
+	// RetentionPolicy, when set, gives the retention at each run instead
+	// of Retention (for one from the settings: a settings.Engine's
+	// Retention method). Default nil.
+	RetentionPolicy func() audit.Retention
+
+	// RetentionInterval, when positive, makes the store run [Store.Retain]
+	// in the background every interval, from New, NewPool or Open until
+	// Close; of the stores of all processes on one schema, one runs at a
+	// time. Default 0: only when called.
+	RetentionInterval time.Duration
+
+	// OnRetentionError receives the errors of background retention runs.
+	// Default: logged with [slog.Default].
+	OnRetentionError func(error)
 
 	// Chain, when set, makes every batch write a record of the
 	// tamper-evident digest chain in its transaction (see package chain).
@@ -45,6 +72,7 @@ func (o Options) withDefaults() Options {
 		o.Schema = "public"
 	}
 	driver.Defaults(&o.SessionCache, &o.ActivityWindow, &o.Now)
+	driver.RetentionDefaults(&o.OnRetentionError)
 	return o
 }
 
@@ -54,6 +82,11 @@ func (o Options) validate() error {
 		return fmt.Errorf("postgres: %w: Schema %q is longer than 63 bytes", audit.ErrInvalidOptions, o.Schema)
 	case !utf8.ValidString(o.Schema) || containsNUL(o.Schema):
 		return fmt.Errorf("postgres: %w: Schema %q is not valid text", audit.ErrInvalidOptions, o.Schema)
+	case o.Partition < PartitionMonth || o.Partition > PartitionDay:
+		return fmt.Errorf("postgres: %w: Partition %d is not one of PartitionMonth, PartitionWeek, PartitionDay", audit.ErrInvalidOptions, o.Partition)
+	}
+	if err := driver.CheckRetention("postgres", o.RetentionInterval, o.Retention); err != nil {
+		return err
 	}
 	return driver.CheckOptions("postgres", o.SessionCache, o.ActivityWindow)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/internal/driver"
@@ -21,7 +22,10 @@ type Store struct {
 	opts   Options
 	d      pg.Dialect
 	reg    *driver.Registry
+	parts  partitions
 	closed atomic.Bool
+	// stopRetention ends the background retention runs; nil without them.
+	stopRetention func()
 }
 
 var (
@@ -99,7 +103,16 @@ func newStore(opts Options, dialect func(schema string) pg.Dialect, conn func(d 
 		return nil, err
 	}
 	d := dialect(opts.Schema)
-	return &Store{conn: conn(d, opts.Schema), opts: opts, d: d, reg: driver.NewRegistry(opts.SessionCache)}, nil
+	s := &Store{conn: conn(d, opts.Schema), opts: opts, d: d, reg: driver.NewRegistry(opts.SessionCache)}
+	s.parts.Partitions = pg.NewPartitions(opts.Schema, opts.Partition.period())
+	s.parts.known = map[time.Time]bool{}
+	if opts.RetentionInterval > 0 {
+		s.stopRetention = driver.Schedule(opts.RetentionInterval, func(ctx context.Context) error {
+			_, err := s.retain(ctx, false, true)
+			return err
+		}, opts.OnRetentionError)
+	}
+	return s, nil
 }
 
 // DB returns the connection pool the store reads and writes through, as a
@@ -117,6 +130,9 @@ func (s *Store) Schema() string { return s.opts.Schema }
 func (s *Store) Close(context.Context) error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	if s.stopRetention != nil {
+		s.stopRetention()
 	}
 	err := s.conn.Close()
 	if s.owned != nil {

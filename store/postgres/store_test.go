@@ -516,8 +516,8 @@ func testDriverErrors(t *testing.T, s *postgres.Store, driver string) {
 	}
 	// A value row left behind for an event that is not stored makes the
 	// batch violate the values' primary key.
-	if _, err := s.DB().Exec(`INSERT INTO `+quote(s.Schema())+`.event_parameter_values (event_id, parameter_id, value)
-		SELECT $1, id, 'x' FROM `+quote(s.Schema())+`.event_parameters`, e.ID.String()); err != nil {
+	if _, err := s.DB().Exec(`INSERT INTO `+quote(s.Schema())+`.event_parameter_values (event_id, parameter_id, value, event_time)
+		SELECT $1, id, 'x', $2 FROM `+quote(s.Schema())+`.event_parameters`, e.ID.String(), e.Time); err != nil {
 		t.Fatal(err)
 	}
 	err := s.Write(ctx, []audit.Event{e})

@@ -35,6 +35,11 @@ func (s *Store) Write(ctx context.Context, events []audit.Event) error {
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
+	// Before any row: a session's datagrok-started event has the time of
+	// one of the batch's events.
+	if err := s.ensurePartitions(ctx, s.batchTimes(rows)); err != nil {
+		return translate("create partitions", err)
+	}
 	if err := s.reg.Resolve(ctx, s.d, s.conn.DB(), rows); err != nil {
 		return translate("register", err)
 	}

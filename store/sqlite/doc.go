@@ -72,4 +72,17 @@
 // [Store.Read] implements [audit.Reader] in SQL; [Store.Activity] lists the
 // events that name an object; [Store.DB] gives the read-only connections for
 // queries of your own.
+//
+// # Retention
+//
+// [Store.Retain] deletes events older than their level's period (Datagrok's
+// defaults: audit 365 days; error, warning, info, usage 183; debug 30;
+// [Options].Retention, or the settings through Options.RetentionPolicy)
+// with their param values, then the sessions and users no event names after
+// the sessions period, in transactions of 300 events that each hold the
+// write lock briefly. Files the store creates have auto_vacuum=INCREMENTAL,
+// so the freed pages go back to the file system after each run; an older
+// file reuses them for new rows, or gives them back after
+// "PRAGMA auto_vacuum = INCREMENTAL; VACUUM;" once. Options.RetentionInterval
+// runs it in the background.
 package sqlite

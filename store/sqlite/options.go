@@ -54,6 +54,25 @@ type Options struct {
 	// Default 0600: only the owner reads the trail.
 	FileMode fs.FileMode
 
+	// Retention is how long events, sessions and users are kept, which
+	// [Store.Retain] applies. Default: Datagrok's periods
+	// ([audit.DefaultRetention]).
+	Retention audit.Retention
+
+	// RetentionPolicy, when set, gives the retention at each run instead
+	// of Retention (for one from the settings: a settings.Engine's
+	// Retention method). Default nil.
+	RetentionPolicy func() audit.Retention
+
+	// RetentionInterval, when positive, makes the store run [Store.Retain]
+	// in the background every interval, from Open until Close. Default 0:
+	// only when called.
+	RetentionInterval time.Duration
+
+	// OnRetentionError receives the errors of background retention runs.
+	// Default: logged with [slog.Default].
+	OnRetentionError func(error)
+
 	// Chain, when set, makes every batch write a record of the
 	// tamper-evident digest chain in its transaction (see package chain).
 	// A Writer serves one store. Default nil: no chain.
@@ -71,6 +90,7 @@ func (o Options) withDefaults() Options {
 		o.FileMode = 0o600
 	}
 	driver.Defaults(&o.SessionCache, &o.ActivityWindow, &o.Now)
+	driver.RetentionDefaults(&o.OnRetentionError)
 	return o
 }
 
@@ -82,6 +102,9 @@ func (o Options) validate() error {
 		return fmt.Errorf("sqlite: %w: ReadConns %d is negative", audit.ErrInvalidOptions, o.ReadConns)
 	case o.FileMode&^fs.ModePerm != 0:
 		return fmt.Errorf("sqlite: %w: FileMode %s has more than permission bits", audit.ErrInvalidOptions, o.FileMode)
+	}
+	if err := driver.CheckRetention("sqlite", o.RetentionInterval, o.Retention); err != nil {
+		return err
 	}
 	return driver.CheckOptions("sqlite", o.SessionCache, o.ActivityWindow)
 }

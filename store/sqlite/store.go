@@ -19,16 +19,17 @@ import (
 
 // create makes the database file, empty, with mode when it does not exist
 // (SQLite takes an empty file for a new database, and gives the -wal and -shm
-// files the database file's mode); an existing file is left as it is.
-func create(path string, mode fs.FileMode) error {
+// files the database file's mode), and reports whether it did; an existing
+// file is left as it is.
+func create(path string, mode fs.FileMode) (bool, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, mode)
 	switch {
 	case errors.Is(err, fs.ErrExist):
-		return nil
+		return false, nil
 	case err != nil:
-		return fmt.Errorf("sqlite: open: %w: %w", audit.ErrUnavailable, err)
+		return false, fmt.Errorf("sqlite: open: %w: %w", audit.ErrUnavailable, err)
 	}
-	return f.Close()
+	return true, f.Close()
 }
 
 // Store is the SQLite store. It is safe for concurrent use, and other
@@ -40,6 +41,8 @@ type Store struct {
 	opts   Options
 	reg    *driver.Registry
 	closed atomic.Bool
+	// stopRetention ends the background retention runs; nil without them.
+	stopRetention func()
 }
 
 var (
@@ -84,7 +87,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.ReadOnly {
 		mode = sqlite.ModeReadOnly
 	} else {
-		if err := create(abs, opts.FileMode); err != nil {
+		made, err := create(abs, opts.FileMode)
+		if err != nil {
 			return nil, err
 		}
 		if s.w, err = sqlite.Open(abs, sqlite.ModeWrite, p); err != nil {
@@ -92,6 +96,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 		s.w.SetMaxOpenConns(1)
 		s.w.SetMaxIdleConns(1)
+		// Before any table exists: space freed by retention can then go
+		// back to the file system.
+		if made {
+			if err := sqlite.IncrementalVacuum(ctx, s.w); err != nil {
+				s.closeDBs()
+				return nil, translate("open", err)
+			}
+		}
 	}
 	if s.r, err = sqlite.Open(abs, mode, p); err != nil {
 		s.closeDBs()
@@ -107,6 +119,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		s.closeDBs()
 		return nil, err
+	}
+	if opts.RetentionInterval > 0 && s.w != nil {
+		s.stopRetention = driver.Schedule(opts.RetentionInterval, func(ctx context.Context) error {
+			_, err := s.Retain(ctx, false)
+			return err
+		}, opts.OnRetentionError)
 	}
 	return s, nil
 }
@@ -127,6 +145,9 @@ func (s *Store) DB() *sqlx.DB { return s.r }
 func (s *Store) Close(context.Context) error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	if s.stopRetention != nil {
+		s.stopRetention()
 	}
 	if err := s.closeDBs(); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)

@@ -33,7 +33,7 @@ type Conn interface {
 func NewPQ(db *sqlx.DB, d Dialect) Conn {
 	return &pqConn{db: db, d: d,
 		copyEvents: copyStmt(d.Table(driver.TableEvents), driver.EventColumns),
-		copyValues: copyStmt(d.Table(driver.TableValues), driver.ValueColumns)}
+		copyValues: copyStmt(d.Table(driver.TableValues), ValueColumns)}
 }
 
 func copyStmt(table string, cols []string) string {
@@ -104,6 +104,11 @@ func copyIn(ctx context.Context, tx *sql.Tx, stmt string, src pgx.CopyFromSource
 	return st.Close()
 }
 
+// ValueColumns are the event_parameter_values columns the store writes:
+// [driver.ValueColumns] and event_time, the event's time (the partition
+// key).
+var ValueColumns = append(driver.ValueColumns[:len(driver.ValueColumns):len(driver.ValueColumns)], "event_time")
+
 func hasValues(rows []driver.EventRow) bool {
 	for i := range rows {
 		if len(rows[i].Values) > 0 {
@@ -173,7 +178,7 @@ func (s *valueSource) Next() bool {
 			}
 			v := &r.Values[s.j]
 			s.j++
-			s.row = v.AppendArgs(s.row[:0], s.ids.d, s.eventID, s.ids.arg(v.ParameterID))
+			s.row = append(v.AppendArgs(s.row[:0], s.ids.d, s.eventID, s.ids.arg(v.ParameterID)), s.ids.d.TimeArg(r.Time))
 			return true
 		}
 		s.i, s.j = s.i+1, 0
@@ -193,6 +198,8 @@ func unstored(ctx context.Context, db *sqlx.DB, d Dialect, rows []driver.EventRo
 	for i := range rows {
 		ids[i] = rows[i].ID.String()
 	}
+	// By id alone: an id stored with another time is stored too. Each
+	// partition has a unique index on id.
 	var stored []string
 	q := "SELECT id::text FROM " + d.Table(driver.TableEvents) + " WHERE id = ANY(string_to_array($1, ',')::uuid[])"
 	if err := db.SelectContext(ctx, &stored, q, strings.Join(ids, ",")); err != nil {
@@ -255,7 +262,7 @@ func (c *pgxConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipSt
 		return nil, err
 	}
 	if hasValues(rows) {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableValues}, driver.ValueColumns, &valueSource{rows: rows, ids: &ids}); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.schema, driver.TableValues}, ValueColumns, &valueSource{rows: rows, ids: &ids}); err != nil {
 			return nil, err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/auditkit/audit"
@@ -63,11 +64,13 @@ func Code(err error) (code, constraint string, ok bool) {
 }
 
 // IsDuplicateEvent reports whether err is the unique violation of an event
-// id (events_pkey): the event was committed by someone else while the batch
+// id (events_pkey, or a key of a partition of events: events_*_pkey,
+// events_*_id_key): the event was committed by someone else while the batch
 // was being written.
 func IsDuplicateEvent(err error) bool {
 	code, constraint, _ := Code(err)
-	return code == "23505" && constraint == "events_pkey"
+	return code == "23505" && strings.HasPrefix(constraint, "events_") &&
+		(strings.HasSuffix(constraint, "_pkey") || strings.HasSuffix(constraint, "_id_key"))
 }
 
 // IsUndefined reports whether err says that a table or schema does not

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/store/postgres"
+	"github.com/auditkit/audit/store/sqlite"
+)
+
+func runRetention(ctx context.Context, c *cli, args []string) error {
+	fs := c.flagSet("", `Delete the events that have outlived their level's retention (Datagrok's defaults: audit 365 days;
+error, warning, info, usage 183; debug 30), their param values, and the sessions and users no remaining
+event names after the sessions period (365 days). Postgres drops whole the partitions that have all expired
+and deletes the rest 5,000 events a statement; SQLite deletes in short transactions, then gives the space back.
+Prints, per table and level, the rows removed; --dry-run prints what would be and changes nothing.`)
+	dry := fs.Bool("dry-run", false, "count what would be removed, remove nothing")
+	var keep listFlag
+	fs.Var(&keep, "keep", "keep `LEVEL=DAYS` (or sessions=DAYS) instead of the default; repeatable")
+	var out outputFlags
+	out.add(fs, "removed", "partitions")
+	pos, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected argument %q", pos[0])
+	}
+	pol, err := parseKeep(keep)
+	if err != nil {
+		return err
+	}
+	if err := c.needDB(); err != nil {
+		return err
+	}
+	var rep audit.RetentionReport
+	if isPostgres(c.db) {
+		s, err := postgres.Open(ctx, c.db, postgres.Options{Schema: c.schemaName(), Now: c.now, NoMigrate: true, Retention: pol})
+		if err != nil {
+			return err
+		}
+		defer s.Close(ctx)
+		if rep, err = s.Retain(ctx, *dry); err != nil {
+			return err
+		}
+	} else {
+		ro, err := c.openSQLite(ctx) // the file exists and is migrated
+		if err != nil {
+			return err
+		}
+		ro.Close(ctx)
+		s, err := sqlite.Open(ctx, c.db, sqlite.Options{Now: c.now, NoMigrate: true, Retention: pol})
+		if err != nil {
+			return err
+		}
+		defer s.Close(ctx)
+		if rep, err = s.Retain(ctx, *dry); err != nil {
+			return err
+		}
+	}
+	return c.emit(out, retentionReport(rep))
+}
+
+// parseKeep reads the --keep flags.
+func parseKeep(vals []string) (audit.Retention, error) {
+	r := audit.Retention{Levels: map[audit.Level]time.Duration{}}
+	for _, v := range vals {
+		name, days, ok := strings.Cut(v, "=")
+		var n int
+		if _, err := fmt.Sscanf(days, "%d", &n); !ok || err != nil || n <= 0 || fmt.Sprint(n) != days {
+			return r, usageErrorf("--keep %q: want LEVEL=DAYS, DAYS a positive integer", v)
+		}
+		d := time.Duration(n) * audit.Day
+		if name == "sessions" {
+			r.Sessions = d
+			continue
+		}
+		l, err := audit.ParseLevel(name)
+		if err != nil {
+			return r, usageErrorf("--keep %q: %q is neither a level nor sessions", v, name)
+		}
+		r.Levels[l] = d
+	}
+	return r, nil
+}
+
+// retentionJSON is the JSON of a retention report.
+type retentionJSON struct {
+	DryRun            bool               `json:"dry_run"`
+	Cutoffs           map[string]string  `json:"cutoffs"`
+	Removed           []retentionRowJSON `json:"removed"`
+	DroppedPartitions []string           `json:"dropped_partitions"`
+}
+
+type retentionRowJSON struct {
+	Table string `json:"table"`
+	Level string `json:"level,omitempty"`
+	Rows  int64  `json:"rows"`
+}
+
+func retentionReport(rep audit.RetentionReport) report {
+	verb := "removed"
+	if rep.Dry {
+		verb = "would remove (dry run)"
+	}
+	v := retentionJSON{DryRun: rep.Dry, Cutoffs: map[string]string{}, Removed: []retentionRowJSON{}, DroppedPartitions: rep.DroppedPartitions}
+	var lines []string
+	for _, l := range audit.Levels() {
+		v.Cutoffs[l.String()] = rep.Cutoffs[l].UTC().Format(time.RFC3339)
+		lines = append(lines, fmt.Sprintf("%s events before %s", l, rep.Cutoffs[l].UTC().Format(time.RFC3339)))
+	}
+	removed := table{name: "removed", title: verb, cols: cols("table", "level", "rows")}
+	for _, r := range rep.Removed {
+		lv := ""
+		if r.Level != 0 {
+			lv = r.Level.String()
+		}
+		removed.rows = append(removed.rows, []any{r.Table, lv, r.Rows})
+		v.Removed = append(v.Removed, retentionRowJSON{r.Table, lv, r.Rows})
+	}
+	parts := table{name: "partitions", title: "partitions dropped whole", cols: cols("partition")}
+	for _, p := range rep.DroppedPartitions {
+		parts.rows = append(parts.rows, []any{p})
+	}
+	if v.DroppedPartitions == nil {
+		v.DroppedPartitions = []string{}
+	}
+	return report{value: v, lines: lines, tables: []table{removed, parts}}
+}

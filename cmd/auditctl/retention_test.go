@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/pgtest"
+	"github.com/auditkit/audit/store/sqlite"
+	"github.com/google/uuid"
+)
+
+// agedEvents are 10 debug events 40 days old, 5 audit events 40 days old
+// and 3 debug events of today: at now, with the default retention, the 10
+// old debug events expire.
+func agedEvents() []audit.Event {
+	var out []audit.Event
+	add := func(n int, l audit.Level, age time.Duration) {
+		for range n {
+			out = append(out, audit.Event{ID: uuid.Must(uuid.NewV7()), Time: now.Add(-age), Level: l, Type: "t",
+				Params: []audit.Param{audit.P("k", "v")}})
+		}
+	}
+	add(10, audit.LevelDebug, 40*audit.Day)
+	add(5, audit.LevelAudit, 40*audit.Day)
+	add(3, audit.LevelDebug, time.Hour)
+	return out
+}
+
+// checkRetention runs retention --dry-run, then retention, then --keep
+// audit=30 --dry-run, against the database of env.
+func checkRetention(t *testing.T, env map[string]string) {
+	t.Helper()
+	removed := func(args ...string) map[string]int64 {
+		var v retentionJSON
+		if err := json.Unmarshal([]byte(auditctl(t, env, append([]string{"retention", "--json"}, args...)...).ok(t)), &v); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, r := range v.Removed {
+			out[r.Table+"/"+r.Level] += r.Rows
+		}
+		return out
+	}
+	for i, want := range []int64{10, 10, 0} { // dry run, run, nothing left
+		args := []string{"--dry-run"}
+		if i == 1 {
+			args = nil
+		}
+		got := removed(args...)
+		if got["events/debug"] != want || got["event_parameter_values/debug"] != want || got["events/audit"] != 0 {
+			t.Errorf("run %d %v: removed %v, want %d debug events and values, no audit ones", i, args, got, want)
+		}
+	}
+	if got := removed("--dry-run", "--keep", "audit=30"); got["events/audit"] != 5 {
+		t.Errorf("--keep audit=30: removed %v, want 5 audit events", got)
+	}
+	out := auditctl(t, env, "retention", "--dry-run").ok(t)
+	contains(t, "retention --dry-run", out, "would remove (dry run)", "debug events before "+now.Add(-30*audit.Day).Format(time.RFC3339))
+	if r := auditctl(t, env, "retention", "--keep", "trace=3"); r.code != exitUsage {
+		t.Errorf("--keep trace=3: exit %d, want %d", r.code, exitUsage)
+	}
+}
+
+func TestRetentionSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.db")
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(context.Background(), agedEvents()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close(context.Background())
+	checkRetention(t, map[string]string{envDB: path})
+}
+
+func TestRetentionPostgres(t *testing.T) {
+	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+	s := openPG(t, dsn, schema)
+	if err := s.Write(context.Background(), agedEvents()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close(context.Background())
+	env := map[string]string{envDB: dsn, envSchema: schema}
+	checkRetention(t, env)
+	contains(t, "migrate --partition", auditctl(t, env, "migrate", "--partition").ok(t), "were partitioned already")
+}

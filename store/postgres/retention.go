@@ -1,0 +1,83 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/driver"
+	"github.com/auditkit/audit/internal/driver/pg"
+)
+
+// Retain deletes what has outlived the retention (Options.RetentionPolicy,
+// else Options.Retention) at Options.Now, and returns what it removed:
+//
+//   - The retention's BeforeExpire hook is called first, with each level's
+//     cutoff, before anything is deleted; its error stops the run.
+//   - Partitions whose whole range is older than every level's cutoff are
+//     dropped (events' and event_parameter_values' alike); dropping waits
+//     at most 500 ms for the table lock, so concurrent writers are never
+//     held back longer.
+//   - The other expired events are deleted level by level with their param
+//     values, 5,000 events per statement, each statement its own short
+//     transaction that locks only the rows it deletes.
+//   - Sessions started, and users joined, before the sessions period that no
+//     remaining event (or session, for users) names are deleted; a user
+//     goes with its personal group.
+//
+// With dry, nothing is deleted and the report counts what would be. Of the
+// stores of all processes on one schema, one runs at a time (a session
+// advisory lock): Retain returns an error wrapping [ErrRetentionRunning]
+// while another runs. Run it as the owner of the tables (a [Writer] may
+// not delete).
+func (s *Store) Retain(ctx context.Context, dry bool) (audit.RetentionReport, error) {
+	return s.retain(ctx, dry, false)
+}
+
+func (s *Store) retain(ctx context.Context, dry, background bool) (audit.RetentionReport, error) {
+	if err := s.checkOpen(); err != nil {
+		return audit.RetentionReport{}, err
+	}
+	pol := s.opts.Retention
+	if s.opts.RetentionPolicy != nil {
+		pol = s.opts.RetentionPolicy()
+	}
+	db := s.conn.DB()
+	on, err := s.parts.Partitioned(ctx, db)
+	if err != nil {
+		return audit.RetentionReport{}, translate("retain", err)
+	}
+	r := pg.Retainer{Parts: s.parts.Partitions, DB: db, Partitioned: on}
+	if dry {
+		rep, err := driver.Retain(ctx, r, pol, s.opts.Now(), true)
+		return rep, translate("retain", err)
+	}
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		return audit.RetentionReport{}, translate("retain", err)
+	}
+	defer conn.Close()
+	key := pg.RetentionLockKey(s.opts.Schema)
+	var got bool
+	if err := conn.GetContext(ctx, &got, "SELECT pg_try_advisory_lock($1)", key); err != nil {
+		return audit.RetentionReport{}, translate("retain", err)
+	}
+	if !got {
+		if background {
+			return audit.RetentionReport{}, nil
+		}
+		return audit.RetentionReport{}, fmt.Errorf("postgres: retain: %w", ErrRetentionRunning)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key)
+	rep, err := driver.Retain(ctx, r, pol, s.opts.Now(), false)
+	if len(rep.DroppedPartitions) > 0 { // a late event of their ranges makes them again
+		s.parts.mu.Lock()
+		clear(s.parts.known)
+		s.parts.mu.Unlock()
+	}
+	if err != nil {
+		return rep, translate("retain", err)
+	}
+	// Partitions ahead of time, for a store that runs for months.
+	return rep, translate("create partitions", s.createAhead(ctx))
+}
