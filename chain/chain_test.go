@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -311,6 +312,49 @@ func TestExpiry(t *testing.T) {
 			wantProblem(t, r, chain.KindDeleted, all[0].ID, 2)
 			if len(r.Problems) != 2 {
 				t.Errorf("problems %v, want 2", r.Problems)
+			}
+		})
+	}
+}
+
+// TestRetentionRecordsExpiry runs the stores' retention on a chained
+// database: a store without the chain's writer is refused (its deletes
+// would read as tampering), one with it records the expiry first, so that
+// verify counts the removed events as expired and finds nothing wrong.
+func TestRetentionRecordsExpiry(t *testing.T) {
+	type retainer interface {
+		Retain(ctx context.Context, dry bool) (audit.RetentionReport, error)
+	}
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			s := b.open(t, newWriter(t, chain.Options{}))
+			debug := events(0, 4)
+			for i := range debug {
+				debug[i].Level = audit.LevelDebug
+			}
+			write(t, s, debug, events(10, 4))
+			cutoffs := audit.DefaultRetention().Cutoffs(time.Now())
+			want := 0
+			for _, e := range append(debug, events(10, 4)...) {
+				if e.Time.Before(cutoffs[e.Level]) {
+					want++
+				}
+			}
+			s.Close(t.Context())
+
+			plain := b.open(t, nil)
+			if _, err := plain.(retainer).Retain(t.Context(), false); !errors.Is(err, audit.ErrInvalidOptions) {
+				t.Errorf("retention without the chain's writer: %v, want ErrInvalidOptions", err)
+			}
+			plain.Close(t.Context())
+
+			s = b.open(t, newWriter(t, chain.Options{}))
+			if _, err := s.(retainer).Retain(t.Context(), false); err != nil {
+				t.Fatal(err)
+			}
+			r := verify(t, s, chain.VerifyOptions{})
+			if !r.OK() || r.Expired != want || want == 0 {
+				t.Errorf("after retention: report %+v, want OK with %d expired (> 0)", r, want)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/chain"
 	"github.com/auditkit/audit/store/postgres"
 	"github.com/auditkit/audit/store/sqlite"
 )
@@ -16,10 +17,13 @@ func runRetention(ctx context.Context, c *cli, args []string) error {
 error, warning, info, usage 183; debug 30), their param values, and the sessions and users no remaining
 event names after the sessions period (365 days). Postgres drops whole the partitions that have all expired
 and deletes the rest 5,000 events a statement; SQLite deletes in short transactions, then gives the space back.
+On a database with a digest chain, a signed expiry record is appended first (--key: the chain's signing
+key, as for verify), so that verify counts what retention removed as expired, not deleted.
 Prints, per table and level, the rows removed; --dry-run prints what would be and changes nothing.`)
 	dry := fs.Bool("dry-run", false, "count what would be removed, remove nothing")
 	var keep listFlag
 	fs.Var(&keep, "keep", "keep `LEVEL=DAYS` (or sessions=DAYS) instead of the default; repeatable")
+	keyFile := fs.String("key", "", "`file` of the digest chain's signing key (PEM Ed25519 private key or HMAC key)")
 	var out outputFlags
 	out.add(fs, "removed", "partitions")
 	pos, err := c.parse(fs, args)
@@ -36,9 +40,18 @@ Prints, per table and level, the rows removed; --dry-run prints what would be an
 	if err := c.needDB(); err != nil {
 		return err
 	}
+	key, err := readChainKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	// The chain writer only writes when the database holds a chain.
+	cw, err := chain.NewWriter(chain.Options{Key: key})
+	if err != nil {
+		return err
+	}
 	var rep audit.RetentionReport
 	if isPostgres(c.db) {
-		s, err := postgres.Open(ctx, c.db, postgres.Options{Schema: c.schemaName(), Now: c.now, NoMigrate: true, Retention: pol})
+		s, err := postgres.Open(ctx, c.db, postgres.Options{Schema: c.schemaName(), Now: c.now, NoMigrate: true, Retention: pol, Chain: cw})
 		if err != nil {
 			return err
 		}
@@ -52,7 +65,7 @@ Prints, per table and level, the rows removed; --dry-run prints what would be an
 			return err
 		}
 		ro.Close(ctx)
-		s, err := sqlite.Open(ctx, c.db, sqlite.Options{Now: c.now, NoMigrate: true, Retention: pol})
+		s, err := sqlite.Open(ctx, c.db, sqlite.Options{Now: c.now, NoMigrate: true, Retention: pol, Chain: cw})
 		if err != nil {
 			return err
 		}

@@ -29,14 +29,8 @@ a PEM Ed25519 public (or private) key, or an HMAC key file, byte for byte.`)
 	if opts.Since, err = parseTime(*since, c.now()); err != nil {
 		return usageErrorf("--since: %v", err)
 	}
-	if *keyFile != "" {
-		b, err := os.ReadFile(*keyFile)
-		if err != nil {
-			return usageErrorf("--key: %v", err)
-		}
-		if opts.Key, err = chain.ParseKey(b); err != nil {
-			return usageErrorf("--key %s: %v", *keyFile, err)
-		}
+	if opts.Key, err = readChainKey(*keyFile); err != nil {
+		return err
 	}
 	if *cpFile != "" {
 		if opts.Checkpoints, err = chain.ReadCheckpoints(*cpFile); err != nil {
@@ -80,4 +74,20 @@ a PEM Ed25519 public (or private) key, or an HMAC key file, byte for byte.`)
 		return &exitError{exitTampered, fmt.Errorf("the chain has %d problems", len(r.Problems)+r.Dropped)}
 	}
 	return err
+}
+
+// readChainKey reads the --key file of the digest chain; no file, no key.
+func readChainKey(path string) (chain.Key, error) {
+	if path == "" {
+		return chain.Key{}, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return chain.Key{}, usageErrorf("--key: %v", err)
+	}
+	k, err := chain.ParseKey(b)
+	if err != nil {
+		return chain.Key{}, usageErrorf("--key %s: %v", path, err)
+	}
+	return k, nil
 }

@@ -2,10 +2,14 @@ package driver
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/jmoiron/sqlx"
 )
 
 // RetainBatch is the most rows one retention statement deletes: each is its
@@ -95,4 +99,36 @@ func Schedule(interval time.Duration, run func(context.Context) error, onErr fun
 			wg.Wait()
 		})
 	}
+}
+
+// ChainRetention returns pol for a database that may hold a digest chain:
+// when the chain's table has records, the returned policy's BeforeExpire
+// first appends the chain's expiry record (record, with the cutoffs), so
+// that verify tells the events retention removes (expired) from events
+// removed by anyone else (deleted), then calls pol's own hook. A database
+// with a chain and no record function (a store without a chain writer) is
+// refused: deleting its events would leave the chain unverifiable.
+func ChainRetention(ctx context.Context, d Dialect, db sqlx.QueryerContext, pol audit.Retention, record func(context.Context, map[audit.Level]time.Time) error) (audit.Retention, error) {
+	var one int
+	err := db.QueryRowxContext(ctx, "SELECT 1 FROM "+d.Table(TableDigests)+" LIMIT 1").Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return pol, nil
+	}
+	if err != nil {
+		return pol, err
+	}
+	if record == nil {
+		return pol, fmt.Errorf("%w: the database holds a digest chain, and retention needs the store's chain writer (Options.Chain) to record what it expires", audit.ErrInvalidOptions)
+	}
+	next := pol.BeforeExpire
+	pol.BeforeExpire = func(ctx context.Context, cutoffs map[audit.Level]time.Time) error {
+		if err := record(ctx, cutoffs); err != nil {
+			return err
+		}
+		if next != nil {
+			return next(ctx, cutoffs)
+		}
+		return nil
+	}
+	return pol, nil
 }

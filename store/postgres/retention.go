@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/internal/driver"
@@ -30,6 +31,10 @@ import (
 // advisory lock): Retain returns an error wrapping [ErrRetentionRunning]
 // while another runs. Run it as the owner of the tables (a [Writer] may
 // not delete).
+// On a database that holds a digest chain (package chain), the expiry is
+// first recorded in the chain through Options.Chain, so that verify counts
+// the removed events as expired; without Options.Chain such a database is
+// refused with [audit.ErrInvalidOptions].
 func (s *Store) Retain(ctx context.Context, dry bool) (audit.RetentionReport, error) {
 	return s.retain(ctx, dry, false)
 }
@@ -69,6 +74,13 @@ func (s *Store) retain(ctx context.Context, dry, background bool) (audit.Retenti
 		return audit.RetentionReport{}, fmt.Errorf("postgres: retain: %w", ErrRetentionRunning)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key)
+	var record func(context.Context, map[audit.Level]time.Time) error
+	if s.opts.Chain != nil {
+		record = s.RecordExpiry
+	}
+	if pol, err = driver.ChainRetention(ctx, s.d, db, pol, record); err != nil {
+		return audit.RetentionReport{}, translate("retain", err)
+	}
 	rep, err := driver.Retain(ctx, r, pol, s.opts.Now(), false)
 	if len(rep.DroppedPartitions) > 0 { // a late event of their ranges makes them again
 		s.parts.mu.Lock()

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/internal/driver"
@@ -28,6 +29,10 @@ import (
 //
 // With dry, nothing is deleted and the report counts what would be. A
 // read-only store refuses it.
+// On a database that holds a digest chain (package chain), the expiry is
+// first recorded in the chain through Options.Chain, so that verify counts
+// the removed events as expired; without Options.Chain such a database is
+// refused with [audit.ErrInvalidOptions].
 func (s *Store) Retain(ctx context.Context, dry bool) (audit.RetentionReport, error) {
 	if err := s.checkOpen(); err != nil {
 		return audit.RetentionReport{}, err
@@ -38,6 +43,16 @@ func (s *Store) Retain(ctx context.Context, dry bool) (audit.RetentionReport, er
 	pol := s.opts.Retention
 	if s.opts.RetentionPolicy != nil {
 		pol = s.opts.RetentionPolicy()
+	}
+	if !dry {
+		var record func(context.Context, map[audit.Level]time.Time) error
+		if s.opts.Chain != nil {
+			record = s.RecordExpiry
+		}
+		var err error
+		if pol, err = driver.ChainRetention(ctx, sqlite.Dialect{}, s.w, pol, record); err != nil {
+			return audit.RetentionReport{}, translate("retain", err)
+		}
 	}
 	rep, err := driver.Retain(ctx, sqlite.Retainer{DB: s.w}, pol, s.opts.Now(), dry)
 	return rep, translate("retain", err)
