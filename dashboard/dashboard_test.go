@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +211,69 @@ func TestTail(t *testing.T) {
 	}
 	if status, _ := get(t, srv.URL+"/audit/tail"); status != http.StatusServiceUnavailable {
 		t.Errorf("a tail after Close: %d, want 503", status)
+	}
+}
+
+// TestFilterApplied checks that each view applies the user, group and
+// level filters its analysis request has fields for, and says which of
+// the set ones it does not apply rather than showing unfiltered numbers
+// as if filtered.
+func TestFilterApplied(t *testing.T) {
+	s, events := fixture(t, 600, time.Now().UTC())
+	_, srv := serve(t, s, dashboard.Options{})
+	note := regexp.MustCompile(`data-unapplied="([^"]*)"`)
+	for _, tc := range []struct {
+		path, unapplied string
+	}{
+		{"/audit/overview", ""},
+		{"/audit/overview?user=user01", "user"},
+		{"/audit/usage?user=user01&level=error", "user level"},
+		{"/audit/errors?group=ops", "group"},
+		{"/audit/perf?level=info", "level"},
+		{"/audit/patterns?range=30d&user=user01", "user"},
+		{"/audit/object?kind=query&id=q-3&user=user01", "user"},
+		{"/audit/functions?user=user01", ""},
+		{"/audit/functions?user=user01&group=ops&level=error", "group level"},
+		{"/audit/log?user=user01&group=ops&level=error", ""},
+		{"/audit/event?id=" + events[0].ID.String() + "&user=user01", ""},
+		{"/audit/settings?level=error", ""},
+	} {
+		status, body := get(t, srv.URL+tc.path)
+		got := ""
+		if m := note.FindStringSubmatch(body); m != nil {
+			got = m[1]
+			if !strings.Contains(body, "Filter not applied to this view") {
+				t.Errorf("GET %s: the note has no text", tc.path)
+			}
+		}
+		if status != 200 || got != tc.unapplied {
+			t.Errorf("GET %s: %d, filters not applied %q, want 200 and %q", tc.path, status, got, tc.unapplied)
+		}
+	}
+
+	// The functions view counts the calls of the user only; the usage
+	// view, whose counts are of every user, lists every user's calls too.
+	calls := func(path string) int {
+		t.Helper()
+		_, body := get(t, srv.URL+path)
+		m := regexp.MustCompile(`data-function="Sum"><td>.*?</td><td class="num"><data value="(\d+)"`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("GET %s: no calls of Sum in\n%.2000s", path, body)
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	want := 0
+	for _, e := range events {
+		if e.Type == audit.TypeFunctionCall && e.Message == "Sum" && e.UserID == "user01" && e.Time.After(time.Now().Add(-7*24*time.Hour)) {
+			want++
+		}
+	}
+	all := calls("/audit/functions")
+	if got := calls("/audit/functions?user=user01"); got != want || got >= all {
+		t.Errorf("functions?user=user01: %d calls of Sum, want %d (of %d by everyone)", got, want, all)
+	}
+	if got := calls("/audit/usage?user=user01"); got != all {
+		t.Errorf("usage?user=user01: %d calls of Sum, want every user's %d, as the view says the filter is not applied", got, all)
 	}
 }

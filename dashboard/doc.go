@@ -36,7 +36,11 @@
 //   - Settings: the policy of Options.Settings, read-only.
 //
 // The time range applies to every view; the user, group and level filters
-// apply to the log and the live tail, and the user filter to functions. The
+// apply to the log and the live tail, and the user filter to functions:
+// the other views' analysis requests have no such fields, so a view names
+// the filters that are set and that it does not apply ("Filter not
+// applied to this view") rather than show unfiltered numbers as filtered.
+// The
 // page is server-rendered HTML with a small script and uPlot (embedded;
 // nothing is fetched from elsewhere) for the charts; it follows the
 // browser's light or dark mode.

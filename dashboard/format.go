@@ -111,6 +111,7 @@ var funcs = template.FuncMap{
 	"levels":   audit.Levels,
 	"ranges":   func() any { return ranges },
 	"entity":   entityOf,
+	"join":     strings.Join,
 	"pageOf": func(f *filter, events []audit.Event) any {
 		return struct {
 			F      *filter

@@ -16,24 +16,46 @@ import (
 )
 
 // view is a page of the dashboard: its title, whether the navigation lists
-// it, and what it reads.
+// it, what it reads and which of the user, group and level filters it
+// applies.
 type view struct {
 	title string
 	nav   int // position in the navigation; 0: not listed
 	load  func(ctx context.Context, h *Handler, f *filter) (any, error)
+	// applies are the filters (keys of the URL) the view applies: those
+	// its analysis requests have fields for. The page names the others
+	// when they are set, as not applied.
+	applies []string
 }
 
+// allFilters are the user, group and level filters; a view that none of
+// them concerns (one event, the settings) lists them all as applied, so
+// that its page names none.
+var allFilters = []string{"user", "group", "level"}
+
 var views = map[string]view{
-	"overview":  {"Overview", 1, loadOverview},
-	"log":       {"Log", 2, loadLog},
-	"usage":     {"Usage", 3, loadUsage},
-	"functions": {"Functions", 4, loadFunctions},
-	"errors":    {"Errors", 5, loadErrors},
-	"perf":      {"Performance", 6, loadPerf},
-	"patterns":  {"Patterns", 7, loadPatterns},
-	"settings":  {"Settings", 8, loadSettings},
-	"event":     {"Event", 0, loadEvent},
-	"object":    {"Object", 0, loadObject},
+	"overview":  {"Overview", 1, loadOverview, nil},
+	"log":       {"Log", 2, loadLog, allFilters},
+	"usage":     {"Usage", 3, loadUsage, nil},
+	"functions": {"Functions", 4, loadFunctions, []string{"user"}},
+	"errors":    {"Errors", 5, loadErrors, nil},
+	"perf":      {"Performance", 6, loadPerf, nil},
+	"patterns":  {"Patterns", 7, loadPatterns, nil},
+	"settings":  {"Settings", 8, loadSettings, allFilters},
+	"event":     {"Event", 0, loadEvent, allFilters},
+	"object":    {"Object", 0, loadObject, nil},
+}
+
+// unapplied returns the user, group and level filters set in f that view
+// does not apply, in that order.
+func unapplied(view string, f *filter) []string {
+	var out []string
+	for _, k := range allFilters {
+		if f.Get(k) != "" && !slices.Contains(views[view].applies, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 type navItem struct{ Name, Title string }
@@ -54,8 +76,10 @@ type page struct {
 	View, Title string
 	F           *filter
 	Nav         []navItem
-	Data        any
-	Err         string
+	// Unapplied are the filters set that the view does not apply.
+	Unapplied []string
+	Data      any
+	Err       string
 }
 
 func parsePages() (map[string]*template.Template, error) {
@@ -73,7 +97,7 @@ func parsePages() (map[string]*template.Template, error) {
 // page renders a view, or the error that kept it from loading.
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, name string, load func(context.Context, *Handler, *filter) (any, error)) {
 	f, err := parseFilter(r.URL.Query(), h.opts.Now())
-	p := page{View: name, Title: views[name].title, F: f, Nav: navItems()}
+	p := page{View: name, Title: views[name].title, F: f, Nav: navItems(), Unapplied: unapplied(name, f)}
 	if err == nil {
 		p.Data, err = load(r.Context(), h, f)
 	}
@@ -228,7 +252,9 @@ func loadUsage(ctx context.Context, h *Handler, f *filter) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	fn, err := h.a.Functions(ctx, analysis.FunctionsRequest{Since: f.Since, Until: f.Until, Users: f.users(), Limit: 1})
+	// Of every user, as the counts beside it: UsageRequest has no user
+	// field.
+	fn, err := h.a.Functions(ctx, analysis.FunctionsRequest{Since: f.Since, Until: f.Until, Limit: 1})
 	if err != nil {
 		return nil, err
 	}
