@@ -69,8 +69,15 @@ func (s *Store) ensurePartitions(ctx context.Context, times []time.Time) error {
 			continue
 		}
 		if _, err := p.Create(ctx, s.conn.DB(), start); err != nil {
-			if code, _, _ := pg.Code(err); code == "42501" {
+			code, _, _ := pg.Code(err)
+			if code == "42501" {
 				p.known[start] = true // the role may not create tables: the default partition takes the rows
+				continue
+			}
+			if code == "55P03" {
+				// Writers of other processes held the tables past the lock
+				// timeout: the default partition takes the rows meanwhile,
+				// and a later batch tries again.
 				continue
 			}
 			return err

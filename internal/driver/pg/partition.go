@@ -90,6 +90,16 @@ func Name(table string, start time.Time) string { return table + "_p" + start.Fo
 // holds rows of it; those rows stay where they are.
 func (p Partitions) Create(ctx context.Context, db *sqlx.DB, start time.Time) (bool, error) {
 	end := p.period.Next(start)
+	// Partitions made already (by another process) need no lock on the
+	// partitioned tables, which writers hold.
+	var have int
+	if err := db.GetContext(ctx, &have, "SELECT count(to_regclass($1)) + count(to_regclass($2))",
+		p.d.schema+"."+Quote(Name(PartitionedTables[0], start)), p.d.schema+"."+Quote(Name(PartitionedTables[1], start))); err != nil {
+		return false, err
+	}
+	if have == len(PartitionedTables) {
+		return true, nil
+	}
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return false, err
