@@ -196,6 +196,8 @@
 // do), so equal values still correlate, and `auditctl hash` prints the text
 // to search for. Redact{Off: true} turns key matching off; Secret values are
 // redacted even then. Messages and stack traces are not redacted.
+// [Logger.SetRedact] changes the rule while logging, keeping the HMAC key;
+// package settings feeds it from the "redact" block of the live settings.
 //
 // # Writing a store or sink
 //

@@ -36,7 +36,7 @@ type Logger struct {
 // core is what a Logger and all its children share.
 type core struct {
 	opts     Options
-	redact   *redactor
+	redact   atomic.Pointer[redactor] // the rule in force; see SetRedact
 	ids      idGen
 	store    *pipe // nil when there is no store
 	sinks    []*pipe
@@ -61,7 +61,8 @@ func New(opts Options) (*Logger, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	c := &core{opts: opts, closing: make(chan struct{}), redact: newRedactor(opts.Redact)}
+	c := &core{opts: opts, closing: make(chan struct{})}
+	c.redact.Store(newRedactor(opts.Redact))
 	base, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	if opts.Store != nil {
@@ -403,7 +404,7 @@ func (l *Logger) emitEvent(ctx context.Context, route Route, e *Event, a *args, 
 		}
 		*e = *h
 	}
-	c.redact.params(e.Params)
+	c.redact.Load().params(e.Params)
 	if route&RoutePrint != 0 && c.opts.Printer != nil {
 		h := *e
 		printEvent(ctx, c.opts.Printer, &h)

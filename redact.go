@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"hash"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -293,4 +295,29 @@ func jsonText(v any) string {
 		return ""
 	}
 	return string(raw)
+}
+
+// SetRedact makes r the redaction rule of the Logger and of every Logger
+// derived from it, from the next event on, in place of Options.Redact (or
+// of the rule set before). An r without HMACKey keeps the HMACKey of
+// Options.Redact: the key belongs in code or a secret manager, not in
+// settings. It is safe to call while logging: each event is redacted
+// whole by one rule, the one in force when it is logged. It fails, keeping
+// the rule in force, with an error wrapping [ErrInvalidOptions] when a
+// pattern is nil.
+//
+// To follow the redaction block of a settings engine, call it with the
+// engine's Redact on each change (settings.Options.OnChange).
+func (l *Logger) SetRedact(r Redact) error {
+	for i, p := range r.Patterns {
+		if p == nil {
+			return fmt.Errorf("audit: %w: Redact.Patterns[%d] is nil", ErrInvalidOptions, i)
+		}
+	}
+	if r.HMACKey == nil {
+		r.HMACKey = l.c.opts.Redact.HMACKey
+	}
+	r.Patterns = slices.Clone(r.Patterns) // the caller may reuse its slice
+	l.c.redact.Store(newRedactor(r))
+	return nil
 }

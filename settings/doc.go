@@ -84,6 +84,16 @@
 // it": the deciding scope and rules, the outranked and expired ones, and
 // for any event, its route and the reason.
 //
+// # Redaction
+//
+// The "redact" block widens what the Logger redacts: {"redact": {"keys":
+// ["ssn"], "patterns": ["^x-"]}} ([RedactRules]). Keys are added to
+// audit.DefaultRedactKeys, so settings can only hide more, never expose
+// what the defaults hide; a bad pattern makes the document invalid,
+// naming it ("redact.patterns[0]: ..."). The HMAC key is never a setting:
+// it stays in the Logger's Options.Redact. The Logger follows the block
+// when [Options].OnChange gives [Engine.Redact] to Logger.SetRedact.
+//
 // # Expiry
 //
 // A rule with Expires applies while the engine's [Clock] is before that
@@ -124,7 +134,9 @@
 //	    {"name": "usage", "types": ["main-menu-item-click"], "params": [],
 //	     "log_group": "/app/audit", "default_stream": "usage",
 //	     "batch_size": 500, "enabled": false}
-//	  ]
+//	  ],
+//	  "retention": {"debug": {"days": 7}},
+//	  "redact": {"keys": ["ssn"], "patterns": ["^x-"]}
 //	}
 //
 // # Speed

@@ -38,6 +38,15 @@ type Options struct {
 	// Clock tells the time, by which rules expire. Default: the system
 	// clock (time.Now and time.AfterFunc).
 	Clock Clock
+	// OnChange, when set, is called after the policy in force changes
+	// (New, Set, SetGroups, a rule's expiry), in the goroutine that made
+	// the change, outside the engine's lock. Calls do not overlap, and one
+	// starts after each change, so the engine as the last call reads it is
+	// the engine in force. Use it to apply what the Logger does not ask on
+	// each event, e.g. redaction:
+	// func(e *settings.Engine) { logger.SetRedact(e.Redact()) }.
+	// It must not change the engine. Default nil.
+	OnChange func(*Engine)
 }
 
 func (o Options) withDefaults() Options {
@@ -64,6 +73,9 @@ type Engine struct {
 	timer  Timer      // fires when the earliest active rule expires; nil if none
 	closed bool
 	groups map[string][]string // the nesting set with SetGroups
+
+	changed  bool       // a change not yet told to OnChange; under mu
+	notifyMu sync.Mutex // serializes OnChange calls
 }
 
 var _ audit.Policy = (*Engine)(nil)
@@ -83,6 +95,7 @@ func New(p Policy, opts Options) (*Engine, error) {
 // When p is not valid, the current policy stays in force and Set returns
 // the error, wrapping [ErrInvalidPolicy]. The engine keeps a copy of p.
 func (e *Engine) Set(p Policy) error {
+	defer e.notify()
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -110,6 +123,7 @@ func (e *Engine) Set(p Policy) error {
 // with the policy's, has a cycle or an empty name. The engine keeps a
 // copy; nil removes the nesting set before.
 func (e *Engine) SetGroups(groups map[string][]string) error {
+	defer e.notify()
 	if err := joinErrs(validateGroups(groups)); err != nil {
 		return err
 	}
@@ -136,7 +150,26 @@ func (e *Engine) install(p *Policy) {
 		st.setParents(parentsOf(mergeGroups(p.Groups, e.groups)))
 	}
 	e.state.Store(st)
+	e.changed = true
 	e.schedule(st, st.next.Sub(st.at))
+}
+
+// notify calls OnChange when a change has not been told yet. Each change
+// is followed by a notify that takes the flag after it, so the last call
+// sees the last change. e.mu is not held.
+func (e *Engine) notify() {
+	if e.opts.OnChange == nil {
+		return
+	}
+	e.notifyMu.Lock()
+	defer e.notifyMu.Unlock()
+	e.mu.Lock()
+	changed := e.changed
+	e.changed = false
+	e.mu.Unlock()
+	if changed {
+		e.opts.OnChange(e)
+	}
 }
 
 // schedule arranges for expire(st) to run after d, replacing any pending
@@ -155,6 +188,7 @@ func (e *Engine) schedule(st *state, d time.Duration) {
 // the policy without the rules that have expired. A timer of a state that
 // was replaced meanwhile does nothing.
 func (e *Engine) expire(st *state) {
+	defer e.notify()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed || e.state.Load() != st {

@@ -62,6 +62,18 @@ func (p *Policy) UnmarshalJSON(data []byte) error {
 			out.Exports = d.exports(v, at)
 		case "retention":
 			out.Retention = d.retention(v, at)
+		case "redact":
+			d.object(v, at, func(k string, v json.RawMessage, at string) bool {
+				switch k {
+				case "keys":
+					out.Redact.Keys = d.strings(v, at)
+				case "patterns":
+					out.Redact.Patterns = d.strings(v, at)
+				default:
+					return false
+				}
+				return true
+			})
 		default:
 			return false
 		}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -39,6 +41,23 @@ type Policy struct {
 	// retention.debug.days. An absent key keeps Datagrok's default (see
 	// [audit.DefaultRetention]). Stores apply it through [Engine.Retention].
 	Retention map[string]RetentionPeriod `json:"retention,omitempty"`
+	// Redact widens what the Logger redacts: in JSON,
+	// {"redact": {"keys": ["ssn"], "patterns": ["^x-"]}}. See [RedactRules].
+	Redact RedactRules `json:"redact,omitzero"`
+}
+
+// RedactRules are the redaction rules of a [Policy], applied through
+// [Engine.Redact] and Logger.SetRedact. They add to
+// [audit.DefaultRedactKeys]: settings can only widen what is redacted,
+// never expose what the defaults hide. The HMAC key is not a setting; it
+// stays in the Logger's Options.Redact.
+type RedactRules struct {
+	// Keys are key fragments redacted on top of the defaults, matched as
+	// audit.Redact.Keys.
+	Keys []string `json:"keys,omitempty"`
+	// Patterns are regular expressions (Go syntax) matched against param
+	// keys, as audit.Redact.Patterns.
+	Patterns []string `json:"patterns,omitempty"`
 }
 
 // RetentionPeriod is one entry of [Policy.Retention].
@@ -186,6 +205,16 @@ func (p *Policy) Validate() error {
 			add(fieldErr("retention."+k+".days", "must not be negative, got %d", r.Days))
 		}
 	}
+	for i, k := range p.Redact.Keys {
+		if strings.Trim(k, "-_") == "" {
+			add(fieldErr(fmt.Sprintf("redact.keys[%d]", i), "empty key fragment"))
+		}
+	}
+	for i, pat := range p.Redact.Patterns {
+		if _, err := regexp.Compile(pat); err != nil {
+			add(fieldErr(fmt.Sprintf("redact.patterns[%d]", i), "%v", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -253,6 +282,7 @@ func (p Policy) clone() Policy {
 	}
 	p.Groups = cloneGroups(p.Groups)
 	p.Retention = maps.Clone(p.Retention)
+	p.Redact.Keys, p.Redact.Patterns = slices.Clone(p.Redact.Keys), slices.Clone(p.Redact.Patterns)
 	if p.Exports != nil {
 		exports := make([]ExportBlock, len(p.Exports))
 		for i, b := range p.Exports {
