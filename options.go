@@ -247,5 +247,5 @@ func (o Options) validate() error {
 			return fmt.Errorf("%w: Sinks[%d] is nil", ErrInvalidOptions, i)
 		}
 	}
-	return nil
+	return o.Redact.validate()
 }

@@ -53,8 +53,8 @@ type Redact struct {
 	// with '-' and '_' removed likewise). Nil means [DefaultRedactKeys];
 	// an empty non-nil slice means none.
 	Keys []string
-	// Patterns are regular expressions matched against the whole key as
-	// given, in addition to Keys.
+	// Patterns are regular expressions matched against the key as given
+	// (anywhere in it, unless anchored with ^ and $), in addition to Keys.
 	Patterns []*regexp.Regexp
 	// HMACKey, when set, makes a redacted value "hmac-sha256:<hex>" (see
 	// [HMACPrefix]) instead of [RedactedMarker]. Keep it as secret as the
@@ -309,15 +309,23 @@ func jsonText(v any) string {
 // To follow the redaction block of a settings engine, call it with the
 // engine's Redact on each change (settings.Options.OnChange).
 func (l *Logger) SetRedact(r Redact) error {
-	for i, p := range r.Patterns {
-		if p == nil {
-			return fmt.Errorf("audit: %w: Redact.Patterns[%d] is nil", ErrInvalidOptions, i)
-		}
+	if err := r.validate(); err != nil {
+		return fmt.Errorf("audit: %w", err)
 	}
 	if r.HMACKey == nil {
 		r.HMACKey = l.c.opts.Redact.HMACKey
 	}
 	r.Patterns = slices.Clone(r.Patterns) // the caller may reuse its slice
 	l.c.redact.Store(newRedactor(r))
+	return nil
+}
+
+// validate refuses a nil pattern, which would fail at the first event.
+func (r Redact) validate() error {
+	for i, p := range r.Patterns {
+		if p == nil {
+			return fmt.Errorf("%w: Redact.Patterns[%d] is nil", ErrInvalidOptions, i)
+		}
+	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -266,5 +267,15 @@ func TestRedactKeyCopied(t *testing.T) {
 	}
 	if v, _ := paramOf(page.Events[0], "password"); v.String() != audit.RedactHMAC([]byte("k3y"), "s3cr3t") {
 		t.Errorf("password = %v, want the HMAC under the key given to New", v)
+	}
+}
+
+// TestRedactNilPattern: a nil pattern is refused by New, as by SetRedact,
+// instead of failing at the first event.
+func TestRedactNilPattern(t *testing.T) {
+	_, err := audit.New(audit.Options{Store: memory.New(memory.Options{}),
+		Redact: audit.Redact{Patterns: []*regexp.Regexp{regexp.MustCompile("x"), nil}}})
+	if !errors.Is(err, audit.ErrInvalidOptions) {
+		t.Fatalf("New with a nil pattern: %v, want ErrInvalidOptions", err)
 	}
 }
