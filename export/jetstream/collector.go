@@ -236,7 +236,11 @@ func (c *Collector) Run(ctx context.Context) error {
 		// The iterator keeps up to a batch pulled ahead, so a batch is at
 		// hand as soon as a writer is free, and none waits long enough in
 		// the buffer for its AckWait to run out.
-		it, err := c.cons.Messages(jetstream.PullMaxMessages(c.opts.FetchSize))
+		// Short pull requests with frequent heartbeats: a pull lost to a
+		// change of the consumer's leader (a node dying) is noticed after two
+		// missed heartbeats and sent again, instead of after the default 30 s.
+		it, err := c.cons.Messages(jetstream.PullMaxMessages(c.opts.FetchSize),
+			jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
 		if err != nil {
 			c.opts.OnError(fmt.Errorf("jetstream: pull from consumer %s: %w", c.opts.Consumer, err))
 			sleep(ctx, backoff.next())
