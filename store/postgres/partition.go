@@ -39,10 +39,15 @@ const (
 type partitions struct {
 	pg.Partitions
 	mu      sync.Mutex
-	checked bool               // whether partitioned is known
-	on      bool               // events is partitioned
-	known   map[time.Time]bool // period starts created, or left to another partition
+	checked bool                    // whether partitioned is known
+	on      bool                    // events is partitioned
+	known   map[time.Time]bool      // period starts created, or left to another partition
+	busy    map[time.Time]time.Time // period starts whose creation hit the lock timeout, and when
 }
+
+// busyRetry is how long a partition whose creation timed out on its lock
+// is left to the DEFAULT partition before a batch tries again.
+const busyRetry = time.Minute
 
 // ensure creates the partitions of the periods that hold times, within the
 // on-demand window around now, unless the tables are not partitioned.
@@ -68,6 +73,9 @@ func (s *Store) ensurePartitions(ctx context.Context, times []time.Time) error {
 		if p.known[start] || t.Before(now.Add(-demandPast)) || t.After(now.Add(demandFuture)) {
 			continue
 		}
+		if at, ok := p.busy[start]; ok && now.Sub(at) < busyRetry {
+			continue // the DEFAULT partition takes the rows until the next try
+		}
 		if _, err := p.Create(ctx, s.conn.DB(), start); err != nil {
 			code, _, _ := pg.Code(err)
 			if code == "42501" {
@@ -77,7 +85,12 @@ func (s *Store) ensurePartitions(ctx context.Context, times []time.Time) error {
 			if code == "55P03" {
 				// Writers of other processes held the tables past the lock
 				// timeout: the default partition takes the rows meanwhile,
-				// and a later batch tries again.
+				// and a batch after busyRetry tries again (not every batch,
+				// each of which would wait for the lock timeout).
+				if p.busy == nil {
+					p.busy = map[time.Time]time.Time{}
+				}
+				p.busy[start] = now
 				continue
 			}
 			return err
