@@ -42,11 +42,11 @@ func newEnv(t *testing.T, srvOpts cloudwatchtest.Options, mutate func(*cloudwatc
 	e := &env{srv: cloudwatchtest.NewServer(srvOpts)}
 	t.Cleanup(e.srv.Close)
 	opts := cloudwatch.Options{
-		Blocks:     []cloudwatch.Block{{LogGroup: "/app/audit"}},
-		Client:     e.srv.Client(),
-		MinBackoff: time.Millisecond,
-		MaxBackoff: 5 * time.Millisecond,
-		Now:        func() time.Time { return now },
+		Blocks:   []cloudwatch.Block{{LogGroup: "/app/audit"}},
+		Client:   e.srv.Client(),
+		RetryMin: time.Millisecond,
+		RetryMax: 5 * time.Millisecond,
+		Now:      func() time.Time { return now },
 		OnError: func(err error) {
 			var ee *cloudwatch.EventsError
 			if !errors.As(err, &ee) {
@@ -200,7 +200,7 @@ func TestJSONFormat(t *testing.T) {
 
 func TestTextFormat(t *testing.T) {
 	e := newEnv(t, cloudwatchtest.Options{}, func(o *cloudwatch.Options) {
-		o.Blocks[0].Format = cloudwatch.Text
+		o.Blocks[0].Format = cloudwatch.FormatText
 		o.Blocks[0].Params = cloudwatch.NoParams()
 	})
 	ev := event(now.Add(123456*time.Microsecond), audit.LevelAudit, datagrok.QueryStart, "line one\nline\u2028two \"q\"", audit.P("k", "v"))
@@ -310,7 +310,7 @@ func TestOversizedEvents(t *testing.T) {
 	t.Run("truncate", func(t *testing.T) {
 		e := newEnv(t, cloudwatchtest.Options{MaxEventSize: cloudwatch.LegacyMaxEventSize}, func(o *cloudwatch.Options) {
 			o.MaxEventSize = cloudwatch.LegacyMaxEventSize
-			o.Blocks[0].Format = cloudwatch.Text
+			o.Blocks[0].Format = cloudwatch.FormatText
 		})
 		ev := event(now, audit.LevelAudit, audit.TypeLog, "x"+msg)
 		if err := e.x.Send(context.Background(), []audit.Event{ev}); err != nil {
@@ -332,8 +332,8 @@ func TestOversizedEvents(t *testing.T) {
 	t.Run("split", func(t *testing.T) {
 		e := newEnv(t, cloudwatchtest.Options{MaxEventSize: cloudwatch.LegacyMaxEventSize}, func(o *cloudwatch.Options) {
 			o.MaxEventSize = cloudwatch.LegacyMaxEventSize
-			o.Oversize = cloudwatch.Split
-			o.Blocks[0].Format = cloudwatch.Text
+			o.Oversize = cloudwatch.OversizeSplit
+			o.Blocks[0].Format = cloudwatch.FormatText
 		})
 		before := event(now, audit.LevelAudit, audit.TypeLog, "before")
 		ev := event(now, audit.LevelAudit, audit.TypeLog, "x"+msg)

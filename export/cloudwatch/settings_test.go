@@ -59,8 +59,8 @@ func newSettingsEnv(t *testing.T, doc string, clock ...func() time.Time) *settin
 		SettingsBlocks: s.engine.ExportBlocks,
 		Client:         s.srv.Client(),
 		Now:            nowFn,
-		MinBackoff:     time.Millisecond,
-		MaxBackoff:     5 * time.Millisecond,
+		RetryMin:       time.Millisecond,
+		RetryMax:       5 * time.Millisecond,
 		OnError: func(err error) {
 			s.mu.Lock()
 			s.errs = append(s.errs, err)
