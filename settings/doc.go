@@ -9,17 +9,17 @@
 // Each [Rule] gives a scope a preset, optionally changed by the rule's Add,
 // Remove, AddLevels and RemoveLevels:
 //
-//   - [Standard]: the record types of [StandardTypes] (Datagrok's documented
+//   - [PresetStandard]: the record types of [StandardTypes] (Datagrok's documented
 //     default set, which covers the events that change server state, the
 //     function, query, script, job and model starts, the main menu clicks,
 //     dialogs and viewers that tell which features are used, and errors;
 //     plus the server's start, logins and settings changes) at every level,
 //     and any other event at warning, error, audit or usage level; but not
 //     raw clicks ([NoisyTypes]) below error level, nor info and debug events.
-//   - [Verbose]: everything.
-//   - [Custom]: Standard with the rule's changes: the name of the usual way
+//   - [PresetVerbose]: everything.
+//   - [PresetCustom]: Standard with the rule's changes: the name of the usual way
 //     to change Standard. Changes apply to the other presets as well.
-//   - [Off]: nothing but errors.
+//   - [PresetOff]: nothing but errors.
 //
 // A type in Add is logged at every level, and a type in Remove is not,
 // except at error level (see below). An

@@ -42,7 +42,7 @@ func TestNestedGroups(t *testing.T) {
 		{[]string{"ops"}, true},
 		{[]string{"analysts"}, true},
 		{[]string{"interns"}, true},                 // two levels down: staff's verbose joins interns' rule
-		{[]string{"outsiders"}, false},              // Standard
+		{[]string{"outsiders"}, false},              // PresetStandard
 		{[]string{"outsiders", "interns"}, true},    // one nested group is enough
 		{nil, false},                                // no group
 		{[]string{"staffers", "analysts-x"}, false}, // names are exact
@@ -64,7 +64,7 @@ func TestNestedGroups(t *testing.T) {
 	}
 
 	// A rule for the user still beats the groups, nested or not.
-	p.Rules = append(p.Rules, settings.Rule{Scope: settings.ScopeUser, ID: "carol", Preset: settings.Off})
+	p.Rules = append(p.Rules, settings.Rule{Scope: settings.ScopeUser, ID: "carol", Preset: settings.PresetOff})
 	if err := e.Set(p); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestNestedGroupsInvalid(t *testing.T) {
 	// Set refuses a cycle and keeps the policy in force.
 	e, err := settings.New(settings.Policy{
 		Groups: map[string][]string{"staff": {"ops"}},
-		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.Verbose}},
+		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.PresetVerbose}},
 	}, settings.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func TestNestedGroupsInvalid(t *testing.T) {
 func TestSetGroups(t *testing.T) {
 	e, err := settings.New(settings.Policy{
 		Groups: map[string][]string{"staff": {"analysts"}},
-		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.Verbose}},
+		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.PresetVerbose}},
 	}, settings.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func TestSetGroups(t *testing.T) {
 	// A new policy keeps the nesting set from Go.
 	if err := e.Set(settings.Policy{
 		Groups: map[string][]string{"staff": {"analysts"}},
-		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.Verbose, Comment: "v2"}},
+		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.PresetVerbose, Comment: "v2"}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestLongGroupChain(t *testing.T) {
 	for i := range n - 1 {
 		groups[name(i)] = []string{name(i + 1)}
 	}
-	p := settings.Policy{Groups: groups, Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: name(0), Preset: settings.Verbose}}}
+	p := settings.Policy{Groups: groups, Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: name(0), Preset: settings.PresetVerbose}}}
 	e, err := settings.New(p, settings.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 
 // Policy says which events are logged for whom, and where they go. It is
 // plain data: build it in code, or read it from JSON with [Parse] or
-// [Load]. The zero Policy logs the [Standard] preset for everyone, stored,
+// [Load]. The zero Policy logs the [PresetStandard] preset for everyone, stored,
 // exported, and printed at warning and error.
 type Policy struct {
 	// Version identifies the policy among its earlier versions; the
@@ -131,26 +131,26 @@ type Preset string
 
 // The presets. See the package documentation for what Standard logs.
 const (
-	// Standard logs events that change server state, function, query and
+	// PresetStandard logs events that change server state, function, query and
 	// script starts, menu clicks, dialogs and viewers, errors, and events
 	// at warning, error, audit and usage level; not raw clicks
 	// ([NoisyTypes]) nor info and debug.
-	Standard Preset = "standard"
-	// Verbose logs everything.
-	Verbose Preset = "verbose"
-	// Custom is Standard with the rule's Add, Remove, AddLevels and
+	PresetStandard Preset = "standard"
+	// PresetVerbose logs everything.
+	PresetVerbose Preset = "verbose"
+	// PresetCustom is Standard with the rule's Add, Remove, AddLevels and
 	// RemoveLevels applied; it names the intent, and behaves as Standard
 	// with those changes.
-	Custom Preset = "custom"
-	// Off logs nothing but errors (events at error level, and events of
+	PresetCustom Preset = "custom"
+	// PresetOff logs nothing but errors (events at error level, and events of
 	// type "error"); a rule removes those explicitly with
 	// Remove: ["error"] and RemoveLevels: [error].
-	Off Preset = "off"
+	PresetOff Preset = "off"
 )
 
-var presets = []Preset{Standard, Verbose, Custom, Off}
+var presets = []Preset{PresetStandard, PresetVerbose, PresetCustom, PresetOff}
 
-// StandardTypes returns the record types the [Standard] preset logs at every
+// StandardTypes returns the record types the [PresetStandard] preset logs at every
 // level: Datagrok's documented default set ([datagrok.RecordTypes]) without the
 // raw clicks ([NoisyTypes]), plus the server's own events (start, logins, settings
 // changes, function calls).
@@ -160,7 +160,7 @@ func StandardTypes() []string {
 		datagrok.SettingsChanged, datagrok.LogSettingsChanged, audit.TypeFunctionCall)
 }
 
-// NoisyTypes returns the UI record types the [Standard] preset does not log
+// NoisyTypes returns the UI record types the [PresetStandard] preset does not log
 // but at error level: raw clicks. The menu, dialog and viewer events that
 // tell which features are used (main-menu-item-click, dialog-ok,
 // viewer-rendered) are in [StandardTypes].

@@ -24,7 +24,7 @@ func Example() {
 	}
 	defer src.Close(ctx)
 
-	verbose := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeUser, ID: "bob", Preset: settings.Verbose}}}
+	verbose := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeUser, ID: "bob", Preset: settings.PresetVerbose}}}
 	if _, err := src.Set(ctx, verbose, "alice", "bob reports missing events"); err != nil {
 		fmt.Println(err)
 		return

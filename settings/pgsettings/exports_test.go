@@ -28,7 +28,7 @@ func TestExportsAndGroupsLive(t *testing.T) {
 
 	p := settings.Policy{
 		Groups: map[string][]string{"staff": {"analysts"}, "analysts": {"interns"}},
-		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.Verbose}},
+		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.PresetVerbose}},
 		Exports: []settings.ExportBlock{
 			{Name: "errors", Levels: []audit.Level{audit.LevelError}, LogGroup: "/app/errors", Params: []string{},
 				Streams: map[string]string{"error": "app_errors"}, BatchSize: 100, Format: "text"},

@@ -71,8 +71,8 @@ func (p *process) events(t *testing.T, typ string) []audit.Event {
 
 func verboseFor(user string) settings.Policy {
 	return settings.Policy{Rules: []settings.Rule{
-		{Scope: settings.ScopeEveryone, Preset: settings.Standard},
-		{Scope: settings.ScopeUser, ID: user, Preset: settings.Verbose},
+		{Scope: settings.ScopeEveryone, Preset: settings.PresetStandard},
+		{Scope: settings.ScopeUser, ID: user, Preset: settings.PresetVerbose},
 	}}
 }
 
@@ -284,7 +284,7 @@ func TestOpenAppliesCurrent(t *testing.T) {
 func TestSetInvalid(t *testing.T) {
 	ctx := context.Background()
 	p := start(t, pgtest.DSN(t), pgtest.Schema(t), pgsettings.Options{})
-	_, err := p.src.Set(ctx, settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeUser, Preset: settings.Off}}}, "admin", "")
+	_, err := p.src.Set(ctx, settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeUser, Preset: settings.PresetOff}}}, "admin", "")
 	if !errors.Is(err, settings.ErrInvalidPolicy) {
 		t.Fatalf("Set(invalid) = %v", err)
 	}
