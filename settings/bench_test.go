@@ -13,8 +13,8 @@ import (
 // realisticPolicy has 100 rules: everyone, 30 groups, 40 users (10 of them
 // time-boxed), 20 sessions and 9 packages, with Custom additions and
 // removals.
-func realisticPolicy() settings.Policy {
-	p := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.PresetStandard}}}
+func realisticPolicy() settings.Config {
+	p := settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.PresetStandard}}}
 	presets := []settings.Preset{settings.PresetStandard, settings.PresetVerbose, settings.PresetCustom, settings.PresetOff}
 	for i := range 30 {
 		p.Rules = append(p.Rules, settings.Rule{
@@ -159,7 +159,7 @@ func BenchmarkBindNested(b *testing.B) {
 	}
 	for _, bc := range []struct {
 		name string
-		p    settings.Policy
+		p    settings.Config
 	}{{"groups=flat", realisticPolicy()}, {"groups=nested", nested}} {
 		b.Run(bc.name, func(b *testing.B) {
 			e, err := settings.New(bc.p, settings.Options{})

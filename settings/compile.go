@@ -167,7 +167,7 @@ func newTable(st *state, s selection) *table {
 // by scope, and the decision tables made so far. It is immutable but for
 // the table cache; a new policy, or a rule expiring, makes a new state.
 type state struct {
-	policy *Policy
+	policy *Config
 	at     time.Time // when compiled
 	next   time.Time // when the earliest active rule expires; zero if none
 	routes [8]audit.Route
@@ -204,7 +204,7 @@ func routesOf(lv Levels) [8]audit.Route {
 }
 
 // compile indexes the rules of p active at now. p must be valid.
-func compile(p *Policy, now time.Time) *state {
+func compile(p *Config, now time.Time) *state {
 	st := &state{policy: p, at: now, routes: routesOf(p.Levels), everyone: -1, byID: map[Scope]map[string]int{}}
 	st.setParents(parentsOf(p.Groups))
 	for i := range p.Rules {

@@ -56,7 +56,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Engine is an [audit.Policy] that decides by a [Policy], changed live with
+// Engine is an [audit.Policy] that decides by a [Config], changed live with
 // [Engine.Set]. Give it to the Logger as Options.Policy.
 //
 // The policy is compiled once per change into an index of the active rules;
@@ -82,7 +82,7 @@ var _ audit.Policy = (*Engine)(nil)
 
 // New returns an Engine deciding by p. It fails with an error wrapping
 // [ErrInvalidPolicy] when p is not valid.
-func New(p Policy, opts Options) (*Engine, error) {
+func New(p Config, opts Options) (*Engine, error) {
 	e := &Engine{opts: opts.withDefaults()}
 	if err := e.Set(p); err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ func New(p Policy, opts Options) (*Engine, error) {
 // every binding, made before or after, decides by it from its next event.
 // When p is not valid, the current policy stays in force and Set returns
 // the error, wrapping [ErrInvalidPolicy]. The engine keeps a copy of p.
-func (e *Engine) Set(p Policy) error {
+func (e *Engine) Set(p Config) error {
 	defer e.notify()
 	if err := p.Validate(); err != nil {
 		return err
@@ -117,7 +117,7 @@ func (e *Engine) Set(p Policy) error {
 // SetGroups declares group nesting from Go, as the host service knows it
 // (its directory, Datagrok's groups_relations): each group's subgroups,
 // whose members are members of the group too. It replaces the nesting of
-// the previous SetGroups, and adds to the policy's [Policy.Groups]: a
+// the previous SetGroups, and adds to the policy's [Config.Groups]: a
 // subgroup declared in either is a subgroup. It fails, changing nothing,
 // with an error wrapping [ErrInvalidPolicy] when the nesting, alone or
 // with the policy's, has a cycle or an empty name. The engine keeps a
@@ -144,7 +144,7 @@ func (e *Engine) SetGroups(groups map[string][]string) error {
 
 // install compiles p now, publishes it, and schedules the next expiry.
 // e.mu is held.
-func (e *Engine) install(p *Policy) {
+func (e *Engine) install(p *Config) {
 	st := compile(p, e.opts.Clock.Now())
 	if e.groups != nil {
 		st.setParents(parentsOf(mergeGroups(p.Groups, e.groups)))
@@ -202,7 +202,7 @@ func (e *Engine) expire(st *state) {
 }
 
 // Policy returns a copy of the policy in force.
-func (e *Engine) Policy() Policy { return e.state.Load().policy.clone() }
+func (e *Engine) Policy() Config { return e.state.Load().policy.clone() }
 
 // Close stops the expiry timer: rules no longer expire, and Set fails with
 // [audit.ErrClosed]. Bindings keep deciding by the last policy. Close is

@@ -24,7 +24,7 @@ const (
 	ex   = audit.RouteExport
 )
 
-func newEngine(t *testing.T, p settings.Policy, clock settings.Clock) *settings.Engine {
+func newEngine(t *testing.T, p settings.Config, clock settings.Clock) *settings.Engine {
 	t.Helper()
 	e, err := settings.New(p, settings.Options{Clock: clock})
 	if err != nil {
@@ -36,8 +36,8 @@ func newEngine(t *testing.T, p settings.Policy, clock settings.Clock) *settings.
 
 // precedencePolicy has a rule in every scope; the comments name the rules
 // the cases below refer to.
-func precedencePolicy() settings.Policy {
-	return settings.Policy{Rules: []settings.Rule{
+func precedencePolicy() settings.Config {
+	return settings.Config{Rules: []settings.Rule{
 		{Scope: settings.ScopeEveryone, Preset: settings.PresetStandard},                                                   // 0
 		{Scope: settings.ScopeGroup, ID: "analysts", Preset: settings.PresetCustom, Add: []string{datagrok.DialogOK}},      // 1
 		{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.PresetVerbose, Remove: []string{datagrok.Click}},         // 2
@@ -192,7 +192,7 @@ func TestPrecedence(t *testing.T) {
 }
 
 func TestNoRulesMeansStandard(t *testing.T) {
-	e := newEngine(t, settings.Policy{}, nil)
+	e := newEngine(t, settings.Config{}, nil)
 	b := e.Bind(audit.Subject{UserID: "u"})
 	for _, c := range []struct {
 		level audit.Level
@@ -214,7 +214,7 @@ func TestNoRulesMeansStandard(t *testing.T) {
 }
 
 func TestLevelLists(t *testing.T) {
-	p := settings.Policy{
+	p := settings.Config{
 		Levels: settings.Levels{
 			Store:  []audit.Level{audit.LevelAudit, audit.LevelError},
 			Export: []audit.Level{audit.LevelAudit, audit.LevelUsage, audit.LevelDebug},
@@ -241,12 +241,12 @@ func TestLevelLists(t *testing.T) {
 }
 
 func TestSetAppliesToExistingBindings(t *testing.T) {
-	e := newEngine(t, settings.Policy{}, nil)
+	e := newEngine(t, settings.Config{}, nil)
 	b := e.Bind(audit.Subject{UserID: "alice", Groups: []string{"devs"}})
 	if r := b.Route(audit.LevelDebug, ""); r != none {
 		t.Fatalf("before: %s", settings.RouteString(r))
 	}
-	if err := e.Set(settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.PresetVerbose}}}); err != nil {
+	if err := e.Set(settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.PresetVerbose}}}); err != nil {
 		t.Fatal(err)
 	}
 	if r := b.Route(audit.LevelDebug, ""); r != se {
@@ -255,10 +255,10 @@ func TestSetAppliesToExistingBindings(t *testing.T) {
 }
 
 func TestSetInvalidKeepsPolicy(t *testing.T) {
-	good := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.PresetVerbose}}}
+	good := settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.PresetVerbose}}}
 	e := newEngine(t, good, nil)
 	b := e.Bind(audit.Subject{})
-	err := e.Set(settings.Policy{Rules: []settings.Rule{{Scope: "planet", Preset: settings.PresetOff}}})
+	err := e.Set(settings.Config{Rules: []settings.Rule{{Scope: "planet", Preset: settings.PresetOff}}})
 	if !errors.Is(err, settings.ErrInvalidPolicy) {
 		t.Fatalf("Set(invalid) = %v, want ErrInvalidPolicy", err)
 	}
@@ -268,7 +268,7 @@ func TestSetInvalidKeepsPolicy(t *testing.T) {
 }
 
 func TestSetCopiesPolicy(t *testing.T) {
-	p := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.PresetCustom, Add: []string{datagrok.Click}}}}
+	p := settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.PresetCustom, Add: []string{datagrok.Click}}}}
 	e := newEngine(t, p, nil)
 	p.Rules[0].ID = "ops"
 	p.Rules[0].Add[0] = datagrok.DialogOK
@@ -295,7 +295,7 @@ func TestBindCopiesGroups(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	clock := newFakeClock()
-	p := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.PresetVerbose, Expires: t0.Add(time.Hour)}}}
+	p := settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.PresetVerbose, Expires: t0.Add(time.Hour)}}}
 	e, err := settings.New(p, settings.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -313,7 +313,7 @@ func TestClose(t *testing.T) {
 	if clock.pending() != 0 {
 		t.Fatalf("%d timers pending after Close", clock.pending())
 	}
-	if err := e.Set(settings.Policy{}); !errors.Is(err, audit.ErrClosed) {
+	if err := e.Set(settings.Config{}); !errors.Is(err, audit.ErrClosed) {
 		t.Fatalf("Set after Close = %v, want ErrClosed", err)
 	}
 	if r := b.Route(audit.LevelDebug, ""); r != se {

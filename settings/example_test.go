@@ -47,7 +47,7 @@ func Example() {
 }
 
 func ExampleEngine_Explain() {
-	engine, _ := settings.New(settings.Policy{Rules: []settings.Rule{
+	engine, _ := settings.New(settings.Config{Rules: []settings.Rule{
 		{Scope: settings.ScopeEveryone, Preset: settings.PresetStandard},
 		{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.PresetVerbose, Remove: []string{datagrok.Click}},
 		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.PresetOff,

@@ -14,7 +14,7 @@ import (
 // start, a binding made at each instant, and the explanation.
 func TestExpiry(t *testing.T) {
 	clock := newFakeClock()
-	p := settings.Policy{Rules: []settings.Rule{
+	p := settings.Config{Rules: []settings.Rule{
 		{Scope: settings.ScopeEveryone, Preset: settings.PresetStandard},
 		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.PresetCustom, Add: []string{datagrok.Click}},
 		// Verbose for alice for the next hour: the later rule wins while active.
@@ -82,14 +82,14 @@ func TestExpiry(t *testing.T) {
 // next change, and that a Set reschedules the expiry timer.
 func TestExpiryUntil(t *testing.T) {
 	clock := newFakeClock()
-	e := newEngine(t, settings.Policy{Rules: []settings.Rule{
+	e := newEngine(t, settings.Config{Rules: []settings.Rule{
 		{Scope: settings.ScopeUser, ID: "u", Preset: settings.PresetVerbose, Expires: t0.Add(time.Hour)},
 		{Scope: settings.ScopeUser, ID: "v", Preset: settings.PresetVerbose, Expires: t0.Add(time.Minute)},
 	}}, clock)
 	if x := e.Explain(audit.Subject{}); !x.Until.Equal(t0.Add(time.Minute)) {
 		t.Errorf("Until = %s, want t0+1m", x.Until)
 	}
-	if err := e.Set(settings.Policy{}); err != nil {
+	if err := e.Set(settings.Config{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := clock.pending(); n != 0 {
@@ -103,7 +103,7 @@ func TestExpiryUntil(t *testing.T) {
 // TestExpiryRealClock checks, with the system clock, that a rule stops
 // applying on time without anything else happening.
 func TestExpiryRealClock(t *testing.T) {
-	e := newEngine(t, settings.Policy{Rules: []settings.Rule{
+	e := newEngine(t, settings.Config{Rules: []settings.Rule{
 		{Scope: settings.ScopeUser, ID: "u", Preset: settings.PresetVerbose, Expires: time.Now().Add(30 * time.Millisecond)},
 	}}, nil)
 	b := e.Bind(audit.Subject{UserID: "u"})

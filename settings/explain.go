@@ -33,14 +33,14 @@ type Explanation struct {
 	// Expired are the rules that match the subject but have expired.
 	Expired []RuleRef
 	// Groups are the subject's groups followed by the groups that contain
-	// them through nesting ([Policy.Groups], [Engine.SetGroups]): every
+	// them through nesting ([Config.Groups], [Engine.SetGroups]): every
 	// group whose rules apply to the subject.
 	Groups []string
 
 	table *table
 }
 
-// RuleRef is a rule and its index in Policy.Rules.
+// RuleRef is a rule and its index in Config.Rules.
 type RuleRef struct {
 	Index int
 	Rule  Rule

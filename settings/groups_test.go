@@ -106,14 +106,14 @@ func TestNestedGroupsInvalid(t *testing.T) {
 	}
 
 	// Set refuses a cycle and keeps the policy in force.
-	e, err := settings.New(settings.Policy{
+	e, err := settings.New(settings.Config{
 		Groups: map[string][]string{"staff": {"ops"}},
 		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.PresetVerbose}},
 	}, settings.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = e.Set(settings.Policy{Groups: map[string][]string{"staff": {"ops"}, "ops": {"staff"}}})
+	err = e.Set(settings.Config{Groups: map[string][]string{"staff": {"ops"}, "ops": {"staff"}}})
 	if err == nil || !strings.Contains(err.Error(), `cycle: "ops" -> "staff" -> "ops"`) {
 		t.Fatalf("Set(cycle) = %v, want the cycle named", err)
 	}
@@ -126,7 +126,7 @@ func TestNestedGroupsInvalid(t *testing.T) {
 // policy's, follows each call, survives a new policy, and refuses cycles,
 // alone or together with the policy's nesting.
 func TestSetGroups(t *testing.T) {
-	e, err := settings.New(settings.Policy{
+	e, err := settings.New(settings.Config{
 		Groups: map[string][]string{"staff": {"analysts"}},
 		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.PresetVerbose}},
 	}, settings.Options{})
@@ -146,7 +146,7 @@ func TestSetGroups(t *testing.T) {
 	}
 
 	// A new policy keeps the nesting set from Go.
-	if err := e.Set(settings.Policy{
+	if err := e.Set(settings.Config{
 		Groups: map[string][]string{"staff": {"analysts"}},
 		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.PresetVerbose, Comment: "v2"}},
 	}); err != nil {
@@ -166,7 +166,7 @@ func TestSetGroups(t *testing.T) {
 			t.Errorf("SetGroups(%v) = %v, want a cycle refused", g, err)
 		}
 	}
-	err = e.Set(settings.Policy{Groups: map[string][]string{"interns": {"staff"}, "staff": {"analysts"}}})
+	err = e.Set(settings.Config{Groups: map[string][]string{"interns": {"staff"}, "staff": {"analysts"}}})
 	if err == nil || !strings.Contains(err.Error(), `cycle: "analysts" -> "interns" -> "staff" -> "analysts"`) || !strings.Contains(err.Error(), "SetGroups") {
 		t.Errorf("Set closing a cycle through the SetGroups nesting = %v", err)
 	}
@@ -192,7 +192,7 @@ func TestLongGroupChain(t *testing.T) {
 	for i := range n - 1 {
 		groups[name(i)] = []string{name(i + 1)}
 	}
-	p := settings.Policy{Groups: groups, Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: name(0), Preset: settings.PresetVerbose}}}
+	p := settings.Config{Groups: groups, Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: name(0), Preset: settings.PresetVerbose}}}
 	e, err := settings.New(p, settings.Options{})
 	if err != nil {
 		t.Fatal(err)

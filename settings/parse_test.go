@@ -32,7 +32,7 @@ func TestParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := settings.Policy{
+	want := settings.Config{
 		Version: 7,
 		Levels: settings.Levels{
 			Store:  audit.Levels(),
@@ -57,7 +57,7 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func roundTrip(t testing.TB, p settings.Policy) settings.Policy {
+func roundTrip(t testing.TB, p settings.Config) settings.Config {
 	t.Helper()
 	data, err := json.Marshal(p)
 	if err != nil {
@@ -158,7 +158,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestValidateGoValue(t *testing.T) {
-	p := settings.Policy{
+	p := settings.Config{
 		Levels: settings.Levels{Store: []audit.Level{audit.LevelAudit, 9}},
 		Rules: []settings.Rule{
 			{Scope: settings.ScopeUser, ID: "a", Preset: settings.PresetOff, AddLevels: []audit.Level{0}},

@@ -13,11 +13,11 @@ import (
 	"github.com/auditkit/audit/datagrok"
 )
 
-// Policy says which events are logged for whom, and where they go. It is
+// Config says which events are logged for whom, and where they go. It is
 // plain data: build it in code, or read it from JSON with [Parse] or
-// [Load]. The zero Policy logs the [PresetStandard] preset for everyone, stored,
+// [Load]. The zero Config logs the [PresetStandard] preset for everyone, stored,
 // exported, and printed at warning and error.
-type Policy struct {
+type Config struct {
 	// Version identifies the policy among its earlier versions; the
 	// Postgres source sets it. Zero means unversioned.
 	Version int64 `json:"version,omitempty"`
@@ -46,7 +46,7 @@ type Policy struct {
 	Redact RedactRules `json:"redact,omitzero"`
 }
 
-// RedactRules are the redaction rules of a [Policy], applied through
+// RedactRules are the redaction rules of a [Config], applied through
 // [Engine.Redact] and Logger.SetRedact. They add to
 // [audit.DefaultRedactKeys]: settings can only widen what is redacted,
 // never expose what the defaults hide. The HMAC key is not a setting; it
@@ -60,13 +60,13 @@ type RedactRules struct {
 	Patterns []string `json:"patterns,omitempty"`
 }
 
-// RetentionPeriod is one entry of [Policy.Retention].
+// RetentionPeriod is one entry of [Config.Retention].
 type RetentionPeriod struct {
 	// Days is how many days rows are kept; 0 means the default.
 	Days int `json:"days"`
 }
 
-// Levels are the level lists of a [Policy]. An event that the rules log
+// Levels are the level lists of a [Config]. An event that the rules log
 // goes to the store when its level is in Store, to the sinks when it is in
 // Export, and to the Logger's Printer (the service's own log) when it is in
 // Print. A nil list means its default; an empty, non-nil list means no
@@ -170,7 +170,7 @@ func NoisyTypes() []string {
 
 // Validate reports every field of p that cannot be used, as [FieldError]s
 // joined with [errors.Join]; nil when p is valid.
-func (p *Policy) Validate() error {
+func (p *Config) Validate() error {
 	var errs []error
 	add := func(e *FieldError) { errs = append(errs, e) }
 	if p.Version < 0 {
@@ -270,7 +270,7 @@ func (r *Rule) validate(at string) []*FieldError {
 }
 
 // clone returns a copy of p that shares no memory with it.
-func (p Policy) clone() Policy {
+func (p Config) clone() Config {
 	p.Levels.Store = slices.Clone(p.Levels.Store)
 	p.Levels.Export = slices.Clone(p.Levels.Export)
 	p.Levels.Print = slices.Clone(p.Levels.Print)

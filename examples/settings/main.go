@@ -48,7 +48,7 @@ func run(ctx context.Context, path string) error {
 	if err := writeFile(path, policyJSON); err != nil {
 		return err
 	}
-	engine, err := settings.New(settings.Policy{}, settings.Options{})
+	engine, err := settings.New(settings.Config{}, settings.Options{})
 	if err != nil {
 		return err
 	}
