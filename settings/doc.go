@@ -96,11 +96,12 @@
 //
 // # Expiry
 //
-// A rule with Expires applies while the engine's [Clock] is before that
+// A rule with Expires applies while the engine's clock (Options.Now) is before that
 // instant. The engine keeps a timer for the earliest expiry among the
 // active rules; when it fires the policy is recompiled without the expired
 // rules, and every binding follows on its next event. No restart and no
-// new Set is needed. Tests inject a [Clock] to move time by hand.
+// new Set is needed. Tests inject Options.Now and Options.AfterFunc to move
+// time by hand.
 //
 // # Level lists
 //

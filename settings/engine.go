@@ -11,33 +11,15 @@ import (
 	"github.com/auditkit/audit"
 )
 
-// Clock tells an [Engine] the time, by which rules expire. Tests inject one
-// to move time by hand.
-type Clock interface {
-	// Now returns the current time.
-	Now() time.Time
-	// AfterFunc calls f in its own goroutine once d has elapsed, unless the
-	// returned Timer is stopped first.
-	AfterFunc(d time.Duration, f func()) Timer
-}
-
-// Timer is a pending call made by [Clock.AfterFunc].
-type Timer interface {
-	// Stop prevents the call if it has not started; it reports whether it
-	// did.
-	Stop() bool
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                            { return time.Now() }
-func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
-
 // Options configure an [Engine]. The zero value means the defaults.
 type Options struct {
-	// Clock tells the time, by which rules expire. Default: the system
-	// clock (time.Now and time.AfterFunc).
-	Clock Clock
+	// Now returns the current time, by which rules expire. Default
+	// time.Now. Tests inject a clock, with AfterFunc, to move time by hand.
+	Now func() time.Time
+	// AfterFunc calls f in its own goroutine once d has elapsed on the
+	// clock of Now, unless stop is called first; stop reports whether it
+	// prevented the call. Default: time.AfterFunc and its Timer's Stop.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 	// OnChange, when set, is called after the policy in force changes
 	// (New, Set, SetGroups, a rule's expiry), in the goroutine that made
 	// the change, outside the engine's lock. Calls do not overlap, and one
@@ -50,8 +32,11 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Clock == nil {
-		o.Clock = systemClock{}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.AfterFunc == nil {
+		o.AfterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}
 	return o
 }
@@ -69,8 +54,8 @@ type Engine struct {
 	opts  Options
 	state atomic.Pointer[state]
 
-	mu     sync.Mutex // serializes changes
-	timer  Timer      // fires when the earliest active rule expires; nil if none
+	mu     sync.Mutex  // serializes changes
+	stop   func() bool // stops the timer that fires when the earliest active rule expires; nil if none
 	closed bool
 	groups map[string][]string // the nesting set with SetGroups
 
@@ -145,7 +130,7 @@ func (e *Engine) SetGroups(groups map[string][]string) error {
 // install compiles p now, publishes it, and schedules the next expiry.
 // e.mu is held.
 func (e *Engine) install(p *Config) {
-	st := compile(p, e.opts.Clock.Now())
+	st := compile(p, e.opts.Now())
 	if e.groups != nil {
 		st.setParents(parentsOf(mergeGroups(p.Groups, e.groups)))
 	}
@@ -175,12 +160,12 @@ func (e *Engine) notify() {
 // schedule arranges for expire(st) to run after d, replacing any pending
 // timer; nothing when st has no rule that expires. e.mu is held.
 func (e *Engine) schedule(st *state, d time.Duration) {
-	if e.timer != nil {
-		e.timer.Stop()
-		e.timer = nil
+	if e.stop != nil {
+		e.stop()
+		e.stop = nil
 	}
 	if !st.next.IsZero() {
-		e.timer = e.opts.Clock.AfterFunc(d, func() { e.expire(st) })
+		e.stop = e.opts.AfterFunc(d, func() { e.expire(st) })
 	}
 }
 
@@ -194,7 +179,7 @@ func (e *Engine) expire(st *state) {
 	if e.closed || e.state.Load() != st {
 		return
 	}
-	if now := e.opts.Clock.Now(); now.Before(st.next) {
+	if now := e.opts.Now(); now.Before(st.next) {
 		e.schedule(st, st.next.Sub(now)) // fired early (the wall clock moved)
 		return
 	}
@@ -211,9 +196,9 @@ func (e *Engine) Close(context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.closed = true
-	if e.timer != nil {
-		e.timer.Stop()
-		e.timer = nil
+	if e.stop != nil {
+		e.stop()
+		e.stop = nil
 	}
 	return nil
 }

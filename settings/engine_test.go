@@ -24,9 +24,9 @@ const (
 	ex   = audit.RouteExport
 )
 
-func newEngine(t *testing.T, p settings.Config, clock settings.Clock) *settings.Engine {
+func newEngine(t *testing.T, p settings.Config, clock *fakeClock) *settings.Engine {
 	t.Helper()
-	e, err := settings.New(p, settings.Options{Clock: clock})
+	e, err := settings.New(p, clock.options())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestBindCopiesGroups(t *testing.T) {
 func TestClose(t *testing.T) {
 	clock := newFakeClock()
 	p := settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.PresetVerbose, Expires: t0.Add(time.Hour)}}}
-	e, err := settings.New(p, settings.Options{Clock: clock})
+	e, err := settings.New(p, clock.options())
 	if err != nil {
 		t.Fatal(err)
 	}
