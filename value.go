@@ -115,7 +115,7 @@ func TimeValue(t time.Time) Value {
 // formatTime returns t in UTC as RFC 3339 with nanoseconds. A year outside
 // 0-9999, which RFC 3339 cannot write, is written as ISO 8601's expanded
 // year: a sign and at least six digits (+010000-01-01T00:00:00Z), which
-// [parseValue] reads back.
+// the stores read back.
 func formatTime(t time.Time) string {
 	t = t.UTC()
 	y := t.Year()
