@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
 	"github.com/auditkit/audit"
@@ -389,7 +391,8 @@ func TestLocal(t *testing.T) {
 // TestCluster runs the flow on a three-node cluster with an R3 stream:
 // the stream's leader is killed with SIGKILL and restarted while the
 // loggers publish, and a collector in a child process is killed with
-// SIGKILL mid-run and restarted. Every event must end in Postgres once.
+// SIGKILL in the middle of a Write and restarted. Every event must end in
+// Postgres once, and the collectors' stats must agree.
 func TestCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a cluster and child processes")
@@ -413,7 +416,9 @@ func TestCluster(t *testing.T) {
 	start := time.Now()
 	cl := natstest.StartCluster(t, 3)
 	fl := newFlow(t, cl.URL(), 3, 1, nil)
-	fl.produce(events, 0)
+	// Over about 10 s, so that both kills happen while events arrive and
+	// each collector has work.
+	fl.produce(events, events/10)
 	child := startChild(t, exe, strings.Join([]string{cl.URL(), fl.dsn, fl.schema}, "|"))
 
 	// Kill the stream's leader a quarter into the run, restart it.
@@ -437,7 +442,13 @@ func TestCluster(t *testing.T) {
 	victim.Start()
 
 	// Kill the child collector in the middle of its work, restart it.
-	waitFor(t, "the child collector to write", func() bool { return child.last().Written >= int64(events/8) && child.writing() })
+	// Kill the child in a Write after its first commit.
+	if !poll(func() bool { return child.last().Written > 0 && child.writing() }) {
+		n, _ := fl.count(t)
+		logState(t, cl.URL())
+		t.Fatalf("timed out waiting for the child collector to write: Postgres holds %d events; the collector wrote %d, the child %+v; the child's errors:\n%s",
+			n, fl.written(), child.last(), tail(child.errors()))
+	}
 	killed := child.kill(t)
 	t.Logf("killed the child collector after it wrote %d events (fetched %d)", killed.Written, killed.Fetched)
 	child = startChild(t, exe, strings.Join([]string{cl.URL(), fl.dsn, fl.schema}, "|"))
@@ -452,6 +463,13 @@ func TestCluster(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
+	if !poll(cond) {
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// poll reports whether cond held within 60 s.
+func poll(cond func() bool) bool {
 	timeout := time.After(60 * time.Second)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -459,26 +477,31 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		select {
 		case <-tick.C:
 		case <-timeout:
-			t.Fatalf("timed out waiting for %s", what)
+			return false
 		}
 	}
+	return true
 }
 
 func streamLeader(t *testing.T, url string) string {
 	t.Helper()
+	info, err := streamInfo(t, url)
+	if err != nil || info.Cluster == nil {
+		t.Fatalf("stream info: %v", err)
+	}
+	return info.Cluster.Leader
+}
+
+func streamInfo(t *testing.T, url string) (*jetstream.StreamInfo, error) {
 	js := natstest.JetStream(t, url)
 	defer js.Conn().Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	st, err := js.Stream(ctx, auditjs.DefaultStream)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	info, err := st.Info(ctx)
-	if err != nil || info.Cluster == nil {
-		t.Fatalf("stream info: %v", err)
-	}
-	return info.Cluster.Leader
+	return st.Info(ctx)
 }
 
 // childCollector is a collector in a child process.
@@ -497,7 +520,7 @@ func startChild(t *testing.T, exe, setting string) *childCollector {
 	t.Helper()
 	c := &childCollector{cmd: exec.Command(exe, "-test.run=^TestCollectorChild$", "-test.count=1"), done: make(chan struct{})}
 	c.cmd.Env = append(os.Environ(), childEnv+"="+setting)
-	c.cmd.Stderr = &c.stderr
+	c.cmd.Stderr = lockedWriter{&c.mu, &c.stderr}
 	stdout, err := c.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -535,6 +558,13 @@ func (c *childCollector) last() auditjs.CollectorStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stats
+}
+
+// errors returns what the child wrote to stderr so far.
+func (c *childCollector) errors() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stderr.String()
 }
 
 // writing reports whether the child is in a Write.
@@ -582,17 +612,13 @@ func logState(t *testing.T, url string) {
 	if url == "" {
 		return
 	}
+	info, err := streamInfo(t, url)
+	b, _ := json.Marshal(info)
+	t.Logf("stream: %s %v", b, err)
 	js := natstest.JetStream(t, url)
 	defer js.Conn().Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, err := js.Stream(ctx, auditjs.DefaultStream)
-	if err != nil {
-		t.Logf("stream: %v", err)
-		return
-	}
-	b, _ := json.Marshal(st.CachedInfo())
-	t.Logf("stream: %s", b)
 	c, err := js.Consumer(ctx, auditjs.DefaultStream, auditjs.DefaultConsumer)
 	if err != nil {
 		t.Logf("consumer: %v", err)
@@ -600,4 +626,16 @@ func logState(t *testing.T, url string) {
 	}
 	b, _ = json.Marshal(c.CachedInfo())
 	t.Logf("consumer: %s", b)
+}
+
+// lockedWriter writes to w under mu.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
