@@ -1,7 +1,9 @@
 package jetstream_test
 
 import (
+	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +33,48 @@ func BenchmarkEndToEnd(b *testing.B) {
 			fl.stop(b)
 		})
 	}
+}
+
+// BenchmarkStages measures the two halves of the JetStream path one after
+// the other: 4 loggers publish b.N events to the stream with no collector
+// running (publish/s, until every event is acknowledged), then one
+// collector writes them all to Postgres (drain/s) in batches of
+// events/write on average. Compare with BenchmarkEndToEnd/direct in the same
+// run. Run it with -benchtime=100000x.
+func BenchmarkStages(b *testing.B) {
+	url := natstest.Start(b).URL()
+	fl := newFlow(b, url, 1, 0, nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	fl.produce(b.N, 0)
+	fl.closeLoggers(b)
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "publish/s")
+	store := &writeCounter{Store: fl.store}
+	c := newCollector(b, url, store, 0, fl.errs.Add)
+	fl.collectors = append(fl.collectors, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancelFlow := fl.cancel
+	fl.cancel = func() { cancel(); cancelFlow() }
+	fl.wg.Add(1)
+	start = time.Now()
+	go func() { defer fl.wg.Done(); c.Run(ctx) }()
+	fl.waitWritten(b)
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "drain/s")
+	b.ReportMetric(float64(b.N)/float64(store.writes.Load()), "events/write")
+	b.StopTimer()
+	fl.stop(b)
+}
+
+// writeCounter counts the Writes of a store.
+type writeCounter struct {
+	audit.Store
+	writes atomic.Int64
+}
+
+func (s *writeCounter) Write(ctx context.Context, events []audit.Event) error {
+	s.writes.Add(1)
+	return s.Store.Write(ctx, events)
 }
 
 // BenchmarkLatency logs b.N events at 10,000 and at 2,000 a second and

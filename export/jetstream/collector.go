@@ -44,7 +44,9 @@ type CollectorOptions struct {
 	// busy. Default 4.
 	Writers int
 	// FetchWait is how long the collector waits for a first message
-	// before it asks the server for the consumer's lag. Default 1s.
+	// before it asks the server for the consumer's lag. Default 1s; the
+	// collector waits at least 3s (three of the server's heartbeats), so
+	// that a pull request lost with a node (see [Collector]) is noticed.
 	FetchWait time.Duration
 	// BatchWait is how long a batch waits for one more message before it
 	// is written: a batch holds what arrives without a pause, up to
@@ -113,6 +115,13 @@ type CollectorStats struct {
 // its event returned nil. A collector that dies mid-batch loses nothing (the
 // unacknowledged messages are delivered again after AckWait) and duplicates
 // nothing (Write is idempotent on the event ID).
+//
+// In a cluster, the consumer's leader holds the collector's pull requests.
+// When it dies, or a request reaches the cluster while it elects a new one,
+// the request is lost without a reply: the collector then misses two of
+// the heartbeats the server sends every second for a waiting request, and
+// sends a new request, which resumes the delivery within seconds of the new
+// leader's election.
 type Collector struct {
 	opts  CollectorOptions
 	nc    *nats.Conn
@@ -236,11 +245,8 @@ func (c *Collector) Run(ctx context.Context) error {
 		// The iterator keeps up to a batch pulled ahead, so a batch is at
 		// hand as soon as a writer is free, and none waits long enough in
 		// the buffer for its AckWait to run out.
-		// Short pull requests with frequent heartbeats: a pull lost to a
-		// change of the consumer's leader (a node dying) is noticed after two
-		// missed heartbeats and sent again, instead of after the default 30 s.
 		it, err := c.cons.Messages(jetstream.PullMaxMessages(c.opts.FetchSize),
-			jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+			jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat))
 		if err != nil {
 			c.opts.OnError(fmt.Errorf("jetstream: pull from consumer %s: %w", c.opts.Consumer, err))
 			sleep(ctx, backoff.next())
@@ -291,16 +297,33 @@ func (c *Collector) work(ctx context.Context, it jetstream.MessagesContext) {
 	}
 }
 
+// Pull requests expire after pullExpiry, and the server sends a heartbeat
+// every pullHeartbeat while one waits. The iterator notices missed
+// heartbeats only while a Next call lasts more than two of them: Next
+// returns [jetstream.ErrNoHeartbeat], and the following Next sends a new
+// request. Without it a request lost with a dying consumer leader, or sent
+// while the cluster had none, would leave the iterator waiting forever for
+// the messages it believes requested (the server holding no request).
+const (
+	pullExpiry    = 5 * time.Second
+	pullHeartbeat = time.Second
+	minFetchWait  = 3 * pullHeartbeat
+)
+
 // step takes one batch from it and handles it: the first message waits up
-// to FetchWait, the next ones up to BatchWait each, up to FetchSize. It
-// returns the number of messages.
+// to FetchWait (at least minFetchWait), the next ones up to BatchWait each,
+// up to FetchSize. It returns the number of messages.
 func (c *Collector) step(ctx context.Context, it jetstream.MessagesContext) (int, error) {
-	wctx, cancel := context.WithTimeout(ctx, c.opts.FetchWait)
+	wctx, cancel := context.WithTimeout(ctx, max(c.opts.FetchWait, minFetchWait))
 	first, err := it.Next(jetstream.NextContext(wctx))
 	cancel()
 	switch {
 	case err == nil:
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, nats.ErrTimeout):
+		return 0, nil
+	case errors.Is(err, jetstream.ErrNoHeartbeat):
+		// The next Next sends a new pull request.
+		c.opts.OnError(fmt.Errorf("jetstream: pull from consumer %s: %w; pulling again", c.opts.Consumer, err))
 		return 0, nil
 	default:
 		return 0, fmt.Errorf("jetstream: pull: %w", err)

@@ -43,6 +43,14 @@
 // Logger call to a row, as long as the stream keeps it (its MaxAge and
 // MaxBytes limits) until a collector writes it.
 //
+// When a node of the cluster dies, the stream and the consumer elect new
+// leaders among the others. Publishes the dead leader did not acknowledge
+// time out (Options.AckTimeout) and are sent again, one event first until
+// the new leader answers; a collector whose pull request died with the
+// consumer's leader misses the server's heartbeats for two seconds and pulls
+// again. Both resume within seconds of the election, and nothing is lost or
+// stored twice.
+//
 // Command auditctl runs a collector: auditctl collect --from nats://...
 // --stream AUDIT --to postgres://...
 //

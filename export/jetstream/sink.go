@@ -197,48 +197,37 @@ func (s *Sink) Send(ctx context.Context, events []audit.Event) error {
 		}
 		todo = append(todo, pending{id: e.ID, subj: subj, data: data})
 	}
-	var refused []uuid.UUID
-	var refusedErr, lastErr error
+	r := &sendRound{s: s}
 	backoff := newBackoff()
 	for attempt := 0; len(todo) > 0; attempt++ {
 		if attempt > 0 {
-			s.retried.Add(int64(len(todo)))
 			if err := sleep(ctx, backoff.next()); err != nil {
-				return s.unavailable(ctx, len(todo), lastErr)
+				return s.unavailable(ctx, len(todo), r.lastErr)
 			}
-		}
-		// Publish all, then wait for the acknowledgements in order.
-		for i := range todo {
-			p := &todo[i]
-			p.fut, p.err = s.publish(ctx, p)
-			if ctx.Err() != nil {
-				return s.unavailable(ctx, len(todo), p.err)
-			}
-		}
-		var again []pending
-		for i := range todo {
-			p := &todo[i]
-			err := p.err
-			if err == nil {
-				select {
-				case <-p.fut.Ok():
-					s.published.Add(1)
-					continue
-				case err = <-p.fut.Err():
-				case <-ctx.Done():
-					return s.unavailable(ctx, len(todo)-i, lastErr)
+			// Send one event alone first: a stream that did not answer
+			// (electing its leader, or too busy to acknowledge within
+			// AckTimeout) is sent the rest again only once it answers,
+			// instead of every Send resending its whole batch each
+			// AckTimeout, which adds to its load.
+			if len(todo) > 1 {
+				s.retried.Add(1)
+				again, err := r.send(ctx, todo[:1], len(todo)-1)
+				if err != nil {
+					return err
 				}
+				if len(again) > 0 {
+					continue
+				}
+				todo = todo[1:]
 			}
-			if refusedForGood(err) {
-				refused = append(refused, p.id)
-				refusedErr = err
-				continue
-			}
-			lastErr = err
-			again = append(again, *p)
+			s.retried.Add(int64(len(todo)))
 		}
-		todo = again
+		var err error
+		if todo, err = r.send(ctx, todo, 0); err != nil {
+			return err
+		}
 	}
+	refused, refusedErr := r.refused, r.refusedErr
 	if len(refused) > 0 {
 		s.lost.Add(int64(len(refused)))
 		ee := &EventsError{IDs: refused, Err: refusedErr}
@@ -246,6 +235,51 @@ func (s *Sink) Send(ctx context.Context, events []audit.Event) error {
 		return &audit.PartialError{Lost: len(refused), Err: ee}
 	}
 	return nil
+}
+
+// sendRound publishes events for a Send and collects the outcome.
+type sendRound struct {
+	s          *Sink
+	refused    []uuid.UUID // for good
+	refusedErr error
+	lastErr    error // of a publish to send again
+}
+
+// send publishes todo and waits for the acknowledgements in order. It
+// returns the events to send again, or an error when ctx ended, counting
+// the events not acknowledged and more.
+func (r *sendRound) send(ctx context.Context, todo []pending, more int) ([]pending, error) {
+	s := r.s
+	for i := range todo {
+		p := &todo[i]
+		p.fut, p.err = s.publish(ctx, p)
+		if ctx.Err() != nil {
+			return nil, s.unavailable(ctx, len(todo)+more, p.err)
+		}
+	}
+	var again []pending
+	for i := range todo {
+		p := &todo[i]
+		err := p.err
+		if err == nil {
+			select {
+			case <-p.fut.Ok():
+				s.published.Add(1)
+				continue
+			case err = <-p.fut.Err():
+			case <-ctx.Done():
+				return nil, s.unavailable(ctx, len(todo)-i+more, r.lastErr)
+			}
+		}
+		if refusedForGood(err) {
+			r.refused = append(r.refused, p.id)
+			r.refusedErr = err
+			continue
+		}
+		r.lastErr = err
+		again = append(again, *p)
+	}
+	return again, nil
 }
 
 // publish sends p once, waiting for room among the pending

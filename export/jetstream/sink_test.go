@@ -56,6 +56,38 @@ func TestResendOnce(t *testing.T) {
 	}
 }
 
+// TestResendProbes stalls the server while a batch waits for its
+// acknowledgements: the sink sends one event alone each AckTimeout until
+// the server answers, then the rest, rather than the whole batch each
+// time, which would add to the load of a busy stream.
+func TestResendProbes(t *testing.T) {
+	srv := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := auditjs.New(ctx, auditjs.Options{URL: srv.URL(), Stream: auditjs.Stream{Create: true}, AckTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	batch := sinktest.Events(100)
+	srv.Pause()
+	done := make(chan error, 1)
+	go func() { done <- s.Send(ctx, batch) }()
+	time.Sleep(1500 * time.Millisecond) // about 6 AckTimeouts
+	srv.Resume()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := streamIDs(t, srv.URL(), auditjs.DefaultStream); len(got) != len(batch) {
+		t.Errorf("the stream holds %d messages, want %d", len(got), len(batch))
+	}
+	st := s.Stats()
+	t.Logf("Stats = %+v", st)
+	if st.Published != int64(len(batch)) || st.Retried < 1 || st.Retried >= 2*int64(len(batch)) {
+		t.Errorf("Stats = %+v: want %d published, and fewer than %d resent", st, len(batch), 2*len(batch))
+	}
+}
+
 func TestStreamChecked(t *testing.T) {
 	srv := natstest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

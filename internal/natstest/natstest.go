@@ -166,6 +166,9 @@ func (s *Server) Kill() {
 // answers. Kill (or the test's end) ends it.
 func (s *Server) Pause() { s.cmd.Process.Signal(syscall.SIGSTOP) }
 
+// Resume continues a paused server with SIGCONT.
+func (s *Server) Resume() { s.cmd.Process.Signal(syscall.SIGCONT) }
+
 // Stop kills the server if it runs.
 func (s *Server) Stop() { s.Kill() }
 
