@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -17,8 +18,12 @@ import (
 // wholly seen or not at all.
 type ChainReader struct {
 	tx     *sqlx.Tx
+	db     *sqlx.DB
 	d      Dialect
 	cursor int
+	// snapshot is the id of the snapshot that streams import on
+	// connections of their own; "" when they use cursors on tx.
+	snapshot string
 }
 
 // OpenChainReader begins the snapshot. Close ends it.
@@ -31,7 +36,32 @@ func OpenChainReader(ctx context.Context, db DB) (*ChainReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ChainReader{tx: tx, d: db.Dialect}, nil
+	r := &ChainReader{tx: tx, db: db.DB, d: db.Dialect}
+	if !db.Cursors() || !(db.Stats().MaxOpenConnections == 0 || db.Stats().MaxOpenConnections >= 3) {
+		return r, nil
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT pg_export_snapshot()").Scan(&r.snapshot); err == nil && snapshotID(r.snapshot) {
+		return r, nil
+	}
+	// Not exported (a standby may refuse): the streams use cursors, in a
+	// transaction of their own, as the failed query ended this one.
+	tx.Rollback()
+	if r.tx, err = db.BeginTxx(ctx, opts); err != nil {
+		return nil, err
+	}
+	r.snapshot = ""
+	return r, nil
+}
+
+// snapshotID reports whether id has the form of a snapshot id (hex digits
+// and dashes), which SET TRANSACTION SNAPSHOT takes quoted.
+func snapshotID(id string) bool {
+	for _, c := range id {
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'F' || 'a' <= c && c <= 'f' || c == '-') {
+			return false
+		}
+	}
+	return id != ""
 }
 
 // Close ends the snapshot.
@@ -95,27 +125,57 @@ func (r *ChainReader) records(ctx context.Context, where string, args []any, fn 
 }
 
 // Stream is a cursor over the rows of a query in the reader's snapshot.
-// On Postgres it fetches pages of a server-side cursor, so that two
-// streams advance together on the one connection; elsewhere it steps the
-// query's rows. A row's bytes live in the stream's arena: they are valid
-// until the next page is read (Postgres) or the next row (elsewhere).
+// On Postgres, when the pool allows two more connections, each stream
+// reads on a connection of its own that imports the reader's snapshot
+// (pg_export_snapshot), decoding pages of rows in a goroutine ahead of
+// the caller, in binary format on a pgx pool; else it fetches pages of a
+// server-side cursor, so that two streams advance together on the one
+// connection; elsewhere it steps the query's rows. A row's bytes are
+// valid until the next call of Next.
 type Stream[T any] struct {
 	r     *ChainReader
 	name  string
 	rows  *sql.Rows
-	scan  func(rows *sql.Rows, arena []byte) (T, []byte, error)
+	sc    scanner[T]
 	buf   []T
 	arena []byte
 	i     int
 	done  bool
 	fetch string
+
+	// On a connection of its own: pages come from the goroutine on pages,
+	// and go back to it on free once read.
+	pages  chan *page[T]
+	free   chan *page[T]
+	cur    *page[T]
+	cancel context.CancelFunc
+	ended  chan struct{}
+}
+
+// scanner decodes the rows of one query: from database/sql rows (text on
+// lib/pq), or from the raw binary columns of a pgx row.
+type scanner[T any] interface {
+	scan(rows *sql.Rows, arena []byte) (T, []byte, error)
+	binary(cols [][]byte, arena []byte) (T, []byte, error)
+}
+
+// page is a run of decoded rows and the bytes they point into.
+type page[T any] struct {
+	rows  []T
+	arena []byte
+	err   error
 }
 
 const streamPage = 5000
 
-func openStream[T any](ctx context.Context, r *ChainReader, query string, args []any, scan func(*sql.Rows, []byte) (T, []byte, error)) (*Stream[T], error) {
-	s := &Stream[T]{r: r, scan: scan}
+func openStream[T any](ctx context.Context, r *ChainReader, query string, args []any, sc scanner[T]) (*Stream[T], error) {
+	s := &Stream[T]{r: r, sc: sc}
 	query = Rebind(r.d, query)
+	if r.snapshot != "" {
+		if ok, err := s.start(ctx, query, args); ok || err != nil {
+			return s, err
+		}
+	}
 	if !r.d.Cursors() {
 		rows, err := r.tx.QueryContext(ctx, query, args...)
 		if err != nil {
@@ -133,13 +193,138 @@ func openStream[T any](ctx context.Context, r *ChainReader, query string, args [
 	return s, nil
 }
 
+// start takes a connection, begins a transaction on the reader's
+// snapshot and runs query in a goroutine that sends pages of decoded rows
+// until the end, an error or Close. It reports false, for the stream to
+// use a cursor instead, when the pool gives no connection within
+// [streamConnWait] (it may hold no more than the reader's).
+func (s *Stream[T]) start(ctx context.Context, query string, args []any) (bool, error) {
+	wait, cancel := context.WithTimeout(ctx, streamConnWait)
+	conn, err := s.r.db.Conn(wait)
+	cancel()
+	if err != nil {
+		return false, ctx.Err()
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.pages, s.free, s.ended = make(chan *page[T], 1), make(chan *page[T], 3), make(chan struct{})
+	for range 3 {
+		s.free <- &page[T]{rows: make([]T, 0, streamPage)}
+	}
+	go func() {
+		defer close(s.ended)
+		defer conn.Close()
+		err := s.produce(ctx, conn, query, args)
+		if err == nil || ctx.Err() == nil {
+			select {
+			case s.pages <- &page[T]{err: err}: // nil: the end
+			case <-ctx.Done():
+			}
+		}
+	}()
+	return true, nil
+}
+
+// streamConnWait bounds the wait for a stream's own connection.
+const streamConnWait = 500 * time.Millisecond
+
+// produce runs query on conn in the snapshot and sends its rows.
+func (s *Stream[T]) produce(ctx context.Context, conn *sql.Conn, query string, args []any) error {
+	setup := []string{"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "SET TRANSACTION SNAPSHOT '" + s.r.snapshot + "'"}
+	var p *page[T]
+	emit := func(v T, arena []byte, err error) error {
+		p.arena = arena
+		if err != nil {
+			return err
+		}
+		p.rows = append(p.rows, v)
+		if len(p.rows) < streamPage {
+			return nil
+		}
+		select {
+		case s.pages <- p:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return s.next(ctx, &p)
+	}
+	if err := s.next(ctx, &p); err != nil {
+		return err
+	}
+	binary := false
+	if BinaryRows != nil {
+		err := conn.Raw(func(dc any) error {
+			var err error
+			binary, err = BinaryRows(ctx, dc, setup, query, args, func(cols [][]byte) error {
+				return emit(s.sc.binary(cols, p.arena))
+			})
+			return err
+		})
+		if binary || err != nil {
+			return s.flush(ctx, p, err)
+		}
+	}
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, setup[1]); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := emit(s.sc.scan(rows, p.arena)); err != nil {
+			return err
+		}
+	}
+	return s.flush(ctx, p, rows.Err())
+}
+
+// next takes a free page into *p.
+func (s *Stream[T]) next(ctx context.Context, p **page[T]) error {
+	select {
+	case *p = <-s.free:
+		(*p).rows, (*p).arena = (*p).rows[:0], (*p).arena[:0]
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flush sends the last page, when it has rows and err is nil.
+func (s *Stream[T]) flush(ctx context.Context, p *page[T], err error) error {
+	if err != nil || len(p.rows) == 0 {
+		return err
+	}
+	select {
+	case s.pages <- p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// BinaryRows, set by the Postgres driver package, runs the setup
+// statements and then query on dc, a connection of the pool as
+// [sql.Conn.Raw] gives it, and calls fn with the columns of each row in
+// binary format (nil for NULL), when dc is a pgx connection; ok is false,
+// with nothing run, when it is not.
+var BinaryRows func(ctx context.Context, dc any, setup []string, query string, args []any, fn func(cols [][]byte) error) (ok bool, err error)
+
 // Next returns the next row; ok is false at the end.
 func (s *Stream[T]) Next(ctx context.Context) (v T, ok bool, err error) {
+	if s.pages != nil {
+		return s.nextPage(ctx)
+	}
 	if s.name == "" {
 		if !s.rows.Next() {
 			return v, false, s.rows.Err()
 		}
-		v, s.arena, err = s.scan(s.rows, s.arena[:0])
+		v, s.arena, err = s.sc.scan(s.rows, s.arena[:0])
 		return v, err == nil, err
 	}
 	if s.i == len(s.buf) {
@@ -151,6 +336,31 @@ func (s *Stream[T]) Next(ctx context.Context) (v T, ok bool, err error) {
 		}
 	}
 	v = s.buf[s.i]
+	s.i++
+	return v, true, nil
+}
+
+func (s *Stream[T]) nextPage(ctx context.Context) (v T, ok bool, err error) {
+	for s.cur == nil || s.i == len(s.cur.rows) {
+		if s.done {
+			return v, false, nil
+		}
+		if s.cur != nil {
+			s.free <- s.cur // the caller is done with its rows
+			s.cur = nil
+		}
+		select {
+		case p := <-s.pages:
+			if p.rows == nil {
+				s.done = true
+				return v, false, p.err
+			}
+			s.cur, s.i = p, 0
+		case <-ctx.Done():
+			return v, false, ctx.Err()
+		}
+	}
+	v = s.cur.rows[s.i]
 	s.i++
 	return v, true, nil
 }
@@ -169,7 +379,7 @@ func (s *Stream[T]) page(ctx context.Context) error {
 	}
 	for rows.Next() {
 		var v T
-		v, s.arena, err = s.scan(rows, s.arena)
+		v, s.arena, err = s.sc.scan(rows, s.arena)
 		if err != nil {
 			return err
 		}
@@ -179,10 +389,14 @@ func (s *Stream[T]) page(ctx context.Context) error {
 	return rows.Err()
 }
 
-// Close closes the stream.
+// Close closes the stream, ending its goroutine, if any.
 func (s *Stream[T]) Close() {
 	if s.rows != nil {
 		s.rows.Close()
+	}
+	if s.cancel != nil {
+		s.cancel()
+		<-s.ended
 	}
 }
 
@@ -291,8 +505,7 @@ func (r *ChainReader) where(f EventFilter, idCol, digestCol, timeCol string) (st
 func (r *ChainReader) Events(ctx context.Context, f EventFilter) (*Stream[ChainEvent], error) {
 	w, args := r.where(f, "id", "digest_id", "event_time")
 	q := "SELECT " + chainEventColumns + " FROM " + r.d.Table(TableEvents) + w + " ORDER BY id"
-	var sc eventScan
-	return openStream(ctx, r, q, args, sc.scan)
+	return openStream[ChainEvent](ctx, r, q, args, &eventScan{})
 }
 
 // Values streams the param values of the events the filter picks, by
@@ -310,8 +523,7 @@ func (r *ChainReader) Values(ctx context.Context, f EventFilter) (*Stream[ChainV
 		q += " JOIN " + r.d.Table(TableEvents) + " e ON e.id = v.event_id" + w
 	}
 	q += " ORDER BY v.event_id, v.parameter_id"
-	var sc valueScan
-	return openStream(ctx, r, q, args, sc.scan)
+	return openStream[ChainValue](ctx, r, q, args, &valueScan{})
 }
 
 // eventScan holds the scan destinations of events rows, reused.
@@ -382,6 +594,106 @@ func (s *eventScan) scan(rows *sql.Rows, b []byte) (ChainEvent, []byte, error) {
 	return e, b, nil
 }
 
+// binary decodes an events row of pgx's binary format: the columns of
+// chainEventColumns in order, as scan does.
+func (s *eventScan) binary(cols [][]byte, b []byte) (ChainEvent, []byte, error) {
+	var e ChainEvent
+	if len(cols) != 19 {
+		return e, b, fmt.Errorf("events: %d columns, want 19", len(cols))
+	}
+	var err error
+	if e.Digest, err = binUUID(cols[0]); err != nil {
+		return e, b, err
+	}
+	id, err := binUUID(cols[1])
+	if err != nil || !id.Valid {
+		return e, b, fmt.Errorf("events.id %x: %v", cols[1], err)
+	}
+	t, err := binTime(cols[2])
+	if err != nil {
+		return e, b, err
+	}
+	typ, err := binUUID(cols[3])
+	if err != nil {
+		return e, b, err
+	}
+	if e.Session, err = binUUID(cols[4]); err != nil {
+		return e, b, err
+	}
+	e.ID, e.Time, e.Type = id.UUID, t, typ.UUID
+	start := len(b)
+	b = appendUUIDField(b, id)
+	b = appendField(b, t.UnixMicro())
+	b = appendUUIDField(b, typ)
+	b = appendUUIDField(b, e.Session)
+	b = appendRaw(appendTextBytes(b, cols[5]), cols[6])
+	b = appendTextBytes(b, cols[7])
+	switch {
+	case cols[8] == nil:
+		b = append(b, tagNull)
+	case len(cols[8]) != 1:
+		return e, b, fmt.Errorf("events.is_error: %d bytes", len(cols[8]))
+	default:
+		b = appendField(b, cols[8][0] != 0)
+	}
+	b = appendRaw(appendTextBytes(b, cols[9]), cols[10])
+	b = appendRaw(appendTextBytes(b, cols[11]), cols[12])
+	b = appendTextBytes(b, cols[13])
+	b = appendRaw(appendTextBytes(b, cols[14]), cols[15])
+	switch {
+	case cols[16] == nil:
+		b = append(b, tagNull)
+	case len(cols[16]) != 8:
+		return e, b, fmt.Errorf("events.duration_ns: %d bytes", len(cols[16]))
+	default:
+		b = append(append(b, tagInt), cols[16]...) // big-endian, as the encoding
+	}
+	b = appendTextBytes(b, cols[17])
+	b = appendTextBytes(b, cols[18])
+	e.Enc = b[start:len(b):len(b)]
+	e.Level = levelOf(string(cols[13]))
+	e.Synthetic = string(cols[18]) == SyntheticComment
+	return e, b, nil
+}
+
+// pgEpoch is Postgres's epoch of binary times, in Unix microseconds.
+const pgEpoch = 946_684_800_000_000
+
+// binTime decodes a binary timestamptz: microseconds since 2000.
+func binTime(b []byte) (time.Time, error) {
+	if len(b) != 8 {
+		return time.Time{}, fmt.Errorf("a time of %d bytes", len(b))
+	}
+	us := int64(binary.BigEndian.Uint64(b))
+	if us == math.MaxInt64 || us == math.MinInt64 {
+		return time.Time{}, fmt.Errorf("an infinite time")
+	}
+	return time.UnixMicro(us + pgEpoch).UTC(), nil
+}
+
+// binUUID decodes a binary uuid: 16 bytes, nil for NULL.
+func binUUID(b []byte) (uuid.NullUUID, error) {
+	switch len(b) {
+	case 16:
+		return uuid.NullUUID{UUID: uuid.UUID(b), Valid: true}, nil
+	case 0:
+		if b == nil {
+			return uuid.NullUUID{}, nil
+		}
+	}
+	return uuid.NullUUID{}, fmt.Errorf("an id of %d bytes", len(b))
+}
+
+// appendTextBytes encodes a text column's bytes as appendText does its
+// string; nil is NULL.
+func appendTextBytes(b, v []byte) []byte {
+	if v == nil {
+		return append(b, tagNull)
+	}
+	b = binary.AppendUvarint(append(b, tagText), uint64(len(v)))
+	return append(b, v...)
+}
+
 func levelOf(s string) audit.Level {
 	for l := audit.LevelDebug; l.Valid(); l++ {
 		if s == l.String() {
@@ -426,6 +738,35 @@ func (s *valueScan) scan(rows *sql.Rows, b []byte) (ChainValue, []byte, error) {
 	b = appendRaw(appendText(b, s.value), s.valueRaw)
 	b = appendUUIDField(b, vu)
 	b = appendRaw(appendText(b, s.kind), s.kindRaw)
+	v.Enc = b[start:len(b):len(b)]
+	return v, b, nil
+}
+
+// binary decodes a value row of pgx's binary format, as scan does.
+func (s *valueScan) binary(cols [][]byte, b []byte) (ChainValue, []byte, error) {
+	var v ChainValue
+	if len(cols) != 7 {
+		return v, b, fmt.Errorf("event_parameter_values: %d columns, want 7", len(cols))
+	}
+	ev, err := binUUID(cols[0])
+	if err != nil {
+		return v, b, err
+	}
+	p, err := binUUID(cols[1])
+	if err != nil {
+		return v, b, err
+	}
+	vu, err := binUUID(cols[4])
+	if err != nil {
+		return v, b, err
+	}
+	v.Event, v.Param = ev.UUID, p.UUID
+	start := len(b)
+	b = appendUUIDField(b, ev)
+	b = appendUUIDField(b, p)
+	b = appendRaw(appendTextBytes(b, cols[2]), cols[3])
+	b = appendUUIDField(b, vu)
+	b = appendRaw(appendTextBytes(b, cols[5]), cols[6])
 	v.Enc = b[start:len(b):len(b)]
 	return v, b, nil
 }
