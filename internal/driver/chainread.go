@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -543,117 +544,130 @@ func (s *eventScan) scan(rows *sql.Rows, b []byte) (ChainEvent, []byte, error) {
 		s.dest = []any{&s.digest, &s.id, &s.t, &s.typ, &s.session, &s.desc, &s.descRaw, &s.errMsg, &s.isErr,
 			&s.stack, &s.stackRaw, &s.fp, &s.fpRaw, &s.level, &s.user, &s.userRaw, &s.dur, &s.friendly, &s.comment}
 	}
-	var e ChainEvent
 	clearRaw(s.dest)
 	if err := rows.Scan(s.dest...); err != nil {
-		return e, b, err
+		return ChainEvent{}, b, err
 	}
+	f := eventFields[string]{t: s.t.Time, isErr: s.isErr, dur: s.dur,
+		desc: textOf(s.desc), errMsg: textOf(s.errMsg), stack: textOf(s.stack), fp: textOf(s.fp),
+		level: textOf(s.level), user: textOf(s.user), friendly: textOf(s.friendly), comment: textOf(s.comment),
+		descRaw: s.descRaw, stackRaw: s.stackRaw, fpRaw: s.fpRaw, userRaw: s.userRaw}
 	var err error
+	for _, u := range [...]struct {
+		dst *uuid.NullUUID
+		src sql.RawBytes
+	}{{&f.digest, s.digest}, {&f.id, s.id}, {&f.typ, s.typ}, {&f.session, s.session}} {
+		if *u.dst, err = rawUUID(u.src); err != nil {
+			return ChainEvent{}, b, err
+		}
+	}
+	return f.encode(b)
+}
+
+// text is a text column decoded as S (a string, or its bytes); ok is false
+// for NULL.
+type text[S string | []byte] struct {
+	v  S
+	ok bool
+}
+
+func textOf(s sql.NullString) text[string] { return text[string]{s.String, s.Valid} }
+
+// binText is a text column of pgx's binary format: its bytes, nil for
+// NULL.
+func binText(b []byte) text[[]byte] { return text[[]byte]{b, b != nil} }
+
+// appendText encodes a text column as [appendField] does a string.
+func appendText[S string | []byte](b []byte, t text[S]) []byte {
+	if !t.ok {
+		return append(b, tagNull)
+	}
+	b = binary.AppendUvarint(append(b, tagText), uint64(len(t.v)))
+	return append(b, t.v...)
+}
+
+// eventFields are the columns of an events row as [EventHasher.Event]
+// encodes them, from either decoding.
+type eventFields[S string | []byte] struct {
+	digest, id, typ, session                       uuid.NullUUID
+	t                                              time.Time
+	desc, errMsg, stack, fp, level, user, friendly text[S]
+	comment                                        text[S]
+	descRaw, stackRaw, fpRaw, userRaw              []byte
+	isErr                                          sql.NullBool
+	dur                                            sql.NullInt64
+}
+
+// encode appends the canonical encoding of the row to b, and returns the
+// event with Enc that part of b.
+func (f *eventFields[S]) encode(b []byte) (ChainEvent, []byte, error) {
+	if !f.id.Valid {
+		return ChainEvent{}, b, errors.New("events.id is NULL")
+	}
+	e := ChainEvent{Digest: f.digest, ID: f.id.UUID, Time: f.t, Type: f.typ.UUID, Session: f.session}
 	start := len(b)
-	if e.Digest, err = rawUUID(s.digest); err != nil {
-		return e, b, err
-	}
-	id, err := rawUUID(s.id)
-	if err != nil || !id.Valid {
-		return e, b, fmt.Errorf("events.id %q: %v", s.id, err)
-	}
-	e.ID, e.Time = id.UUID, s.t.Time
-	b = appendUUIDField(b, id)
-	b = appendField(b, s.t.UnixMicro())
-	typ, err := rawUUID(s.typ)
-	if err != nil {
-		return e, b, err
-	}
-	e.Type = typ.UUID
-	b = appendUUIDField(b, typ)
-	if e.Session, err = rawUUID(s.session); err != nil {
-		return e, b, err
-	}
-	b = appendUUIDField(b, e.Session)
-	b = appendRaw(appendText(b, s.desc), s.descRaw)
-	b = appendText(b, s.errMsg)
-	if s.isErr.Valid {
-		b = appendField(b, s.isErr.Bool)
+	b = appendUUIDField(b, f.id)
+	b = appendField(b, f.t.UnixMicro())
+	b = appendUUIDField(b, f.typ)
+	b = appendUUIDField(b, f.session)
+	b = appendRaw(appendText(b, f.desc), f.descRaw)
+	b = appendText(b, f.errMsg)
+	if f.isErr.Valid {
+		b = appendField(b, f.isErr.Bool)
 	} else {
 		b = append(b, tagNull)
 	}
-	b = appendRaw(appendText(b, s.stack), s.stackRaw)
-	b = appendRaw(appendText(b, s.fp), s.fpRaw)
-	b = appendText(b, s.level)
-	b = appendRaw(appendText(b, s.user), s.userRaw)
-	if s.dur.Valid {
-		b = appendField(b, s.dur.Int64)
+	b = appendRaw(appendText(b, f.stack), f.stackRaw)
+	b = appendRaw(appendText(b, f.fp), f.fpRaw)
+	b = appendText(b, f.level)
+	b = appendRaw(appendText(b, f.user), f.userRaw)
+	if f.dur.Valid {
+		b = appendField(b, f.dur.Int64)
 	} else {
 		b = append(b, tagNull)
 	}
-	b = appendText(b, s.friendly)
-	b = appendText(b, s.comment)
+	b = appendText(b, f.friendly)
+	b = appendText(b, f.comment)
 	e.Enc = b[start:len(b):len(b)]
-	e.Level = levelOf(s.level.String)
-	e.Synthetic = s.comment.String == SyntheticComment
+	e.Level = levelOf(string(f.level.v))
+	e.Synthetic = string(f.comment.v) == SyntheticComment
 	return e, b, nil
 }
 
 // binary decodes an events row of pgx's binary format: the columns of
 // chainEventColumns in order, as scan does.
 func (s *eventScan) binary(cols [][]byte, b []byte) (ChainEvent, []byte, error) {
-	var e ChainEvent
 	if len(cols) != 19 {
-		return e, b, fmt.Errorf("events: %d columns, want 19", len(cols))
+		return ChainEvent{}, b, fmt.Errorf("events: %d columns, want 19", len(cols))
 	}
+	f := eventFields[[]byte]{desc: binText(cols[5]), errMsg: binText(cols[7]), stack: binText(cols[9]), fp: binText(cols[11]),
+		level: binText(cols[13]), user: binText(cols[14]), friendly: binText(cols[17]), comment: binText(cols[18]),
+		descRaw: cols[6], stackRaw: cols[10], fpRaw: cols[12], userRaw: cols[15]}
 	var err error
-	if e.Digest, err = binUUID(cols[0]); err != nil {
-		return e, b, err
+	for _, u := range [...]struct {
+		dst *uuid.NullUUID
+		src []byte
+	}{{&f.digest, cols[0]}, {&f.id, cols[1]}, {&f.typ, cols[3]}, {&f.session, cols[4]}} {
+		if *u.dst, err = binUUID(u.src); err != nil {
+			return ChainEvent{}, b, err
+		}
 	}
-	id, err := binUUID(cols[1])
-	if err != nil || !id.Valid {
-		return e, b, fmt.Errorf("events.id %x: %v", cols[1], err)
+	if f.t, err = binTime(cols[2]); err != nil {
+		return ChainEvent{}, b, err
 	}
-	t, err := binTime(cols[2])
-	if err != nil {
-		return e, b, err
+	switch c := cols[8]; {
+	case len(c) == 1:
+		f.isErr = sql.NullBool{Bool: c[0] != 0, Valid: true}
+	case c != nil:
+		return ChainEvent{}, b, fmt.Errorf("events.is_error: %d bytes", len(c))
 	}
-	typ, err := binUUID(cols[3])
-	if err != nil {
-		return e, b, err
+	switch c := cols[16]; {
+	case len(c) == 8:
+		f.dur = sql.NullInt64{Int64: int64(binary.BigEndian.Uint64(c)), Valid: true}
+	case c != nil:
+		return ChainEvent{}, b, fmt.Errorf("events.duration_ns: %d bytes", len(c))
 	}
-	if e.Session, err = binUUID(cols[4]); err != nil {
-		return e, b, err
-	}
-	e.ID, e.Time, e.Type = id.UUID, t, typ.UUID
-	start := len(b)
-	b = appendUUIDField(b, id)
-	b = appendField(b, t.UnixMicro())
-	b = appendUUIDField(b, typ)
-	b = appendUUIDField(b, e.Session)
-	b = appendRaw(appendTextBytes(b, cols[5]), cols[6])
-	b = appendTextBytes(b, cols[7])
-	switch {
-	case cols[8] == nil:
-		b = append(b, tagNull)
-	case len(cols[8]) != 1:
-		return e, b, fmt.Errorf("events.is_error: %d bytes", len(cols[8]))
-	default:
-		b = appendField(b, cols[8][0] != 0)
-	}
-	b = appendRaw(appendTextBytes(b, cols[9]), cols[10])
-	b = appendRaw(appendTextBytes(b, cols[11]), cols[12])
-	b = appendTextBytes(b, cols[13])
-	b = appendRaw(appendTextBytes(b, cols[14]), cols[15])
-	switch {
-	case cols[16] == nil:
-		b = append(b, tagNull)
-	case len(cols[16]) != 8:
-		return e, b, fmt.Errorf("events.duration_ns: %d bytes", len(cols[16]))
-	default:
-		b = append(append(b, tagInt), cols[16]...) // big-endian, as the encoding
-	}
-	b = appendTextBytes(b, cols[17])
-	b = appendTextBytes(b, cols[18])
-	e.Enc = b[start:len(b):len(b)]
-	e.Level = levelOf(string(cols[13]))
-	e.Synthetic = string(cols[18]) == SyntheticComment
-	return e, b, nil
+	return f.encode(b)
 }
 
 // pgEpoch is Postgres's epoch of binary times, in Unix microseconds.
@@ -684,16 +698,6 @@ func binUUID(b []byte) (uuid.NullUUID, error) {
 	return uuid.NullUUID{}, fmt.Errorf("an id of %d bytes", len(b))
 }
 
-// appendTextBytes encodes a text column's bytes as appendText does its
-// string; nil is NULL.
-func appendTextBytes(b, v []byte) []byte {
-	if v == nil {
-		return append(b, tagNull)
-	}
-	b = binary.AppendUvarint(append(b, tagText), uint64(len(v)))
-	return append(b, v...)
-}
-
 func levelOf(s string) audit.Level {
 	for l := audit.LevelDebug; l.Valid(); l++ {
 		if s == l.String() {
@@ -714,59 +718,57 @@ func (s *valueScan) scan(rows *sql.Rows, b []byte) (ChainValue, []byte, error) {
 	if s.dest == nil {
 		s.dest = []any{&s.event, &s.param, &s.value, &s.valueRaw, &s.valueUUID, &s.kind, &s.kindRaw}
 	}
-	var v ChainValue
 	clearRaw(s.dest)
 	if err := rows.Scan(s.dest...); err != nil {
-		return v, b, err
+		return ChainValue{}, b, err
 	}
-	ev, err := rawUUID(s.event)
-	if err != nil {
-		return v, b, err
+	f := valueFields[string]{value: textOf(s.value), kind: textOf(s.kind), valueRaw: s.valueRaw, kindRaw: s.kindRaw}
+	var err error
+	for _, u := range [...]struct {
+		dst *uuid.NullUUID
+		src sql.RawBytes
+	}{{&f.event, s.event}, {&f.param, s.param}, {&f.valueUUID, s.valueUUID}} {
+		if *u.dst, err = rawUUID(u.src); err != nil {
+			return ChainValue{}, b, err
+		}
 	}
-	p, err := rawUUID(s.param)
-	if err != nil {
-		return v, b, err
-	}
-	vu, err := rawUUID(s.valueUUID)
-	if err != nil {
-		return v, b, err
-	}
-	v.Event, v.Param = ev.UUID, p.UUID
-	start := len(b)
-	b = appendUUIDField(b, ev)
-	b = appendUUIDField(b, p)
-	b = appendRaw(appendText(b, s.value), s.valueRaw)
-	b = appendUUIDField(b, vu)
-	b = appendRaw(appendText(b, s.kind), s.kindRaw)
-	v.Enc = b[start:len(b):len(b)]
-	return v, b, nil
+	return f.encode(b)
 }
 
 // binary decodes a value row of pgx's binary format, as scan does.
 func (s *valueScan) binary(cols [][]byte, b []byte) (ChainValue, []byte, error) {
-	var v ChainValue
 	if len(cols) != 7 {
-		return v, b, fmt.Errorf("event_parameter_values: %d columns, want 7", len(cols))
+		return ChainValue{}, b, fmt.Errorf("event_parameter_values: %d columns, want 7", len(cols))
 	}
-	ev, err := binUUID(cols[0])
-	if err != nil {
-		return v, b, err
+	f := valueFields[[]byte]{value: binText(cols[2]), valueRaw: cols[3], kind: binText(cols[5]), kindRaw: cols[6]}
+	var err error
+	for _, u := range [...]struct {
+		dst *uuid.NullUUID
+		src []byte
+	}{{&f.event, cols[0]}, {&f.param, cols[1]}, {&f.valueUUID, cols[4]}} {
+		if *u.dst, err = binUUID(u.src); err != nil {
+			return ChainValue{}, b, err
+		}
 	}
-	p, err := binUUID(cols[1])
-	if err != nil {
-		return v, b, err
-	}
-	vu, err := binUUID(cols[4])
-	if err != nil {
-		return v, b, err
-	}
-	v.Event, v.Param = ev.UUID, p.UUID
+	return f.encode(b)
+}
+
+// valueFields are the columns of a value row, from either decoding.
+type valueFields[S string | []byte] struct {
+	event, param, valueUUID uuid.NullUUID
+	value, kind             text[S]
+	valueRaw, kindRaw       []byte
+}
+
+// encode appends the canonical encoding of the row to b.
+func (f *valueFields[S]) encode(b []byte) (ChainValue, []byte, error) {
+	v := ChainValue{Event: f.event.UUID, Param: f.param.UUID}
 	start := len(b)
-	b = appendUUIDField(b, ev)
-	b = appendUUIDField(b, p)
-	b = appendRaw(appendTextBytes(b, cols[2]), cols[3])
-	b = appendUUIDField(b, vu)
-	b = appendRaw(appendTextBytes(b, cols[5]), cols[6])
+	b = appendUUIDField(b, f.event)
+	b = appendUUIDField(b, f.param)
+	b = appendRaw(appendText(b, f.value), f.valueRaw)
+	b = appendUUIDField(b, f.valueUUID)
+	b = appendRaw(appendText(b, f.kind), f.kindRaw)
 	v.Enc = b[start:len(b):len(b)]
 	return v, b, nil
 }
@@ -800,14 +802,9 @@ func appendUUIDField(b []byte, u uuid.NullUUID) []byte {
 	return append(append(b, tagUUID), u.UUID[:]...)
 }
 
-// appendText and appendRaw encode a text and a bytes column as
-// [appendField] encodes a string and a []byte; NULL (nil) is NULL. Texts
-// are scanned as strings: a RawBytes does not keep an empty text apart
-// from NULL with every driver.
-func appendText(b []byte, v sql.NullString) []byte {
-	return appendString(b, v.String, v.Valid)
-}
-
+// appendRaw encodes a bytes column as [appendField] does a []byte; NULL
+// (nil) is NULL. Texts are scanned as strings ([textOf]): a RawBytes does
+// not keep an empty text apart from NULL with every driver.
 func appendRaw(b, v []byte) []byte {
 	if v == nil {
 		return append(b, tagNull)
