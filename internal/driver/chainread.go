@@ -552,16 +552,35 @@ func (s *eventScan) scan(rows *sql.Rows, b []byte) (ChainEvent, []byte, error) {
 		desc: textOf(s.desc), errMsg: textOf(s.errMsg), stack: textOf(s.stack), fp: textOf(s.fp),
 		level: textOf(s.level), user: textOf(s.user), friendly: textOf(s.friendly), comment: textOf(s.comment),
 		descRaw: s.descRaw, stackRaw: s.stackRaw, fpRaw: s.fpRaw, userRaw: s.userRaw}
-	var err error
-	for _, u := range [...]struct {
-		dst *uuid.NullUUID
-		src sql.RawBytes
-	}{{&f.digest, s.digest}, {&f.id, s.id}, {&f.typ, s.typ}, {&f.session, s.session}} {
-		if *u.dst, err = rawUUID(u.src); err != nil {
-			return ChainEvent{}, b, err
-		}
+	var ids idDecoder
+	f.digest, f.id, f.typ, f.session = ids.raw(s.digest), ids.raw(s.id), ids.raw(s.typ), ids.raw(s.session)
+	if ids.err != nil {
+		return ChainEvent{}, b, ids.err
 	}
 	return f.encode(b)
+}
+
+// idDecoder decodes the id columns of a row, keeping the first error.
+type idDecoder struct{ err error }
+
+// raw decodes an id of database/sql ([rawUUID]).
+func (d *idDecoder) raw(b sql.RawBytes) uuid.NullUUID {
+	if d.err != nil {
+		return uuid.NullUUID{}
+	}
+	var u uuid.NullUUID
+	u, d.err = rawUUID(b)
+	return u
+}
+
+// bin decodes an id of pgx's binary format ([binUUID]).
+func (d *idDecoder) bin(b []byte) uuid.NullUUID {
+	if d.err != nil {
+		return uuid.NullUUID{}
+	}
+	var u uuid.NullUUID
+	u, d.err = binUUID(b)
+	return u
 }
 
 // text is a text column decoded as S (a string, or its bytes); ok is false
@@ -643,15 +662,12 @@ func (s *eventScan) binary(cols [][]byte, b []byte) (ChainEvent, []byte, error) 
 	f := eventFields[[]byte]{desc: binText(cols[5]), errMsg: binText(cols[7]), stack: binText(cols[9]), fp: binText(cols[11]),
 		level: binText(cols[13]), user: binText(cols[14]), friendly: binText(cols[17]), comment: binText(cols[18]),
 		descRaw: cols[6], stackRaw: cols[10], fpRaw: cols[12], userRaw: cols[15]}
-	var err error
-	for _, u := range [...]struct {
-		dst *uuid.NullUUID
-		src []byte
-	}{{&f.digest, cols[0]}, {&f.id, cols[1]}, {&f.typ, cols[3]}, {&f.session, cols[4]}} {
-		if *u.dst, err = binUUID(u.src); err != nil {
-			return ChainEvent{}, b, err
-		}
+	var ids idDecoder
+	f.digest, f.id, f.typ, f.session = ids.bin(cols[0]), ids.bin(cols[1]), ids.bin(cols[3]), ids.bin(cols[4])
+	if ids.err != nil {
+		return ChainEvent{}, b, ids.err
 	}
+	var err error
 	if f.t, err = binTime(cols[2]); err != nil {
 		return ChainEvent{}, b, err
 	}
@@ -723,14 +739,10 @@ func (s *valueScan) scan(rows *sql.Rows, b []byte) (ChainValue, []byte, error) {
 		return ChainValue{}, b, err
 	}
 	f := valueFields[string]{value: textOf(s.value), kind: textOf(s.kind), valueRaw: s.valueRaw, kindRaw: s.kindRaw}
-	var err error
-	for _, u := range [...]struct {
-		dst *uuid.NullUUID
-		src sql.RawBytes
-	}{{&f.event, s.event}, {&f.param, s.param}, {&f.valueUUID, s.valueUUID}} {
-		if *u.dst, err = rawUUID(u.src); err != nil {
-			return ChainValue{}, b, err
-		}
+	var ids idDecoder
+	f.event, f.param, f.valueUUID = ids.raw(s.event), ids.raw(s.param), ids.raw(s.valueUUID)
+	if ids.err != nil {
+		return ChainValue{}, b, ids.err
 	}
 	return f.encode(b)
 }
@@ -741,14 +753,10 @@ func (s *valueScan) binary(cols [][]byte, b []byte) (ChainValue, []byte, error) 
 		return ChainValue{}, b, fmt.Errorf("event_parameter_values: %d columns, want 7", len(cols))
 	}
 	f := valueFields[[]byte]{value: binText(cols[2]), valueRaw: cols[3], kind: binText(cols[5]), kindRaw: cols[6]}
-	var err error
-	for _, u := range [...]struct {
-		dst *uuid.NullUUID
-		src []byte
-	}{{&f.event, cols[0]}, {&f.param, cols[1]}, {&f.valueUUID, cols[4]}} {
-		if *u.dst, err = binUUID(u.src); err != nil {
-			return ChainValue{}, b, err
-		}
+	var ids idDecoder
+	f.event, f.param, f.valueUUID = ids.bin(cols[0]), ids.bin(cols[1]), ids.bin(cols[4])
+	if ids.err != nil {
+		return ChainValue{}, b, ids.err
 	}
 	return f.encode(b)
 }
