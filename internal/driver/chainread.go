@@ -551,13 +551,27 @@ func (s *eventScan) scan(rows *sql.Rows, b []byte) (ChainEvent, []byte, error) {
 	f := eventFields[string]{t: s.t.Time, isErr: s.isErr, dur: s.dur,
 		desc: textOf(s.desc), errMsg: textOf(s.errMsg), stack: textOf(s.stack), fp: textOf(s.fp),
 		level: textOf(s.level), user: textOf(s.user), friendly: textOf(s.friendly), comment: textOf(s.comment),
-		descRaw: s.descRaw, stackRaw: s.stackRaw, fpRaw: s.fpRaw, userRaw: s.userRaw}
+		descRaw: s.descRaw, stackRaw: s.stackRaw, fpRaw: s.fpRaw, userRaw: s.userRaw,
+		lvl: levelOf(s.level.String), synthetic: s.comment.String == SyntheticComment}
 	var ids idDecoder
 	f.digest, f.id, f.typ, f.session = ids.raw(s.digest), ids.raw(s.id), ids.raw(s.typ), ids.raw(s.session)
 	if ids.err != nil {
 		return ChainEvent{}, b, ids.err
 	}
 	return f.encode(b)
+}
+
+// appendInt and appendBool encode as [appendField] does, without boxing
+// the value.
+func appendInt(b []byte, v int64) []byte {
+	return binary.BigEndian.AppendUint64(append(b, tagInt), uint64(v))
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, tagBool, 1)
+	}
+	return append(b, tagBool, 0)
 }
 
 // idDecoder decodes the id columns of a row, keeping the first error.
@@ -615,6 +629,10 @@ type eventFields[S string | []byte] struct {
 	descRaw, stackRaw, fpRaw, userRaw              []byte
 	isErr                                          sql.NullBool
 	dur                                            sql.NullInt64
+	// lvl is the level column's level, synthetic whether the comment is
+	// SyntheticComment: set by the caller, where comparing costs no copy.
+	lvl       audit.Level
+	synthetic bool
 }
 
 // encode appends the canonical encoding of the row to b, and returns the
@@ -626,13 +644,13 @@ func (f *eventFields[S]) encode(b []byte) (ChainEvent, []byte, error) {
 	e := ChainEvent{Digest: f.digest, ID: f.id.UUID, Time: f.t, Type: f.typ.UUID, Session: f.session}
 	start := len(b)
 	b = appendUUIDField(b, f.id)
-	b = appendField(b, f.t.UnixMicro())
+	b = appendInt(b, f.t.UnixMicro())
 	b = appendUUIDField(b, f.typ)
 	b = appendUUIDField(b, f.session)
 	b = appendRaw(appendText(b, f.desc), f.descRaw)
 	b = appendText(b, f.errMsg)
 	if f.isErr.Valid {
-		b = appendField(b, f.isErr.Bool)
+		b = appendBool(b, f.isErr.Bool)
 	} else {
 		b = append(b, tagNull)
 	}
@@ -641,15 +659,14 @@ func (f *eventFields[S]) encode(b []byte) (ChainEvent, []byte, error) {
 	b = appendText(b, f.level)
 	b = appendRaw(appendText(b, f.user), f.userRaw)
 	if f.dur.Valid {
-		b = appendField(b, f.dur.Int64)
+		b = appendInt(b, f.dur.Int64)
 	} else {
 		b = append(b, tagNull)
 	}
 	b = appendText(b, f.friendly)
 	b = appendText(b, f.comment)
 	e.Enc = b[start:len(b):len(b)]
-	e.Level = levelOf(string(f.level.v))
-	e.Synthetic = string(f.comment.v) == SyntheticComment
+	e.Level, e.Synthetic = f.lvl, f.synthetic
 	return e, b, nil
 }
 
@@ -661,7 +678,8 @@ func (s *eventScan) binary(cols [][]byte, b []byte) (ChainEvent, []byte, error) 
 	}
 	f := eventFields[[]byte]{desc: binText(cols[5]), errMsg: binText(cols[7]), stack: binText(cols[9]), fp: binText(cols[11]),
 		level: binText(cols[13]), user: binText(cols[14]), friendly: binText(cols[17]), comment: binText(cols[18]),
-		descRaw: cols[6], stackRaw: cols[10], fpRaw: cols[12], userRaw: cols[15]}
+		descRaw: cols[6], stackRaw: cols[10], fpRaw: cols[12], userRaw: cols[15],
+		lvl: levelOf(string(cols[13])), synthetic: string(cols[18]) == SyntheticComment}
 	var ids idDecoder
 	f.digest, f.id, f.typ, f.session = ids.bin(cols[0]), ids.bin(cols[1]), ids.bin(cols[3]), ids.bin(cols[4])
 	if ids.err != nil {
