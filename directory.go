@@ -36,7 +36,9 @@ type Group struct {
 // (Datagrok's users, groups and groups_relations tables), for the host
 // service to record who its users are and which groups they belong to. A
 // user seen in an event has a row already (its login the logged id, joined
-// its first event); PutUser overwrites its names.
+// its first event); PutUser gives it new names. The SQL stores write
+// insert-only: their users and groups tables keep the first-seen rows, and
+// views (users_latest, ...) show the newest (see store/postgres).
 type Directory interface {
 	// PutUser records a user, or updates the one of that id.
 	PutUser(ctx context.Context, u User) error

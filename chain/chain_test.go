@@ -18,6 +18,7 @@ import (
 	"github.com/auditkit/audit/store/postgres"
 	"github.com/auditkit/audit/store/sqlite"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"go.uber.org/goleak"
@@ -45,30 +46,35 @@ type store interface {
 func backends(t *testing.T) []backend {
 	var bs []backend
 
-	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+	dsn := pgtest.DSN(t)
 	pgdb, err := sqlx.Open("postgres", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pgdb.Close() })
-	bs = append(bs, backend{
-		name: "postgres",
-		open: func(t *testing.T, w *chain.Writer) store {
-			s, err := postgres.Open(t.Context(), dsn, postgres.Options{Schema: schema, Chain: w})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close(context.Background()) })
-			return s
-		},
-		exec: func(t *testing.T, query string, args ...any) {
-			q := strings.NewReplacer("{", pq.QuoteIdentifier(schema)+`."`, "}", `"`).Replace(query)
-			if _, err := pgdb.ExecContext(t.Context(), sqlx.Rebind(sqlx.DOLLAR, q), args...); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		},
-		idArg: func(u uuid.UUID) any { return u.String() },
-	})
+	// lib/pq, and a pgx pool (verify reads binary rows), each on a schema
+	// of its own.
+	for _, pg := range []struct {
+		name string
+		open func(tb testing.TB, dsn string, opts postgres.Options) *postgres.Store
+	}{{"postgres", openPQ}, {"postgres-pgx", openPgx}} {
+		schema := pgtest.Schema(t)
+		bs = append(bs, backend{
+			name: pg.name,
+			open: func(t *testing.T, w *chain.Writer) store {
+				s := pg.open(t, dsn, postgres.Options{Schema: schema, Chain: w})
+				t.Cleanup(func() { s.Close(context.Background()) })
+				return s
+			},
+			exec: func(t *testing.T, query string, args ...any) {
+				q := strings.NewReplacer("{", pq.QuoteIdentifier(schema)+`."`, "}", `"`).Replace(query)
+				if _, err := pgdb.ExecContext(t.Context(), sqlx.Rebind(sqlx.DOLLAR, q), args...); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			},
+			idArg: func(u uuid.UUID) any { return u.String() },
+		})
+	}
 
 	path := filepath.Join(t.TempDir(), "audit.db")
 	bs = append(bs, backend{
@@ -95,6 +101,33 @@ func backends(t *testing.T) []backend {
 		idArg: func(u uuid.UUID) any { return u[:] },
 	})
 	return bs
+}
+
+// openPQ opens a store through lib/pq.
+func openPQ(tb testing.TB, dsn string, opts postgres.Options) *postgres.Store {
+	s, err := postgres.Open(context.Background(), dsn, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// openPgx opens a store on a pgx pool, closed at the end of tb (after the
+// store, which its caller closes in a cleanup of its own).
+func openPgx(tb testing.TB, dsn string, opts postgres.Options) *postgres.Store {
+	pool, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	s, err := postgres.NewPool(pool, opts)
+	if err == nil {
+		err = s.Migrate(context.Background())
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }
 
 var base = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
@@ -356,6 +389,52 @@ func TestRetentionRecordsExpiry(t *testing.T) {
 			if !r.OK() || r.Expired != want || want == 0 {
 				t.Errorf("after retention: report %+v, want OK with %d expired (> 0)", r, want)
 			}
+		})
+	}
+}
+
+// TestFewConnections verifies through pools that cannot give each stream a
+// connection of its own: lib/pq limited to one connection (both streams
+// page cursors in the reader's transaction) and a pgx pool of two (one
+// stream has its own connection, the other falls back to a cursor after
+// waiting for one). A changed value is still found.
+func TestFewConnections(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	for _, c := range []struct {
+		name string
+		open func(tb testing.TB, schema string, w *chain.Writer) *postgres.Store
+	}{
+		{"pq-1", func(tb testing.TB, schema string, w *chain.Writer) *postgres.Store {
+			s := openPQ(tb, dsn, postgres.Options{Schema: schema, Chain: w})
+			s.DB().SetMaxOpenConns(1)
+			return s
+		}},
+		{"pgx-2", func(tb testing.TB, schema string, w *chain.Writer) *postgres.Store {
+			sep := "?"
+			if strings.Contains(dsn, "?") {
+				sep = "&"
+			}
+			if !strings.Contains(dsn, "://") {
+				sep = " "
+			}
+			return openPgx(tb, dsn+sep+"pool_max_conns=2", postgres.Options{Schema: schema, Chain: w})
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			schema := pgtest.Schema(t)
+			s := c.open(t, schema, newWriter(t, chain.Options{}))
+			defer s.Close(context.Background())
+			batch := events(0, 4)
+			write(t, s, batch, events(4, 4))
+			if r := verify(t, s, chain.VerifyOptions{}); !r.OK() || r.Events != 8 {
+				t.Fatalf("before tampering: %+v", r)
+			}
+			q := "UPDATE " + pq.QuoteIdentifier(schema) + ".event_parameter_values SET value = 'd-forged' WHERE event_id = $1 AND value = 'd-1'"
+			if _, err := pgtest.Admin(t).ExecContext(t.Context(), q, batch[1].ID.String()); err != nil {
+				t.Fatal(err)
+			}
+			r := verify(t, s, chain.VerifyOptions{})
+			wantProblem(t, r, chain.KindModified, batch[1].ID, 1)
 		})
 	}
 }

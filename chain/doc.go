@@ -75,9 +75,16 @@
 // regularly: it exits 5 when anything is wrong.
 //
 // Verify reads one snapshot. It streams the events by id and their values
-// by event (Postgres cursors over the primary keys: no join, no sort), and
-// rebuilds each record's entries hash as it goes; only a record that does
-// not match is read again, entry by entry, to name what changed. Its memory
-// holds one hash state per record (about 200 bytes for a batch of up to
-// thousands of events), none per event.
+// by event (in the primary keys' order: no join, no sort), and rebuilds
+// each record's entries hash as it goes; only a record that does not match
+// is read again, entry by entry, to name what changed. Its memory holds one
+// hash state per record (about 200 bytes for a batch of up to thousands of
+// events) and a few pages of rows, none per event. On Postgres the two
+// streams read on two more connections of the store's pool, which import
+// the snapshot (pg_export_snapshot) and are decoded ahead in goroutines,
+// so that the server and the hashing overlap; through a pgx pool
+// (postgres.NewPool) the rows come in binary format, which is the
+// fastest (BENCHMARKS.md). A pool that cannot give those connections (a
+// limit under three, or none free within half a second) gets server-side
+// cursors in the one transaction instead.
 package chain

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/chain"
+	"github.com/auditkit/audit/internal/driver"
 	"github.com/auditkit/audit/store/postgres"
 	"github.com/auditkit/audit/store/sqlite"
 )
@@ -44,18 +47,27 @@ Prints, per table and level, the rows removed; --dry-run prints what would be an
 	if err != nil {
 		return err
 	}
-	// The chain writer only writes when the database holds a chain.
-	cw, err := chain.NewWriter(chain.Options{Key: key})
-	if err != nil {
-		return err
-	}
 	var rep audit.RetentionReport
 	if isPostgres(c.db) {
-		s, err := postgres.Open(ctx, c.db, postgres.Options{Schema: c.schemaName(), Now: c.now, NoMigrate: true, Retention: pol, Chain: cw})
+		opts := postgres.Options{Schema: c.schemaName(), Now: c.now, NoMigrate: true, Retention: pol}
+		s, err := postgres.Open(ctx, c.db, opts)
 		if err != nil {
 			return err
 		}
-		defer s.Close(ctx)
+		defer func() {
+			if s != nil {
+				s.Close(ctx)
+			}
+		}()
+		if opts.Chain, err = chainWriter(ctx, s, key); err != nil {
+			return err
+		}
+		if opts.Chain != nil {
+			s.Close(ctx)
+			if s, err = postgres.Open(ctx, c.db, opts); err != nil {
+				return err
+			}
+		}
 		if rep, err = s.Retain(ctx, *dry); err != nil {
 			return err
 		}
@@ -64,7 +76,11 @@ Prints, per table and level, the rows removed; --dry-run prints what would be an
 		if err != nil {
 			return err
 		}
+		cw, err := chainWriter(ctx, ro, key)
 		ro.Close(ctx)
+		if err != nil {
+			return err
+		}
 		s, err := sqlite.Open(ctx, c.db, sqlite.Options{Now: c.now, NoMigrate: true, Retention: pol, Chain: cw})
 		if err != nil {
 			return err
@@ -75,6 +91,25 @@ Prints, per table and level, the rows removed; --dry-run prints what would be an
 		}
 	}
 	return c.emit(out, retentionReport(rep))
+}
+
+// chainWriter returns the chain writer that records retention's expiry
+// in the digest chain of store's database, nil when it holds no chain
+// (nothing to record).
+func chainWriter(ctx context.Context, store any, key chain.Key) (*chain.Writer, error) {
+	db, err := driver.Find(store)
+	if err != nil {
+		return nil, err
+	}
+	var one int
+	err = db.QueryRowxContext(ctx, "SELECT 1 FROM "+db.Table(driver.TableDigests)+" LIMIT 1").Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, db.Translate("auditctl", "retention", err)
+	}
+	return chain.NewWriter(chain.Options{Key: key})
 }
 
 // parseKeep reads the --keep flags.

@@ -11,6 +11,7 @@ import (
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/chain"
 	"github.com/auditkit/audit/internal/pgtest"
+	"github.com/auditkit/audit/store/postgres"
 	"github.com/auditkit/audit/store/sqlite"
 	"github.com/google/uuid"
 )
@@ -92,29 +93,51 @@ func TestRetentionPostgres(t *testing.T) {
 	contains(t, "migrate --partition", auditctl(t, env, "migrate", "--partition").ok(t), "were partitioned already")
 }
 
+type closingStore interface {
+	audit.Store
+	Close(context.Context) error
+}
+
 // TestRetentionChained runs retention on a database with a signed digest
-// chain: it records the expiry under the key, and verify then finds
-// nothing wrong and counts the removed events as expired.
+// chain, SQLite and Postgres: it records the expiry under the key, and
+// verify then finds nothing wrong and counts the removed events as
+// expired.
 func TestRetentionChained(t *testing.T) {
 	dir := t.TempDir()
-	path, keyFile := filepath.Join(dir, "audit.db"), filepath.Join(dir, "hmac")
+	keyFile := filepath.Join(dir, "hmac")
 	if err := os.WriteFile(keyFile, []byte("chain signing key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w, err := chain.NewWriter(chain.Options{Key: chain.Key{HMAC: []byte("chain signing key")}})
-	if err != nil {
-		t.Fatal(err)
+	path := filepath.Join(dir, "audit.db")
+	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+	for _, db := range []struct {
+		name string
+		env  map[string]string
+		open func(w *chain.Writer) (closingStore, error)
+	}{
+		{"sqlite", map[string]string{envDB: path}, func(w *chain.Writer) (closingStore, error) {
+			return sqlite.Open(context.Background(), path, sqlite.Options{Chain: w})
+		}},
+		{"postgres", map[string]string{envDB: dsn, envSchema: schema}, func(w *chain.Writer) (closingStore, error) {
+			return postgres.Open(context.Background(), dsn, postgres.Options{Schema: schema, Chain: w})
+		}},
+	} {
+		t.Run(db.name, func(t *testing.T) {
+			w, err := chain.NewWriter(chain.Options{Key: chain.Key{HMAC: []byte("chain signing key")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := db.open(w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Write(context.Background(), agedEvents()); err != nil {
+				t.Fatal(err)
+			}
+			s.Close(context.Background())
+			auditctl(t, db.env, "retention", "--key", keyFile).ok(t)
+			out := auditctl(t, db.env, "verify", "--key", keyFile).ok(t)
+			contains(t, "verify after retention", out, "OK:", "10 expired")
+		})
 	}
-	s, err := sqlite.Open(context.Background(), path, sqlite.Options{Chain: w})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Write(context.Background(), agedEvents()); err != nil {
-		t.Fatal(err)
-	}
-	s.Close(context.Background())
-	env := map[string]string{envDB: path}
-	auditctl(t, env, "retention", "--key", keyFile).ok(t)
-	out := auditctl(t, env, "verify", "--key", keyFile).ok(t)
-	contains(t, "verify after retention", out, "OK:", "10 expired")
 }

@@ -126,12 +126,9 @@ func appendField(b []byte, v any) []byte {
 		b = binary.AppendUvarint(append(b, tagBytes), uint64(len(v)))
 		return append(b, v...)
 	case bool:
-		if v {
-			return append(b, tagBool, 1)
-		}
-		return append(b, tagBool, 0)
+		return appendBool(b, v)
 	case int64:
-		return binary.BigEndian.AppendUint64(append(b, tagInt), uint64(v))
+		return appendInt(b, v)
 	case [16]byte:
 		return append(append(b, tagUUID), v[:]...)
 	}

@@ -65,8 +65,9 @@ func (db DB) SQL(query string) string {
 	return Rebind(db.Dialect, tableNames(db.Dialect).Replace(query))
 }
 
-// Tables are the tables a query may name as {table} in [DB.SQL].
+// Tables are the tables (and views) a query may name as {table} in [DB.SQL].
 var Tables = []string{TableEvents, TableEventTypes, TableEventParameters, TableValues, TableSessions, TableUsers, TableGroups, TableGroupsRelations,
+	TableUsersHistory, TableGroupsHistory, TableRelationsHistory, ViewUsers, ViewGroups, ViewRelations,
 	TableRollupState, TableRollupTypes, TableRollupUsers, TableRollupUserTypes, TableRollupSessions, TableRollupErrors, TableRollupMenu}
 
 func tableNames(d Dialect) *strings.Replacer {

@@ -21,6 +21,19 @@ const (
 	TableGroupsRelations = "groups_relations"
 )
 
+// The directory's history (migration 0006): the changes appended after a
+// user's or group's first row, and every change of membership; and the
+// views of the newest facts, with the columns of users, groups and
+// groups_relations.
+const (
+	TableUsersHistory     = "users_history"
+	TableGroupsHistory    = "groups_history"
+	TableRelationsHistory = "groups_relations_history"
+	ViewUsers             = "users_latest"
+	ViewGroups            = "groups_latest"
+	ViewRelations         = "groups_relations_latest"
+)
+
 // EventColumns are the columns of events that the stores write, in the order
 // of [EventRow.Args]. Beyond Datagrok's columns: description_raw,
 // error_stack_trace_raw (see the package doc on text), level (the event's

@@ -44,6 +44,18 @@
 //   - groups: id, name, friendly_name, personal; groups_relations:
 //     parent_id, child_id (nested membership: a user is in a group when its
 //     personal group is a child, directly or through subgroups).
+//   - users_history, groups_history, groups_relations_history: the
+//     directory ([Store.PutUser], [Store.PutGroup], [Store.SetMembers]) is
+//     written insert-only, so that a [Writer] role keeps it. users and
+//     groups keep the first row of each user and group; each later change
+//     appends the user's or group's whole new state to its history, and
+//     each change of membership a row (member false, a tombstone, when the
+//     child leaves; groups_relations keeps every membership ever set). The
+//     views users_latest, groups_latest and groups_relations_latest, with
+//     the columns of the tables, give the newest facts (the newest history
+//     row by id, a UUIDv7). The trade-off: Datagrok's queries on users,
+//     groups and groups_relations see the first-seen names and every
+//     membership ever set; read the views for the current directory.
 //   - chain_digests, and events.digest_id: the tamper-evident digest chain
 //     that a store with Options.Chain writes, one record per batch in the
 //     batch's transaction (see package chain); digest_id is NULL without.

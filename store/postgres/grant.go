@@ -16,10 +16,10 @@ const (
 	AccessReader Access = iota + 1
 	// AccessWriter may add rows (INSERT) and read them back (SELECT) and nothing
 	// else: the store's whole write path (events, values, types, params,
-	// sessions, users and groups seen in events, settings history) only
-	// inserts, so an audit trail written by this role cannot be changed or
-	// deleted through it. Directory writes ([Store.PutUser], [Store.PutGroup],
-	// [Store.SetMembers]) update and delete rows, migrations create tables and
+	// sessions, users and groups seen in events, the directory of
+	// [Store.PutUser], [Store.PutGroup] and [Store.SetMembers], settings
+	// history) only inserts, so an audit trail written by this role cannot
+	// be changed or deleted through it. Migrations create tables and
 	// retention deletes: run those as the schema's owner.
 	AccessWriter
 )

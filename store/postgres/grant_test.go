@@ -55,8 +55,9 @@ func asRole(t *testing.T, dsn, role string) string {
 
 // TestWriterRole runs the conformance suite's write path through each
 // driver as a role granted only INSERT and SELECT by Store.Grant: events,
-// values, types, params, sessions, implicit sessions and users need
-// nothing more.
+// values, types, params, sessions, implicit sessions, users and the
+// directory (PutUser, PutGroup, SetMembers, twice with changes, read back
+// from the *_latest views) need nothing more.
 func TestWriterRole(t *testing.T) {
 	t.Parallel()
 	role := newRole(t, "audit_writer_")

@@ -12,7 +12,8 @@ import (
 var _ audit.Directory = (*Store)(nil)
 
 // PutUser implements [audit.Directory]: a users row and the user's personal
-// group.
+// group, or a users_history row when they exist and the user changed
+// (users_latest is the newest; the package doc says why).
 func (s *Store) PutUser(ctx context.Context, u audit.User) error {
 	if err := s.checkWritable(); err != nil {
 		return err
@@ -20,7 +21,8 @@ func (s *Store) PutUser(ctx context.Context, u audit.User) error {
 	return translate("put user", driver.PutUser(ctx, sqlite.Dialect{}, s.w, u, s.opts.Now()))
 }
 
-// PutGroup implements [audit.Directory]: a groups row.
+// PutGroup implements [audit.Directory]: a groups row, or a groups_history
+// row when it exists and the group changed (groups_latest is the newest).
 func (s *Store) PutGroup(ctx context.Context, g audit.Group) error {
 	if err := s.checkWritable(); err != nil {
 		return err
@@ -29,7 +31,9 @@ func (s *Store) PutGroup(ctx context.Context, g audit.Group) error {
 }
 
 // SetMembers implements [audit.Directory]: the groups_relations rows of the
-// group, users being members through their personal groups.
+// group's new members, users being members through their personal groups,
+// and a groups_relations_history row for each member that joins or leaves
+// (groups_relations_latest is the newest).
 func (s *Store) SetMembers(ctx context.Context, group string, users, groups []string) error {
 	if err := s.checkWritable(); err != nil {
 		return err

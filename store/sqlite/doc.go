@@ -7,7 +7,9 @@
 // The tables, their column names and their meaning are those of the Postgres
 // store (see store/postgres): events, event_types, event_parameters,
 // event_parameter_values and users_sessions, in Datagrok's schema (and
-// chain_digests and events.digest_id of the digest chain, package chain), with the
+// chain_digests and events.digest_id of the digest chain, package chain;
+// the directory's users, groups and groups_relations, written insert-only
+// with their history tables and *_latest views, as there), with the
 // same _raw columns for strings that are not valid text. A query written for
 // one store reads the other's tables once its literals are encoded as
 // SQLite's are here:

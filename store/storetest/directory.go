@@ -13,8 +13,11 @@ import (
 // testDirectory records users, groups and nested membership through
 // audit.Directory, checks what is refused (empty ids, members never
 // recorded, cycles) changes nothing, and, on the SQL stores, reads the users
-// of a group as Datagrok's queries do: a recursive walk of groups_relations
-// down to users.group_id.
+// of a group as Datagrok's queries do (a recursive walk of the memberships
+// down to users.group_id), from the views of the newest facts. Then it
+// changes names and memberships (members leave, and join again) and reads
+// the newest facts back, with users and groups keeping their first-seen
+// rows: the SQL stores write the directory insert-only.
 func testDirectory(t *testing.T, s Store) {
 	ctx := t.Context()
 	carol := at(0, "log")
@@ -64,19 +67,23 @@ func testDirectory(t *testing.T, s Store) {
 		id, _ := driver.GroupUUID(group)
 		var logins []string
 		q := db.SQL(`WITH RECURSIVE sub (id) AS (
-			SELECT g.id FROM {groups} g WHERE g.id = ?
-			UNION SELECT r.child_id FROM {groups_relations} r JOIN sub ON r.parent_id = sub.id)
-			SELECT u.login FROM {users} u WHERE u.group_id IN (SELECT id FROM sub) ORDER BY u.login`)
+			SELECT g.id FROM {groups_latest} g WHERE g.id = ?
+			UNION SELECT r.child_id FROM {groups_relations_latest} r JOIN sub ON r.parent_id = sub.id)
+			SELECT u.login FROM {users_latest} u WHERE u.group_id IN (SELECT id FROM sub) ORDER BY u.login`)
 		if err := db.SelectContext(ctx, &logins, q, db.UUIDArg(id)); err != nil {
 			t.Fatal(err)
 		}
 		return logins
 	}
-	for group, want := range map[string][]string{"all": {"alice", "bob", "carol"}, "lab": {"alice", "bob", "carol"}, "chem": {"alice"}} {
-		if diff := eventsDiff(want, membersOf(group)); diff != "" {
-			t.Errorf("users of group %s (-want +got):\n%s", group, diff)
+	members := func(want map[string][]string) {
+		t.Helper()
+		for group, w := range want {
+			if diff := eventsDiff(w, membersOf(group)); diff != "" {
+				t.Errorf("users of group %s (-want +got):\n%s", group, diff)
+			}
 		}
 	}
+	members(map[string][]string{"all": {"alice", "bob", "carol"}, "lab": {"alice", "bob", "carol"}, "chem": {"alice"}})
 	var users []struct {
 		Login    string          `db:"login"`
 		Name     *string         `db:"friendly_name"`
@@ -84,7 +91,7 @@ func testDirectory(t *testing.T, s Store) {
 		Joined   driver.ScanTime `db:"joined"`
 		Personal bool            `db:"personal"`
 	}
-	q := db.SQL("SELECT u.login, u.friendly_name, u.picture, u.joined, g.personal FROM {users} u JOIN {groups} g ON g.id = u.group_id ORDER BY u.login")
+	q := db.SQL("SELECT u.login, u.friendly_name, u.picture, u.joined, g.personal FROM {users_latest} u JOIN {groups} g ON g.id = u.group_id ORDER BY u.login")
 	if err := db.SelectContext(ctx, &users, q); err != nil {
 		t.Fatal(err)
 	}
@@ -104,5 +111,44 @@ func testDirectory(t *testing.T, s Store) {
 	}
 	if c := users[2]; !c.Joined.Equal(carol.Time) {
 		t.Errorf("carol joined %s, want her first event's time %s", c.Joined.Time, carol.Time)
+	}
+
+	// Changes: new names and a picture, a group renamed, members leaving
+	// (carol, then the lab from all) and alice leaving chem and joining
+	// again, and a membership that was a cycle before all lost the lab.
+	must("PutUser bob again", s.PutUser(ctx, audit.User{ID: "bob", Login: "bob", FriendlyName: "Bob C.", Picture: "/p/b.png"}))
+	must("PutGroup chem again", s.PutGroup(ctx, audit.Group{ID: "chem", Name: "chemistry", FriendlyName: "Chem"}))
+	must("SetMembers lab again", s.SetMembers(ctx, "lab", []string{"bob"}, []string{"chem"}))
+	must("SetMembers chem empty", s.SetMembers(ctx, "chem", nil, nil))
+	members(map[string][]string{"all": {"bob"}, "lab": {"bob"}, "chem": nil})
+	must("SetMembers all empty", s.SetMembers(ctx, "all", nil, nil))
+	must("SetMembers chem again", s.SetMembers(ctx, "chem", []string{"alice", "alice"}, []string{"all"}))
+	members(map[string][]string{"all": nil, "lab": {"alice", "bob"}, "chem": {"alice"}})
+	if err := s.SetMembers(ctx, "all", nil, []string{"lab"}); !errors.Is(err, audit.ErrInvalidDirectory) {
+		t.Errorf("a cycle through the new memberships: %v, want ErrInvalidDirectory", err)
+	}
+	members(map[string][]string{"all": nil})
+
+	var bob struct {
+		Name    *string `db:"friendly_name"`
+		Picture *string `db:"picture"`
+		First   *string `db:"first_name"`
+	}
+	if err := db.GetContext(ctx, &bob, db.SQL("SELECT l.friendly_name, l.picture, u.friendly_name AS first_name FROM {users_latest} l JOIN {users} u ON u.id = l.id WHERE l.login = 'bob'")); err != nil {
+		t.Fatal(err)
+	}
+	if bob.Name == nil || *bob.Name != "Bob C." || bob.Picture == nil || *bob.Picture != "/p/b.png" || bob.First != nil {
+		t.Errorf("bob = %+v, want the newest names and picture, and users keeping the first-seen row (no friendly name)", bob)
+	}
+	var chem struct {
+		Name     string  `db:"name"`
+		Friendly *string `db:"friendly_name"`
+	}
+	id, _ := driver.GroupUUID("chem")
+	if err := db.GetContext(ctx, &chem, db.SQL("SELECT name, friendly_name FROM {groups_latest} WHERE id = ?"), db.UUIDArg(id)); err != nil {
+		t.Fatal(err)
+	}
+	if chem.Name != "chemistry" || chem.Friendly == nil || *chem.Friendly != "Chem" {
+		t.Errorf("group chem = %+v, want the newest names", chem)
 	}
 }

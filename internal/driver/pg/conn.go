@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 
 	"github.com/auditkit/audit/internal/driver"
 	"github.com/google/uuid"
@@ -276,3 +277,41 @@ func (c *pgxConn) WriteBatch(ctx context.Context, rows []driver.EventRow, skipSt
 
 // Pool returns the pgx pool.
 func (c *pgxConn) Pool() *pgxpool.Pool { return c.pool }
+
+func init() { driver.BinaryRows = binaryRows }
+
+// binaryRows implements [driver.BinaryRows] on a pgx connection: the rows
+// come in binary format and reach fn as pgx read them, without a copy.
+// The transaction the setup begins is rolled back at the end; a
+// connection where that fails is closed, not given back to the pool in a
+// transaction.
+func binaryRows(ctx context.Context, dc any, setup []string, query string, args []any, fn func(cols [][]byte) error) (bool, error) {
+	sc, ok := dc.(*stdlib.Conn)
+	if !ok {
+		return false, nil
+	}
+	conn := sc.Conn()
+	defer func() {
+		end, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(end, "ROLLBACK"); err != nil {
+			conn.Close(end)
+		}
+	}()
+	for _, stmt := range setup {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return true, err
+		}
+	}
+	rows, err := conn.Query(ctx, query, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)...)
+	if err != nil {
+		return true, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.RawValues()); err != nil {
+			return true, err
+		}
+	}
+	return true, rows.Err()
+}
