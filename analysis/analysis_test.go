@@ -152,13 +152,13 @@ func testFeed(t *testing.T, fx *fixture) {
 		want []string
 	}{
 		{"all", analysis.FeedRequest{}, all},
-		{"errors", analysis.FeedRequest{Levels: []audit.Level{audit.LevelError}}, []string{"D1", "B6", "A5", "A3", "E3"}},
+		{"errors", analysis.FeedRequest{Scope: analysis.Scope{Levels: []audit.Level{audit.LevelError}}}, []string{"D1", "B6", "A5", "A3", "E3"}},
 		{"types", analysis.FeedRequest{Types: []string{datagrok.QueryStart, datagrok.QueryEdited}}, []string{"F2", "B4", "A4", "A2"}},
-		{"users", analysis.FeedRequest{Users: []string{"erin", "dave"}}, []string{"F2", "F1", "D3", "D2", "E0"}},
-		{"group", analysis.FeedRequest{Groups: []string{"sales"}}, []string{"D3", "D2", "D1", "C6", "C5", "C4", "C3", "C2", "C1", "E0"}},
-		{"group and user", analysis.FeedRequest{Groups: []string{"sales"}, Users: []string{"dave", "bob"}}, []string{"D3", "D2", "E0"}},
-		{"empty group", analysis.FeedRequest{Groups: []string{"nobody"}}, []string{}},
-		{"window", analysis.FeedRequest{Since: at("2025-03-05T11:03"), Until: day("2025-03-06"), Levels: []audit.Level{audit.LevelAudit}},
+		{"users", analysis.FeedRequest{Scope: analysis.Scope{Users: []string{"erin", "dave"}}}, []string{"F2", "F1", "D3", "D2", "E0"}},
+		{"group", analysis.FeedRequest{Scope: analysis.Scope{Groups: []string{"sales"}}}, []string{"D3", "D2", "D1", "C6", "C5", "C4", "C3", "C2", "C1", "E0"}},
+		{"group and user", analysis.FeedRequest{Scope: analysis.Scope{Groups: []string{"sales"}, Users: []string{"dave", "bob"}}}, []string{"D3", "D2", "E0"}},
+		{"empty group", analysis.FeedRequest{Scope: analysis.Scope{Groups: []string{"nobody"}}}, []string{}},
+		{"window", analysis.FeedRequest{Since: at("2025-03-05T11:03"), Until: day("2025-03-06"), Scope: analysis.Scope{Levels: []audit.Level{audit.LevelAudit}}},
 			[]string{"C6", "C5"}},
 		{"text", analysis.FeedRequest{Text: "TimeOut"}, []string{"A5", "A3"}},
 		{"text wildcard", analysis.FeedRequest{Text: "%"}, []string{}},
@@ -196,7 +196,7 @@ func testEvent(t *testing.T, fx *fixture) {
 }
 
 func testFeedPages(t *testing.T, fx *fixture) {
-	req := analysis.FeedRequest{Levels: []audit.Level{audit.LevelError}, Limit: 2}
+	req := analysis.FeedRequest{Scope: analysis.Scope{Levels: []audit.Level{audit.LevelError}}, Limit: 2}
 	var got [][]string
 	for {
 		page, err := fx.a.Feed(ctx, req)
@@ -222,7 +222,7 @@ func testFeedPages(t *testing.T, fx *fixture) {
 func testFollow(t *testing.T, fx *fixture) {
 	// Follow from the head of the errors' feed; then two errors and an
 	// event of another level arrive.
-	req := analysis.FeedRequest{Levels: []audit.Level{audit.LevelError}}
+	req := analysis.FeedRequest{Scope: analysis.Scope{Levels: []audit.Level{audit.LevelError}}}
 	page, err := fx.a.Feed(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func testFollow(t *testing.T, fx *fixture) {
 	// past is not delivered.
 	cctx2, cancel2 := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel2()
-	err = fx.a.Follow(cctx2, analysis.FeedRequest{Users: []string{"erin"}}, func(e audit.Event) error {
+	err = fx.a.Follow(cctx2, analysis.FeedRequest{Scope: analysis.Scope{Users: []string{"erin"}}}, func(e audit.Event) error {
 		t.Errorf("delivered %s from the past", e.Message)
 		return nil
 	})
@@ -271,7 +271,7 @@ func testFollow(t *testing.T, fx *fixture) {
 	}
 	// fn's error stops Follow and is returned.
 	stop := errors.New("stop")
-	err = fx.a.Follow(ctx, analysis.FeedRequest{Users: []string{"erin"}, From: page.Head}, func(e audit.Event) error {
+	err = fx.a.Follow(ctx, analysis.FeedRequest{Scope: analysis.Scope{Users: []string{"erin"}}, From: page.Head}, func(e audit.Event) error {
 		return stop
 	})
 	if !errors.Is(err, stop) {

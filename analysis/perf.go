@@ -26,6 +26,8 @@ type PerfRequest struct {
 	// route and status (see package audithttp) give Routes. Default
 	// [audit.TypeHTTPRequest].
 	RouteType string
+	// Scope keeps the events of some users, groups and levels.
+	Scope
 }
 
 // PerfStat is the durations of one record type or HTTP route.
@@ -80,10 +82,15 @@ func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error
 	f := driver.NewWhere(a.d)
 	f.Window(w.Since, w.Until)
 	f.Types(req.Types)
-	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+	sc, err := a.resolve(ctx, req.Scope, f)
+	if err != nil {
+		return PerfResult{}, err
+	}
+	sc.apply(f)
+	if sp, rolled, err := a.span(ctx, w, true, sc, driver.RollupTypes); err != nil {
 		return PerfResult{}, err
 	} else if rolled {
-		res.Types, err = a.perfRolled(ctx, sp, req.Types)
+		res.Types, err = a.perfRolled(ctx, sp, sc, req.Types)
 	} else {
 		res.Types, err = a.percentiles(ctx, "perf", []string{"t.friendly_name", "t.friendly_name_raw"},
 			"FROM (SELECT e.event_type_id, e.level, "+durationSQL(a.d)+" AS duration_ns FROM {events} e WHERE "+f.String()+
@@ -102,6 +109,7 @@ func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error
 	r := driver.NewWhere(a.d)
 	r.Window(w.Since, w.Until)
 	r.Types([]string{routeType})
+	sc.apply(r)
 	// Each request's route, method and status, from one probe of its
 	// params (pivoted with CASE), then grouped by route and method.
 	res.Routes, err = a.percentiles(ctx, "perf: routes", []string{"e.route", "e.method"},

@@ -13,11 +13,12 @@ import (
 // span returns how the window w splits between the rollups of the store and
 // its events (see [driver.PlanSpan]; days: whether whole days may come from
 // the daily rows), and false when the store keeps no rollups that cover
-// any of it (SQLite, rollups not built, Options.NoRollups): the question
-// then reads the events.
-func (a *Analyzer) span(ctx context.Context, w Window, days bool) (driver.Span, bool, error) {
+// any of it (SQLite, rollups not built, Options.NoRollups), or when the
+// rollups rs the question reads do not keep what the scope sc filters on:
+// the question then reads the events.
+func (a *Analyzer) span(ctx context.Context, w Window, days bool, sc scope, rs ...driver.Rollup) (driver.Span, bool, error) {
 	r, ok := a.d.(driver.RollupReader)
-	if !ok || a.opts.NoRollups {
+	if !ok || a.opts.NoRollups || !sc.keptBy(rs...) {
 		return driver.Span{}, false, nil
 	}
 	since, through, ok, err := r.RollupCoverage(ctx, a.db)
@@ -34,11 +35,11 @@ func (a *Analyzer) span(ctx context.Context, w Window, days bool) (driver.Span, 
 // spans returns the spans of the windows, and whether any of them reads
 // the rollups (a span that does not is its whole window from the events,
 // which the same queries read through [driver.Relation]).
-func (a *Analyzer) spans(ctx context.Context, days bool, ws ...Window) ([]driver.Span, bool, error) {
+func (a *Analyzer) spans(ctx context.Context, days bool, sc scope, rs []driver.Rollup, ws ...Window) ([]driver.Span, bool, error) {
 	out := make([]driver.Span, len(ws))
 	rolled := false
 	for i, w := range ws {
-		s, ok, err := a.span(ctx, w, days)
+		s, ok, err := a.span(ctx, w, days, sc, rs...)
 		if err != nil {
 			return nil, false, err
 		}
@@ -47,17 +48,20 @@ func (a *Analyzer) spans(ctx context.Context, days bool, ws ...Window) ([]driver
 	return out, rolled, nil
 }
 
-// rel returns the rows of the rollup r over s, as a subquery aliased r, and
-// its arguments.
-func (a *Analyzer) rel(r driver.Rollup, s driver.Span) (string, []any) {
+// rel returns the rows of the rollup r over s in the scope sc (which r
+// keeps, see [scope.keptBy]), as a subquery aliased r, and its arguments.
+func (a *Analyzer) rel(r driver.Rollup, s driver.Span, sc scope) (string, []any) {
 	q, args := driver.Relation(a.d, r, s)
+	if cond, cargs := sc.onRollup(a.d, r); cond != "" {
+		return "(SELECT * FROM (" + q + ") r WHERE " + cond + ") r", append(args, cargs...)
+	}
 	return "(" + q + ") r", args
 }
 
 // typeCountsSQL returns the query of the number of events per record type
-// over s: event_type_id, c.
-func (a *Analyzer) typeCountsSQL(s driver.Span) (string, []any) {
-	rel, args := a.rel(driver.RollupTypes, s)
+// over s in the scope sc: event_type_id, c.
+func (a *Analyzer) typeCountsSQL(s driver.Span, sc scope) (string, []any) {
+	rel, args := a.rel(driver.RollupTypes, s, sc)
 	return "SELECT r.event_type_id, sum(r.n) AS c FROM " + rel + " GROUP BY r.event_type_id", args
 }
 
@@ -77,20 +81,20 @@ func (a *Analyzer) overviewRolled(ctx context.Context, res OverviewResult, cur, 
 		errors   *int64
 	}{{cur, &res.Sessions.Current, &res.Events.Current, &res.Errors.Current},
 		{prev, &res.Sessions.Previous, &res.Events.Previous, &res.Errors.Previous}} {
-		rel, args := a.rel(driver.RollupTypes, x.s)
+		rel, args := a.rel(driver.RollupTypes, x.s, scope{})
 		err := a.query(ctx, "overview", "SELECT coalesce(sum(r.n), 0), coalesce(sum(CASE WHEN t.source = 'error' THEN r.n ELSE 0 END), 0) FROM "+
 			rel+" JOIN {event_types} t ON t.id = r.event_type_id", args, func(r *sqlx.Rows) error { return r.Scan(x.events, x.errors) })
 		if err != nil {
 			return OverviewResult{}, err
 		}
-		rel, args = a.rel(driver.RollupSessions, x.s)
+		rel, args = a.rel(driver.RollupSessions, x.s, scope{})
 		if err := a.query(ctx, "overview", "SELECT count(DISTINCT r.session_id) FROM "+rel, args,
 			func(r *sqlx.Rows) error { return r.Scan(x.sessions) }); err != nil {
 			return OverviewResult{}, err
 		}
 	}
-	curRel, curArgs := a.rel(driver.RollupUsers, cur)
-	prevRel, prevArgs := a.rel(driver.RollupUsers, prev)
+	curRel, curArgs := a.rel(driver.RollupUsers, cur, scope{})
+	prevRel, prevArgs := a.rel(driver.RollupUsers, prev, scope{})
 	err := a.query(ctx, "overview: users", `SELECT min(u.c) = 0, max(u.c) = 1, (SELECT min(p.event_time) FROM {events} p WHERE p.user_id = u.user_id)
 FROM (SELECT DISTINCT r.user_id, 1 AS c FROM `+curRel+` WHERE r.user_id IS NOT NULL
  UNION ALL SELECT DISTINCT r.user_id, 0 FROM `+prevRel+` WHERE r.user_id IS NOT NULL) u GROUP BY u.user_id`,
@@ -103,7 +107,7 @@ FROM (SELECT DISTINCT r.user_id, 1 AS c FROM `+curRel+` WHERE r.user_id IS NOT N
 	if err != nil {
 		return OverviewResult{}, err
 	}
-	rel, args := a.rel(driver.RollupTypes, cur)
+	rel, args := a.rel(driver.RollupTypes, cur, scope{})
 	err = a.eventsOverTime(ctx, &res, "SELECT "+a.d.Bucket("r.bucket", res.Bucket)+" AS b, t.source, sum(r.n) FROM "+rel+
 		" JOIN {event_types} t ON t.id = r.event_type_id GROUP BY b, t.source", args)
 	return res, err
@@ -111,9 +115,9 @@ FROM (SELECT DISTINCT r.user_id, 1 AS c FROM `+curRel+` WHERE r.user_id IS NOT N
 
 // errorGroupsSQL returns the query of the error groups over s (of the
 // fingerprint fp, unless empty), as [Analyzer.Errors] reads them from the
-// events.
-func (a *Analyzer) errorGroupsSQL(s driver.Span, fp string) (string, []any) {
-	rel, args := a.rel(driver.RollupErrors, s)
+// events, in the scope sc.
+func (a *Analyzer) errorGroupsSQL(s driver.Span, sc scope, fp string) (string, []any) {
+	rel, args := a.rel(driver.RollupErrors, s, sc)
 	where := ""
 	if fp != "" {
 		cond, fargs := driver.MatchText("r.fp", []string{fp})
@@ -128,7 +132,7 @@ func (a *Analyzer) errorGroupsSQL(s driver.Span, fp string) (string, []any) {
 // the given record types, all if none): counts exact, percentiles from the
 // merged duration sketches, within [driver.SketchAccuracy] of a duration
 // of the rank asked for rather than interpolated.
-func (a *Analyzer) perfRolled(ctx context.Context, s driver.Span, types []string) ([]PerfStat, error) {
+func (a *Analyzer) perfRolled(ctx context.Context, s driver.Span, sc scope, types []string) ([]PerfStat, error) {
 	keep := map[string]bool{}
 	for _, t := range types {
 		keep[t] = true
@@ -150,7 +154,7 @@ func (a *Analyzer) perfRolled(ctx context.Context, s driver.Span, types []string
 		}
 		return x
 	}
-	rel, args := a.rel(driver.Rollup{Table: driver.TableRollupTypes, Cols: "event_type_id, dur_n, dur_sketch"}, driver.Span{Days: s.Days, Hours: s.Hours})
+	rel, args := a.rel(driver.Rollup{Table: driver.TableRollupTypes, Cols: "event_type_id, dur_n, dur_sketch"}, driver.Span{Days: s.Days, Hours: s.Hours}, sc)
 	err := a.query(ctx, "perf", "SELECT t.friendly_name, t.friendly_name_raw, t.source, r.dur_n, r.dur_sketch FROM "+rel+
 		" JOIN {event_types} t ON t.id = r.event_type_id WHERE r.dur_sketch IS NOT NULL", args, func(r *sqlx.Rows) error {
 		var name, raw, sk []byte
@@ -176,6 +180,7 @@ func (a *Analyzer) perfRolled(ctx context.Context, s driver.Span, types []string
 		f := driver.NewWhere(a.d)
 		f.Window(rg.From, rg.To)
 		f.Types(types)
+		sc.apply(f)
 		err := a.query(ctx, "perf", "SELECT t.friendly_name, t.friendly_name_raw, t.source, x.d FROM (SELECT e.event_type_id, "+
 			durationSQL(a.d)+" AS d FROM {events} e WHERE "+f.String()+") x JOIN {event_types} t ON t.id = x.event_type_id WHERE x.d IS NOT NULL",
 			f.Args(), func(r *sqlx.Rows) error {
@@ -217,14 +222,14 @@ func (a *Analyzer) perfRolled(ctx context.Context, s driver.Span, types []string
 // in the span s, from the rollups (and the events they do not cover).
 func (a *Analyzer) menuRolled(ctx context.Context, s driver.Span, items map[string]int64) error {
 	scan := addCounts(items)
-	rel, args := a.rel(driver.RollupMenu, s)
+	rel, args := a.rel(driver.RollupMenu, s, scope{})
 	if err := a.query(ctx, "unused: menu items", "SELECT r.item, r.item_raw, sum(r.n) FROM "+rel+" GROUP BY r.item, r.item_raw", args, scan); err != nil {
 		return err
 	}
-	ever, ok, err := a.span(ctx, Window{Since: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, true)
+	ever, ok, err := a.span(ctx, Window{Since: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, true, scope{})
 	if err != nil || !ok {
 		return err
 	}
-	rel, args = a.rel(driver.RollupMenu, ever)
+	rel, args = a.rel(driver.RollupMenu, ever, scope{})
 	return a.query(ctx, "unused: menu items", "SELECT DISTINCT r.item, r.item_raw, 0 FROM "+rel, args, scan)
 }

@@ -220,7 +220,7 @@ func TestBrowser(t *testing.T) {
 		if strings.Contains(url, "since=") || strings.Contains(url, "user=") {
 			t.Errorf("URL %s keeps empty filters", url)
 		}
-		errs, err := a.Feed(context.Background(), analysis.FeedRequest{Since: now.Add(-7 * 24 * time.Hour), Until: now, Levels: []audit.Level{audit.LevelError}})
+		errs, err := a.Feed(context.Background(), analysis.FeedRequest{Since: now.Add(-7 * 24 * time.Hour), Until: now, Scope: analysis.Scope{Levels: []audit.Level{audit.LevelError}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,7 +257,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("Event", func(t *testing.T) {
-		page, err := a.Feed(context.Background(), analysis.FeedRequest{Levels: []audit.Level{audit.LevelError}, Limit: 1})
+		page, err := a.Feed(context.Background(), analysis.FeedRequest{Scope: analysis.Scope{Levels: []audit.Level{audit.LevelError}}, Limit: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

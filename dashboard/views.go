@@ -16,46 +16,26 @@ import (
 )
 
 // view is a page of the dashboard: its title, whether the navigation lists
-// it, what it reads and which of the user, group and level filters it
-// applies.
+// it and what it reads. Every view over the events applies the time range
+// and the user, group and level filters (the scope of its analysis
+// requests).
 type view struct {
 	title string
 	nav   int // position in the navigation; 0: not listed
 	load  func(ctx context.Context, h *Handler, f *filter) (any, error)
-	// applies are the filters (keys of the URL) the view applies: those
-	// its analysis requests have fields for. The page names the others
-	// when they are set, as not applied.
-	applies []string
 }
-
-// allFilters are the user, group and level filters; a view that none of
-// them concerns (one event, the settings) lists them all as applied, so
-// that its page names none.
-var allFilters = []string{"user", "group", "level"}
 
 var views = map[string]view{
-	"overview":  {"Overview", 1, loadOverview, nil},
-	"log":       {"Log", 2, loadLog, allFilters},
-	"usage":     {"Usage", 3, loadUsage, nil},
-	"functions": {"Functions", 4, loadFunctions, []string{"user"}},
-	"errors":    {"Errors", 5, loadErrors, nil},
-	"perf":      {"Performance", 6, loadPerf, nil},
-	"patterns":  {"Patterns", 7, loadPatterns, nil},
-	"settings":  {"Settings", 8, loadSettings, allFilters},
-	"event":     {"Event", 0, loadEvent, allFilters},
-	"object":    {"Object", 0, loadObject, nil},
-}
-
-// unapplied returns the user, group and level filters set in f that view
-// does not apply, in that order.
-func unapplied(view string, f *filter) []string {
-	var out []string
-	for _, k := range allFilters {
-		if f.Get(k) != "" && !slices.Contains(views[view].applies, k) {
-			out = append(out, k)
-		}
-	}
-	return out
+	"overview":  {"Overview", 1, loadOverview},
+	"log":       {"Log", 2, loadLog},
+	"usage":     {"Usage", 3, loadUsage},
+	"functions": {"Functions", 4, loadFunctions},
+	"errors":    {"Errors", 5, loadErrors},
+	"perf":      {"Performance", 6, loadPerf},
+	"patterns":  {"Patterns", 7, loadPatterns},
+	"settings":  {"Settings", 8, loadSettings},
+	"event":     {"Event", 0, loadEvent},
+	"object":    {"Object", 0, loadObject},
 }
 
 type navItem struct{ Name, Title string }
@@ -76,10 +56,8 @@ type page struct {
 	View, Title string
 	F           *filter
 	Nav         []navItem
-	// Unapplied are the filters set that the view does not apply.
-	Unapplied []string
-	Data      any
-	Err       string
+	Data        any
+	Err         string
 }
 
 func parsePages() (map[string]*template.Template, error) {
@@ -97,7 +75,7 @@ func parsePages() (map[string]*template.Template, error) {
 // page renders a view, or the error that kept it from loading.
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, name string, load func(context.Context, *Handler, *filter) (any, error)) {
 	f, err := parseFilter(r.URL.Query(), h.opts.Now())
-	p := page{View: name, Title: views[name].title, F: f, Nav: navItems(), Unapplied: unapplied(name, f)}
+	p := page{View: name, Title: views[name].title, F: f, Nav: navItems()}
 	if err == nil {
 		p.Data, err = load(r.Context(), h, f)
 	}
@@ -181,7 +159,7 @@ type overviewData struct {
 }
 
 func loadOverview(ctx context.Context, h *Handler, f *filter) (any, error) {
-	r, err := h.a.Overview(ctx, analysis.OverviewRequest{Since: f.Since, Until: f.Until})
+	r, err := h.a.Overview(ctx, analysis.OverviewRequest{Since: f.Since, Until: f.Until, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +180,7 @@ type logData struct {
 
 func (f *filter) feedRequest() analysis.FeedRequest {
 	return analysis.FeedRequest{
-		Levels: f.Levels, Users: f.users(), Groups: f.groups(), Types: list(f.Get("type")),
+		Scope: f.scope(), Types: list(f.Get("type")),
 		Text: f.Get("text"), Param: f.Get("param"), Value: f.Get("value"),
 	}
 }
@@ -248,17 +226,15 @@ type usageData struct {
 }
 
 func loadUsage(ctx context.Context, h *Handler, f *filter) (any, error) {
-	u, err := h.a.Usage(ctx, analysis.UsageRequest{Since: f.Since, Until: f.Until})
+	u, err := h.a.Usage(ctx, analysis.UsageRequest{Since: f.Since, Until: f.Until, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}
-	// Of every user, as the counts beside it: UsageRequest has no user
-	// field.
-	fn, err := h.a.Functions(ctx, analysis.FunctionsRequest{Since: f.Since, Until: f.Until, Limit: 1})
+	fn, err := h.a.Functions(ctx, analysis.FunctionsRequest{Since: f.Since, Until: f.Until, Limit: 1, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}
-	un, err := h.a.Unused(ctx, analysis.UnusedRequest{Since: f.Since, Until: f.Until, Limit: 15})
+	un, err := h.a.Unused(ctx, analysis.UnusedRequest{Since: f.Since, Until: f.Until, Limit: 15, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +248,7 @@ type functionsData struct {
 }
 
 func loadFunctions(ctx context.Context, h *Handler, f *filter) (any, error) {
-	r, err := h.a.Functions(ctx, analysis.FunctionsRequest{Since: f.Since, Until: f.Until, Users: f.users(),
+	r, err := h.a.Functions(ctx, analysis.FunctionsRequest{Since: f.Since, Until: f.Until, Scope: f.scope(),
 		Function: f.Get("function"), Limit: 50, After: f.Get("after")})
 	if err != nil {
 		return nil, err
@@ -325,7 +301,7 @@ type errorsData struct {
 
 func loadErrors(ctx context.Context, h *Handler, f *filter) (any, error) {
 	fp := f.Get("fp")
-	r, err := h.a.Errors(ctx, analysis.ErrorsRequest{Since: f.Since, Until: f.Until, Fingerprint: fp})
+	r, err := h.a.Errors(ctx, analysis.ErrorsRequest{Since: f.Since, Until: f.Until, Fingerprint: fp, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}
@@ -333,11 +309,11 @@ func loadErrors(ctx context.Context, h *Handler, f *filter) (any, error) {
 }
 
 func loadPerf(ctx context.Context, h *Handler, f *filter) (any, error) {
-	return h.a.Perf(ctx, analysis.PerfRequest{Since: f.Since, Until: f.Until})
+	return h.a.Perf(ctx, analysis.PerfRequest{Since: f.Since, Until: f.Until, Scope: f.scope()})
 }
 
 func loadPatterns(ctx context.Context, h *Handler, f *filter) (any, error) {
-	return h.a.Patterns(ctx, analysis.PatternsRequest{Since: f.Since, Until: f.Until})
+	return h.a.Patterns(ctx, analysis.PatternsRequest{Since: f.Since, Until: f.Until, Scope: f.scope()})
 }
 
 type objectData struct {
@@ -353,11 +329,11 @@ func loadObject(ctx context.Context, h *Handler, f *filter) (any, error) {
 	if obj.ID == "" {
 		return nil, fmt.Errorf("%w: id: the object's id is missing", errBadRequest)
 	}
-	act, err := h.a.Activity(ctx, analysis.ActivityRequest{Object: obj, Since: f.Since, Until: f.Until, Limit: 100})
+	act, err := h.a.Activity(ctx, analysis.ActivityRequest{Object: obj, Since: f.Since, Until: f.Until, Limit: 100, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}
-	use, err := h.a.Usage(ctx, analysis.UsageRequest{Object: &obj, Since: f.Since, Until: f.Until})
+	use, err := h.a.Usage(ctx, analysis.UsageRequest{Object: &obj, Since: f.Since, Until: f.Until, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}

@@ -149,7 +149,7 @@ func flush(w io.Writer) error {
 func (c *cli) globalFlags(fs *flag.FlagSet) {
 	fs.Var(dbFlag{&c.db}, "db", "the database: a SQLite file path, or a Postgres URL or key=value `DSN` (env "+envDB+")")
 	fs.StringVar(&c.schema, "schema", c.schema, "the Postgres schema of the audit tables (env "+envSchema+"; default public)")
-	fs.StringVar(&c.groupsFile, "groups", c.groupsFile, "a JSON file mapping users to their groups, {\"alice\": [\"analysts\"]}, for feed --group and patterns")
+	fs.StringVar(&c.groupsFile, "groups", c.groupsFile, "a JSON file mapping users to their groups, {\"alice\": [\"analysts\"]}, for --group and patterns (besides the store's directory)")
 }
 
 // dbFlag is the --db flag: its value, printed as the default in usage,
