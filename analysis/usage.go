@@ -28,6 +28,10 @@ type UsageRequest struct {
 	Since, Until time.Time
 	// Scope keeps the events of some users, groups and levels.
 	Scope
+	// Packages asks for ByPackage too, which reads the events (and their
+	// package params) whether or not rollups cover the window. Default
+	// false.
+	Packages bool
 }
 
 // UsageResult is a usage overview: event counts by record type, user and day.
@@ -43,6 +47,11 @@ type UsageResult struct {
 	// ByDay counts events per UTC day, every day of the window included,
 	// oldest first.
 	ByDay []TimeCount `json:"by_day"`
+	// ByPackage is the use of each package (the PackageParam of the
+	// events), most events first, with its functions; only when
+	// UsageRequest.Packages is set. Events without a package are not in
+	// it.
+	ByPackage []PackageUsage `json:"by_package,omitempty"`
 }
 
 // Usage counts the events of the window (of one object, or all) by record
@@ -108,6 +117,11 @@ func (a *Analyzer) Usage(ctx context.Context, req UsageRequest) (UsageResult, er
 	res.ByUser = sortedCounts(byUser)
 	if res.ByDay, err = a.countByBucket(ctx, "usage", daysQ, daysArgs, w, day); err != nil {
 		return UsageResult{}, err
+	}
+	if req.Packages {
+		if res.ByPackage, err = a.packages(ctx, f); err != nil {
+			return UsageResult{}, err
+		}
 	}
 	return res, nil
 }
