@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -105,7 +106,7 @@ type chart struct {
 
 type series struct {
 	Label  string  `json:"label"`
-	Values []int64 `json:"values"`
+	Values []float64 `json:"values"`
 }
 
 // timeChart makes a one-series chart of counts over time.
@@ -113,7 +114,7 @@ func timeChart(title, label string, counts []analysis.TimeCount, bars bool) char
 	c := chart{Title: title, Bars: bars, Series: []series{{Label: label}}}
 	for _, tc := range counts {
 		c.X = append(c.X, tc.Start.Unix())
-		c.Series[0].Values = append(c.Series[0].Values, tc.Count)
+		c.Series[0].Values = append(c.Series[0].Values, float64(tc.Count))
 	}
 	return c
 }
@@ -136,11 +137,11 @@ func levelChart(title string, counts []analysis.LevelCount) chart {
 		}
 	}
 	for i := range c.Series {
-		c.Series[i].Values = make([]int64, len(c.X))
+		c.Series[i].Values = make([]float64, len(c.X))
 	}
 	for _, lc := range counts {
 		if i, ok := idx[lc.Level]; ok {
-			c.Series[i].Values[xs[lc.Start.Unix()]] += lc.Count
+			c.Series[i].Values[xs[lc.Start.Unix()]] += float64(lc.Count)
 		}
 	}
 	return c
@@ -223,10 +224,13 @@ type usageData struct {
 	Functions []analysis.FunctionStat
 	Unused    analysis.UnusedResult
 	Days      chart
+	// Package is the package drilled down into (the package key of the
+	// URL), nil for none.
+	Package *analysis.PackageUsage
 }
 
 func loadUsage(ctx context.Context, h *Handler, f *filter) (any, error) {
-	u, err := h.a.Usage(ctx, analysis.UsageRequest{Since: f.Since, Until: f.Until, Scope: f.scope()})
+	u, err := h.a.Usage(ctx, analysis.UsageRequest{Since: f.Since, Until: f.Until, Scope: f.scope(), Packages: true})
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +242,16 @@ func loadUsage(ctx context.Context, h *Handler, f *filter) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return usageData{U: u, Functions: fn.Functions, Unused: un, Days: timeChart("Events per day", "events", u.ByDay, true)}, nil
+	d := usageData{U: u, Functions: fn.Functions, Unused: un, Days: timeChart("Events per day", "events", u.ByDay, true)}
+	if name := f.Get("package"); name != "" {
+		d.Package = &analysis.PackageUsage{Package: name} // no events in the window
+		for i, p := range u.ByPackage {
+			if p.Package == name {
+				d.Package = &u.ByPackage[i]
+			}
+		}
+	}
+	return d, nil
 }
 
 type functionsData struct {
@@ -265,8 +278,8 @@ func loadFunctions(ctx context.Context, h *Handler, f *filter) (any, error) {
 			c.Series[0].Values = append(c.Series[0].Values, 0)
 			c.Series[1].Values = append(c.Series[1].Values, 0)
 		}
-		c.Series[0].Values[i] += s.Calls
-		c.Series[1].Values[i] += s.Errors
+		c.Series[0].Values[i] += float64(s.Calls)
+		c.Series[1].Values[i] += float64(s.Errors)
 	}
 	sortChart(&c)
 	return functionsData{R: r, Function: f.Get("function"), Calls: c}, nil
@@ -285,7 +298,7 @@ func sortChart(c *chart) {
 	}
 	c.X = x
 	for s := range c.Series {
-		v := make([]int64, len(order))
+		v := make([]float64, len(order))
 		for i, o := range order {
 			v[i] = c.Series[s].Values[o]
 		}
@@ -308,8 +321,86 @@ func loadErrors(ctx context.Context, h *Handler, f *filter) (any, error) {
 	return errorsData{R: r, Fingerprint: fp, Errors: timeChart("Errors, every "+duration(r.Bucket), "failures", r.OverTime, false)}, nil
 }
 
+type perfData struct {
+	R             analysis.PerfResult
+	Routes, Types []perfRow
+	// Op is the route or record type shown over time (the op key of the
+	// URL, default the busiest route, else record type), with its title,
+	// buckets and charts.
+	Op, OpTitle         string
+	Buckets             []analysis.PerfBucket
+	Durations, ErrRates chart
+}
+
+// perfRow is a route or record type with the link that shows it over time.
+type perfRow struct {
+	analysis.PerfStat
+	Link     string
+	Selected bool
+}
+
+// opTitle names a route (with its method unless the route starts with
+// it) or a record type for people.
+func opTitle(route bool, method, name string) string {
+	if route && !strings.HasPrefix(name, method+" ") {
+		return method + " " + name
+	}
+	return name
+}
+
+// opKey identifies a route ("route METHOD NAME") or a record type ("type
+// NAME") in the perf view's URL.
+func opKey(route bool, method, name string) string {
+	if route {
+		return "route " + method + " " + name
+	}
+	return "type " + name
+}
+
 func loadPerf(ctx context.Context, h *Handler, f *filter) (any, error) {
-	return h.a.Perf(ctx, analysis.PerfRequest{Since: f.Since, Until: f.Until, Scope: f.scope()})
+	r, err := h.a.Perf(ctx, analysis.PerfRequest{Since: f.Since, Until: f.Until, Scope: f.scope(), OverTime: true})
+	if err != nil {
+		return nil, err
+	}
+	d := perfData{R: r, Op: f.Get("op")}
+	switch {
+	case d.Op != "":
+	case len(r.Routes) > 0:
+		d.Op = opKey(true, r.Routes[0].Method, r.Routes[0].Name)
+	case len(r.Types) > 0:
+		d.Op = opKey(false, "", r.Types[0].Name)
+	}
+	for _, x := range []struct {
+		route bool
+		stats []analysis.PerfStat
+		rows  *[]perfRow
+	}{{true, r.Routes, &d.Routes}, {false, r.Types, &d.Types}} {
+		for _, st := range x.stats {
+			key := opKey(x.route, st.Method, st.Name)
+			*x.rows = append(*x.rows, perfRow{PerfStat: st, Link: f.link("perf", "op", key), Selected: key == d.Op})
+			if key == d.Op {
+				d.OpTitle = opTitle(x.route, st.Method, st.Name)
+			}
+		}
+	}
+	d.Durations = chart{Title: "Duration (ms) of " + d.OpTitle + ", every " + duration(r.Bucket),
+		Series: []series{{Label: "p50"}, {Label: "p95"}, {Label: "p99"}}}
+	d.ErrRates = chart{Title: "Error rate (%) of " + d.OpTitle + ", every " + duration(r.Bucket), Bars: true, Series: []series{{Label: "failures"}}}
+	ms := func(x time.Duration) float64 { return float64(x) / float64(time.Millisecond) }
+	for _, b := range r.OverTime {
+		if opKey(b.Route, b.Method, b.Name) != d.Op {
+			continue
+		}
+		d.Buckets = append(d.Buckets, b)
+		for _, c := range []*chart{&d.Durations, &d.ErrRates} {
+			c.X = append(c.X, b.Start.Unix())
+		}
+		for i, v := range []float64{ms(b.P50), ms(b.P95), ms(b.P99)} {
+			d.Durations.Series[i].Values = append(d.Durations.Series[i].Values, v)
+		}
+		d.ErrRates.Series[0].Values = append(d.ErrRates.Series[0].Values, b.ErrorRate*100)
+	}
+	return d, nil
 }
 
 func loadPatterns(ctx context.Context, h *Handler, f *filter) (any, error) {
