@@ -105,7 +105,7 @@ type chart struct {
 }
 
 type series struct {
-	Label  string  `json:"label"`
+	Label  string    `json:"label"`
 	Values []float64 `json:"values"`
 }
 
