@@ -88,7 +88,9 @@ type PerfResult struct {
 // out. On Postgres the percentiles are computed by
 // percentile_cont in the GROUP BY; on SQLite, which has no percentile
 // aggregate, the durations are read in order and interpolated in Go the
-// same way.
+// same way. Where rollups cover the window (see the package doc), the
+// record types and routes are read from them, their percentiles from
+// merged DDSketches.
 func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error) {
 	w, err := a.window(req.Since, req.Until, DefaultWindow)
 	if err != nil {
@@ -117,9 +119,11 @@ func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error
 		}
 		return PerfStat{Name: string(key[0])}
 	}
-	if sp, rolled, err := a.span(ctx, w, true, sc, driver.RollupTypes); err != nil {
+	sp, rolled, err := a.span(ctx, w, true, sc, driver.RollupTypes)
+	if err != nil {
 		return PerfResult{}, err
-	} else if rolled {
+	}
+	if rolled {
 		res.Types, err = a.perfRolled(ctx, sp, sc, req.Types)
 	} else {
 		res.Types, err = a.percentiles(ctx, "perf", typeKeys, typesFrom, typeErr, f.Args(), typeStat)
@@ -145,7 +149,14 @@ func (a *Analyzer) Perf(ctx context.Context, req PerfRequest) (PerfResult, error
  WHERE ` + r.String() + `
  GROUP BY e.id, e.event_time, e.duration_ns) e
 WHERE e.route IS NOT NULL AND e.duration_ns IS NOT NULL`
-	res.Routes, err = a.percentiles(ctx, "perf: routes", routeKeys, routesFrom, routeErr, r.Args(), routeStat)
+	if sp, rolled, err = a.span(ctx, w, true, sc, driver.RollupRoutes); err != nil {
+		return PerfResult{}, err
+	}
+	if rolled {
+		res.Routes, err = a.routesRolled(ctx, sp, sc, routeType)
+	} else {
+		res.Routes, err = a.percentiles(ctx, "perf: routes", routeKeys, routesFrom, routeErr, r.Args(), routeStat)
+	}
 	if err != nil {
 		return PerfResult{}, err
 	}

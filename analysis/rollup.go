@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/DataDog/sketches-go/ddsketch"
@@ -206,13 +207,11 @@ func (a *Analyzer) perfRolled(ctx context.Context, s driver.Span, sc scope, type
 	}
 	var out []PerfStat
 	for _, x := range stats {
-		q, err := x.sketch.GetValuesAtQuantiles([]float64{0.5, 0.95, 0.99})
+		st, err := sketchedStat(x.stat, x.sketch)
 		if err != nil {
 			return nil, err
 		}
-		x.stat.P50, x.stat.P95, x.stat.P99 = nanos(q[0]), nanos(q[1]), nanos(q[2])
-		x.stat.ErrorRate = float64(x.stat.Errors) / float64(x.stat.Count)
-		out = append(out, x.stat)
+		out = append(out, st)
 	}
 	sortStats(out)
 	return out, nil
@@ -232,4 +231,93 @@ func (a *Analyzer) menuRolled(ctx context.Context, s driver.Span, items map[stri
 	}
 	rel, args = a.rel(driver.RollupMenu, ever, scope{})
 	return a.query(ctx, "unused: menu items", "SELECT DISTINCT r.item, r.item_raw, 0 FROM "+rel, args, scan)
+}
+
+// routesRolled is the Routes of [Analyzer.Perf] from the rollups over s
+// (of the requests of record type routeType, in the scope sc): counts
+// exact, percentiles from the merged duration sketches, as perfRolled's.
+func (a *Analyzer) routesRolled(ctx context.Context, s driver.Span, sc scope, routeType string) ([]PerfStat, error) {
+	type acc struct {
+		stat   PerfStat
+		sketch *ddsketch.DDSketch
+	}
+	stats := map[[2]string]*acc{}
+	get := func(route string, method *string) *acc {
+		k := [2]string{route, ""}
+		if method != nil {
+			k[1] = *method
+		}
+		x := stats[k]
+		if x == nil {
+			x = &acc{stat: PerfStat{Name: k[0], Method: k[1]}, sketch: driver.NewSketch()}
+			stats[k] = x
+		}
+		return x
+	}
+	typeCond, typeArgs := driver.MatchText("friendly_name", []string{routeType})
+	ofType := " IN (SELECT id FROM {event_types} WHERE " + typeCond + ")"
+	rel, args := a.rel(driver.Rollup{Table: driver.TableRollupRoutes, Cols: "event_type_id, route, method, n, errors, dur_sketch"},
+		driver.Span{Days: s.Days, Hours: s.Hours}, sc)
+	err := a.query(ctx, "perf: routes", "SELECT r.route, r.method, r.n, r.errors, r.dur_sketch FROM "+rel+
+		" WHERE r.dur_sketch IS NOT NULL AND r.event_type_id"+ofType, append(args, typeArgs...), func(r *sqlx.Rows) error {
+		var route string
+		var method *string
+		var n, errs int64
+		var sk []byte
+		if err := r.Scan(&route, &method, &n, &errs, &sk); err != nil {
+			return err
+		}
+		x := get(route, method)
+		x.stat.Count += n
+		x.stat.Errors += errs
+		return x.sketch.DecodeAndMergeWith(sk)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, rg := range s.Raw {
+		f := driver.NewWhere(a.d)
+		f.Window(rg.From, rg.To)
+		f.Add("e.event_type_id"+ofType, typeArgs...)
+		sc.apply(f)
+		f.Add(strings.ReplaceAll(driver.RouteCond, "{duration}", "x.dur"))
+		err := a.query(ctx, "perf: routes", "SELECT rp.route, rp.method, CASE WHEN rp.status >= 400 THEN 1 ELSE 0 END, x.dur FROM {events} e"+
+			driver.RouteJoin+" CROSS JOIN LATERAL (SELECT "+durationSQL(a.d)+" AS dur) x WHERE "+f.String(), f.Args(), func(r *sqlx.Rows) error {
+			var route string
+			var method *string
+			var failed int64
+			var d float64
+			if err := r.Scan(&route, &method, &failed, &d); err != nil {
+				return err
+			}
+			x := get(route, method)
+			x.stat.Count++
+			x.stat.Errors += failed
+			return x.sketch.Add(d)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []PerfStat
+	for _, x := range stats {
+		st, err := sketchedStat(x.stat, x.sketch)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// sketchedStat returns st with its percentiles from sketch and its error
+// rate.
+func sketchedStat(st PerfStat, sketch *ddsketch.DDSketch) (PerfStat, error) {
+	q, err := sketch.GetValuesAtQuantiles([]float64{0.5, 0.95, 0.99})
+	if err != nil {
+		return st, err
+	}
+	st.P50, st.P95, st.P99 = nanos(q[0]), nanos(q[1]), nanos(q[2])
+	st.ErrorRate = float64(st.Errors) / float64(st.Count)
+	return st, nil
 }

@@ -160,7 +160,7 @@ func checkWindow(t *testing.T, rolled, raw *analysis.Analyzer, events []audit.Ev
 }
 
 // TestRollupsMatchEvents would pass if the rollups were never read: this
-// part checks they are, by changing a daily row.
+// part checks they are, by changing daily rows.
 func checkRead(t *testing.T, s *postgres.Store, rolled, raw *analysis.Analyzer, w analysis.Window) {
 	t.Helper()
 	if _, err := s.DB().ExecContext(ctx, "UPDATE "+pq.QuoteIdentifier(s.Schema())+".rollup_types SET n = n + 1000 WHERE width = 24 AND bucket = $1",
@@ -178,27 +178,74 @@ func checkRead(t *testing.T, s *postgres.Store, rolled, raw *analysis.Analyzer, 
 	if got.Total <= want.Total {
 		t.Errorf("usage reads no rollups: %d events, %d from the events alone", got.Total, want.Total)
 	}
+	if _, err := s.DB().ExecContext(ctx, "UPDATE "+pq.QuoteIdentifier(s.Schema())+".rollup_routes SET n = n + 1000 WHERE width = 24 AND bucket = $1",
+		w.Since.Truncate(24*time.Hour).Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	requests := func(a *analysis.Analyzer) (n int64) {
+		res, err := a.Perf(ctx, analysis.PerfRequest{Since: w.Since, Until: w.Until})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Routes {
+			n += r.Count
+		}
+		return n
+	}
+	if got, want := requests(rolled), requests(raw); got <= want {
+		t.Errorf("perf reads no route rollups: %d requests, %d from the events alone", got, want)
+	}
 }
 
-// checkSketched checks the percentiles of res.Types against the durations
-// of events, then sets them to what the events give (percentile_cont), so
-// that the rest of res can be compared.
+// checkSketched checks the percentiles of res.Types and res.Routes against
+// the durations of events, then sets them to what the events give
+// (percentile_cont), so that the rest of res can be compared.
 func checkSketched(t *testing.T, events []audit.Event, res analysis.PerfResult, types []string, sc analysis.Scope) {
 	t.Helper()
 	durs := map[string][]float64{}
 	for i := range events {
 		e := &events[i]
-		if e.Time.Before(res.Window.Since) || !e.Time.Before(res.Window.Until) || (types != nil && !slices.Contains(types, e.Type)) ||
-			(sc.Levels != nil && !slices.Contains(sc.Levels, e.Level)) {
+		if e.Time.Before(res.Window.Since) || !e.Time.Before(res.Window.Until) || (sc.Levels != nil && !slices.Contains(sc.Levels, e.Level)) {
 			continue
 		}
-		if d, ok := analysis.Duration(e); ok {
-			durs[e.Type] = append(durs[e.Type], float64(d))
+		d, ok := analysis.Duration(e)
+		if !ok {
+			continue
+		}
+		if types == nil || slices.Contains(types, e.Type) {
+			durs["type "+e.Type] = append(durs["type "+e.Type], float64(d))
+		}
+		var route, method string
+		for _, p := range e.Params {
+			switch p.Key {
+			case "route":
+				route = p.Value.String()
+			case "method":
+				method = p.Value.String()
+			}
+		}
+		if e.Type == audit.TypeHTTPRequest && route != "" {
+			k := "route " + method + " " + route
+			durs[k] = append(durs[k], float64(d))
 		}
 	}
+	type sketched struct {
+		key string
+		st  *analysis.PerfStat
+	}
+	var all []sketched
 	for i := range res.Types {
-		st := &res.Types[i]
-		sorted := durs[st.Name]
+		all = append(all, sketched{"type " + res.Types[i].Name, &res.Types[i]})
+	}
+	for i := range res.Routes {
+		all = append(all, sketched{"route " + res.Routes[i].Method + " " + res.Routes[i].Name, &res.Routes[i]})
+	}
+	for _, x := range all {
+		st := x.st
+		sorted := durs[x.key]
+		if len(sorted) == 0 {
+			t.Fatalf("perf %s: no durations in the log", x.key)
+		}
 		slices.Sort(sorted)
 		for _, p := range []struct {
 			q   float64
