@@ -138,22 +138,13 @@ func (a *Analyzer) perfRolled(ctx context.Context, s driver.Span, sc scope, type
 	for _, t := range types {
 		keep[t] = true
 	}
-	type acc struct {
-		stat   PerfStat
-		sketch *ddsketch.DDSketch
-	}
-	stats := map[string]*acc{}
-	get := func(name, raw []byte, source string) *acc {
+	stats := sketches[string]{}
+	get := func(name, raw []byte, source string) *sketched {
 		n := driver.DecodeText(string(name), raw)
 		if len(keep) > 0 && !keep[n] {
 			return nil
 		}
-		x := stats[n]
-		if x == nil {
-			x = &acc{stat: PerfStat{Name: n}, sketch: driver.NewSketch()}
-			stats[n] = x
-		}
-		return x
+		return stats.get(n, PerfStat{Name: n})
 	}
 	rel, args := a.rel(driver.Rollup{Table: driver.TableRollupTypes, Cols: "event_type_id, dur_n, dur_sketch"}, driver.Span{Days: s.Days, Hours: s.Hours}, sc)
 	err := a.query(ctx, "perf", "SELECT t.friendly_name, t.friendly_name_raw, t.source, r.dur_n, r.dur_sketch FROM "+rel+
@@ -168,20 +159,18 @@ func (a *Analyzer) perfRolled(ctx context.Context, s driver.Span, sc scope, type
 		if x == nil {
 			return nil
 		}
-		x.stat.Count += n
+		errs := int64(0)
 		if source == audit.LevelError.String() {
-			x.stat.Errors += n
+			errs = n
 		}
-		return x.sketch.DecodeAndMergeWith(sk)
+		return x.merge(n, errs, sk)
 	})
 	if err != nil {
 		return nil, err
 	}
 	for _, rg := range s.Raw {
-		f := driver.NewWhere(a.d)
-		f.Window(rg.From, rg.To)
+		f := a.rawRange(rg, sc)
 		f.Types(types)
-		sc.apply(f)
 		err := a.query(ctx, "perf", "SELECT t.friendly_name, t.friendly_name_raw, t.source, x.d FROM (SELECT e.event_type_id, "+
 			durationSQL(a.d)+" AS d FROM {events} e WHERE "+f.String()+") x JOIN {event_types} t ON t.id = x.event_type_id WHERE x.d IS NOT NULL",
 			f.Args(), func(r *sqlx.Rows) error {
@@ -205,16 +194,9 @@ func (a *Analyzer) perfRolled(ctx context.Context, s driver.Span, sc scope, type
 			return nil, err
 		}
 	}
-	var out []PerfStat
-	for _, x := range stats {
-		st, err := sketchedStat(x.stat, x.sketch)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
+	out, err := stats.stats()
 	sortStats(out)
-	return out, nil
+	return out, err
 }
 
 // menuRolled adds to items the menu items ever clicked, with their clicks
@@ -237,22 +219,13 @@ func (a *Analyzer) menuRolled(ctx context.Context, s driver.Span, items map[stri
 // (of the requests of record type routeType, in the scope sc): counts
 // exact, percentiles from the merged duration sketches, as perfRolled's.
 func (a *Analyzer) routesRolled(ctx context.Context, s driver.Span, sc scope, routeType string) ([]PerfStat, error) {
-	type acc struct {
-		stat   PerfStat
-		sketch *ddsketch.DDSketch
-	}
-	stats := map[[2]string]*acc{}
-	get := func(route string, method *string) *acc {
+	stats := sketches[[2]string]{}
+	get := func(route string, method *string) *sketched {
 		k := [2]string{route, ""}
 		if method != nil {
 			k[1] = *method
 		}
-		x := stats[k]
-		if x == nil {
-			x = &acc{stat: PerfStat{Name: k[0], Method: k[1]}, sketch: driver.NewSketch()}
-			stats[k] = x
-		}
-		return x
+		return stats.get(k, PerfStat{Name: k[0], Method: k[1]})
 	}
 	typeCond, typeArgs := driver.MatchText("friendly_name", []string{routeType})
 	ofType := " IN (SELECT id FROM {event_types} WHERE " + typeCond + ")"
@@ -267,19 +240,14 @@ func (a *Analyzer) routesRolled(ctx context.Context, s driver.Span, sc scope, ro
 		if err := r.Scan(&route, &method, &n, &errs, &sk); err != nil {
 			return err
 		}
-		x := get(route, method)
-		x.stat.Count += n
-		x.stat.Errors += errs
-		return x.sketch.DecodeAndMergeWith(sk)
+		return get(route, method).merge(n, errs, sk)
 	})
 	if err != nil {
 		return nil, err
 	}
 	for _, rg := range s.Raw {
-		f := driver.NewWhere(a.d)
-		f.Window(rg.From, rg.To)
+		f := a.rawRange(rg, sc)
 		f.Add("e.event_type_id"+ofType, typeArgs...)
-		sc.apply(f)
 		f.Add(strings.ReplaceAll(driver.RouteCond, "{duration}", "x.dur"))
 		err := a.query(ctx, "perf: routes", "SELECT rp.route, rp.method, CASE WHEN rp.status >= 400 THEN 1 ELSE 0 END, x.dur FROM {events} e"+
 			driver.RouteJoin+" CROSS JOIN LATERAL (SELECT "+durationSQL(a.d)+" AS dur) x WHERE "+f.String(), f.Args(), func(r *sqlx.Rows) error {
@@ -299,25 +267,58 @@ func (a *Analyzer) routesRolled(ctx context.Context, s driver.Span, sc scope, ro
 			return nil, err
 		}
 	}
+	return stats.stats()
+}
+
+// sketched is the stats of a record type or route being read from the
+// rollups, with the merged sketch of its durations.
+type sketched struct {
+	stat   PerfStat
+	sketch *ddsketch.DDSketch
+}
+
+// merge adds n events, errs of them failed, with their durations' encoded
+// sketch.
+func (x *sketched) merge(n, errs int64, enc []byte) error {
+	x.stat.Count += n
+	x.stat.Errors += errs
+	return x.sketch.DecodeAndMergeWith(enc)
+}
+
+// rawRange returns the filter of the events of rg in the scope sc.
+func (a *Analyzer) rawRange(rg driver.Range, sc scope) *driver.Where {
+	f := driver.NewWhere(a.d)
+	f.Window(rg.From, rg.To)
+	sc.apply(f)
+	return f
+}
+
+// sketches are the stats being read, by key.
+type sketches[K comparable] map[K]*sketched
+
+// get returns the stats of k, new ones (init) if none.
+func (m sketches[K]) get(k K, init PerfStat) *sketched {
+	x := m[k]
+	if x == nil {
+		x = &sketched{stat: init, sketch: driver.NewSketch()}
+		m[k] = x
+	}
+	return x
+}
+
+// stats returns the stats with their percentiles from their sketches and
+// their error rates, in no order.
+func (m sketches[K]) stats() ([]PerfStat, error) {
 	var out []PerfStat
-	for _, x := range stats {
-		st, err := sketchedStat(x.stat, x.sketch)
+	for _, x := range m {
+		q, err := x.sketch.GetValuesAtQuantiles([]float64{0.5, 0.95, 0.99})
 		if err != nil {
 			return nil, err
 		}
+		st := x.stat
+		st.P50, st.P95, st.P99 = nanos(q[0]), nanos(q[1]), nanos(q[2])
+		st.ErrorRate = float64(st.Errors) / float64(st.Count)
 		out = append(out, st)
 	}
 	return out, nil
-}
-
-// sketchedStat returns st with its percentiles from sketch and its error
-// rate.
-func sketchedStat(st PerfStat, sketch *ddsketch.DDSketch) (PerfStat, error) {
-	q, err := sketch.GetValuesAtQuantiles([]float64{0.5, 0.95, 0.99})
-	if err != nil {
-		return st, err
-	}
-	st.P50, st.P95, st.P99 = nanos(q[0]), nanos(q[1]), nanos(q[2])
-	st.ErrorRate = float64(st.Errors) / float64(st.Count)
-	return st, nil
 }
