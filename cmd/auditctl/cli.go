@@ -189,6 +189,11 @@ Output flags of the questions:
   --csv              one table as CSV with a header row (choose it with --table)
   --table NAME       the table to print (default: all in text, the first in CSV)
 
+Scope flags of the questions over events (all but history), each repeatable:
+  --user ID          only events of this user ("" for events without one)
+  --group ID         only events of users in this group (--groups FILE, or the store's directory)
+  --level LEVEL      only events of this level (or comma-separated levels)
+
 Times (--since, --until): RFC 3339 (2026-11-01T09:00:00Z), a date (2026-11-01, UTC),
 or a duration before now (90m, 36h, 7d, 1d12h).
 Objects: kind:id (query:q-42), or an id of any kind (q-42, or :id when the id has a colon).
