@@ -11,9 +11,10 @@ import (
 	"github.com/auditkit/audit/internal/callstack"
 )
 
-// Param names and prefixes of function-call events ([Logger.Call], [Do]).
-// Inputs and outputs are told apart by their prefix, so a reader can lay the
-// events out as a table of users, times, inputs and outputs.
+// Param names and prefixes the Logger writes: those of function-call events
+// ([Logger.Call], [Do]), whose inputs and outputs are told apart by their
+// prefix so that a reader can lay the events out as a table of users, times,
+// inputs and outputs; those describing an error; and [BadArgKey].
 const (
 	// InputPrefix starts the key of each input param: "in.amount".
 	InputPrefix = "in."
@@ -31,6 +32,22 @@ const (
 	// the error's chain, skipping generic wrappers (see [ErrorChainParam]
 	// for the whole chain).
 	ErrorTypeParam = "error_type"
+	// ErrorChainParam is the param holding the chain of an error that wraps
+	// others, as [Logger.Error] and failed calls record it: a JSON array of
+	// {"type", "message"} objects, the error itself first, then what it wraps
+	// (depth first through [errors.Join]), at most 16 entries.
+	ErrorChainParam = "error_chain"
+	// BadArgKey prefixes the key of a logging argument the Logger cannot
+	// read as params: an argument that is neither a Param, a []Param, a
+	// map[string]any, a string nor nil is kept as the param "!BADARG<n>" (n
+	// its position among the arguments after the message, from 0), with
+	// [AnyValue] of a copy of it, rather than dropped. Two kinds of values
+	// are recorded by their type only, as an "!ERROR: <type> not recorded
+	// ..." string, because they may refer to memory of the caller's stack
+	// frame that the Logger cannot copy safely: maps other than
+	// map[string]any, map[string]string and map[string]int, and structs or
+	// arrays of a single pointer. Pass such values with [Any] to record them.
+	BadArgKey = "!BADARG"
 )
 
 // Call is a function call being recorded: [Logger.Call] starts it with the

@@ -8,12 +8,6 @@ import (
 	"github.com/auditkit/audit/internal/callstack"
 )
 
-// ErrorChainParam is the param holding the chain of an error that wraps
-// others, as [Logger.Error] and failed calls record it: a JSON array of
-// {"type", "message"} objects, the error itself first, then what it wraps
-// (depth first through [errors.Join]), at most maxChain entries.
-const ErrorChainParam = "error_chain"
-
 // maxChain bounds the errors listed in ErrorChainParam.
 const maxChain = 16
 

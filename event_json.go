@@ -13,11 +13,31 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/auditkit/audit/internal/codec"
 )
 
-// MarshalJSON encodes e in the one JSON shape of an event, described in
-// the package documentation (section JSON). It fails only for an invalid
-// Level.
+// MarshalJSON encodes e in the one JSON shape of an event (the package
+// documentation, section JSON, shows it). It fails only for an invalid Level.
+// The fields:
+//
+//   - id, time (UTC, RFC 3339 with microseconds; a year outside 0-9999 as a
+//     sign and six or more digits, +010000-01-01T...), level, type and
+//     message are always there; user_id, session_id, params, duration_ms,
+//     stack_trace and fingerprint only when not empty or zero.
+//   - params holds each param's natural JSON, in the event's order: a
+//     string, a number, true or false, null, an object reference as
+//     {"kind","id"}, JSON as itself, a time (RFC 3339) or a duration ("1.5s")
+//     as a string, NaN and infinities as strings.
+//   - kinds names the [Kind] of each param whose JSON does not tell it (a
+//     reader assumes string, bool, null, JSON for objects and arrays, int64
+//     for integers that fit, float64 for other numbers).
+//   - duration_ms is in milliseconds; duration_ns, exact, follows it when
+//     the milliseconds do not give back the nanoseconds.
+//   - A string that is not valid UTF-8 or holds NUL is written in its
+//     [Text] form, and raw maps its JSON Pointer ("/message",
+//     "/params/KEY", "/params/KEY/id") to the base64 of the original bytes;
+//     raw_keys does the same for param keys.
 func (e Event) MarshalJSON() ([]byte, error) {
 	var enc eventEncoder
 	return enc.appendEvent(make([]byte, 0, 256+32*len(e.Params)), &e)
@@ -729,21 +749,23 @@ func (d *eventDecoder) value(pointer, key string, j []byte) (Value, error) {
 	kind := inferKind(j)
 	if name, ok := d.j.Kinds[key]; ok {
 		d.kinds++
-		if kind, ok = ParseKind(name); !ok {
+		k, ok := codec.ParseKind(name)
+		if !ok {
 			return Value{}, fmt.Errorf("unknown kind %q", name)
 		}
+		kind = Kind(k)
 	}
 	switch kind {
 	case KindNull:
 		if string(j) != "null" {
 			return Value{}, fmt.Errorf("kind null but value %s", j)
 		}
-		return NullValue(), nil
+		return Value{}, nil
 	case KindJSON:
 		if _, ok := d.j.Raw[pointer]; ok {
-			return ParseValue(KindJSON, d.text(pointer, ""), "")
+			return parseValue(KindJSON, d.text(pointer, ""), "")
 		}
-		return ParseValue(KindJSON, string(j), "")
+		return parseValue(KindJSON, string(j), "")
 	case KindEntity:
 		ent, err := decodeRef(j)
 		if err != nil {
@@ -761,18 +783,18 @@ func (d *eventDecoder) value(pointer, key string, j []byte) (Value, error) {
 		if kind == KindString {
 			return StringValue(d.text(pointer, s)), nil
 		}
-		return ParseValue(kind, s, "")
+		return parseValue(kind, s, "")
 	case KindFloat64:
 		if len(j) > 0 && j[0] == '"' { // NaN and infinities
 			s, err := strconv.Unquote(string(j))
 			if err != nil {
 				return Value{}, err
 			}
-			return ParseValue(kind, s, "")
+			return parseValue(kind, s, "")
 		}
 	}
 	// Numbers and booleans: the JSON text is the value's text.
-	return ParseValue(kind, string(j), "")
+	return parseValue(kind, string(j), "")
 }
 
 // decodeRef reads an object reference {"kind","id"}.

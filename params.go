@@ -41,18 +41,6 @@ func Any(key string, v any) Param { return Param{Key: key, Value: AnyValue(v)} }
 // P is short for [Any].
 func P(key string, value any) Param { return Param{Key: key, Value: AnyValue(value)} }
 
-// BadArgKey prefixes the key of a logging argument the Logger cannot read as
-// params: an argument that is neither a Param, a []Param, a map[string]any,
-// a string nor nil is kept as the param "!BADARG<n>" (n its position among
-// the arguments after the message, from 0), with [AnyValue] of a copy of
-// it, rather than dropped. Two kinds of values are recorded by their type
-// only, as an "!ERROR: <type> not recorded ..." string, because they may
-// refer to memory of the caller's stack frame that the Logger cannot copy
-// safely: maps other than map[string]any, map[string]string and
-// map[string]int, and structs or arrays of a single pointer. Pass such
-// values with [Any] to record them.
-const BadArgKey = "!BADARG"
-
 // args are the arguments of a logging call after the message. str, the
 // first string, is kept apart from list: escape analysis does not tell a
 // struct's fields apart, and str flows into the event while list must not

@@ -15,8 +15,8 @@ var slogLevels = [...]slog.Level{
 	LevelUsage:   slog.LevelInfo,
 }
 
-// SlogLevel returns the slog level an audit level is printed at.
-func SlogLevel(l Level) slog.Level {
+// slogLevel returns the slog level an audit level is printed at.
+func slogLevel(l Level) slog.Level {
 	if l.Valid() {
 		return slogLevels[l]
 	}
@@ -32,7 +32,7 @@ func printEvent(ctx context.Context, to *slog.Logger, e *Event) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	level := SlogLevel(e.Level)
+	level := slogLevel(e.Level)
 	if !to.Enabled(ctx, level) {
 		return
 	}

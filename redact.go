@@ -15,14 +15,16 @@ import (
 	"sync"
 )
 
-// RedactedMarker replaces a redacted value when [Redact] has no HMACKey.
-const RedactedMarker = "[REDACTED]"
-
-// HMACPrefix starts a value redacted under [Redact].HMACKey: the value is
-// replaced by "hmac-sha256:" and the hex HMAC-SHA256 of its text under the
-// key, so equal values still correlate and a known value can be searched
-// for (auditctl hash prints the same text).
-const HMACPrefix = "hmac-sha256:"
+// What a redacted value becomes.
+const (
+	// RedactedMarker replaces a redacted value when [Redact] has no HMACKey.
+	RedactedMarker = "[REDACTED]"
+	// HMACPrefix starts a value redacted under [Redact].HMACKey: the value
+	// is replaced by "hmac-sha256:" and the hex HMAC-SHA256 of its text under
+	// the key, so equal values still correlate and a known value can be
+	// searched for (auditctl hash prints the same text).
+	HMACPrefix = "hmac-sha256:"
+)
 
 // DefaultRedactKeys are the key fragments redacted when [Redact].Keys is nil.
 // They are matched as in Keys: password, passwd, secret, token,
@@ -57,8 +59,10 @@ type Redact struct {
 	// (anywhere in it, unless anchored with ^ and $), in addition to Keys.
 	Patterns []*regexp.Regexp
 	// HMACKey, when set, makes a redacted value "hmac-sha256:<hex>" (see
-	// [HMACPrefix]) instead of [RedactedMarker]. Keep it as secret as the
-	// values: with it, anyone can test a guess against a redacted value.
+	// [HMACPrefix]) instead of [RedactedMarker], as Vault's audit devices
+	// do, so equal values still correlate; `auditctl hash` prints the text
+	// to search for. Keep it as secret as the values: with it, anyone can
+	// test a guess against a redacted value.
 	HMACKey []byte
 }
 

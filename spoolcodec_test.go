@@ -18,7 +18,7 @@ func TestSpoolRecordRoundTrip(t *testing.T) {
 			{Key: "a", Value: StringValue("x")}, {Key: "b", Value: Int64Value(-7)}, {Key: "c", Value: Uint64Value(math.MaxUint64)},
 			{Key: "d", Value: Float64Value(math.Inf(-1))}, {Key: "e", Value: BoolValue(true)}, {Key: "f", Value: TimeValue(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC))},
 			{Key: "g", Value: DurationValue(time.Hour)}, {Key: "h", Value: EntityValue(Ref("query", "q1"))}, {Key: "i", Value: JSONValue([]byte(`{"k":[1,2]}`))},
-			{Key: "j", Value: NullValue()},
+			{Key: "j", Value: Value{}},
 		},
 	}
 	route, got, err := decodeSpoolRecord(appendSpoolRecord(nil, RouteStore|RouteExport, &e), nil)

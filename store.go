@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -105,7 +106,7 @@ func (q *Query) Matches(e *Event) (bool, error) {
 			return false, err
 		}
 		// Newest first: the next page holds strictly older (time, id) pairs.
-		if c := e.Time.Compare(t); c > 0 || (c == 0 && CompareIDs(e.ID, id) >= 0) {
+		if c := e.Time.Compare(t); c > 0 || (c == 0 && bytes.Compare(e.ID[:], id[:]) >= 0) {
 			return false, nil
 		}
 	}
@@ -121,26 +122,13 @@ func references(e *Event, obj Entity) bool {
 	return false
 }
 
-// CompareIDs orders two ids bytewise, which for UUIDv7 is time order.
-func CompareIDs(a, b uuid.UUID) int {
-	for i := range a {
-		if a[i] != b[i] {
-			if a[i] < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
-}
-
 // NewestFirst orders events as [Reader.Read] returns them: by Time, then ID,
 // both descending. Use it with [slices.SortFunc].
 func NewestFirst(a, b Event) int {
 	if c := b.Time.Compare(a.Time); c != 0 {
 		return c
 	}
-	return CompareIDs(b.ID, a.ID)
+	return bytes.Compare(b.ID[:], a.ID[:]) // for UUIDv7, time order
 }
 
 // Page is one page of a [Reader.Read] listing.

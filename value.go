@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strconv"
 	"time"
+
+	"github.com/auditkit/audit/internal/codec"
 )
 
 // Kind is the kind of a param [Value]. Every store round-trips every kind.
@@ -30,37 +32,14 @@ const (
 	KindJSON
 )
 
-var kindNames = [...]string{
-	KindNull:     "null",
-	KindString:   "string",
-	KindInt64:    "int64",
-	KindUint64:   "uint64",
-	KindFloat64:  "float64",
-	KindBool:     "bool",
-	KindTime:     "time",
-	KindDuration: "duration",
-	KindEntity:   "entity_id",
-	KindJSON:     "json",
-}
-
 // String returns the kind's name as stored by the SQL stores: "null", "string",
 // "int64", "uint64", "float64", "bool", "time", "duration", "entity_id"
 // (object references) and "json".
 func (k Kind) String() string {
-	if int(k) < len(kindNames) {
-		return kindNames[k]
+	if int(k) < len(codec.KindNames) {
+		return codec.KindNames[k]
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
-}
-
-// ParseKind is the inverse of [Kind.String].
-func ParseKind(s string) (Kind, bool) {
-	for k, n := range kindNames {
-		if n == s {
-			return Kind(k), true
-		}
-	}
-	return 0, false
 }
 
 // Entity names an object (a query, a table, a project...) that an event acts
@@ -136,7 +115,7 @@ func TimeValue(t time.Time) Value {
 // formatTime returns t in UTC as RFC 3339 with nanoseconds. A year outside
 // 0-9999, which RFC 3339 cannot write, is written as ISO 8601's expanded
 // year: a sign and at least six digits (+010000-01-01T00:00:00Z), which
-// [ParseValue] reads back.
+// the stores read back.
 func formatTime(t time.Time) string {
 	t = t.UTC()
 	y := t.Year()
@@ -168,9 +147,6 @@ func JSONValue(raw []byte) Value {
 	}
 	return Value{kind: KindJSON, str: string(raw)}
 }
-
-// NullValue returns the null Value (the zero Value).
-func NullValue() Value { return Value{} }
 
 // AnyValue converts v to a Value:
 //   - nil and nil pointers, maps, slices become null;
@@ -406,14 +382,16 @@ func (v Value) Any() any {
 	return nil
 }
 
-// Equal reports whether v and w have the same kind and payload. Floats are
-// compared bit for bit, so a NaN equals the same NaN.
-func (v Value) Equal(w Value) bool { return v == w }
+func init() {
+	codec.ParseValue = func(kind uint8, text, entityKind string) (any, error) {
+		return parseValue(Kind(kind), text, entityKind)
+	}
+}
 
-// ParseValue rebuilds a Value from its kind and the text [Value.String]
-// produced (entities also need their kind, given as entityKind). It is what the
-// SQL stores use to read params back.
-func ParseValue(kind Kind, text, entityKind string) (Value, error) {
+// parseValue rebuilds a Value from its kind and the text [Value.String]
+// produced (entities also need their kind, given as entityKind). The SQL
+// stores read params back with it, through package internal/codec.
+func parseValue(kind Kind, text, entityKind string) (Value, error) {
 	switch kind {
 	case KindNull:
 		return Value{}, nil

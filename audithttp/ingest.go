@@ -357,7 +357,7 @@ func recordParams(raw json.RawMessage) ([]audit.Param, error) {
 func jsonValue(raw json.RawMessage) audit.Value {
 	switch raw[0] {
 	case 'n':
-		return audit.NullValue()
+		return audit.Value{}
 	case 't', 'f':
 		return audit.BoolValue(raw[0] == 't')
 	case '"':

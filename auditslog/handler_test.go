@@ -38,11 +38,19 @@ func newLogger(t *testing.T, opts audit.Options) (*audit.Logger, *memory.Store) 
 	return l, st
 }
 
+// slogLevels are the slog levels the handler maps to each audit level.
+var slogLevels = map[audit.Level]slog.Level{
+	audit.LevelDebug:   slog.LevelDebug,
+	audit.LevelInfo:    slog.LevelInfo,
+	audit.LevelWarning: slog.LevelWarn,
+	audit.LevelError:   slog.LevelError,
+}
+
 // asMap turns a stored event back into the shape slogtest expects: the
 // built-in keys, and each dotted param key as nested groups.
 func asMap(e audit.Event) map[string]any {
 	m := map[string]any{
-		slog.LevelKey:   audit.SlogLevel(e.Level),
+		slog.LevelKey:   slogLevels[e.Level],
 		slog.MessageKey: e.Message,
 	}
 	if !e.Time.Equal(clockTime) {

@@ -29,7 +29,7 @@ var staticFS embed.FS
 // Settings is what the Settings view shows: the policy in effect.
 // *settings.Engine implements it.
 type Settings interface {
-	Policy() settings.Policy
+	Policy() settings.Config
 }
 
 // Options configure a [Handler]. The zero value means the defaults.

@@ -64,7 +64,7 @@ func TestViewsAndRequests(t *testing.T) {
 	now := time.Now().UTC()
 	s, events := fixture(t, 600, now)
 	e := events[599]
-	policy := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeUser, ID: "user01", Preset: settings.Verbose}}}
+	policy := settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeUser, ID: "user01", Preset: settings.PresetVerbose}}}
 	engine, err := settings.New(policy, settings.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -13,9 +13,9 @@ import (
 // realisticPolicy has 100 rules: everyone, 30 groups, 40 users (10 of them
 // time-boxed), 20 sessions and 9 packages, with Custom additions and
 // removals.
-func realisticPolicy() settings.Policy {
-	p := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.Standard}}}
-	presets := []settings.Preset{settings.Standard, settings.Verbose, settings.Custom, settings.Off}
+func realisticPolicy() settings.Config {
+	p := settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.PresetStandard}}}
+	presets := []settings.Preset{settings.PresetStandard, settings.PresetVerbose, settings.PresetCustom, settings.PresetOff}
 	for i := range 30 {
 		p.Rules = append(p.Rules, settings.Rule{
 			Scope: settings.ScopeGroup, ID: fmt.Sprintf("group-%d", i), Preset: presets[i%4],
@@ -28,15 +28,15 @@ func realisticPolicy() settings.Policy {
 			r.Expires = time.Now().Add(24 * time.Hour)
 		}
 		if i%3 == 0 {
-			r.Preset, r.Add, r.AddLevels = settings.Custom, []string{datagrok.Click}, []audit.Level{audit.LevelDebug}
+			r.Preset, r.Add, r.AddLevels = settings.PresetCustom, []string{datagrok.Click}, []audit.Level{audit.LevelDebug}
 		}
 		p.Rules = append(p.Rules, r)
 	}
 	for i := range 20 {
-		p.Rules = append(p.Rules, settings.Rule{Scope: settings.ScopeSession, ID: fmt.Sprintf("session-%d", i), Preset: settings.Verbose})
+		p.Rules = append(p.Rules, settings.Rule{Scope: settings.ScopeSession, ID: fmt.Sprintf("session-%d", i), Preset: settings.PresetVerbose})
 	}
 	for i := range 9 {
-		p.Rules = append(p.Rules, settings.Rule{Scope: settings.ScopePackage, ID: fmt.Sprintf("pkg-%d", i), Preset: settings.Off})
+		p.Rules = append(p.Rules, settings.Rule{Scope: settings.ScopePackage, ID: fmt.Sprintf("pkg-%d", i), Preset: settings.PresetOff})
 	}
 	return p
 }
@@ -159,7 +159,7 @@ func BenchmarkBindNested(b *testing.B) {
 	}
 	for _, bc := range []struct {
 		name string
-		p    settings.Policy
+		p    settings.Config
 	}{{"groups=flat", realisticPolicy()}, {"groups=nested", nested}} {
 		b.Run(bc.name, func(b *testing.B) {
 			e, err := settings.New(bc.p, settings.Options{})

@@ -8,7 +8,7 @@ import (
 	"github.com/auditkit/audit/settings"
 )
 
-// fakeClock is a settings.Clock moved by hand: Advance runs the timers that
+// fakeClock is an engine clock moved by hand: Advance runs the timers that
 // come due, in order, before returning.
 type fakeClock struct {
 	mu     sync.Mutex
@@ -33,12 +33,21 @@ func (c *fakeClock) Now() time.Time {
 	return c.now
 }
 
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) settings.Timer {
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) (stop func() bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := &fakeTimer{c: c, at: c.now.Add(d), f: f}
 	c.timers = append(c.timers, t)
-	return t
+	return t.Stop
+}
+
+// options returns the engine options that run on c; nil runs on the
+// system clock.
+func (c *fakeClock) options() settings.Options {
+	if c == nil {
+		return settings.Options{}
+	}
+	return settings.Options{Now: c.Now, AfterFunc: c.AfterFunc}
 }
 
 func (t *fakeTimer) Stop() bool {

@@ -41,11 +41,11 @@ var (
 // presetSelection returns what a preset logs before a rule's changes.
 func presetSelection(p Preset) selection {
 	switch p {
-	case Verbose:
+	case PresetVerbose:
 		return selection{def: allLevels, types: map[string]levelMask{}}
-	case Off:
+	case PresetOff:
 		return selection{def: offLevels, types: map[string]levelMask{audit.TypeError: allLevels}}
-	default: // Standard, Custom
+	default: // PresetStandard, PresetCustom
 		s := selection{def: standardLevels, types: map[string]levelMask{}}
 		for _, t := range StandardTypes() {
 			s.types[t] = allLevels
@@ -74,7 +74,7 @@ func keptOf(r *Rule, t string, removed bool) levelMask {
 // selectionOf returns what rule r logs.
 func selectionOf(r *Rule) selection {
 	s := presetSelection(r.Preset)
-	if r.Preset == Standard || r.Preset == Custom {
+	if r.Preset == PresetStandard || r.Preset == PresetCustom {
 		for _, t := range NoisyTypes() {
 			s.types[t] = keptOf(r, t, false)
 		}
@@ -167,7 +167,7 @@ func newTable(st *state, s selection) *table {
 // by scope, and the decision tables made so far. It is immutable but for
 // the table cache; a new policy, or a rule expiring, makes a new state.
 type state struct {
-	policy *Policy
+	policy *Config
 	at     time.Time // when compiled
 	next   time.Time // when the earliest active rule expires; zero if none
 	routes [8]audit.Route
@@ -204,7 +204,7 @@ func routesOf(lv Levels) [8]audit.Route {
 }
 
 // compile indexes the rules of p active at now. p must be valid.
-func compile(p *Policy, now time.Time) *state {
+func compile(p *Config, now time.Time) *state {
 	st := &state{policy: p, at: now, routes: routesOf(p.Levels), everyone: -1, byID: map[Scope]map[string]int{}}
 	st.setParents(parentsOf(p.Groups))
 	for i := range p.Rules {
@@ -298,7 +298,7 @@ func (st *state) tableFor(s audit.Subject) *table {
 
 func (st *state) selection(rules []int) selection {
 	if len(rules) == 0 {
-		return presetSelection(Standard)
+		return presetSelection(PresetStandard)
 	}
 	sels := make([]selection, len(rules))
 	for k, i := range rules {

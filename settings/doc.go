@@ -1,7 +1,7 @@
 // Package settings decides which events are logged for whom, and where they
 // go, and lets operators change it live: Datagrok's "Settings - Logger". An
 // [Engine] implements [audit.Policy]; give it to the Logger as
-// Options.Policy, and change its [Policy] with [Engine.Set], from a JSON
+// Options.Policy, and change its [Config] with [Engine.Set], from a JSON
 // file with [Watch], or from Postgres with package settings/pgsettings.
 //
 // # Presets
@@ -9,17 +9,17 @@
 // Each [Rule] gives a scope a preset, optionally changed by the rule's Add,
 // Remove, AddLevels and RemoveLevels:
 //
-//   - [Standard]: the record types of [StandardTypes] (Datagrok's documented
+//   - [PresetStandard]: the record types of [StandardTypes] (Datagrok's documented
 //     default set, which covers the events that change server state, the
 //     function, query, script, job and model starts, the main menu clicks,
 //     dialogs and viewers that tell which features are used, and errors;
 //     plus the server's start, logins and settings changes) at every level,
 //     and any other event at warning, error, audit or usage level; but not
 //     raw clicks ([NoisyTypes]) below error level, nor info and debug events.
-//   - [Verbose]: everything.
-//   - [Custom]: Standard with the rule's changes: the name of the usual way
+//   - [PresetVerbose]: everything.
+//   - [PresetCustom]: Standard with the rule's changes: the name of the usual way
 //     to change Standard. Changes apply to the other presets as well.
-//   - [Off]: nothing but errors.
+//   - [PresetOff]: nothing but errors.
 //
 // A type in Add is logged at every level, and a type in Remove is not,
 // except at error level (see below). An
@@ -48,7 +48,7 @@
 // Alice" covers every component she touches, and a package rule beats
 // group rules because it targets a source (a noisy component) more
 // precisely than membership does. Within one scope and id, the last rule
-// in Policy.Rules wins, so a time-boxed override is appended after the rule
+// in Config.Rules wins, so a time-boxed override is appended after the rule
 // it overrides, and the earlier rule applies again once it expires.
 //
 // A user in several groups that have rules gets the union of what those
@@ -61,7 +61,7 @@
 // # Nested groups
 //
 // The host gives each subject its own groups (audit.Subject.Groups).
-// [Policy.Groups] declares which groups contain which, as Datagrok's
+// [Config.Groups] declares which groups contain which, as Datagrok's
 // groups_relations does: with "groups": {"staff": ["analysts"],
 // "analysts": ["interns"]}, a member of interns is a member of analysts and
 // of staff too, so a rule for staff applies to interns. The expansion is
@@ -73,7 +73,7 @@
 //
 // # Export blocks
 //
-// [Policy.Exports] holds Datagrok's export blocks ([ExportBlock]): levels,
+// [Config.Exports] holds Datagrok's export blocks ([ExportBlock]): levels,
 // type and param filters, log group, stream mapping, batch size, format and
 // enabled, for each exporter by name. They are validated with the rest of
 // the document and reload with it; [Engine.ExportBlocks] returns those in
@@ -96,11 +96,12 @@
 //
 // # Expiry
 //
-// A rule with Expires applies while the engine's [Clock] is before that
+// A rule with Expires applies while the engine's clock (Options.Now) is before that
 // instant. The engine keeps a timer for the earliest expiry among the
 // active rules; when it fires the policy is recompiled without the expired
 // rules, and every binding follows on its next event. No restart and no
-// new Set is needed. Tests inject a [Clock] to move time by hand.
+// new Set is needed. Tests inject Options.Now and Options.AfterFunc to move
+// time by hand.
 //
 // # Level lists
 //

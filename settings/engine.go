@@ -11,33 +11,15 @@ import (
 	"github.com/auditkit/audit"
 )
 
-// Clock tells an [Engine] the time, by which rules expire. Tests inject one
-// to move time by hand.
-type Clock interface {
-	// Now returns the current time.
-	Now() time.Time
-	// AfterFunc calls f in its own goroutine once d has elapsed, unless the
-	// returned Timer is stopped first.
-	AfterFunc(d time.Duration, f func()) Timer
-}
-
-// Timer is a pending call made by [Clock.AfterFunc].
-type Timer interface {
-	// Stop prevents the call if it has not started; it reports whether it
-	// did.
-	Stop() bool
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                            { return time.Now() }
-func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
-
 // Options configure an [Engine]. The zero value means the defaults.
 type Options struct {
-	// Clock tells the time, by which rules expire. Default: the system
-	// clock (time.Now and time.AfterFunc).
-	Clock Clock
+	// Now returns the current time, by which rules expire. Default
+	// time.Now. Tests inject a clock, with AfterFunc, to move time by hand.
+	Now func() time.Time
+	// AfterFunc calls f in its own goroutine once d has elapsed on the
+	// clock of Now, unless stop is called first; stop reports whether it
+	// prevented the call. Default: time.AfterFunc and its Timer's Stop.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 	// OnChange, when set, is called after the policy in force changes
 	// (New, Set, SetGroups, a rule's expiry), in the goroutine that made
 	// the change, outside the engine's lock. Calls do not overlap, and one
@@ -50,13 +32,16 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Clock == nil {
-		o.Clock = systemClock{}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.AfterFunc == nil {
+		o.AfterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}
 	return o
 }
 
-// Engine is an [audit.Policy] that decides by a [Policy], changed live with
+// Engine is an [audit.Policy] that decides by a [Config], changed live with
 // [Engine.Set]. Give it to the Logger as Options.Policy.
 //
 // The policy is compiled once per change into an index of the active rules;
@@ -69,8 +54,8 @@ type Engine struct {
 	opts  Options
 	state atomic.Pointer[state]
 
-	mu     sync.Mutex // serializes changes
-	timer  Timer      // fires when the earliest active rule expires; nil if none
+	mu     sync.Mutex  // serializes changes
+	stop   func() bool // stops the timer that fires when the earliest active rule expires; nil if none
 	closed bool
 	groups map[string][]string // the nesting set with SetGroups
 
@@ -82,7 +67,7 @@ var _ audit.Policy = (*Engine)(nil)
 
 // New returns an Engine deciding by p. It fails with an error wrapping
 // [ErrInvalidPolicy] when p is not valid.
-func New(p Policy, opts Options) (*Engine, error) {
+func New(p Config, opts Options) (*Engine, error) {
 	e := &Engine{opts: opts.withDefaults()}
 	if err := e.Set(p); err != nil {
 		return nil, err
@@ -94,7 +79,7 @@ func New(p Policy, opts Options) (*Engine, error) {
 // every binding, made before or after, decides by it from its next event.
 // When p is not valid, the current policy stays in force and Set returns
 // the error, wrapping [ErrInvalidPolicy]. The engine keeps a copy of p.
-func (e *Engine) Set(p Policy) error {
+func (e *Engine) Set(p Config) error {
 	defer e.notify()
 	if err := p.Validate(); err != nil {
 		return err
@@ -117,7 +102,7 @@ func (e *Engine) Set(p Policy) error {
 // SetGroups declares group nesting from Go, as the host service knows it
 // (its directory, Datagrok's groups_relations): each group's subgroups,
 // whose members are members of the group too. It replaces the nesting of
-// the previous SetGroups, and adds to the policy's [Policy.Groups]: a
+// the previous SetGroups, and adds to the policy's [Config.Groups]: a
 // subgroup declared in either is a subgroup. It fails, changing nothing,
 // with an error wrapping [ErrInvalidPolicy] when the nesting, alone or
 // with the policy's, has a cycle or an empty name. The engine keeps a
@@ -144,8 +129,8 @@ func (e *Engine) SetGroups(groups map[string][]string) error {
 
 // install compiles p now, publishes it, and schedules the next expiry.
 // e.mu is held.
-func (e *Engine) install(p *Policy) {
-	st := compile(p, e.opts.Clock.Now())
+func (e *Engine) install(p *Config) {
+	st := compile(p, e.opts.Now())
 	if e.groups != nil {
 		st.setParents(parentsOf(mergeGroups(p.Groups, e.groups)))
 	}
@@ -175,12 +160,12 @@ func (e *Engine) notify() {
 // schedule arranges for expire(st) to run after d, replacing any pending
 // timer; nothing when st has no rule that expires. e.mu is held.
 func (e *Engine) schedule(st *state, d time.Duration) {
-	if e.timer != nil {
-		e.timer.Stop()
-		e.timer = nil
+	if e.stop != nil {
+		e.stop()
+		e.stop = nil
 	}
 	if !st.next.IsZero() {
-		e.timer = e.opts.Clock.AfterFunc(d, func() { e.expire(st) })
+		e.stop = e.opts.AfterFunc(d, func() { e.expire(st) })
 	}
 }
 
@@ -194,7 +179,7 @@ func (e *Engine) expire(st *state) {
 	if e.closed || e.state.Load() != st {
 		return
 	}
-	if now := e.opts.Clock.Now(); now.Before(st.next) {
+	if now := e.opts.Now(); now.Before(st.next) {
 		e.schedule(st, st.next.Sub(now)) // fired early (the wall clock moved)
 		return
 	}
@@ -202,7 +187,7 @@ func (e *Engine) expire(st *state) {
 }
 
 // Policy returns a copy of the policy in force.
-func (e *Engine) Policy() Policy { return e.state.Load().policy.clone() }
+func (e *Engine) Policy() Config { return e.state.Load().policy.clone() }
 
 // Close stops the expiry timer: rules no longer expire, and Set fails with
 // [audit.ErrClosed]. Bindings keep deciding by the last policy. Close is
@@ -211,9 +196,9 @@ func (e *Engine) Close(context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.closed = true
-	if e.timer != nil {
-		e.timer.Stop()
-		e.timer = nil
+	if e.stop != nil {
+		e.stop()
+		e.stop = nil
 	}
 	return nil
 }

@@ -24,9 +24,9 @@ const (
 	ex   = audit.RouteExport
 )
 
-func newEngine(t *testing.T, p settings.Policy, clock settings.Clock) *settings.Engine {
+func newEngine(t *testing.T, p settings.Config, clock *fakeClock) *settings.Engine {
 	t.Helper()
-	e, err := settings.New(p, settings.Options{Clock: clock})
+	e, err := settings.New(p, clock.options())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,25 +36,25 @@ func newEngine(t *testing.T, p settings.Policy, clock settings.Clock) *settings.
 
 // precedencePolicy has a rule in every scope; the comments name the rules
 // the cases below refer to.
-func precedencePolicy() settings.Policy {
-	return settings.Policy{Rules: []settings.Rule{
-		{Scope: settings.ScopeEveryone, Preset: settings.Standard},                                                   // 0
-		{Scope: settings.ScopeGroup, ID: "analysts", Preset: settings.Custom, Add: []string{datagrok.DialogOK}},      // 1
-		{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Verbose, Remove: []string{datagrok.Click}},         // 2
-		{Scope: settings.ScopeGroup, ID: "ops", Preset: settings.Off},                                                // 3
-		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.Off},                                               // 4
-		{Scope: settings.ScopeUser, ID: "bob", Preset: settings.Verbose},                                             // 5
-		{Scope: settings.ScopeSession, ID: "s1", Preset: settings.Verbose},                                           // 6
-		{Scope: settings.ScopePackage, ID: "charts", Preset: settings.Off},                                           // 7
-		{Scope: settings.ScopeUser, ID: "carol", Preset: settings.Custom, Remove: []string{audit.TypeLog}},           // 8
-		{Scope: settings.ScopeUser, ID: "carol", Preset: settings.Standard},                                          // 9: later wins
-		{Scope: settings.ScopeUser, ID: "dave", Preset: settings.Off, Remove: []string{audit.TypeError}},             // 10
-		{Scope: settings.ScopeUser, ID: "erin", Preset: settings.Off, RemoveLevels: []audit.Level{audit.LevelError}}, // 11
-		{Scope: settings.ScopeUser, ID: "frank", Preset: settings.Custom,
+func precedencePolicy() settings.Config {
+	return settings.Config{Rules: []settings.Rule{
+		{Scope: settings.ScopeEveryone, Preset: settings.PresetStandard},                                                   // 0
+		{Scope: settings.ScopeGroup, ID: "analysts", Preset: settings.PresetCustom, Add: []string{datagrok.DialogOK}},      // 1
+		{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.PresetVerbose, Remove: []string{datagrok.Click}},         // 2
+		{Scope: settings.ScopeGroup, ID: "ops", Preset: settings.PresetOff},                                                // 3
+		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.PresetOff},                                               // 4
+		{Scope: settings.ScopeUser, ID: "bob", Preset: settings.PresetVerbose},                                             // 5
+		{Scope: settings.ScopeSession, ID: "s1", Preset: settings.PresetVerbose},                                           // 6
+		{Scope: settings.ScopePackage, ID: "charts", Preset: settings.PresetOff},                                           // 7
+		{Scope: settings.ScopeUser, ID: "carol", Preset: settings.PresetCustom, Remove: []string{audit.TypeLog}},           // 8
+		{Scope: settings.ScopeUser, ID: "carol", Preset: settings.PresetStandard},                                          // 9: later wins
+		{Scope: settings.ScopeUser, ID: "dave", Preset: settings.PresetOff, Remove: []string{audit.TypeError}},             // 10
+		{Scope: settings.ScopeUser, ID: "erin", Preset: settings.PresetOff, RemoveLevels: []audit.Level{audit.LevelError}}, // 11
+		{Scope: settings.ScopeUser, ID: "frank", Preset: settings.PresetCustom,
 			AddLevels: []audit.Level{audit.LevelDebug}, RemoveLevels: []audit.Level{audit.LevelUsage}}, // 12
-		{Scope: settings.ScopeGroup, ID: "quiet", Preset: settings.Custom, Remove: []string{audit.TypeLog}},        // 13
-		{Scope: settings.ScopeUser, ID: "gina", Preset: settings.Custom, Remove: []string{audit.TypeFunctionCall}}, // 14
-		{Scope: settings.ScopeUser, ID: "hugo", Preset: settings.Custom, Remove: []string{audit.TypeFunctionCall},
+		{Scope: settings.ScopeGroup, ID: "quiet", Preset: settings.PresetCustom, Remove: []string{audit.TypeLog}},        // 13
+		{Scope: settings.ScopeUser, ID: "gina", Preset: settings.PresetCustom, Remove: []string{audit.TypeFunctionCall}}, // 14
+		{Scope: settings.ScopeUser, ID: "hugo", Preset: settings.PresetCustom, Remove: []string{audit.TypeFunctionCall},
 			RemoveLevels: []audit.Level{audit.LevelError}}, // 15
 	}}
 }
@@ -192,7 +192,7 @@ func TestPrecedence(t *testing.T) {
 }
 
 func TestNoRulesMeansStandard(t *testing.T) {
-	e := newEngine(t, settings.Policy{}, nil)
+	e := newEngine(t, settings.Config{}, nil)
 	b := e.Bind(audit.Subject{UserID: "u"})
 	for _, c := range []struct {
 		level audit.Level
@@ -214,13 +214,13 @@ func TestNoRulesMeansStandard(t *testing.T) {
 }
 
 func TestLevelLists(t *testing.T) {
-	p := settings.Policy{
+	p := settings.Config{
 		Levels: settings.Levels{
 			Store:  []audit.Level{audit.LevelAudit, audit.LevelError},
 			Export: []audit.Level{audit.LevelAudit, audit.LevelUsage, audit.LevelDebug},
 			Print:  []audit.Level{},
 		},
-		Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.Verbose}},
+		Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.PresetVerbose}},
 	}
 	b := newEngine(t, p, nil).Bind(audit.Subject{})
 	for _, c := range []struct {
@@ -241,12 +241,12 @@ func TestLevelLists(t *testing.T) {
 }
 
 func TestSetAppliesToExistingBindings(t *testing.T) {
-	e := newEngine(t, settings.Policy{}, nil)
+	e := newEngine(t, settings.Config{}, nil)
 	b := e.Bind(audit.Subject{UserID: "alice", Groups: []string{"devs"}})
 	if r := b.Route(audit.LevelDebug, ""); r != none {
 		t.Fatalf("before: %s", settings.RouteString(r))
 	}
-	if err := e.Set(settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Verbose}}}); err != nil {
+	if err := e.Set(settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.PresetVerbose}}}); err != nil {
 		t.Fatal(err)
 	}
 	if r := b.Route(audit.LevelDebug, ""); r != se {
@@ -255,10 +255,10 @@ func TestSetAppliesToExistingBindings(t *testing.T) {
 }
 
 func TestSetInvalidKeepsPolicy(t *testing.T) {
-	good := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.Verbose}}}
+	good := settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.PresetVerbose}}}
 	e := newEngine(t, good, nil)
 	b := e.Bind(audit.Subject{})
-	err := e.Set(settings.Policy{Rules: []settings.Rule{{Scope: "planet", Preset: settings.Off}}})
+	err := e.Set(settings.Config{Rules: []settings.Rule{{Scope: "planet", Preset: settings.PresetOff}}})
 	if !errors.Is(err, settings.ErrInvalidPolicy) {
 		t.Fatalf("Set(invalid) = %v, want ErrInvalidPolicy", err)
 	}
@@ -268,7 +268,7 @@ func TestSetInvalidKeepsPolicy(t *testing.T) {
 }
 
 func TestSetCopiesPolicy(t *testing.T) {
-	p := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Custom, Add: []string{datagrok.Click}}}}
+	p := settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.PresetCustom, Add: []string{datagrok.Click}}}}
 	e := newEngine(t, p, nil)
 	p.Rules[0].ID = "ops"
 	p.Rules[0].Add[0] = datagrok.DialogOK
@@ -295,8 +295,8 @@ func TestBindCopiesGroups(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	clock := newFakeClock()
-	p := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.Verbose, Expires: t0.Add(time.Hour)}}}
-	e, err := settings.New(p, settings.Options{Clock: clock})
+	p := settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeEveryone, Preset: settings.PresetVerbose, Expires: t0.Add(time.Hour)}}}
+	e, err := settings.New(p, clock.options())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestClose(t *testing.T) {
 	if clock.pending() != 0 {
 		t.Fatalf("%d timers pending after Close", clock.pending())
 	}
-	if err := e.Set(settings.Policy{}); !errors.Is(err, audit.ErrClosed) {
+	if err := e.Set(settings.Config{}); !errors.Is(err, audit.ErrClosed) {
 		t.Fatalf("Set after Close = %v, want ErrClosed", err)
 	}
 	if r := b.Route(audit.LevelDebug, ""); r != se {

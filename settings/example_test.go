@@ -47,10 +47,10 @@ func Example() {
 }
 
 func ExampleEngine_Explain() {
-	engine, _ := settings.New(settings.Policy{Rules: []settings.Rule{
-		{Scope: settings.ScopeEveryone, Preset: settings.Standard},
-		{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.Verbose, Remove: []string{datagrok.Click}},
-		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.Off,
+	engine, _ := settings.New(settings.Config{Rules: []settings.Rule{
+		{Scope: settings.ScopeEveryone, Preset: settings.PresetStandard},
+		{Scope: settings.ScopeGroup, ID: "devs", Preset: settings.PresetVerbose, Remove: []string{datagrok.Click}},
+		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.PresetOff,
 			Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Comment: "too noisy this week"},
 	}}, settings.Options{})
 	defer engine.Close(context.Background())

@@ -14,17 +14,17 @@ import (
 // start, a binding made at each instant, and the explanation.
 func TestExpiry(t *testing.T) {
 	clock := newFakeClock()
-	p := settings.Policy{Rules: []settings.Rule{
-		{Scope: settings.ScopeEveryone, Preset: settings.Standard},
-		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.Custom, Add: []string{datagrok.Click}},
+	p := settings.Config{Rules: []settings.Rule{
+		{Scope: settings.ScopeEveryone, Preset: settings.PresetStandard},
+		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.PresetCustom, Add: []string{datagrok.Click}},
 		// Verbose for alice for the next hour: the later rule wins while active.
-		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.Verbose, Expires: t0.Add(time.Hour)},
+		{Scope: settings.ScopeUser, ID: "alice", Preset: settings.PresetVerbose, Expires: t0.Add(time.Hour)},
 		// Verbose for her session for ten minutes.
-		{Scope: settings.ScopeSession, ID: "s1", Preset: settings.Verbose, Expires: t0.Add(10 * time.Minute)},
+		{Scope: settings.ScopeSession, ID: "s1", Preset: settings.PresetVerbose, Expires: t0.Add(10 * time.Minute)},
 		// Off for everyone in "ops" for two hours, then their group has no rule.
-		{Scope: settings.ScopeGroup, ID: "ops", Preset: settings.Off, Expires: t0.Add(2 * time.Hour)},
+		{Scope: settings.ScopeGroup, ID: "ops", Preset: settings.PresetOff, Expires: t0.Add(2 * time.Hour)},
 		// Already expired when the policy is set: never applies.
-		{Scope: settings.ScopeUser, ID: "bob", Preset: settings.Verbose, Expires: t0.Add(-time.Second)},
+		{Scope: settings.ScopeUser, ID: "bob", Preset: settings.PresetVerbose, Expires: t0.Add(-time.Second)},
 	}}
 	e := newEngine(t, p, clock)
 	alice := audit.Subject{UserID: "alice", SessionID: "s1", Groups: []string{"ops"}}
@@ -82,14 +82,14 @@ func TestExpiry(t *testing.T) {
 // next change, and that a Set reschedules the expiry timer.
 func TestExpiryUntil(t *testing.T) {
 	clock := newFakeClock()
-	e := newEngine(t, settings.Policy{Rules: []settings.Rule{
-		{Scope: settings.ScopeUser, ID: "u", Preset: settings.Verbose, Expires: t0.Add(time.Hour)},
-		{Scope: settings.ScopeUser, ID: "v", Preset: settings.Verbose, Expires: t0.Add(time.Minute)},
+	e := newEngine(t, settings.Config{Rules: []settings.Rule{
+		{Scope: settings.ScopeUser, ID: "u", Preset: settings.PresetVerbose, Expires: t0.Add(time.Hour)},
+		{Scope: settings.ScopeUser, ID: "v", Preset: settings.PresetVerbose, Expires: t0.Add(time.Minute)},
 	}}, clock)
 	if x := e.Explain(audit.Subject{}); !x.Until.Equal(t0.Add(time.Minute)) {
 		t.Errorf("Until = %s, want t0+1m", x.Until)
 	}
-	if err := e.Set(settings.Policy{}); err != nil {
+	if err := e.Set(settings.Config{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := clock.pending(); n != 0 {
@@ -103,8 +103,8 @@ func TestExpiryUntil(t *testing.T) {
 // TestExpiryRealClock checks, with the system clock, that a rule stops
 // applying on time without anything else happening.
 func TestExpiryRealClock(t *testing.T) {
-	e := newEngine(t, settings.Policy{Rules: []settings.Rule{
-		{Scope: settings.ScopeUser, ID: "u", Preset: settings.Verbose, Expires: time.Now().Add(30 * time.Millisecond)},
+	e := newEngine(t, settings.Config{Rules: []settings.Rule{
+		{Scope: settings.ScopeUser, ID: "u", Preset: settings.PresetVerbose, Expires: time.Now().Add(30 * time.Millisecond)},
 	}}, nil)
 	b := e.Bind(audit.Subject{UserID: "u"})
 	if r := b.Route(audit.LevelDebug, ""); r != se {

@@ -33,14 +33,14 @@ type Explanation struct {
 	// Expired are the rules that match the subject but have expired.
 	Expired []RuleRef
 	// Groups are the subject's groups followed by the groups that contain
-	// them through nesting ([Policy.Groups], [Engine.SetGroups]): every
+	// them through nesting ([Config.Groups], [Engine.SetGroups]): every
 	// group whose rules apply to the subject.
 	Groups []string
 
 	table *table
 }
 
-// RuleRef is a rule and its index in Policy.Rules.
+// RuleRef is a rule and its index in Config.Rules.
 type RuleRef struct {
 	Index int
 	Rule  Rule
@@ -112,7 +112,7 @@ func (x Explanation) Why(l audit.Level, typ string) string {
 	}
 	deciders := x.Rules
 	if len(deciders) == 0 {
-		deciders = []RuleRef{{Index: -1, Rule: Rule{Scope: ScopeEveryone, Preset: Standard}}}
+		deciders = []RuleRef{{Index: -1, Rule: Rule{Scope: ScopeEveryone, Preset: PresetStandard}}}
 	}
 	var yes, no []string
 	for _, d := range deciders {
@@ -207,7 +207,7 @@ func ruleWhy(r *Rule, l audit.Level, typ string) (bool, string) {
 		return false, fmt.Sprintf("removes type %q", typ)
 	}
 	switch r.Preset {
-	case Standard, Custom:
+	case PresetStandard, PresetCustom:
 		if slices.Contains(StandardTypes(), typ) {
 			return true, fmt.Sprintf("type %q is in the standard set", typ)
 		}
@@ -217,7 +217,7 @@ func ruleWhy(r *Rule, l audit.Level, typ string) (bool, string) {
 			}
 			return false, fmt.Sprintf("type %q is a noisy UI type, left out of the standard set", typ)
 		}
-	case Off:
+	case PresetOff:
 		if typ == audit.TypeError {
 			return true, "the off preset keeps errors"
 		}
@@ -229,9 +229,9 @@ func ruleWhy(r *Rule, l audit.Level, typ string) (bool, string) {
 		return true, fmt.Sprintf("adds level %s", l)
 	}
 	switch r.Preset {
-	case Verbose:
+	case PresetVerbose:
 		return true, "the verbose preset logs everything"
-	case Off:
+	case PresetOff:
 		if l == audit.LevelError {
 			return true, "the off preset keeps errors"
 		}

@@ -32,7 +32,7 @@ func TestParseExports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := settings.Policy{Exports: []settings.ExportBlock{
+	want := settings.Config{Exports: []settings.ExportBlock{
 		{Name: "errors", Sink: "cloudwatch", Levels: []audit.Level{audit.LevelError},
 			Types: []string{"error", "function-call"}, Params: []string{"route", "status"},
 			LogGroup: "/app/audit", Streams: map[string]string{"log": "app_log", "error": "app_errors"},
@@ -116,14 +116,14 @@ func TestExportBlocksFollowSet(t *testing.T) {
 		t.Error("ExportBlocks returned a new slice though the policy did not change")
 	}
 	for _, bad := range []settings.ExportBlock{{LogGroup: ""}, {LogGroup: "g", DefaultStream: "\xff"}, {LogGroup: "g", Levels: []audit.Level{9}}} {
-		if err := e.Set(settings.Policy{Exports: []settings.ExportBlock{bad}}); err == nil {
+		if err := e.Set(settings.Config{Exports: []settings.ExportBlock{bad}}); err == nil {
 			t.Fatalf("Set accepted the invalid block %+v", bad)
 		}
 	}
 	if got := e.ExportBlocks(); &got[0] != &first[0] {
 		t.Error("a refused policy changed the export blocks")
 	}
-	if err := e.Set(settings.Policy{Exports: []settings.ExportBlock{{LogGroup: "next"}}}); err != nil {
+	if err := e.Set(settings.Config{Exports: []settings.ExportBlock{{LogGroup: "next"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.ExportBlocks(); len(got) != 1 || got[0].LogGroup != "next" {
@@ -136,7 +136,7 @@ func TestExportBlocksFollowSet(t *testing.T) {
 func TestWatchExportsAndGroups(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "policy.json")
 	writeFile(t, path, `{"exports": [{"log_group": "first"}]}`)
-	e := newEngine(t, settings.Policy{}, nil)
+	e := newEngine(t, settings.Config{}, nil)
 	var errs audittest.ErrorLog
 	w, err := settings.Watch(e, path, settings.WatchOptions{Interval: 5 * time.Millisecond, OnError: errs.Add})
 	if err != nil {

@@ -42,7 +42,7 @@ func TestNestedGroups(t *testing.T) {
 		{[]string{"ops"}, true},
 		{[]string{"analysts"}, true},
 		{[]string{"interns"}, true},                 // two levels down: staff's verbose joins interns' rule
-		{[]string{"outsiders"}, false},              // Standard
+		{[]string{"outsiders"}, false},              // PresetStandard
 		{[]string{"outsiders", "interns"}, true},    // one nested group is enough
 		{nil, false},                                // no group
 		{[]string{"staffers", "analysts-x"}, false}, // names are exact
@@ -64,7 +64,7 @@ func TestNestedGroups(t *testing.T) {
 	}
 
 	// A rule for the user still beats the groups, nested or not.
-	p.Rules = append(p.Rules, settings.Rule{Scope: settings.ScopeUser, ID: "carol", Preset: settings.Off})
+	p.Rules = append(p.Rules, settings.Rule{Scope: settings.ScopeUser, ID: "carol", Preset: settings.PresetOff})
 	if err := e.Set(p); err != nil {
 		t.Fatal(err)
 	}
@@ -106,14 +106,14 @@ func TestNestedGroupsInvalid(t *testing.T) {
 	}
 
 	// Set refuses a cycle and keeps the policy in force.
-	e, err := settings.New(settings.Policy{
+	e, err := settings.New(settings.Config{
 		Groups: map[string][]string{"staff": {"ops"}},
-		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.Verbose}},
+		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.PresetVerbose}},
 	}, settings.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = e.Set(settings.Policy{Groups: map[string][]string{"staff": {"ops"}, "ops": {"staff"}}})
+	err = e.Set(settings.Config{Groups: map[string][]string{"staff": {"ops"}, "ops": {"staff"}}})
 	if err == nil || !strings.Contains(err.Error(), `cycle: "ops" -> "staff" -> "ops"`) {
 		t.Fatalf("Set(cycle) = %v, want the cycle named", err)
 	}
@@ -126,9 +126,9 @@ func TestNestedGroupsInvalid(t *testing.T) {
 // policy's, follows each call, survives a new policy, and refuses cycles,
 // alone or together with the policy's nesting.
 func TestSetGroups(t *testing.T) {
-	e, err := settings.New(settings.Policy{
+	e, err := settings.New(settings.Config{
 		Groups: map[string][]string{"staff": {"analysts"}},
-		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.Verbose}},
+		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.PresetVerbose}},
 	}, settings.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -146,9 +146,9 @@ func TestSetGroups(t *testing.T) {
 	}
 
 	// A new policy keeps the nesting set from Go.
-	if err := e.Set(settings.Policy{
+	if err := e.Set(settings.Config{
 		Groups: map[string][]string{"staff": {"analysts"}},
-		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.Verbose, Comment: "v2"}},
+		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.PresetVerbose, Comment: "v2"}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestSetGroups(t *testing.T) {
 			t.Errorf("SetGroups(%v) = %v, want a cycle refused", g, err)
 		}
 	}
-	err = e.Set(settings.Policy{Groups: map[string][]string{"interns": {"staff"}, "staff": {"analysts"}}})
+	err = e.Set(settings.Config{Groups: map[string][]string{"interns": {"staff"}, "staff": {"analysts"}}})
 	if err == nil || !strings.Contains(err.Error(), `cycle: "analysts" -> "interns" -> "staff" -> "analysts"`) || !strings.Contains(err.Error(), "SetGroups") {
 		t.Errorf("Set closing a cycle through the SetGroups nesting = %v", err)
 	}
@@ -192,7 +192,7 @@ func TestLongGroupChain(t *testing.T) {
 	for i := range n - 1 {
 		groups[name(i)] = []string{name(i + 1)}
 	}
-	p := settings.Policy{Groups: groups, Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: name(0), Preset: settings.Verbose}}}
+	p := settings.Config{Groups: groups, Rules: []settings.Rule{{Scope: settings.ScopeGroup, ID: name(0), Preset: settings.PresetVerbose}}}
 	e, err := settings.New(p, settings.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -12,41 +12,41 @@ import (
 	"github.com/auditkit/audit"
 )
 
-// Parse reads a policy from JSON (the format of [Policy]'s JSON tags, shown
+// Parse reads a policy from JSON (the format of [Config]'s JSON tags, shown
 // in the package documentation) and validates it. Field names are exact,
 // unknown fields are refused, levels are named ("debug", "warning", ...),
 // times are RFC 3339. The error names every bad field: see [FieldError].
-func Parse(data []byte) (Policy, error) {
+func Parse(data []byte) (Config, error) {
 	if t := bytes.TrimSpace(data); bytes.Equal(t, []byte("null")) {
-		return Policy{}, fieldErr("", "want a JSON object, got null")
+		return Config{}, fieldErr("", "want a JSON object, got null")
 	}
-	var p Policy
+	var p Config
 	if err := p.UnmarshalJSON(data); err != nil {
-		return Policy{}, err
+		return Config{}, err
 	}
 	if err := p.Validate(); err != nil {
-		return Policy{}, err
+		return Config{}, err
 	}
 	return p, nil
 }
 
 // Load reads and parses the policy file at path; see [Parse].
-func Load(path string) (Policy, error) {
+func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Policy{}, fmt.Errorf("settings: %w", err)
+		return Config{}, fmt.Errorf("settings: %w", err)
 	}
 	p, err := Parse(data)
 	if err != nil {
-		return Policy{}, fmt.Errorf("%s: %w", path, err)
+		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
 }
 
 // UnmarshalJSON decodes a policy as [Parse] does, without validating it:
-// call [Policy.Validate] (an [Engine] does). JSON null leaves p unchanged.
-func (p *Policy) UnmarshalJSON(data []byte) error {
-	var out Policy
+// call [Config.Validate] (an [Engine] does). JSON null leaves p unchanged.
+func (p *Config) UnmarshalJSON(data []byte) error {
+	var out Config
 	d := &decoder{data: data}
 	if !d.object(data, "", func(key string, v json.RawMessage, at string) bool {
 		switch key {

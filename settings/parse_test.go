@@ -32,7 +32,7 @@ func TestParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := settings.Policy{
+	want := settings.Config{
 		Version: 7,
 		Levels: settings.Levels{
 			Store:  audit.Levels(),
@@ -40,12 +40,12 @@ func TestParse(t *testing.T) {
 			Print:  []audit.Level{},
 		},
 		Rules: []settings.Rule{
-			{Scope: settings.ScopeEveryone, Preset: settings.Standard},
-			{Scope: settings.ScopeGroup, ID: "analysts", Preset: settings.Custom, Add: []string{"dialog-ok"}, Remove: []string{"log"},
+			{Scope: settings.ScopeEveryone, Preset: settings.PresetStandard},
+			{Scope: settings.ScopeGroup, ID: "analysts", Preset: settings.PresetCustom, Add: []string{"dialog-ok"}, Remove: []string{"log"},
 				AddLevels: []audit.Level{audit.LevelDebug}, RemoveLevels: []audit.Level{audit.LevelWarning}, Comment: "ticket 42"},
-			{Scope: settings.ScopeUser, ID: "alice", Preset: settings.Verbose, Expires: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)},
-			{Scope: settings.ScopeSession, ID: "s1", Preset: settings.Off},
-			{Scope: settings.ScopePackage, ID: "charts", Preset: settings.Off},
+			{Scope: settings.ScopeUser, ID: "alice", Preset: settings.PresetVerbose, Expires: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)},
+			{Scope: settings.ScopeSession, ID: "s1", Preset: settings.PresetOff},
+			{Scope: settings.ScopePackage, ID: "charts", Preset: settings.PresetOff},
 		},
 	}
 	if d := cmp.Diff(want, got); d != "" {
@@ -57,7 +57,7 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func roundTrip(t testing.TB, p settings.Policy) settings.Policy {
+func roundTrip(t testing.TB, p settings.Config) settings.Config {
 	t.Helper()
 	data, err := json.Marshal(p)
 	if err != nil {
@@ -158,11 +158,11 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestValidateGoValue(t *testing.T) {
-	p := settings.Policy{
+	p := settings.Config{
 		Levels: settings.Levels{Store: []audit.Level{audit.LevelAudit, 9}},
 		Rules: []settings.Rule{
-			{Scope: settings.ScopeUser, ID: "a", Preset: settings.Off, AddLevels: []audit.Level{0}},
-			{Scope: settings.ScopeUser, ID: "b", Preset: settings.Off, Expires: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+			{Scope: settings.ScopeUser, ID: "a", Preset: settings.PresetOff, AddLevels: []audit.Level{0}},
+			{Scope: settings.ScopeUser, ID: "b", Preset: settings.PresetOff, Expires: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 		},
 	}
 	want := []string{

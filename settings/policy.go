@@ -13,11 +13,11 @@ import (
 	"github.com/auditkit/audit/datagrok"
 )
 
-// Policy says which events are logged for whom, and where they go. It is
+// Config says which events are logged for whom, and where they go. It is
 // plain data: build it in code, or read it from JSON with [Parse] or
-// [Load]. The zero Policy logs the [Standard] preset for everyone, stored,
+// [Load]. The zero Config logs the [PresetStandard] preset for everyone, stored,
 // exported, and printed at warning and error.
-type Policy struct {
+type Config struct {
 	// Version identifies the policy among its earlier versions; the
 	// Postgres source sets it. Zero means unversioned.
 	Version int64 `json:"version,omitempty"`
@@ -46,7 +46,7 @@ type Policy struct {
 	Redact RedactRules `json:"redact,omitzero"`
 }
 
-// RedactRules are the redaction rules of a [Policy], applied through
+// RedactRules are the redaction rules of a [Config], applied through
 // [Engine.Redact] and Logger.SetRedact. They add to
 // [audit.DefaultRedactKeys]: settings can only widen what is redacted,
 // never expose what the defaults hide. The HMAC key is not a setting; it
@@ -60,13 +60,13 @@ type RedactRules struct {
 	Patterns []string `json:"patterns,omitempty"`
 }
 
-// RetentionPeriod is one entry of [Policy.Retention].
+// RetentionPeriod is one entry of [Config.Retention].
 type RetentionPeriod struct {
 	// Days is how many days rows are kept; 0 means the default.
 	Days int `json:"days"`
 }
 
-// Levels are the level lists of a [Policy]. An event that the rules log
+// Levels are the level lists of a [Config]. An event that the rules log
 // goes to the store when its level is in Store, to the sinks when it is in
 // Export, and to the Logger's Printer (the service's own log) when it is in
 // Print. A nil list means its default; an empty, non-nil list means no
@@ -131,26 +131,26 @@ type Preset string
 
 // The presets. See the package documentation for what Standard logs.
 const (
-	// Standard logs events that change server state, function, query and
+	// PresetStandard logs events that change server state, function, query and
 	// script starts, menu clicks, dialogs and viewers, errors, and events
 	// at warning, error, audit and usage level; not raw clicks
 	// ([NoisyTypes]) nor info and debug.
-	Standard Preset = "standard"
-	// Verbose logs everything.
-	Verbose Preset = "verbose"
-	// Custom is Standard with the rule's Add, Remove, AddLevels and
+	PresetStandard Preset = "standard"
+	// PresetVerbose logs everything.
+	PresetVerbose Preset = "verbose"
+	// PresetCustom is Standard with the rule's Add, Remove, AddLevels and
 	// RemoveLevels applied; it names the intent, and behaves as Standard
 	// with those changes.
-	Custom Preset = "custom"
-	// Off logs nothing but errors (events at error level, and events of
+	PresetCustom Preset = "custom"
+	// PresetOff logs nothing but errors (events at error level, and events of
 	// type "error"); a rule removes those explicitly with
 	// Remove: ["error"] and RemoveLevels: [error].
-	Off Preset = "off"
+	PresetOff Preset = "off"
 )
 
-var presets = []Preset{Standard, Verbose, Custom, Off}
+var presets = []Preset{PresetStandard, PresetVerbose, PresetCustom, PresetOff}
 
-// StandardTypes returns the record types the [Standard] preset logs at every
+// StandardTypes returns the record types the [PresetStandard] preset logs at every
 // level: Datagrok's documented default set ([datagrok.RecordTypes]) without the
 // raw clicks ([NoisyTypes]), plus the server's own events (start, logins, settings
 // changes, function calls).
@@ -160,7 +160,7 @@ func StandardTypes() []string {
 		datagrok.SettingsChanged, datagrok.LogSettingsChanged, audit.TypeFunctionCall)
 }
 
-// NoisyTypes returns the UI record types the [Standard] preset does not log
+// NoisyTypes returns the UI record types the [PresetStandard] preset does not log
 // but at error level: raw clicks. The menu, dialog and viewer events that
 // tell which features are used (main-menu-item-click, dialog-ok,
 // viewer-rendered) are in [StandardTypes].
@@ -170,7 +170,7 @@ func NoisyTypes() []string {
 
 // Validate reports every field of p that cannot be used, as [FieldError]s
 // joined with [errors.Join]; nil when p is valid.
-func (p *Policy) Validate() error {
+func (p *Config) Validate() error {
 	var errs []error
 	add := func(e *FieldError) { errs = append(errs, e) }
 	if p.Version < 0 {
@@ -270,7 +270,7 @@ func (r *Rule) validate(at string) []*FieldError {
 }
 
 // clone returns a copy of p that shares no memory with it.
-func (p Policy) clone() Policy {
+func (p Config) clone() Config {
 	p.Levels.Store = slices.Clone(p.Levels.Store)
 	p.Levels.Export = slices.Clone(p.Levels.Export)
 	p.Levels.Print = slices.Clone(p.Levels.Print)

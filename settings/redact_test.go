@@ -21,7 +21,7 @@ func TestRedact(t *testing.T) {
 	}
 	var calls atomic.Int32
 	var last atomic.Pointer[audit.Redact]
-	e, err := settings.New(settings.Policy{}, settings.Options{OnChange: func(e *settings.Engine) {
+	e, err := settings.New(settings.Config{}, settings.Options{OnChange: func(e *settings.Engine) {
 		calls.Add(1)
 		r := e.Redact()
 		last.Store(&r)
@@ -58,7 +58,7 @@ func TestRedact(t *testing.T) {
 			t.Errorf("Parse(%s) = %v, want an error with %q", bad, err, want)
 		}
 	}
-	if err := e.Set(settings.Policy{Redact: settings.RedactRules{Patterns: []string{"["}}}); err == nil {
+	if err := e.Set(settings.Config{Redact: settings.RedactRules{Patterns: []string{"["}}}); err == nil {
 		t.Error("Set with an invalid pattern succeeded")
 	}
 	if n := calls.Load(); n != 2 {
@@ -76,7 +76,7 @@ func ExampleEngine_Redact() {
 	if err != nil {
 		panic(err)
 	}
-	engine, err := settings.New(settings.Policy{}, settings.Options{
+	engine, err := settings.New(settings.Config{}, settings.Options{
 		OnChange: func(e *settings.Engine) {
 			if err := logger.SetRedact(e.Redact()); err != nil {
 				panic(err)
@@ -117,7 +117,7 @@ func ExampleEngine_Redact() {
 // OnChange call reads the policy in force.
 func TestOnChangeLast(t *testing.T) {
 	var last atomic.Pointer[audit.Redact]
-	e, err := settings.New(settings.Policy{}, settings.Options{OnChange: func(e *settings.Engine) {
+	e, err := settings.New(settings.Config{}, settings.Options{OnChange: func(e *settings.Engine) {
 		r := e.Redact()
 		last.Store(&r)
 	}})
@@ -128,7 +128,7 @@ func TestOnChangeLast(t *testing.T) {
 	for i := range 8 {
 		wg.Go(func() {
 			for j := range 20 {
-				if err := e.Set(settings.Policy{Redact: settings.RedactRules{Keys: []string{fmt.Sprintf("k%d-%d", i, j)}}}); err != nil {
+				if err := e.Set(settings.Config{Redact: settings.RedactRules{Keys: []string{fmt.Sprintf("k%d-%d", i, j)}}}); err != nil {
 					t.Error(err)
 				}
 			}

@@ -9,7 +9,7 @@ import (
 
 // RetentionOf returns the retention that the policy's Retention entries
 // say, with Datagrok's default for every absent one.
-func (p *Policy) RetentionOf() audit.Retention {
+func (p *Config) RetentionOf() audit.Retention {
 	r := audit.Retention{Levels: map[audit.Level]time.Duration{}}
 	for k, v := range p.Retention {
 		d := time.Duration(v.Days) * audit.Day
@@ -23,7 +23,7 @@ func (p *Policy) RetentionOf() audit.Retention {
 }
 
 // Retention returns the retention of the policy in force
-// ([Policy.RetentionOf]); give it to a SQL store as its
+// ([Config.RetentionOf]); give it to a SQL store as its
 // Options.RetentionPolicy, so that each retention run follows the settings.
 func (e *Engine) Retention() audit.Retention {
 	p := e.state.Load().policy

@@ -31,7 +31,7 @@ func writeFile(t *testing.T, path, content string) {
 func TestWatch(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "policy.json")
 	writeFile(t, path, `{"rules": [{"scope": "everyone", "preset": "standard"}]}`)
-	e := newEngine(t, settings.Policy{}, nil)
+	e := newEngine(t, settings.Config{}, nil)
 	rec := &recorder{}
 	l, err := audit.New(audit.Options{Store: rec, Sync: true, Policy: e})
 	if err != nil {
@@ -96,7 +96,7 @@ func TestWatch(t *testing.T) {
 }
 
 func TestWatchFirstLoadFails(t *testing.T) {
-	e := newEngine(t, settings.Policy{}, nil)
+	e := newEngine(t, settings.Config{}, nil)
 	path := filepath.Join(t.TempDir(), "policy.json")
 	if _, err := settings.Watch(e, path, settings.WatchOptions{}); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Watch(missing) = %v", err)

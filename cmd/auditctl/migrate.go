@@ -65,7 +65,7 @@ partitions existed into time-partitioned tables, live (writers keep writing; the
 		for _, g := range []struct {
 			role   string
 			access postgres.Access
-		}{{*writer, postgres.Writer}, {*reader, postgres.Reader}} {
+		}{{*writer, postgres.AccessWriter}, {*reader, postgres.AccessReader}} {
 			if g.role == "" {
 				continue
 			}

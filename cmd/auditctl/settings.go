@@ -56,7 +56,7 @@ func (c *cli) openSettings(ctx context.Context, logChanges bool) (*pgsettings.So
 	if !isPostgres(c.db) {
 		return nil, nil, usageErrorf("settings are kept in Postgres (settings/pgsettings), and %s is a SQLite file: give a Postgres DSN", c.db)
 	}
-	engine, err := settings.New(settings.Policy{}, settings.Options{})
+	engine, err := settings.New(settings.Config{}, settings.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -123,7 +123,7 @@ func versionsTable(vs []pgsettings.Version) table {
 		if v.RevertOf != 0 {
 			revert = strconv.FormatInt(v.RevertOf, 10)
 		}
-		t.rows = append(t.rows, []any{v.Version, v.ChangedAt, v.ChangedBy, len(v.Policy.Rules), revert, v.Comment})
+		t.rows = append(t.rows, []any{v.Version, v.ChangedAt, v.ChangedBy, len(v.Config.Rules), revert, v.Comment})
 	}
 	return t
 }
@@ -179,7 +179,7 @@ func settingsShow(ctx context.Context, c *cli, args []string) error {
 		}
 		v := vs[0]
 		if *policyOnly {
-			p := v.Policy
+			p := v.Config
 			p.Version = 0
 			return writeJSON(c.stdout, p)
 		}
@@ -188,10 +188,10 @@ func settingsShow(ctx context.Context, c *cli, args []string) error {
 			lines = append(lines, "Comment: "+v.Comment)
 		}
 		lines = append(lines, "Levels:",
-			levelsLine("store", v.Policy.Levels.Store, "every level"),
-			levelsLine("export", v.Policy.Levels.Export, "every level"),
-			levelsLine("print", v.Policy.Levels.Print, "warning error"))
-		return c.emit(out, report{value: v, lines: lines, tables: []table{rulesTable(v.Policy.Rules)}})
+			levelsLine("store", v.Config.Levels.Store, "every level"),
+			levelsLine("export", v.Config.Levels.Export, "every level"),
+			levelsLine("print", v.Config.Levels.Print, "warning error"))
+		return c.emit(out, report{value: v, lines: lines, tables: []table{rulesTable(v.Config.Rules)}})
 	})
 }
 
@@ -227,7 +227,7 @@ func (c *cli) by(v string) (string, error) {
 }
 
 func settingsSet(ctx context.Context, c *cli, args []string) error {
-	fs := c.flagSet("[FILE|-]", "Store the JSON policy of FILE (or stdin, with - or no FILE) as the new current version.\nThe format is settings.Policy's: see 'go doc github.com/auditkit/audit/settings'.")
+	fs := c.flagSet("[FILE|-]", "Store the JSON policy of FILE (or stdin, with - or no FILE) as the new current version.\nThe format is settings.Config's: see 'go doc github.com/auditkit/audit/settings'.")
 	by := fs.String("by", "", "who makes the change (default $USER)")
 	comment := fs.String("m", "", "why: the version's comment")
 	var out outputFlags
@@ -264,7 +264,7 @@ func settingsSet(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		return c.emit(out, report{value: v, lines: []string{fmt.Sprintf("Version %d stored, by %s: %d rules", v.Version, who, len(v.Policy.Rules))}})
+		return c.emit(out, report{value: v, lines: []string{fmt.Sprintf("Version %d stored, by %s: %d rules", v.Version, who, len(v.Config.Rules))}})
 	})
 }
 

@@ -59,9 +59,9 @@ func run(local bool, group, format string) error {
 			return err
 		}
 	}
-	f := cloudwatch.JSON
+	f := cloudwatch.FormatJSON
 	if format == "text" {
-		f = cloudwatch.Text
+		f = cloudwatch.FormatText
 	}
 
 	exporter, err := cloudwatch.New(cloudwatch.Options{

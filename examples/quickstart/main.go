@@ -55,7 +55,7 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 
 	// What is logged for whom: the Standard preset for everyone, the
 	// default of an empty policy.
-	engine, err := settings.New(settings.Policy{}, settings.Options{})
+	engine, err := settings.New(settings.Config{}, settings.Options{})
 	if err != nil {
 		return err
 	}

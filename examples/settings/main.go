@@ -48,7 +48,7 @@ func run(ctx context.Context, path string) error {
 	if err := writeFile(path, policyJSON); err != nil {
 		return err
 	}
-	engine, err := settings.New(settings.Policy{}, settings.Options{})
+	engine, err := settings.New(settings.Config{}, settings.Options{})
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func run(ctx context.Context, path string) error {
 	// after his other rules, it wins while it lasts.
 	p := engine.Policy()
 	p.Rules = append(append([]settings.Rule(nil), p.Rules...), settings.Rule{
-		Scope: settings.ScopeUser, ID: "dave", Preset: settings.Verbose,
+		Scope: settings.ScopeUser, ID: "dave", Preset: settings.PresetVerbose,
 		Expires: time.Now().Add(300 * time.Millisecond), Comment: "debugging a report",
 	})
 	if err := engine.Set(p); err != nil {

@@ -16,7 +16,7 @@ import (
 // anchor) with the same blocks taken from a settings engine, which the
 // exporter asks for on every Send.
 func BenchmarkSendSettingsBlocks(b *testing.B) {
-	engine, err := settings.New(settings.Policy{Exports: []settings.ExportBlock{
+	engine, err := settings.New(settings.Config{Exports: []settings.ExportBlock{
 		{LogGroup: "/bench-errors", Levels: []audit.Level{audit.LevelError}},
 		{LogGroup: "/bench"},
 	}}, settings.Options{})

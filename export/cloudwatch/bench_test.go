@@ -22,10 +22,10 @@ func BenchmarkSend(b *testing.B) {
 		msg    int // message bytes before formatting
 		format cloudwatch.Format
 	}{
-		{"batch=512/msg=100/json", 512, 100, cloudwatch.JSON}, // the Logger's default BatchSize
-		{"batch=512/msg=100/text", 512, 100, cloudwatch.Text},
-		{"batch=10000/msg=100/json", 10000, 100, cloudwatch.JSON},
-		{"batch=100/msg=10000/json", 100, 10000, cloudwatch.JSON},
+		{"batch=512/msg=100/json", 512, 100, cloudwatch.FormatJSON}, // the Logger's default BatchSize
+		{"batch=512/msg=100/text", 512, 100, cloudwatch.FormatText},
+		{"batch=10000/msg=100/json", 10000, 100, cloudwatch.FormatJSON},
+		{"batch=100/msg=10000/json", 100, 10000, cloudwatch.FormatJSON},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {

@@ -21,11 +21,11 @@ func TestConformance(t *testing.T) {
 			t.Cleanup(srv.Close)
 			stall = func() { srv.SetLatency(time.Hour) }
 			x, err := cloudwatch.New(cloudwatch.Options{
-				Blocks:     []cloudwatch.Block{{LogGroup: "/app/audit"}},
-				Client:     srv.Client(),
-				MinBackoff: time.Millisecond,
-				MaxBackoff: 5 * time.Millisecond,
-				OnError:    func(error) {},
+				Blocks:   []cloudwatch.Block{{LogGroup: "/app/audit"}},
+				Client:   srv.Client(),
+				RetryMin: time.Millisecond,
+				RetryMax: 5 * time.Millisecond,
+				OnError:  func(error) {},
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -197,9 +197,9 @@ func (x *Exporter) retry(ctx context.Context, fn func(context.Context) error) er
 			return err
 		}
 		x.c.retries.Add(1)
-		wait := x.opts.MinBackoff << min(attempt-1, 30)
-		if wait > x.opts.MaxBackoff || wait <= 0 {
-			wait = x.opts.MaxBackoff
+		wait := x.opts.RetryMin << min(attempt-1, 30)
+		if wait > x.opts.RetryMax || wait <= 0 {
+			wait = x.opts.RetryMax
 		}
 		if wait > 0 {
 			wait = rand.N(wait + 1)

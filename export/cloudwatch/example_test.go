@@ -23,8 +23,8 @@ func Example() {
 
 	x, err := cloudwatch.New(cloudwatch.Options{
 		Blocks: []cloudwatch.Block{
-			{LogGroup: "/app/errors", Levels: []audit.Level{audit.LevelError}, DefaultStream: "app_errors", Format: cloudwatch.Text},
-			{LogGroup: "/app/audit", Streams: map[string]string{audit.TypeLog: "app_log"}, Params: cloudwatch.OnlyParams("query"), Format: cloudwatch.Text},
+			{LogGroup: "/app/errors", Levels: []audit.Level{audit.LevelError}, DefaultStream: "app_errors", Format: cloudwatch.FormatText},
+			{LogGroup: "/app/audit", Streams: map[string]string{audit.TypeLog: "app_log"}, Params: cloudwatch.OnlyParams("query"), Format: cloudwatch.FormatText},
 		},
 		Client: srv.Client(),
 		Now:    clock,

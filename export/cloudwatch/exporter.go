@@ -282,7 +282,7 @@ func (x *Exporter) route(events []audit.Event, out *outcome) []*dest {
 		}
 		parts, changed := fit(render(e, &b.Block), limit, x.opts.Oversize, e.ID.String())
 		if changed {
-			if x.opts.Oversize == Split {
+			if x.opts.Oversize == OversizeSplit {
 				x.c.split.Add(1)
 			} else {
 				x.c.truncated.Add(1)

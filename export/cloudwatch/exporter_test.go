@@ -42,11 +42,11 @@ func newEnv(t *testing.T, srvOpts cloudwatchtest.Options, mutate func(*cloudwatc
 	e := &env{srv: cloudwatchtest.NewServer(srvOpts)}
 	t.Cleanup(e.srv.Close)
 	opts := cloudwatch.Options{
-		Blocks:     []cloudwatch.Block{{LogGroup: "/app/audit"}},
-		Client:     e.srv.Client(),
-		MinBackoff: time.Millisecond,
-		MaxBackoff: 5 * time.Millisecond,
-		Now:        func() time.Time { return now },
+		Blocks:   []cloudwatch.Block{{LogGroup: "/app/audit"}},
+		Client:   e.srv.Client(),
+		RetryMin: time.Millisecond,
+		RetryMax: 5 * time.Millisecond,
+		Now:      func() time.Time { return now },
 		OnError: func(err error) {
 			var ee *cloudwatch.EventsError
 			if !errors.As(err, &ee) {
@@ -200,7 +200,7 @@ func TestJSONFormat(t *testing.T) {
 
 func TestTextFormat(t *testing.T) {
 	e := newEnv(t, cloudwatchtest.Options{}, func(o *cloudwatch.Options) {
-		o.Blocks[0].Format = cloudwatch.Text
+		o.Blocks[0].Format = cloudwatch.FormatText
 		o.Blocks[0].Params = cloudwatch.NoParams()
 	})
 	ev := event(now.Add(123456*time.Microsecond), audit.LevelAudit, datagrok.QueryStart, "line one\nline\u2028two \"q\"", audit.P("k", "v"))
@@ -310,7 +310,7 @@ func TestOversizedEvents(t *testing.T) {
 	t.Run("truncate", func(t *testing.T) {
 		e := newEnv(t, cloudwatchtest.Options{MaxEventSize: cloudwatch.LegacyMaxEventSize}, func(o *cloudwatch.Options) {
 			o.MaxEventSize = cloudwatch.LegacyMaxEventSize
-			o.Blocks[0].Format = cloudwatch.Text
+			o.Blocks[0].Format = cloudwatch.FormatText
 		})
 		ev := event(now, audit.LevelAudit, audit.TypeLog, "x"+msg)
 		if err := e.x.Send(context.Background(), []audit.Event{ev}); err != nil {
@@ -332,8 +332,8 @@ func TestOversizedEvents(t *testing.T) {
 	t.Run("split", func(t *testing.T) {
 		e := newEnv(t, cloudwatchtest.Options{MaxEventSize: cloudwatch.LegacyMaxEventSize}, func(o *cloudwatch.Options) {
 			o.MaxEventSize = cloudwatch.LegacyMaxEventSize
-			o.Oversize = cloudwatch.Split
-			o.Blocks[0].Format = cloudwatch.Text
+			o.Oversize = cloudwatch.OversizeSplit
+			o.Blocks[0].Format = cloudwatch.FormatText
 		})
 		before := event(now, audit.LevelAudit, audit.TypeLog, "before")
 		ev := event(now, audit.LevelAudit, audit.TypeLog, "x"+msg)
@@ -447,11 +447,11 @@ func TestStreamAndGroupCreation(t *testing.T) {
 func TestTransientFailuresAreRetried(t *testing.T) {
 	e := newEnv(t, cloudwatchtest.Options{}, nil)
 	e.srv.CreateGroup("/app/audit")
-	e.srv.Inject(cloudwatchtest.Throttle, 2, "CreateLogStream")
-	e.srv.Inject(cloudwatchtest.Throttle, 3)
-	e.srv.Inject(cloudwatchtest.Unavailable, 1)
-	e.srv.Inject(cloudwatchtest.InternalError, 1)
-	e.srv.Inject(cloudwatchtest.Reset, 1)
+	e.srv.Inject(cloudwatchtest.FaultThrottle, 2, "CreateLogStream")
+	e.srv.Inject(cloudwatchtest.FaultThrottle, 3)
+	e.srv.Inject(cloudwatchtest.FaultUnavailable, 1)
+	e.srv.Inject(cloudwatchtest.FaultInternalError, 1)
+	e.srv.Inject(cloudwatchtest.FaultReset, 1)
 	e.srv.SetLatency(time.Millisecond)
 	batch := events(100, now, "e")
 	if err := e.x.Send(context.Background(), batch); err != nil {
@@ -471,7 +471,7 @@ func TestRetriesAreBounded(t *testing.T) {
 	if err := e.x.Send(context.Background(), events(1, now, "warm-up")); err != nil {
 		t.Fatal(err)
 	}
-	e.srv.Inject(cloudwatchtest.Throttle, 3)
+	e.srv.Inject(cloudwatchtest.FaultThrottle, 3)
 	calls := e.srv.Calls("PutLogEvents")
 	batch := append(events(5, now, "e"), event(now.Add(-15*24*time.Hour), audit.LevelAudit, audit.TypeLog, "too old"))
 	err := e.x.Send(context.Background(), batch)
@@ -507,8 +507,8 @@ func TestPartialFailureIsNotResent(t *testing.T) {
 	}
 	batch := events(30, now, "e")
 	// Request 1 of 3 is accepted, request 2 is throttled past MaxAttempts.
-	e.srv.Inject(cloudwatchtest.None, 1)
-	e.srv.Inject(cloudwatchtest.Throttle, 2)
+	e.srv.Inject(cloudwatchtest.FaultNone, 1)
+	e.srv.Inject(cloudwatchtest.FaultThrottle, 2)
 	err := e.x.Send(context.Background(), batch)
 	if err == nil {
 		t.Fatal("want an error")
@@ -531,7 +531,7 @@ func TestAcceptedThenDroppedIsDuplicatedWithItsID(t *testing.T) {
 	if err := e.x.Send(context.Background(), events(1, now, "warm-up")); err != nil {
 		t.Fatal(err)
 	}
-	e.srv.Inject(cloudwatchtest.DropAfterAccept, 1)
+	e.srv.Inject(cloudwatchtest.FaultDropAfterAccept, 1)
 	batch := events(5, now, "e")
 	if err := e.x.Send(context.Background(), batch); err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
 // render writes the event as a message in the block's format.
 func render(e *audit.Event, b *Block) string {
 	var buf bytes.Buffer
-	if b.Format == Text {
+	if b.Format == FormatText {
 		renderText(&buf, e, b.Params)
 	} else {
 		renderJSON(&buf, e, b.Params)
@@ -106,7 +106,7 @@ func fit(msg string, limit int, o Oversize, id string) ([]string, bool) {
 	if len(msg) <= limit {
 		return []string{msg}, false
 	}
-	if o == Truncate {
+	if o == OversizeTruncate {
 		return []string{audit.Truncate(msg, limit)}, true
 	}
 	return split(msg, limit, id), true

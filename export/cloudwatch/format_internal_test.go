@@ -11,7 +11,7 @@ func TestSplitKeepsEverything(t *testing.T) {
 	s := strings.Repeat("a€😀", 3000)
 	id := "0190b7a4-0000-7000-8000-000000000000"
 	for _, limit := range []int{100, 101, 102, 103, 997, 4096} {
-		parts, changed := fit(s, limit, Split, id)
+		parts, changed := fit(s, limit, OversizeSplit, id)
 		if !changed {
 			t.Fatal("not changed")
 		}
@@ -28,7 +28,7 @@ func TestSplitKeepsEverything(t *testing.T) {
 			t.Fatalf("limit %d: parts do not join back", limit)
 		}
 	}
-	if parts, changed := fit("short", 100, Split, id); changed || len(parts) != 1 || parts[0] != "short" {
+	if parts, changed := fit("short", 100, OversizeSplit, id); changed || len(parts) != 1 || parts[0] != "short" {
 		t.Fatalf("%v %v", parts, changed)
 	}
 }

@@ -55,24 +55,24 @@ type Format uint8
 // The formats. Both put the event's ID first, so a message delivered twice
 // (see the package doc) can be recognised.
 const (
-	// JSON writes the event's one JSON shape ([audit.Event.MarshalJSON]:
+	// FormatJSON writes the event's one JSON shape ([audit.Event.MarshalJSON]:
 	// "id", "time", "level", "type", "message", "user_id", "session_id",
 	// "params", "duration_ms", "stack_trace", "fingerprint"), with the
 	// params the block keeps.
-	JSON Format = iota
-	// Text writes one line: "[id] time=... level=... type=... user_id=...
+	FormatJSON Format = iota
+	// FormatText writes one line: "[id] time=... level=... type=... user_id=...
 	// session_id=... duration=... msg=... k=v ... stack=... fingerprint=...",
 	// values quoted (Go syntax) when they hold spaces, quotes, '=' or
 	// anything unprintable, so a line never breaks. Entities are kind:id.
-	Text
+	FormatText
 )
 
 // String returns "json" or "text".
 func (f Format) String() string {
 	switch f {
-	case JSON:
+	case FormatJSON:
 		return "json"
-	case Text:
+	case FormatText:
 		return "text"
 	}
 	return fmt.Sprintf("format(%d)", uint8(f))
@@ -84,14 +84,14 @@ type Oversize uint8
 
 // The ways to handle an oversized event.
 const (
-	// Truncate cuts the message at a UTF-8 boundary and ends it with
+	// OversizeTruncate cuts the message at a UTF-8 boundary and ends it with
 	// "…[truncated N bytes]". The event ID, first in both formats, is
 	// kept; a truncated JSON message is no longer valid JSON.
-	Truncate Oversize = iota
-	// Split sends the message as several log events with the event's
+	OversizeTruncate Oversize = iota
+	// OversizeSplit sends the message as several log events with the event's
 	// timestamp, in order, each starting with "[id k/n] ", cut at UTF-8
 	// boundaries: nothing is lost, and the parts join back by ID.
-	Split
+	OversizeSplit
 )
 
 // Params says which of an event's params are exported. The zero value
@@ -192,15 +192,15 @@ type Options struct {
 	// 1,048,576 ([MaxEventSize]); [LegacyMaxEventSize] for the limit before
 	// April 2025. At least 1,024.
 	MaxEventSize int
-	// Oversize is what happens to a larger event. Default [Truncate].
+	// Oversize is what happens to a larger event. Default [OversizeTruncate].
 	Oversize Oversize
 	// MaxAttempts bounds the attempts of one call when the service throttles
 	// or fails (5xx, connection errors). Default 8.
 	MaxAttempts int
-	// MinBackoff and MaxBackoff bound the wait between attempts: exponential
-	// from MinBackoff, capped at MaxBackoff, with full jitter. Defaults
+	// RetryMin and RetryMax bound the wait between attempts: exponential
+	// from RetryMin, capped at RetryMax, with full jitter. Defaults
 	// 100ms and 5s.
-	MinBackoff, MaxBackoff time.Duration
+	RetryMin, RetryMax time.Duration
 	// OnError receives each loss as an *[EventsError]: events rejected by
 	// the service or before sending (too old, expired, too new) and poison
 	// events the service refuses. Send does not return these, because
@@ -223,11 +223,11 @@ func (o Options) withDefaults() Options {
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = 8
 	}
-	if o.MinBackoff == 0 {
-		o.MinBackoff = 100 * time.Millisecond
+	if o.RetryMin == 0 {
+		o.RetryMin = 100 * time.Millisecond
 	}
-	if o.MaxBackoff == 0 {
-		o.MaxBackoff = 5 * time.Second
+	if o.RetryMax == 0 {
+		o.RetryMax = 5 * time.Second
 	}
 	if o.OnError == nil {
 		o.OnError = func(err error) { log.Print(err) }
@@ -267,14 +267,14 @@ func (o Options) validate() error {
 	if o.MaxEventSize < 1024 || o.MaxEventSize > MaxRequestBytes {
 		return optionError("MaxEventSize", "%d is not within [1024, %d]", o.MaxEventSize, MaxRequestBytes)
 	}
-	if o.Oversize > Split {
+	if o.Oversize > OversizeSplit {
 		return optionError("Oversize", "unknown value %d", o.Oversize)
 	}
 	if o.MaxAttempts < 1 {
 		return optionError("MaxAttempts", "%d is below 1", o.MaxAttempts)
 	}
-	if o.MinBackoff < 0 || o.MaxBackoff < o.MinBackoff {
-		return optionError("MinBackoff", "want 0 <= MinBackoff (%v) <= MaxBackoff (%v)", o.MinBackoff, o.MaxBackoff)
+	if o.RetryMin < 0 || o.RetryMax < o.RetryMin {
+		return optionError("RetryMin", "want 0 <= RetryMin (%v) <= RetryMax (%v)", o.RetryMin, o.RetryMax)
 	}
 	for i, b := range o.Blocks {
 		field := func(name string) string { return fmt.Sprintf("blocks[%d].%s", i, name) }
@@ -302,7 +302,7 @@ func (o Options) validate() error {
 		if b.BatchSize < 1 || b.BatchSize > MaxBatchEvents {
 			return optionError(field("BatchSize"), "%d is not within [1, %d]", b.BatchSize, MaxBatchEvents)
 		}
-		if b.Format > Text {
+		if b.Format > FormatText {
 			return optionError(field("Format"), "unknown value %d", b.Format)
 		}
 		if b.Retention < 0 {

@@ -17,7 +17,7 @@ func TestRedactedBeforeCloudWatch(t *testing.T) {
 	srv := cloudwatchtest.NewServer(cloudwatchtest.Options{})
 	defer srv.Close()
 	sink, err := cloudwatch.New(cloudwatch.Options{
-		Blocks: []cloudwatch.Block{{LogGroup: "/redact", Format: cloudwatch.JSON}},
+		Blocks: []cloudwatch.Block{{LogGroup: "/redact", Format: cloudwatch.FormatJSON}},
 		Client: srv.Client(),
 	})
 	if err != nil {

@@ -33,8 +33,8 @@ func sameSlice(a, b []settings.ExportBlock) bool {
 // FromSettings converts the settings' export blocks of the sink named sink
 // ([settings.ExportBlock.SinkName]) into Blocks, in order. A block without
 // a name is named after its place in the document, "exports[i]". Params
-// nil is [AllParams], empty is [NoParams]; format "text" is [Text], any
-// other [JSON]. The blocks use the exporter's connection.
+// nil is [AllParams], empty is [NoParams]; format "text" is [FormatText], any
+// other [FormatJSON]. The blocks use the exporter's connection.
 func FromSettings(sink string, blocks []settings.ExportBlock) []Block {
 	var out []Block
 	for i := range blocks {
@@ -53,7 +53,7 @@ func FromSettings(sink string, blocks []settings.ExportBlock) []Block {
 			b.Params = OnlyParams(s.Params...)
 		}
 		if s.Format == "text" {
-			b.Format = Text
+			b.Format = FormatText
 		}
 		out = append(out, b)
 	}

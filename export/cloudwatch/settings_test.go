@@ -46,7 +46,7 @@ func newSettingsEnv(t *testing.T, doc string, clock ...func() time.Time) *settin
 	s.path = filepath.Join(t.TempDir(), "settings.json")
 	s.write(t, doc)
 	var err error
-	if s.engine, err = settings.New(settings.Policy{}, settings.Options{}); err != nil {
+	if s.engine, err = settings.New(settings.Config{}, settings.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.engine.Close(ctx) })
@@ -59,8 +59,8 @@ func newSettingsEnv(t *testing.T, doc string, clock ...func() time.Time) *settin
 		SettingsBlocks: s.engine.ExportBlocks,
 		Client:         s.srv.Client(),
 		Now:            nowFn,
-		MinBackoff:     time.Millisecond,
-		MaxBackoff:     5 * time.Millisecond,
+		RetryMin:       time.Millisecond,
+		RetryMax:       5 * time.Millisecond,
 		OnError: func(err error) {
 			s.mu.Lock()
 			s.errs = append(s.errs, err)
@@ -303,7 +303,7 @@ func TestLoggerFollowsSettingsFile(t *testing.T) {
 func TestSettingsBlocksConcurrentChange(t *testing.T) {
 	ctx := context.Background()
 	s := newSettingsEnv(t, `{"exports": [{"log_group": "one"}]}`)
-	policies := []settings.Policy{
+	policies := []settings.Config{
 		{Exports: []settings.ExportBlock{{LogGroup: "one"}}},
 		{Exports: []settings.ExportBlock{{LogGroup: "two"}}},
 	}

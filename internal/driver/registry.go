@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -234,7 +235,7 @@ func (r *Registry) NewSessions(rows []EventRow) []SessionRow {
 		out = append(out, SessionRow{ID: row.SessionID, Key: row.Session, User: row.User, Started: row.Time, IP: row.IP})
 	}
 	r.mu.RUnlock()
-	slices.SortFunc(out, func(a, b SessionRow) int { return audit.CompareIDs(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b SessionRow) int { return bytes.Compare(a.ID[:], b.ID[:]) })
 	return out
 }
 
@@ -299,7 +300,7 @@ func (r *Registry) NewUsers(rows []EventRow) []UserRow {
 		out = append(out, UserRow{ID: id, Key: row.User, Joined: row.Time})
 	}
 	r.mu.RUnlock()
-	slices.SortFunc(out, func(a, b UserRow) int { return audit.CompareIDs(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b UserRow) int { return bytes.Compare(a.ID[:], b.ID[:]) })
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/codec"
 	"github.com/auditkit/audit/internal/eventcheck"
 	"github.com/google/uuid"
 )
@@ -270,7 +271,7 @@ func (v *ValueRow) AppendArgs(dst []any, d Dialect, eventID, parameterID any) []
 func DecodeValue(name string, nameRaw []byte, typ string, value string, valueRaw []byte, entityKind *string, kindRaw []byte) audit.Param {
 	key := DecodeText(name, nameRaw)
 	text := DecodeText(value, valueRaw)
-	kind, ok := audit.ParseKind(typ)
+	kind, ok := codec.ParseKind(typ)
 	if !ok {
 		return audit.Param{Key: key, Value: audit.StringValue(text)}
 	}
@@ -278,9 +279,9 @@ func DecodeValue(name string, nameRaw []byte, typ string, value string, valueRaw
 	if entityKind != nil {
 		ek = DecodeText(*entityKind, kindRaw)
 	}
-	v, err := audit.ParseValue(kind, text, ek)
+	v, err := codec.ParseValue(kind, text, ek)
 	if err != nil {
-		v = audit.StringValue(text)
+		return audit.Param{Key: key, Value: audit.StringValue(text)}
 	}
-	return audit.Param{Key: key, Value: v}
+	return audit.Param{Key: key, Value: v.(audit.Value)}
 }

@@ -6,7 +6,7 @@
 //
 // # Use
 //
-//	engine, _ := settings.New(settings.Policy{}, settings.Options{}) // Standard until a version is read
+//	engine, _ := settings.New(settings.Config{}, settings.Options{}) // Standard until a version is read
 //	logger, _ := audit.New(audit.Options{Store: store, Policy: engine})
 //	src, err := pgsettings.Open(ctx, dsn, engine, pgsettings.Options{Schema: "audit", Logger: logger})
 //	...
@@ -19,7 +19,7 @@
 // The table log_settings_versions, in the schema of Options.Schema (the
 // audit tables' schema is the natural choice), holds one row per version:
 // version (bigserial, in commit order), policy (jsonb, the JSON of
-// [settings.Policy]), changed_by, changed_at, comment, and revert_of (the
+// [settings.Config]), changed_by, changed_at, comment, and revert_of (the
 // version a revert restored). The current policy is the highest version.
 // [Open] creates the schema and the table when missing, under an advisory
 // lock, so many processes may start at once.

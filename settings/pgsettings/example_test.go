@@ -15,7 +15,7 @@ func Example() {
 	defer drop()
 	ctx := context.Background()
 
-	engine, _ := settings.New(settings.Policy{}, settings.Options{})
+	engine, _ := settings.New(settings.Config{}, settings.Options{})
 	defer engine.Close(ctx)
 	src, err := pgsettings.Open(ctx, dsn, engine, pgsettings.Options{Schema: schema})
 	if err != nil {
@@ -24,12 +24,12 @@ func Example() {
 	}
 	defer src.Close(ctx)
 
-	verbose := settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeUser, ID: "bob", Preset: settings.Verbose}}}
+	verbose := settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeUser, ID: "bob", Preset: settings.PresetVerbose}}}
 	if _, err := src.Set(ctx, verbose, "alice", "bob reports missing events"); err != nil {
 		fmt.Println(err)
 		return
 	}
-	if _, err := src.Set(ctx, settings.Policy{}, "alice", "back to standard"); err != nil {
+	if _, err := src.Set(ctx, settings.Config{}, "alice", "back to standard"); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -39,7 +39,7 @@ func Example() {
 	}
 	history, _ := src.History(ctx, 0)
 	for _, v := range history {
-		fmt.Printf("version %d by %s: %q (%d rules)\n", v.Version, v.ChangedBy, v.Comment, len(v.Policy.Rules))
+		fmt.Printf("version %d by %s: %q (%d rules)\n", v.Version, v.ChangedBy, v.Comment, len(v.Config.Rules))
 	}
 	x := src.Effective(audit.Subject{UserID: "bob"})
 	fmt.Println(x.Why(audit.LevelDebug, ""))

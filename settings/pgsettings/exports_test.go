@@ -26,9 +26,9 @@ func TestExportsAndGroupsLive(t *testing.T) {
 		t.Fatal("the intern's debug events are logged before any change")
 	}
 
-	p := settings.Policy{
+	p := settings.Config{
 		Groups: map[string][]string{"staff": {"analysts"}, "analysts": {"interns"}},
-		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.Verbose}},
+		Rules:  []settings.Rule{{Scope: settings.ScopeGroup, ID: "staff", Preset: settings.PresetVerbose}},
 		Exports: []settings.ExportBlock{
 			{Name: "errors", Levels: []audit.Level{audit.LevelError}, LogGroup: "/app/errors", Params: []string{},
 				Streams: map[string]string{"error": "app_errors"}, BatchSize: 100, Format: "text"},
@@ -56,10 +56,10 @@ func TestExportsAndGroupsLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(p.Groups, hist[0].Policy.Groups); d != "" {
+	if d := cmp.Diff(p.Groups, hist[0].Config.Groups); d != "" {
 		t.Errorf("groups in the history (-set +read):\n%s", d)
 	}
-	if d := cmp.Diff(p.Exports, hist[0].Policy.Exports); d != "" {
+	if d := cmp.Diff(p.Exports, hist[0].Config.Exports); d != "" {
 		t.Errorf("export blocks in the history (-set +read):\n%s", d)
 	}
 

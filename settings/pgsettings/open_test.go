@@ -14,7 +14,7 @@ import (
 // TestOpenMalformedDSN checks that a malformed DSN is invalid options and
 // that the error does not quote the password.
 func TestOpenMalformedDSN(t *testing.T) {
-	e, err := settings.New(settings.Policy{}, settings.Options{})
+	e, err := settings.New(settings.Config{}, settings.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

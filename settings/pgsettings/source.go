@@ -81,8 +81,8 @@ func (o Options) validate() error {
 type Version struct {
 	// Version numbers the versions in the order they were made.
 	Version int64
-	// Policy is the policy; its Version field is Version.
-	Policy settings.Policy
+	// Config is the policy; its Version field is Version.
+	Config settings.Config
 	// ChangedBy and ChangedAt say who made the version, and when.
 	ChangedBy string
 	ChangedAt time.Time
@@ -104,10 +104,10 @@ type row struct {
 }
 
 // parse returns the policy stored in raw as version v.
-func parse(v int64, raw []byte) (settings.Policy, error) {
-	var p settings.Policy
+func parse(v int64, raw []byte) (settings.Config, error) {
+	var p settings.Config
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return settings.Policy{}, err
+		return settings.Config{}, err
 	}
 	p.Version = v
 	return p, nil
@@ -287,14 +287,14 @@ func (s *Source) Refresh(ctx context.Context) error {
 
 // apply parses a stored policy and puts it in force. A version that cannot
 // be applied is remembered, so that it is reported once. s.mu is held.
-func (s *Source) apply(version int64, raw []byte) (settings.Policy, error) {
+func (s *Source) apply(version int64, raw []byte) (settings.Config, error) {
 	p, err := parse(version, raw)
 	if err == nil {
 		err = s.e.Set(p)
 	}
 	if err != nil {
 		s.failed = version
-		return settings.Policy{}, fmt.Errorf("pgsettings: version %d: %w", version, err)
+		return settings.Config{}, fmt.Errorf("pgsettings: version %d: %w", version, err)
 	}
 	s.applied = version
 	return p, nil
@@ -306,7 +306,7 @@ func (s *Source) apply(version int64, raw []byte) (settings.Policy, error) {
 // within a second (LISTEN/NOTIFY; the periodic re-read is the fallback). An
 // invalid p is refused with an error wrapping [settings.ErrInvalidPolicy].
 // Set returns the new version.
-func (s *Source) Set(ctx context.Context, p settings.Policy, by, comment string) (Version, error) {
+func (s *Source) Set(ctx context.Context, p settings.Config, by, comment string) (Version, error) {
 	if s.closed.Load() {
 		return Version{}, fmt.Errorf("pgsettings: set: %w", audit.ErrClosed)
 	}
@@ -365,11 +365,11 @@ func (s *Source) insert(ctx context.Context, raw []byte, by, comment string, rev
 	}
 	// Stored, so the version exists even if this process cannot apply it
 	// (a revert to a policy of an older format).
-	if v.Policy, err = s.apply(v.Version, raw); err != nil {
+	if v.Config, err = s.apply(v.Version, raw); err != nil {
 		return v, err
 	}
 	if s.opts.Logger != nil {
-		params := map[string]any{"version": v.Version, "comment": comment, "rules": len(v.Policy.Rules)}
+		params := map[string]any{"version": v.Version, "comment": comment, "rules": len(v.Config.Rules)}
 		if revertOf != 0 {
 			params["revert_of"] = revertOf
 		}
@@ -394,7 +394,7 @@ func (s *Source) History(ctx context.Context, limit int) ([]Version, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pgsettings: history: version %d: %w", r.Version, err)
 		}
-		vs[i] = Version{Version: r.Version, Policy: p, ChangedBy: r.ChangedBy, ChangedAt: r.ChangedAt, Comment: r.Comment, RevertOf: r.RevertOf.Int64}
+		vs[i] = Version{Version: r.Version, Config: p, ChangedBy: r.ChangedBy, ChangedAt: r.ChangedAt, Comment: r.Comment, RevertOf: r.RevertOf.Int64}
 	}
 	return vs, nil
 }

@@ -34,7 +34,7 @@ type process struct {
 func start(t *testing.T, dsn, schema string, opts pgsettings.Options) *process {
 	t.Helper()
 	ctx := context.Background()
-	e, err := settings.New(settings.Policy{}, settings.Options{})
+	e, err := settings.New(settings.Config{}, settings.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +69,10 @@ func (p *process) events(t *testing.T, typ string) []audit.Event {
 	return page.Events
 }
 
-func verboseFor(user string) settings.Policy {
-	return settings.Policy{Rules: []settings.Rule{
-		{Scope: settings.ScopeEveryone, Preset: settings.Standard},
-		{Scope: settings.ScopeUser, ID: user, Preset: settings.Verbose},
+func verboseFor(user string) settings.Config {
+	return settings.Config{Rules: []settings.Rule{
+		{Scope: settings.ScopeEveryone, Preset: settings.PresetStandard},
+		{Scope: settings.ScopeUser, ID: user, Preset: settings.PresetVerbose},
 	}}
 }
 
@@ -119,7 +119,7 @@ func TestTwoProcesses(t *testing.T) {
 	if _, err := b.src.Revert(ctx, 0, "admin"); !errors.Is(err, pgsettings.ErrNoVersion) {
 		t.Fatalf("Revert(0) = %v, want ErrNoVersion", err)
 	}
-	if _, err := b.src.Set(ctx, settings.Policy{}, "admin", "incident closed"); err != nil {
+	if _, err := b.src.Set(ctx, settings.Config{}, "admin", "incident closed"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(time.Second)
@@ -157,8 +157,8 @@ func TestHistoryAndRevert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v2.Version <= v1.Version || v2.Policy.Version != v2.Version {
-		t.Fatalf("versions %d then %d (policy says %d)", v1.Version, v2.Version, v2.Policy.Version)
+	if v2.Version <= v1.Version || v2.Config.Version != v2.Version {
+		t.Fatalf("versions %d then %d (policy says %d)", v1.Version, v2.Version, v2.Config.Version)
 	}
 	if got := p.src.Effective(audit.Subject{UserID: "bob"}); got.Version != v2.Version || got.Scope != settings.ScopeUser {
 		t.Fatalf("Effective(bob) = version %d, scope %q", got.Version, got.Scope)
@@ -190,8 +190,8 @@ func TestHistoryAndRevert(t *testing.T) {
 	if h[1].ChangedBy != "root" || h[1].Comment != "second" || h[1].ChangedAt.IsZero() || h[0].RevertOf != v1.Version {
 		t.Errorf("History = %+v", h)
 	}
-	if h[0].Policy.Rules[1].ID != "alice" || h[0].Policy.Version != v3.Version {
-		t.Errorf("the reverted version holds %+v", h[0].Policy)
+	if h[0].Config.Rules[1].ID != "alice" || h[0].Config.Version != v3.Version {
+		t.Errorf("the reverted version holds %+v", h[0].Config)
 	}
 	if h, err := p.src.History(ctx, 1); err != nil || len(h) != 1 || h[0].Version != v3.Version {
 		t.Errorf("History(1) = %v, %v", h, err)
@@ -245,7 +245,7 @@ func TestBrokenVersion(t *testing.T) {
 	}
 
 	// The next good version applies everywhere.
-	v, err := q.src.Set(ctx, settings.Policy{}, "admin", "fixed")
+	v, err := q.src.Set(ctx, settings.Config{}, "admin", "fixed")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestOpenAppliesCurrent(t *testing.T) {
 func TestSetInvalid(t *testing.T) {
 	ctx := context.Background()
 	p := start(t, pgtest.DSN(t), pgtest.Schema(t), pgsettings.Options{})
-	_, err := p.src.Set(ctx, settings.Policy{Rules: []settings.Rule{{Scope: settings.ScopeUser, Preset: settings.Off}}}, "admin", "")
+	_, err := p.src.Set(ctx, settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeUser, Preset: settings.PresetOff}}}, "admin", "")
 	if !errors.Is(err, settings.ErrInvalidPolicy) {
 		t.Fatalf("Set(invalid) = %v", err)
 	}
@@ -295,7 +295,7 @@ func TestSetInvalid(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	ctx := context.Background()
-	e, _ := settings.New(settings.Policy{}, settings.Options{})
+	e, _ := settings.New(settings.Config{}, settings.Options{})
 	src, err := pgsettings.Open(ctx, pgtest.DSN(t), e, pgsettings.Options{Schema: pgtest.Schema(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -306,14 +306,14 @@ func TestClose(t *testing.T) {
 	if err := src.Close(ctx); err != nil {
 		t.Fatalf("second Close = %v", err)
 	}
-	if _, err := src.Set(ctx, settings.Policy{}, "a", ""); !errors.Is(err, audit.ErrClosed) {
+	if _, err := src.Set(ctx, settings.Config{}, "a", ""); !errors.Is(err, audit.ErrClosed) {
 		t.Fatalf("Set after Close = %v", err)
 	}
 }
 
 func TestOptions(t *testing.T) {
 	ctx := context.Background()
-	e, _ := settings.New(settings.Policy{}, settings.Options{})
+	e, _ := settings.New(settings.Config{}, settings.Options{})
 	for _, o := range []pgsettings.Options{{PollInterval: -1}, {Schema: string(make([]byte, 64))}} {
 		if _, err := pgsettings.Open(ctx, "postgres://unused", e, o); !errors.Is(err, audit.ErrInvalidOptions) {
 			t.Errorf("Open(%+v) = %v", o, err)

@@ -32,7 +32,7 @@ func ExampleStore_Grant() {
 		panic(err)
 	}
 	defer owner.DB().ExecContext(ctx, "DROP OWNED BY "+role+"; DROP ROLE "+role)
-	if err := owner.Grant(ctx, role, postgres.Writer); err != nil {
+	if err := owner.Grant(ctx, role, postgres.AccessWriter); err != nil {
 		panic(err)
 	}
 

@@ -11,25 +11,25 @@ import (
 type Access int
 
 const (
-	// Reader may read every table (SELECT): auditctl's read commands,
+	// AccessReader may read every table (SELECT): auditctl's read commands,
 	// analysis and the dashboard need nothing more.
-	Reader Access = iota + 1
-	// Writer may add rows (INSERT) and read them back (SELECT) and nothing
+	AccessReader Access = iota + 1
+	// AccessWriter may add rows (INSERT) and read them back (SELECT) and nothing
 	// else: the store's whole write path (events, values, types, params,
 	// sessions, users and groups seen in events, settings history) only
 	// inserts, so an audit trail written by this role cannot be changed or
 	// deleted through it. Directory writes ([Store.PutUser], [Store.PutGroup],
 	// [Store.SetMembers]) update and delete rows, migrations create tables and
 	// retention deletes: run those as the schema's owner.
-	Writer
+	AccessWriter
 )
 
 // String returns "reader" or "writer".
 func (a Access) String() string {
 	switch a {
-	case Reader:
+	case AccessReader:
 		return "reader"
-	case Writer:
+	case AccessWriter:
 		return "writer"
 	}
 	return fmt.Sprintf("Access(%d)", int(a))
@@ -48,9 +48,9 @@ func (s *Store) Grant(ctx context.Context, role string, a Access) error {
 	}
 	var tables, sequences string
 	switch a {
-	case Reader:
+	case AccessReader:
 		tables, sequences = "SELECT", "SELECT"
-	case Writer:
+	case AccessWriter:
 		tables, sequences = "SELECT, INSERT", "USAGE, SELECT"
 	default:
 		return fmt.Errorf("postgres: grant: unknown access %d", int(a))

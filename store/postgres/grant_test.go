@@ -66,7 +66,7 @@ func TestWriterRole(t *testing.T) {
 			storetest.RunAppendOnly(t, func(t *testing.T) storetest.Store {
 				dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
 				owner := d.open(t, dsn, schema) // migrates
-				if err := owner.Grant(t.Context(), role, postgres.Writer); err != nil {
+				if err := owner.Grant(t.Context(), role, postgres.AccessWriter); err != nil {
 					t.Fatal(err)
 				}
 				return d.open(t, asRole(t, dsn, role), schema)
@@ -84,12 +84,12 @@ func TestGrantPrivileges(t *testing.T) {
 	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
 	owner := openPQ(t, dsn, schema)
 	writer, reader := newRole(t, `audit w"; DROP TABLE x; `), newRole(t, "audit_reader_")
-	for role, a := range map[string]postgres.Access{writer: postgres.Writer, reader: postgres.Reader} {
+	for role, a := range map[string]postgres.Access{writer: postgres.AccessWriter, reader: postgres.AccessReader} {
 		if err := owner.Grant(ctx, role, a); err != nil {
 			t.Fatalf("Grant(%q, %s): %v", role, a, err)
 		}
 	}
-	if err := owner.Grant(ctx, "no_such_role_"+uuid.NewString()[:8], postgres.Reader); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if err := owner.Grant(ctx, "no_such_role_"+uuid.NewString()[:8], postgres.AccessReader); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("Grant to a missing role = %v, want an error saying it does not exist", err)
 	}
 
@@ -129,7 +129,7 @@ func TestPrivilegeRefusalIsIsolated(t *testing.T) {
 	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
 	owner := openPQ(t, dsn, schema)
 	role := newRole(t, "audit_nosess_")
-	if err := owner.Grant(ctx, role, postgres.Writer); err != nil {
+	if err := owner.Grant(ctx, role, postgres.AccessWriter); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pgtest.Admin(t).Exec("REVOKE INSERT ON " + quote(schema) + ".users_sessions FROM " + quote(role)); err != nil {
@@ -205,10 +205,10 @@ func TestWriterRoleChain(t *testing.T) {
 			ctx := t.Context()
 			dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
 			owner := openPQ(t, dsn, schema)
-			if err := owner.Grant(ctx, writer, postgres.Writer); err != nil {
+			if err := owner.Grant(ctx, writer, postgres.AccessWriter); err != nil {
 				t.Fatal(err)
 			}
-			if err := owner.Grant(ctx, reader, postgres.Reader); err != nil {
+			if err := owner.Grant(ctx, reader, postgres.AccessReader); err != nil {
 				t.Fatal(err)
 			}
 			w, err := chain.NewWriter(chain.Options{})

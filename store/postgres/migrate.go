@@ -35,7 +35,7 @@ func Migrations() []Migration {
 // lock on the schema and migrates, the others wait for it and find nothing
 // to do), and cheap when there is nothing to do. A schema already up to
 // date is only read (SELECT on audit_migrations), so a role that may not
-// create tables, such as a [Writer], can Open with migration on. [Open]
+// create tables, such as an [AccessWriter], can Open with migration on. [Open]
 // calls it unless Options.NoMigrate.
 //
 // It then creates the partitions of events and event_parameter_values from

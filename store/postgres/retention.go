@@ -29,7 +29,7 @@ import (
 // With dry, nothing is deleted and the report counts what would be. Of the
 // stores of all processes on one schema, one runs at a time (a session
 // advisory lock): Retain returns an error wrapping [ErrRetentionRunning]
-// while another runs. Run it as the owner of the tables (a [Writer] may
+// while another runs. Run it as the owner of the tables (an [AccessWriter] may
 // not delete).
 // On a database that holds a digest chain (package chain), the expiry is
 // first recorded in the chain through Options.Chain, so that verify counts

@@ -21,7 +21,7 @@ type namedValue struct {
 func paramValues() []namedValue {
 	nsTime := time.Date(2024, 5, 1, 12, 34, 56, 123456789, time.UTC)
 	return []namedValue{
-		{"null", audit.NullValue()},
+		{"null", audit.Value{}},
 		{"string", audit.StringValue("hello, world")},
 		{"string/empty", audit.StringValue("")},
 		{"string/null-text", audit.StringValue("null")},

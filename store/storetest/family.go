@@ -38,7 +38,7 @@ func testActivity(t *testing.T, s Store) {
 		if err != nil {
 			t.Fatalf("Activity(%v): %v", tc.obj, err)
 		}
-		if diff := cmp.Diff(ids(tc.want), ids(got)); diff != "" {
+		if diff := eventsDiff(ids(tc.want), ids(got)); diff != "" {
 			t.Errorf("Activity(%v, %v) (-want +got):\n%s", tc.obj, tc.since, diff)
 		}
 	}
@@ -65,7 +65,7 @@ func testSessions(t *testing.T, s Store) {
 	for _, e := range []audit.Event{late, early, other} {
 		write(t, s, e)
 	}
-	if diff := cmp.Diff(ids([]audit.Event{late, other, early}), ids(readAll(t, s, audit.Query{SessionIDs: []string{"s1"}}))); diff != "" {
+	if diff := eventsDiff(ids([]audit.Event{late, other, early}), ids(readAll(t, s, audit.Query{SessionIDs: []string{"s1"}}))); diff != "" {
 		t.Errorf("events of session s1 (-want +got):\n%s", diff)
 	}
 	db, err := driver.Find(s)
@@ -154,7 +154,7 @@ func testImplicitSessions(t *testing.T, s Store) {
 		{"s9", named.Time.Format(time.RFC3339), "10.0.0.8", "dan"},
 		{"", day2.Time.Format(time.RFC3339), "NULL", "dan"},
 	}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(row{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(row{}), valueCmp); diff != "" {
 		t.Errorf("users_sessions joined to users (-want +got):\n%s", diff)
 	}
 	var events []struct {
@@ -180,7 +180,7 @@ func testImplicitSessions(t *testing.T, s Store) {
 		"datagrok-started true", "opened a project true", "opened a project true",
 		"datagrok-started true", "query-start true",
 	}
-	if diff := cmp.Diff(wantEvents, gotEvents); diff != "" {
+	if diff := eventsDiff(wantEvents, gotEvents); diff != "" {
 		t.Errorf("events friendly_name and session (-want +got):\n%s", diff)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
-	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 )
 
@@ -125,13 +124,13 @@ func testFilters(t *testing.T, s Store) {
 				}
 			}
 			got := readAll(t, s, c.q)
-			if diff := cmp.Diff(newestFirst(want), got); diff != "" {
+			if diff := eventsDiff(newestFirst(want), got); diff != "" {
 				t.Errorf("Read (-want +got):\n%s\nwant %q, got %q", diff, c.want, names(fix, got))
 			}
 			// The same with pages of one event.
 			q := c.q
 			q.Limit = 1
-			if diff := cmp.Diff(newestFirst(want), readAll(t, s, q)); diff != "" {
+			if diff := eventsDiff(newestFirst(want), readAll(t, s, q)); diff != "" {
 				t.Errorf("Read with Limit 1 (-want +got):\n%s", diff)
 			}
 		})
@@ -176,10 +175,10 @@ func testTies(t *testing.T, s Store) {
 	}
 	want = append(append([]audit.Event{newer}, want...), older)
 	got := readAll(t, s, audit.Query{})
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := eventsDiff(want, got); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(want, readAll(t, s, audit.Query{Limit: 2})); diff != "" {
+	if diff := eventsDiff(want, readAll(t, s, audit.Query{Limit: 2})); diff != "" {
 		t.Errorf("order with Limit 2 (-want +got):\n%s", diff)
 	}
 }
@@ -235,7 +234,7 @@ func testPagination(t *testing.T, s Store) {
 		if wantPages := (23 + limit - 1) / limit; pages != wantPages {
 			t.Errorf("limit %d: %d pages, want %d", limit, pages, wantPages)
 		}
-		if diff := cmp.Diff(want, got); diff != "" {
+		if diff := eventsDiff(want, got); diff != "" {
 			t.Errorf("limit %d (-want +got):\n%s", limit, diff)
 		}
 	}
@@ -248,7 +247,7 @@ func testPaginationExactMultiple(t *testing.T, s Store) {
 		if pages != 12/limit {
 			t.Errorf("limit %d: %d pages, want %d (the last full page has no Next)", limit, pages, 12/limit)
 		}
-		if diff := cmp.Diff(want, got); diff != "" {
+		if diff := eventsDiff(want, got); diff != "" {
 			t.Errorf("limit %d (-want +got):\n%s", limit, diff)
 		}
 	}
@@ -278,7 +277,7 @@ func testPaginationFiltered(t *testing.T, s Store) {
 		if wantPages := (9 + limit - 1) / limit; pages != wantPages {
 			t.Errorf("limit %d: %d pages, want %d (no Next when only non-matching events are older)", limit, pages, wantPages)
 		}
-		if diff := cmp.Diff(want, got); diff != "" {
+		if diff := eventsDiff(want, got); diff != "" {
 			t.Errorf("limit %d (-want +got):\n%s", limit, diff)
 		}
 	}
@@ -298,7 +297,7 @@ func testPaginationConcurrentWrites(t *testing.T, s Store) {
 		write(t, s, at(time.Hour+time.Duration(page)*time.Second, "newer"), tie)
 		write(t, s, want...)
 	})
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := eventsDiff(want, got); diff != "" {
 		t.Errorf("walk with writes between pages (-want +got):\n%s", diff)
 	}
 }
@@ -327,7 +326,7 @@ func testDefaultLimit(t *testing.T, s Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(want[audit.DefaultLimit:], rest.Events); diff != "" || rest.Next != "" {
+		if diff := eventsDiff(want[audit.DefaultLimit:], rest.Events); diff != "" || rest.Next != "" {
 			t.Errorf("second page (-want +got):\n%s\nNext %q", diff, rest.Next)
 		}
 	}

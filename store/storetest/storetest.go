@@ -10,6 +10,7 @@ import (
 
 	"github.com/auditkit/audit"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/uuid"
 )
 
@@ -190,12 +191,18 @@ func newestFirst(events []audit.Event) []audit.Event {
 	return out
 }
 
+// valueCmp compares param values with ==, the equality of [audit.Value].
+var valueCmp = cmpopts.EquateComparable(audit.Value{})
+
+// eventsDiff is [cmp.Diff] for anything holding events or params.
+func eventsDiff(want, got any) string { return cmp.Diff(want, got, valueCmp) }
+
 // checkAll reads every event with the zero query and compares with want (in
 // any order; the stored form of want is expected, newest first).
 func checkAll(t *testing.T, s Store, want ...audit.Event) {
 	t.Helper()
 	got := readAll(t, s, audit.Query{})
-	if diff := cmp.Diff(newestFirst(want), got); diff != "" {
+	if diff := eventsDiff(newestFirst(want), got); diff != "" {
 		t.Errorf("stored events (-want +got):\n%s", diff)
 	}
 	for _, e := range got {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
-	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 )
 
@@ -172,7 +171,7 @@ func testConcurrentWriters(t *testing.T, s Store) {
 	}
 	wg.Wait()
 	got := checkCount(t, s, len(want))
-	if diff := cmp.Diff(newestFirst(want), got); diff != "" {
+	if diff := eventsDiff(newestFirst(want), got); diff != "" {
 		t.Errorf("stored events (-want +got):\n%s", diff)
 	}
 	n := len(readAll(t, s, audit.Query{Object: &audit.Entity{Kind: "writer", ID: "3"}}))

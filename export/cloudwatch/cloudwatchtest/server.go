@@ -59,20 +59,20 @@ type Fault int
 
 // The faults.
 const (
-	// None lets the call through; queue it to place a later fault.
-	None Fault = iota
-	// Throttle answers 400 ThrottlingException "Rate exceeded".
-	Throttle
-	// Unavailable answers 500 ServiceUnavailableException.
-	Unavailable
-	// InternalError answers 500 with a body that is not JSON.
-	InternalError
-	// Reset closes the connection with a TCP reset before processing the call.
-	Reset
-	// DropAfterAccept processes the call (a PutLogEvents stores its events)
+	// FaultNone lets the call through; queue it to place a later fault.
+	FaultNone Fault = iota
+	// FaultThrottle answers 400 ThrottlingException "Rate exceeded".
+	FaultThrottle
+	// FaultUnavailable answers 500 ServiceUnavailableException.
+	FaultUnavailable
+	// FaultInternalError answers 500 with a body that is not JSON.
+	FaultInternalError
+	// FaultReset closes the connection with a TCP reset before processing the call.
+	FaultReset
+	// FaultDropAfterAccept processes the call (a PutLogEvents stores its events)
 	// and then resets the connection instead of answering: the client cannot
 	// know the call succeeded, and a retry duplicates the events.
-	DropAfterAccept
+	FaultDropAfterAccept
 )
 
 // Event is a log event as the server stored it.
@@ -330,23 +330,23 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	switch fault {
-	case Throttle:
+	case FaultThrottle:
 		writeError(w, &apiError{400, "ThrottlingException", "Rate exceeded"})
 		return
-	case Unavailable:
+	case FaultUnavailable:
 		writeError(w, &apiError{500, "ServiceUnavailableException", "The server failed to process the request"})
 		return
-	case InternalError:
+	case FaultInternalError:
 		w.WriteHeader(http.StatusInternalServerError)
 		io.WriteString(w, "<html>internal error</html>")
 		return
-	case Reset:
+	case FaultReset:
 		resetConn(w)
 		return
 	}
 
 	out, aerr := s.dispatch(op, body)
-	if fault == DropAfterAccept {
+	if fault == FaultDropAfterAccept {
 		resetConn(w)
 		return
 	}

@@ -259,11 +259,11 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("denied CreateLogGroup: %v", err)
 	}
 
-	srv.Inject(cloudwatchtest.Throttle, 1)
-	srv.Inject(cloudwatchtest.Unavailable, 1)
-	srv.Inject(cloudwatchtest.InternalError, 1)
-	srv.Inject(cloudwatchtest.Reset, 1)
-	srv.Inject(cloudwatchtest.DropAfterAccept, 1)
+	srv.Inject(cloudwatchtest.FaultThrottle, 1)
+	srv.Inject(cloudwatchtest.FaultUnavailable, 1)
+	srv.Inject(cloudwatchtest.FaultInternalError, 1)
+	srv.Inject(cloudwatchtest.FaultReset, 1)
+	srv.Inject(cloudwatchtest.FaultDropAfterAccept, 1)
 	if _, err := put(c, ev(now, "a")); code(err) != "ThrottlingException" {
 		t.Fatalf("throttle: %v", err)
 	}
