@@ -35,6 +35,8 @@ func TestAnalysis(t *testing.T) {
 			{"Activity", testActivity},
 			{"Usage", testUsage},
 			{"UsageOfObject", testUsageOfObject},
+			{"UsageByPackage", testUsageByPackage},
+			{"Scope", testScope},
 			{"Feed", testFeed},
 			{"FeedPages", testFeedPages},
 			{"Event", testEvent},
@@ -43,6 +45,7 @@ func TestAnalysis(t *testing.T) {
 			{"Errors", testErrors},
 			{"ErrorsOfFingerprint", testErrorsOfFingerprint},
 			{"Perf", testPerf},
+			{"PerfOverTime", testPerfOverTime},
 			{"Unused", testUnused},
 			{"History", testHistory},
 			{"InvalidRequests", testInvalid},
@@ -122,6 +125,93 @@ func testUsage(t *testing.T, fx *fixture) {
 	}
 }
 
+func testUsageByPackage(t *testing.T, fx *fixture) {
+	res, err := fx.a.Usage(ctx, analysis.UsageRequest{Packages: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []analysis.PackageUsage{
+		{Package: "math", Events: 3, Users: 2, Functions: []analysis.Count{{Key: "Sum", Count: 2}, {Key: "Div", Count: 1}}},
+		{Package: "web", Events: 1, Users: 1, Functions: []analysis.Count{}},
+	}
+	if diff := cmp.Diff(want, res.ByPackage); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	res, err = fx.a.Usage(ctx, analysis.UsageRequest{Packages: true, Scope: analysis.Scope{Users: []string{"carol"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []analysis.PackageUsage{
+		{Package: "math", Events: 1, Users: 1, Functions: []analysis.Count{{Key: "Sum", Count: 1}}},
+		{Package: "web", Events: 1, Users: 1, Functions: []analysis.Count{}},
+	}
+	if diff := cmp.Diff(want, res.ByPackage); diff != "" {
+		t.Errorf("carol's (-want +got):\n%s", diff)
+	}
+}
+
+// testScope checks the scope of a question: users, levels, groups by
+// Options.Groups and by the store's directory.
+func testScope(t *testing.T, fx *fixture) {
+	dir, ok := fx.store.(audit.Directory)
+	if !ok {
+		t.Fatalf("%T keeps no directory", fx.store)
+	}
+	for _, g := range []audit.Group{{ID: "dir-team"}, {ID: "dir-sub"}} {
+		if err := dir.PutGroup(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := dir.SetMembers(ctx, "dir-sub", []string{"erin"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.SetMembers(ctx, "dir-team", []string{"dave"}, []string{"dir-sub"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		scope  analysis.Scope
+		total  int64
+		byUser []analysis.Count
+	}{
+		{"users", analysis.Scope{Users: []string{"carol", "erin"}}, 9, []analysis.Count{{Key: "carol", Count: 7}, {Key: "erin", Count: 2}}},
+		{"levels", analysis.Scope{Levels: []audit.Level{audit.LevelError}}, 4,
+			[]analysis.Count{{Key: "alice", Count: 2}, {Key: "bob", Count: 1}, {Key: "carol", Count: 1}}},
+		{"group", analysis.Scope{Groups: []string{"sales"}}, 9, []analysis.Count{{Key: "carol", Count: 7}, {Key: "dave", Count: 2}}},
+		{"group and user", analysis.Scope{Groups: []string{"sales"}, Users: []string{"dave", "bob"}}, 2, []analysis.Count{{Key: "dave", Count: 2}}},
+		{"group and level", analysis.Scope{Groups: []string{"eng"}, Levels: []audit.Level{audit.LevelError}}, 3,
+			[]analysis.Count{{Key: "alice", Count: 2}, {Key: "bob", Count: 1}}},
+		{"directory group, nested", analysis.Scope{Groups: []string{"dir-team"}}, 4, []analysis.Count{{Key: "dave", Count: 2}, {Key: "erin", Count: 2}}},
+		{"no member", analysis.Scope{Groups: []string{"nobody"}}, 0, []analysis.Count{}},
+	} {
+		res, err := fx.a.Usage(ctx, analysis.UsageRequest{Scope: tc.scope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Total != tc.total {
+			t.Errorf("%s: %d events, want %d", tc.name, res.Total, tc.total)
+		}
+		if diff := cmp.Diff(tc.byUser, res.ByUser); diff != "" {
+			t.Errorf("%s: by user (-want +got):\n%s", tc.name, diff)
+		}
+		// The other questions keep the same events.
+		ov, err := fx.a.Overview(ctx, analysis.OverviewRequest{Scope: tc.scope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ov.Events.Current != tc.total || ov.ActiveUsers.Current != int64(len(tc.byUser)) {
+			t.Errorf("%s: overview %d events of %d users, want %d of %d", tc.name, ov.Events.Current, ov.ActiveUsers.Current, tc.total, len(tc.byUser))
+		}
+		feed, err := fx.a.Feed(ctx, analysis.FeedRequest{Scope: tc.scope, Since: week.Since, Until: week.Until})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(feed.Events)) != tc.total {
+			t.Errorf("%s: feed of %d events, want %d", tc.name, len(feed.Events), tc.total)
+		}
+	}
+}
+
 func testUsageOfObject(t *testing.T, fx *fixture) {
 	obj := t1
 	res, err := fx.a.Usage(ctx, analysis.UsageRequest{Object: &obj, Since: day("2025-03-04"), Until: day("2025-03-07")})
@@ -152,13 +242,13 @@ func testFeed(t *testing.T, fx *fixture) {
 		want []string
 	}{
 		{"all", analysis.FeedRequest{}, all},
-		{"errors", analysis.FeedRequest{Levels: []audit.Level{audit.LevelError}}, []string{"D1", "B6", "A5", "A3", "E3"}},
+		{"errors", analysis.FeedRequest{Scope: analysis.Scope{Levels: []audit.Level{audit.LevelError}}}, []string{"D1", "B6", "A5", "A3", "E3"}},
 		{"types", analysis.FeedRequest{Types: []string{datagrok.QueryStart, datagrok.QueryEdited}}, []string{"F2", "B4", "A4", "A2"}},
-		{"users", analysis.FeedRequest{Users: []string{"erin", "dave"}}, []string{"F2", "F1", "D3", "D2", "E0"}},
-		{"group", analysis.FeedRequest{Groups: []string{"sales"}}, []string{"D3", "D2", "D1", "C6", "C5", "C4", "C3", "C2", "C1", "E0"}},
-		{"group and user", analysis.FeedRequest{Groups: []string{"sales"}, Users: []string{"dave", "bob"}}, []string{"D3", "D2", "E0"}},
-		{"empty group", analysis.FeedRequest{Groups: []string{"nobody"}}, []string{}},
-		{"window", analysis.FeedRequest{Since: at("2025-03-05T11:03"), Until: day("2025-03-06"), Levels: []audit.Level{audit.LevelAudit}},
+		{"users", analysis.FeedRequest{Scope: analysis.Scope{Users: []string{"erin", "dave"}}}, []string{"F2", "F1", "D3", "D2", "E0"}},
+		{"group", analysis.FeedRequest{Scope: analysis.Scope{Groups: []string{"sales"}}}, []string{"D3", "D2", "D1", "C6", "C5", "C4", "C3", "C2", "C1", "E0"}},
+		{"group and user", analysis.FeedRequest{Scope: analysis.Scope{Groups: []string{"sales"}, Users: []string{"dave", "bob"}}}, []string{"D3", "D2", "E0"}},
+		{"empty group", analysis.FeedRequest{Scope: analysis.Scope{Groups: []string{"nobody"}}}, []string{}},
+		{"window", analysis.FeedRequest{Since: at("2025-03-05T11:03"), Until: day("2025-03-06"), Scope: analysis.Scope{Levels: []audit.Level{audit.LevelAudit}}},
 			[]string{"C6", "C5"}},
 		{"text", analysis.FeedRequest{Text: "TimeOut"}, []string{"A5", "A3"}},
 		{"text wildcard", analysis.FeedRequest{Text: "%"}, []string{}},
@@ -196,7 +286,7 @@ func testEvent(t *testing.T, fx *fixture) {
 }
 
 func testFeedPages(t *testing.T, fx *fixture) {
-	req := analysis.FeedRequest{Levels: []audit.Level{audit.LevelError}, Limit: 2}
+	req := analysis.FeedRequest{Scope: analysis.Scope{Levels: []audit.Level{audit.LevelError}}, Limit: 2}
 	var got [][]string
 	for {
 		page, err := fx.a.Feed(ctx, req)
@@ -222,7 +312,7 @@ func testFeedPages(t *testing.T, fx *fixture) {
 func testFollow(t *testing.T, fx *fixture) {
 	// Follow from the head of the errors' feed; then two errors and an
 	// event of another level arrive.
-	req := analysis.FeedRequest{Levels: []audit.Level{audit.LevelError}}
+	req := analysis.FeedRequest{Scope: analysis.Scope{Levels: []audit.Level{audit.LevelError}}}
 	page, err := fx.a.Feed(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +352,7 @@ func testFollow(t *testing.T, fx *fixture) {
 	// past is not delivered.
 	cctx2, cancel2 := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel2()
-	err = fx.a.Follow(cctx2, analysis.FeedRequest{Users: []string{"erin"}}, func(e audit.Event) error {
+	err = fx.a.Follow(cctx2, analysis.FeedRequest{Scope: analysis.Scope{Users: []string{"erin"}}}, func(e audit.Event) error {
 		t.Errorf("delivered %s from the past", e.Message)
 		return nil
 	})
@@ -271,7 +361,7 @@ func testFollow(t *testing.T, fx *fixture) {
 	}
 	// fn's error stops Follow and is returned.
 	stop := errors.New("stop")
-	err = fx.a.Follow(ctx, analysis.FeedRequest{Users: []string{"erin"}, From: page.Head}, func(e audit.Event) error {
+	err = fx.a.Follow(ctx, analysis.FeedRequest{Scope: analysis.Scope{Users: []string{"erin"}}, From: page.Head}, func(e audit.Event) error {
 		return stop
 	})
 	if !errors.Is(err, stop) {

@@ -18,9 +18,10 @@ type Options struct {
 
 	// Groups returns the groups a user belongs to. Events do not record
 	// groups (users and groups live in the host application, as in
-	// Datagrok), so the questions about groups ([FeedRequest.Groups], the
-	// group split of [Cluster]) ask this function. Default nil: no user is
-	// in any group. [GroupMap] makes one from a map.
+	// Datagrok), so the questions about groups ([Scope.Groups], the group
+	// split of [Cluster]) ask this function; a group filter also keeps the
+	// members the store's directory records. Default nil: no user is in
+	// any group but by the directory. [GroupMap] makes one from a map.
 	Groups func(userID string) []string
 
 	// PollInterval is how often [Analyzer.Follow] looks for new events.

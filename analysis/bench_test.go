@@ -57,7 +57,7 @@ func BenchmarkAnalysis(b *testing.B) {
 				{"Usage7d", func() error { _, err := a.Usage(ctx, analysis.UsageRequest{}); return err }},
 				{"FeedPage", func() error { _, err := a.Feed(ctx, analysis.FeedRequest{}); return err }},
 				{"FeedErrorsPage", func() error {
-					_, err := a.Feed(ctx, analysis.FeedRequest{Levels: []audit.Level{audit.LevelError}})
+					_, err := a.Feed(ctx, analysis.FeedRequest{Scope: analysis.Scope{Levels: []audit.Level{audit.LevelError}}})
 					return err
 				}},
 				{"Overview7d", func() error { _, err := a.Overview(ctx, analysis.OverviewRequest{}); return err }},

@@ -119,9 +119,9 @@ func corpus() []named {
 		ev("B3", "2025-03-04T10:02", "bob", "s2", aud, datagrok.TableProduced, "table", ps("table", t1, "source", q1)),
 		ev("B4", "2025-03-04T10:03", "bob", "s2", aud, datagrok.QueryEdited, "edited", ps("query", q1)),
 		ev("B5", "2025-03-04T10:04", "bob", "s2", aud, audit.TypeFunctionCall, "Sum",
-			ps("function", "Sum", "in.a", 1, "in.b", 2, "out.result", 3, "ms", 5), dur(5*time.Millisecond)),
+			ps("function", "Sum", "package", "math", "in.a", 1, "in.b", 2, "out.result", 3, "ms", 5), dur(5*time.Millisecond)),
 		ev("B6", "2025-03-04T10:05", "bob", "s2", errL, audit.TypeFunctionCall, "division by zero",
-			ps("function", "Div", "in.a", 1, "in.b", 0, "ms", 1, "error_type", "*errors.errorString"),
+			ps("function", "Div", "package", "math", "in.a", 1, "in.b", 0, "ms", 1, "error_type", "*errors.errorString"),
 			dur(time.Millisecond), stack("fp2", "stack-2")),
 		// Session s3: carol's HTTP requests, a share and a call.
 		ev("C1", "2025-03-05T11:00", "carol", "s3", usage, audit.TypeHTTPRequest, "GET",
@@ -131,10 +131,10 @@ func corpus() []named {
 		ev("C3", "2025-03-05T11:02", "carol", "s3", usage, audit.TypeHTTPRequest, "GET",
 			ps("method", "GET", "route", "GET /items/{id}", "status", 200, "ms", 30.0)),
 		ev("C4", "2025-03-05T11:03", "carol", "s3", usage, audit.TypeHTTPRequest, "POST",
-			ps("method", "POST", "route", "POST /items", "status", 500, "ms", 40), dur(40*time.Millisecond)),
+			ps("method", "POST", "route", "POST /items", "status", 500, "ms", 40, "package", "web"), dur(40*time.Millisecond)),
 		ev("C5", "2025-03-05T11:04", "carol", "s3", aud, datagrok.EntityShared, "shared", ps("entity", t1, "group", "sales")),
 		ev("C6", "2025-03-05T11:05", "carol", "s3", aud, audit.TypeFunctionCall, "Sum",
-			ps("function", "Sum", "in.a", 2, "in.b", 2, "out.result", 4, "ms", 7)),
+			ps("function", "Sum", "package", "math", "in.a", 2, "in.b", 2, "out.result", 4, "ms", 7)),
 		// No session: a disk error without a stack.
 		ev("D1", "2025-03-06T08:00", "carol", "", errL, audit.TypeError, "disk full", nil),
 		// Session s4: dave derives t2 from t1 and views t1.

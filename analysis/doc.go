@@ -56,12 +56,15 @@
 //     and the objects it came from), its modifications and what was derived
 //     from it.
 //
-// # Users and groups
+// # Scope: users, groups and levels
 //
-// Events record users, not groups: users and groups live in the host
-// application, as in Datagrok. The questions about groups ask
-// Options.Groups, a function from a user to the user's groups ([GroupMap]
-// makes one from a map).
+// Every request embeds a [Scope]: users, groups and levels whose events the
+// question keeps (none of a list: all), so that one set of filters applies
+// to every question. Events record users, not groups: users and groups live
+// in the host application, as in Datagrok. A group filter keeps the users
+// that Options.Groups (a function from a user to the user's groups;
+// [GroupMap] makes one from a map) or the store's directory
+// (audit.Directory, nested groups included) puts in one of the groups.
 //
 // # Text
 //
@@ -74,16 +77,22 @@
 // On Postgres, a store can keep rollup tables: per-hour and per-UTC-day
 // aggregates of the events (see StartRollups and RebuildRollups of
 // store/postgres). Where they cover a window, Overview, Usage (of every
-// object), Unused, Patterns, Errors (the groups) and Perf (record types)
-// read whole days from the daily rows (whole hours when the
-// chart's buckets are not whole days), whole hours from the hourly rows,
-// and only the partial hours at the edges, and what the rollups do not
-// cover (the hour in progress), from the events. The answers are the same
-// as from the events alone, but for Perf's percentiles of record types,
-// which come from merged DDSketches and are within 1% of a duration of
-// the rank asked for instead of interpolated. The rest reads the events
-// on every store: Usage of an object, the actions of Errors, the routes of Perf, and the other questions.
-// Options.NoRollups makes every question read the events.
+// object), Unused, Patterns, Errors (the groups) and Perf (record types
+// and HTTP routes) read whole days from the daily rows (whole hours when
+// the chart's buckets are not whole days), whole hours from the hourly
+// rows, and only the partial hours at the edges, and what the rollups do
+// not cover (the hour in progress), from the events. The answers are the
+// same as from the events alone, but for Perf's percentiles of record
+// types and routes, which come from merged DDSketches and are within 1% of
+// a duration of the rank asked for instead of interpolated. The rest reads
+// the events on every store: Usage of an object and by package, the
+// actions of Errors, Perf over time, and the other questions.
+// Options.NoRollups makes every question read the events. A scope is
+// answered from the rollups a question reads when they keep what it
+// filters on: the user (rollups per user: Patterns, the groups of Errors)
+// or the level (rollups per record type, whose level the registry holds:
+// the record types of Unused, the record types and routes of Perf,
+// Patterns); otherwise the question reads the events.
 //
 // # Databases
 //

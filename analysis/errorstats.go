@@ -33,6 +33,10 @@ type ErrorsRequest struct {
 	// MinSupport is how many times a record type must occur (in sessions,
 	// in the window) to be ranked as an action. Default 10.
 	MinSupport int
+	// Scope keeps the events of some users, groups and levels: the errors
+	// reported are those of the scope, and the actions ranked are the
+	// events of the scope in sessions.
+	Scope
 }
 
 // ErrorGroup is the errors of one fingerprint. Errors without a stack
@@ -128,7 +132,12 @@ func (a *Analyzer) Errors(ctx context.Context, req ErrorsRequest) (ErrorsResult,
 
 	f := driver.NewWhere(a.d)
 	f.Window(w.Since, w.Until)
+	sc, err := a.resolve(ctx, req.Scope, f)
+	if err != nil {
+		return ErrorsResult{}, err
+	}
 	f.ErrorsOnly()
+	sc.apply(f)
 	if req.Fingerprint != "" {
 		f.Text("e.error_stack_trace_hash", []string{req.Fingerprint})
 	}
@@ -146,10 +155,10 @@ func (a *Analyzer) Errors(ctx context.Context, req ErrorsRequest) (ErrorsResult,
  count(*) AS n, count(DISTINCT e.user_id), min(e.event_time), max(e.event_time)
 FROM {events} e WHERE `+f.String()+`
 GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.Args()
-	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+	if sp, rolled, err := a.span(ctx, w, true, sc, driver.RollupErrors); err != nil {
 		return ErrorsResult{}, err
 	} else if rolled {
-		q, args = a.errorGroupsSQL(sp, req.Fingerprint)
+		q, args = a.errorGroupsSQL(sp, sc, req.Fingerprint)
 	}
 	err = a.query(ctx, "errors", q, args, func(r *sqlx.Rows) error {
 		var g group
@@ -230,13 +239,13 @@ GROUP BY e.error_stack_trace_hash, e.error_stack_trace_hash_raw, m, mr`, f.Args(
 		res.Groups = append(res.Groups, g.ErrorGroup)
 	}
 
-	res.BaseRate, res.Actions, err = a.leadingActions(ctx, w, req.Fingerprint, horizon, int64(minSupport))
+	res.BaseRate, res.Actions, err = a.leadingActions(ctx, w, sc, req.Fingerprint, horizon, int64(minSupport))
 	return res, err
 }
 
 // leadingActions ranks the record types by how much more often than events
 // in general an error follows them in their session (see [Analyzer.Errors]).
-func (a *Analyzer) leadingActions(ctx context.Context, w Window, fingerprint string, horizon int, minSupport int64) (float64, []Action, error) {
+func (a *Analyzer) leadingActions(ctx context.Context, w Window, sc scope, fingerprint string, horizon int, minSupport int64) (float64, []Action, error) {
 	isErr := "e.level = 'error'"
 	var args []any
 	if fingerprint != "" {
@@ -251,6 +260,7 @@ func (a *Analyzer) leadingActions(ctx context.Context, w Window, fingerprint str
 	f := driver.NewWhere(a.d)
 	f.Window(w.Since, w.Until)
 	f.Add("e.session_id IS NOT NULL")
+	sc.apply(f)
 	args = append(args, f.Args()...)
 	counts := map[string]*Action{}
 	err := a.query(ctx, "errors: actions", fmt.Sprintf(`SELECT t.friendly_name, t.friendly_name_raw, count(*), coalesce(sum(x.followed), 0)

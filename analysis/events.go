@@ -64,6 +64,8 @@ type ActivityRequest struct {
 	// Limit caps the number of events returned, newest kept. Default
 	// 1,000; at most audit.MaxLimit.
 	Limit int
+	// Scope keeps the events of some users, groups and levels.
+	Scope
 }
 
 // ActivityResult is the Activity of an object: Datagrok's Activity pane.
@@ -95,6 +97,11 @@ func (a *Analyzer) Activity(ctx context.Context, req ActivityRequest) (ActivityR
 	f := driver.NewWhere(a.d)
 	f.Window(w.Since, w.Until)
 	f.Object(req.Object)
+	sc, err := a.resolve(ctx, req.Scope, f)
+	if err != nil {
+		return ActivityResult{}, err
+	}
+	sc.apply(f)
 	ids, err := a.listIDs(ctx, "activity", f, "DESC", limit+1)
 	if err != nil {
 		return ActivityResult{}, err

@@ -3,27 +3,21 @@ package analysis
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/internal/driver"
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 )
 
 // FeedRequest filters the log tail ([Analyzer.Feed], [Analyzer.Follow]).
 // Zero fields do not filter.
 type FeedRequest struct {
-	// Levels, Types and Users keep events of those levels, record types
-	// and users ("" is events without a user).
-	Levels []audit.Level
-	Types  []string
-	Users  []string
-	// Groups keeps events of users in any of these groups, as
-	// [Options.Groups] tells. With Users too, an event must pass both.
-	Groups []string
+	// Scope keeps the events of some users, groups and levels.
+	Scope
+	// Types keeps events of those record types.
+	Types []string
 	// Since (inclusive) and Until (exclusive) bound the time. Default: no
 	// bound (the newest events, however old).
 	Since, Until time.Time
@@ -126,56 +120,17 @@ func (a *Analyzer) feedFilter(ctx context.Context, req *FeedRequest) (*driver.Wh
 		}
 		f.Add(q+")", args...)
 	}
-	users := req.Users
-	if len(req.Groups) > 0 {
-		members, err := a.groupMembers(ctx, f, req.Groups)
-		if err != nil {
-			return nil, false, err
-		}
-		if len(req.Users) > 0 {
-			members = slices.DeleteFunc(members, func(u string) bool { return !slices.Contains(req.Users, u) })
-		}
-		if len(members) == 0 {
-			return nil, false, nil
-		}
-		users = members
+	sc, err := a.resolve(ctx, req.Scope, f)
+	if err != nil {
+		return nil, false, err
 	}
-	f.Users(users)
-	return f, true, nil
-}
-
-// groupMembers returns the users of the events that match f who are in any
-// of groups.
-func (a *Analyzer) groupMembers(ctx context.Context, f *driver.Where, groups []string) ([]string, error) {
-	var members []string
-	err := a.query(ctx, "feed: users", "SELECT DISTINCT e.user_id, e.user_id_raw FROM {events} e WHERE e.user_id IS NOT NULL AND "+f.String(), f.Args(),
-		func(r *sqlx.Rows) error {
-			var text string
-			var raw []byte
-			if err := r.Scan(&text, &raw); err != nil {
-				return err
-			}
-			if u := driver.DecodeText(text, raw); a.inGroups(u, groups) {
-				members = append(members, u)
-			}
-			return nil
-		})
-	slices.Sort(members)
-	return members, err
+	sc.apply(f)
+	return f, !sc.nobody, nil
 }
 
 // likeEscape escapes the wildcards of a LIKE pattern (with ESCAPE '\').
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
-}
-
-func (a *Analyzer) inGroups(user string, groups []string) bool {
-	for _, g := range a.opts.Groups(user) {
-		if slices.Contains(groups, g) {
-			return true
-		}
-	}
-	return false
 }
 
 // Follow calls fn with each new event that matches req, oldest first, as
@@ -184,7 +139,8 @@ func (a *Analyzer) inGroups(user string, groups []string) bool {
 // events after the last one delivered, by (event_time, id): start from a
 // [FeedPage.Head] with req.From, or by default after the newest matching
 // event when Follow starts. req.Limit and req.After are ignored; group
-// membership is asked for each event. Events stored with a time older than
+// membership is asked for each event (the directory's is read when Follow
+// starts). Events stored with a time older than
 // the last one delivered (another writer's late batch) are not delivered.
 func (a *Analyzer) Follow(ctx context.Context, req FeedRequest, fn func(audit.Event) error) error {
 	groups := req.Groups
@@ -192,6 +148,12 @@ func (a *Analyzer) Follow(ctx context.Context, req FeedRequest, fn func(audit.Ev
 	f, _, err := a.feedFilter(ctx, &req)
 	if err != nil {
 		return err
+	}
+	var dir map[string]bool
+	if len(groups) > 0 {
+		if dir, err = a.directoryMembers(ctx, groups); err != nil {
+			return err
+		}
 	}
 	var pos *position // nil: from the first event
 	setPos := func(t time.Time, id uuid.UUID) { pos = &position{t, id} }
@@ -240,7 +202,7 @@ func (a *Analyzer) Follow(ctx context.Context, req FeedRequest, fn func(audit.Ev
 			}
 			for _, e := range events {
 				setPos(e.Time, e.ID)
-				if len(groups) > 0 && !a.inGroups(e.UserID, groups) {
+				if len(groups) > 0 && !dir[e.UserID] && !a.inGroups(e.UserID, groups) {
 					continue
 				}
 				if err := fn(e); err != nil {

@@ -28,8 +28,8 @@ type FunctionsRequest struct {
 	Types []string
 	// Function keeps the calls of this function only. Default: all.
 	Function string
-	// Users keeps the calls of these users only. Default: all.
-	Users []string
+	// Scope keeps the calls of some users, groups and levels.
+	Scope
 	// Bucket is the width of the time buckets of Series. Default:
 	// [BucketFor] the window's length.
 	Bucket time.Duration
@@ -128,7 +128,11 @@ func (a *Analyzer) Functions(ctx context.Context, req FunctionsRequest) (Functio
 	f := driver.NewWhere(a.d)
 	f.Window(w.Since, w.Until)
 	f.Types(types)
-	f.Users(req.Users)
+	sc, err := a.resolve(ctx, req.Scope, f)
+	if err != nil {
+		return FunctionsResult{}, err
+	}
+	sc.apply(f)
 	// The calls joined to their function param.
 	join := driver.NewWhere(a.d)
 	join.Add("v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = '" + audit.FunctionParam + "')")

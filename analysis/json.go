@@ -96,3 +96,26 @@ func (r ErrorsResult) MarshalJSON() ([]byte, error) {
 		Bucket float64 `json:"bucket_ms"`
 	}{plain(r), ms(r.Bucket)})
 }
+
+// MarshalJSON writes the percentiles in milliseconds, beside the route
+// flag and the start (not PerfStat's alone, which the embedding promotes).
+func (b PerfBucket) MarshalJSON() ([]byte, error) {
+	type plain PerfStat
+	return json.Marshal(struct {
+		Route bool      `json:"route"`
+		Start time.Time `json:"start"`
+		plain
+		P50 float64 `json:"p50_ms"`
+		P95 float64 `json:"p95_ms"`
+		P99 float64 `json:"p99_ms"`
+	}{b.Route, b.Start, plain(b.PerfStat), ms(b.P50), ms(b.P95), ms(b.P99)})
+}
+
+// MarshalJSON writes the bucket width in milliseconds.
+func (r PerfResult) MarshalJSON() ([]byte, error) {
+	type plain PerfResult
+	return json.Marshal(struct {
+		plain
+		Bucket float64 `json:"bucket_ms"`
+	}{plain(r), ms(r.Bucket)})
+}

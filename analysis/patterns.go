@@ -28,6 +28,9 @@ type PatternsRequest struct {
 	MinEvents int
 	// Top is how many record types describe each cluster. Default 5.
 	Top int
+	// Scope keeps the events of some users, groups and levels: the users
+	// clustered are those of the scope, by their events in it.
+	Scope
 }
 
 // UserVector is one user's usage: the share of each record type in the
@@ -126,15 +129,20 @@ func (a *Analyzer) Patterns(ctx context.Context, req PatternsRequest) (PatternsR
 	f := driver.NewWhere(a.d)
 	f.Window(w.Since, w.Until)
 	f.Add("e.user_id IS NOT NULL")
+	sc, err := a.resolve(ctx, req.Scope, f)
+	if err != nil {
+		return PatternsResult{}, err
+	}
+	sc.apply(f)
 	counts := map[string]map[string]int64{}
 	typeSet := map[string]bool{}
 	inner, args := "SELECT e.user_id, e.user_id_raw, e.event_type_id, count(*) AS n FROM {events} e WHERE "+f.String()+
 		" GROUP BY e.user_id, e.user_id_raw, e.event_type_id", f.Args()
-	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+	if sp, rolled, err := a.span(ctx, w, true, sc, driver.RollupUserTypes); err != nil {
 		return PatternsResult{}, err
 	} else if rolled {
 		var rel string
-		rel, args = a.rel(driver.RollupUserTypes, sp)
+		rel, args = a.rel(driver.RollupUserTypes, sp, sc)
 		inner = "SELECT r.user_id, r.user_id_raw, r.event_type_id, sum(r.n) AS n FROM " + rel +
 			" GROUP BY r.user_id, r.user_id_raw, r.event_type_id"
 	}

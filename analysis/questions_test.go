@@ -229,6 +229,7 @@ func testPerf(t *testing.T, fx *fixture) {
 			{Name: "GET /items/{id}", Method: "GET", Count: 3, Errors: 1, ErrorRate: 1.0 / 3, P50: ms(20), P95: ms(29), P99: ms(29.8)},
 			{Name: "POST /items", Method: "POST", Count: 1, Errors: 1, ErrorRate: 1, P50: ms(40), P95: ms(40), P99: ms(40)},
 		},
+		Bucket: 4 * time.Hour,
 	}
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -368,5 +369,78 @@ func testInvalid(t *testing.T, fx *fixture) {
 	cancel()
 	if _, err := fx.a.Overview(cctx, analysis.OverviewRequest{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v, want context.Canceled", err)
+	}
+}
+
+func testPerfOverTime(t *testing.T, fx *fixture) {
+	all, err := fx.a.Perf(ctx, analysis.PerfRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := fx.a.Perf(ctx, analysis.PerfRequest{OverTime: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := func(f float64) time.Duration { return time.Duration(math.Round(f * 1e6)) }
+	// The function calls: B5 (5 ms) and B6 (1 ms, an error) on the 4th
+	// from 08:00, C6 (7 ms) on the 5th.
+	var calls []analysis.PerfBucket
+	for _, b := range res.OverTime {
+		if !b.Route && b.Name == audit.TypeFunctionCall {
+			calls = append(calls, b)
+		}
+	}
+	want := []analysis.PerfBucket{
+		{Start: at("2025-03-04T08:00"), PerfStat: analysis.PerfStat{Name: "function-call", Count: 2, Errors: 1, ErrorRate: 0.5, P50: ms(3), P95: ms(4.8), P99: ms(4.96)}},
+		{Start: at("2025-03-05T08:00"), PerfStat: analysis.PerfStat{Name: "function-call", Count: 1, P50: ms(7), P95: ms(7), P99: ms(7)}},
+	}
+	if diff := cmp.Diff(want, calls); diff != "" {
+		t.Errorf("function calls over time (-want +got):\n%s", diff)
+	}
+	// The buckets add up to the window's stats; routes come first; a stat
+	// in one bucket is the window's.
+	type key struct {
+		route        bool
+		name, method string
+	}
+	sums := map[key]analysis.PerfStat{}
+	buckets := map[key]int{}
+	routes := true
+	for _, b := range res.OverTime {
+		if b.Route && !routes {
+			t.Errorf("route %s after the record types", b.Name)
+		}
+		routes = b.Route
+		if b.Start.Before(week.Since) || !b.Start.Before(week.Until) || b.Start.Sub(at("2025-03-03T00:00"))%res.Bucket != 0 {
+			t.Errorf("%s: bucket %v not one of the window's %v buckets", b.Name, b.Start, res.Bucket)
+		}
+		k := key{b.Route, b.Name, b.Method}
+		s := sums[k]
+		s.Name, s.Method, s.Count, s.Errors = b.Name, b.Method, s.Count+b.Count, s.Errors+b.Errors
+		s.P50, s.P95, s.P99, s.ErrorRate = b.P50, b.P95, b.P99, b.ErrorRate
+		sums[k] = s
+		buckets[k]++
+	}
+	for _, x := range []struct {
+		route bool
+		stats []analysis.PerfStat
+	}{{true, all.Routes}, {false, all.Types}} {
+		for _, st := range x.stats {
+			k := key{x.route, st.Name, st.Method}
+			got := sums[k]
+			if buckets[k] > 1 {
+				got.P50, got.P95, got.P99, got.ErrorRate = st.P50, st.P95, st.P99, st.ErrorRate
+			}
+			if diff := cmp.Diff(st, got); diff != "" {
+				t.Errorf("%+v over time (-window +buckets):\n%s", k, diff)
+			}
+			delete(sums, k)
+		}
+	}
+	if len(sums) > 0 {
+		t.Errorf("over time but not in the window: %+v", sums)
+	}
+	if all.OverTime != nil {
+		t.Errorf("OverTime without asking: %+v", all.OverTime)
 	}
 }

@@ -26,6 +26,12 @@ type UsageRequest struct {
 	// Since (inclusive) and Until (exclusive) bound the window. Default:
 	// the DefaultWindow (7 days) ending now.
 	Since, Until time.Time
+	// Scope keeps the events of some users, groups and levels.
+	Scope
+	// Packages asks for ByPackage too, which reads the events (and their
+	// package params) whether or not rollups cover the window. Default
+	// false.
+	Packages bool
 }
 
 // UsageResult is a usage overview: event counts by record type, user and day.
@@ -41,6 +47,11 @@ type UsageResult struct {
 	// ByDay counts events per UTC day, every day of the window included,
 	// oldest first.
 	ByDay []TimeCount `json:"by_day"`
+	// ByPackage is the use of each package (the PackageParam of the
+	// events), most events first, with its functions; only when
+	// UsageRequest.Packages is set. Events without a package are not in
+	// it.
+	ByPackage []PackageUsage `json:"by_package,omitempty"`
 }
 
 // Usage counts the events of the window (of one object, or all) by record
@@ -59,11 +70,16 @@ func (a *Analyzer) Usage(ctx context.Context, req UsageRequest) (UsageResult, er
 	if req.Object != nil {
 		f.Object(*req.Object)
 	}
+	sc, err := a.resolve(ctx, req.Scope, f)
+	if err != nil {
+		return UsageResult{}, err
+	}
+	sc.apply(f)
 	// Without an object, from the rollups where they cover the window.
 	var sp driver.Span
 	rolled := false
 	if req.Object == nil {
-		if sp, rolled, err = a.span(ctx, w, true); err != nil {
+		if sp, rolled, err = a.span(ctx, w, true, sc, driver.RollupTypes, driver.RollupUsers); err != nil {
 			return UsageResult{}, err
 		}
 	}
@@ -71,10 +87,10 @@ func (a *Analyzer) Usage(ctx context.Context, req UsageRequest) (UsageResult, er
 	usersQ, usersArgs := "SELECT e.user_id, e.user_id_raw, count(*) FROM {events} e WHERE "+f.String()+" GROUP BY e.user_id, e.user_id_raw", f.Args()
 	daysQ, daysArgs := fmt.Sprintf("SELECT %s AS b, count(*) FROM {events} e WHERE %s GROUP BY b", a.d.Bucket("e.event_time", day), f.String()), f.Args()
 	if rolled {
-		typesQ, typesArgs = a.typeCountsSQL(sp)
-		rel, args := a.rel(driver.RollupUsers, sp)
+		typesQ, typesArgs = a.typeCountsSQL(sp, sc)
+		rel, args := a.rel(driver.RollupUsers, sp, sc)
 		usersQ, usersArgs = "SELECT r.user_id, r.user_id_raw, sum(r.n) FROM "+rel+" GROUP BY r.user_id, r.user_id_raw", args
-		rel, args = a.rel(driver.RollupTypes, sp)
+		rel, args = a.rel(driver.RollupTypes, sp, sc)
 		daysQ, daysArgs = "SELECT "+a.d.Bucket("r.bucket", day)+" AS b, sum(r.n) FROM "+rel+" GROUP BY b", args
 	}
 	res := UsageResult{Object: req.Object, Window: w}
@@ -101,6 +117,11 @@ func (a *Analyzer) Usage(ctx context.Context, req UsageRequest) (UsageResult, er
 	res.ByUser = sortedCounts(byUser)
 	if res.ByDay, err = a.countByBucket(ctx, "usage", daysQ, daysArgs, w, day); err != nil {
 		return UsageResult{}, err
+	}
+	if req.Packages {
+		if res.ByPackage, err = a.packages(ctx, f); err != nil {
+			return UsageResult{}, err
+		}
 	}
 	return res, nil
 }
@@ -192,6 +213,10 @@ type OverviewRequest struct {
 	// Bucket is the width of the time buckets of EventsOverTime. Default:
 	// [BucketFor] the window's length.
 	Bucket time.Duration
+	// Scope keeps the events of some users, groups and levels. New users
+	// are those of the scope whose first event ever (of any level) is in
+	// the window.
+	Scope
 }
 
 // Metric is a number in the window and in the previous window of the same
@@ -264,8 +289,15 @@ func (a *Analyzer) Overview(ctx context.Context, req OverviewRequest) (OverviewR
 	if res.Bucket == 0 {
 		res.Bucket = BucketFor(w.Duration())
 	}
+	both := driver.NewWhere(a.d)
+	both.Window(res.Previous.Since, w.Until)
+	sc, err := a.resolve(ctx, req.Scope, both)
+	if err != nil {
+		return OverviewResult{}, err
+	}
+	sc.apply(both)
 	if hours, days := bucketWidthOK(res.Bucket); hours {
-		sp, rolled, err := a.spans(ctx, days, w, res.Previous)
+		sp, rolled, err := a.spans(ctx, days, sc, []driver.Rollup{driver.RollupTypes, driver.RollupSessions, driver.RollupUsers}, w, res.Previous)
 		if err != nil {
 			return OverviewResult{}, err
 		}
@@ -273,8 +305,6 @@ func (a *Analyzer) Overview(ctx context.Context, req OverviewRequest) (OverviewR
 			return a.overviewRolled(ctx, res, sp[0], sp[1])
 		}
 	}
-	both := driver.NewWhere(a.d)
-	both.Window(res.Previous.Since, w.Until)
 	since := a.d.TimeArg(w.Since)
 
 	// Sessions, events and errors of both windows, one scan grouped by
@@ -307,6 +337,7 @@ FROM (SELECT e.user_id, min(e.event_time) AS lo, max(e.event_time) AS hi FROM {e
 
 	cur := driver.NewWhere(a.d)
 	cur.Window(w.Since, w.Until)
+	sc.apply(cur)
 	res.UsersPerDay, err = a.countByBucket(ctx, "overview: users per day", fmt.Sprintf(`SELECT b, count(*) FROM
  (SELECT DISTINCT %s AS b, e.user_id FROM {events} e WHERE e.user_id IS NOT NULL AND %s) x GROUP BY b`,
 		a.d.Bucket("e.event_time", day), cur.String()), cur.Args(), w, day)
@@ -389,6 +420,10 @@ type UnusedRequest struct {
 	Items []string
 	// Limit caps each list. Default 0: every known type and item.
 	Limit int
+	// Scope keeps the events of some users, groups and levels: the uses
+	// counted are theirs (menu items ever clicked are listed whoever
+	// clicked them).
+	Scope
 }
 
 // UnusedResult lists record types and menu items by their use in the window,
@@ -434,11 +469,16 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 	}
 	f := driver.NewWhere(a.d)
 	f.Window(w.Since, w.Until)
+	sc, err := a.resolve(ctx, req.Scope, f)
+	if err != nil {
+		return UnusedResult{}, err
+	}
+	sc.apply(f)
 	q, args := rawTypeCounts(f)
-	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+	if sp, rolled, err := a.span(ctx, w, true, sc, driver.RollupTypes); err != nil {
 		return UnusedResult{}, err
 	} else if rolled {
-		q, args = a.typeCountsSQL(sp)
+		q, args = a.typeCountsSQL(sp, sc)
 	}
 	used, err := a.countByType(ctx, "unused", q, args)
 	if err != nil {
@@ -453,7 +493,7 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 	for _, it := range req.Items {
 		items[it] = 0
 	}
-	if sp, rolled, err := a.span(ctx, w, true); err != nil {
+	if sp, rolled, err := a.span(ctx, w, true, sc, driver.RollupMenu); err != nil {
 		return UnusedResult{}, err
 	} else if rolled {
 		if err := a.menuRolled(ctx, sp, items); err != nil {
@@ -464,11 +504,14 @@ func (a *Analyzer) Unused(ctx context.Context, req UnusedRequest) (UnusedResult,
 	}
 	menu := driver.NewWhere(a.d)
 	menu.Types([]string{datagrok.MainMenuItemClick})
+	in := driver.NewConds(a.d) // the clicks counted: in the window and the scope
+	in.Window(w.Since, w.Until)
+	sc.apply(in)
 	err = a.query(ctx, "unused: menu items", `SELECT v.value, v.value_raw,
- sum(CASE WHEN e.event_time >= ? AND e.event_time < ? THEN 1 ELSE 0 END)
+ sum(CASE WHEN `+in.String()+` THEN 1 ELSE 0 END)
 FROM {events} e JOIN {event_parameter_values} v ON v.event_id = e.id
 WHERE `+menu.String()+` AND v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = 'item')
-GROUP BY v.value, v.value_raw`, append([]any{a.d.TimeArg(w.Since), a.d.TimeArg(w.Until)}, menu.Args()...), addCounts(items))
+GROUP BY v.value, v.value_raw`, append(slices.Clone(in.Args()), menu.Args()...), addCounts(items))
 	if err != nil {
 		return UnusedResult{}, err
 	}

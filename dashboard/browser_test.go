@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -220,7 +221,7 @@ func TestBrowser(t *testing.T) {
 		if strings.Contains(url, "since=") || strings.Contains(url, "user=") {
 			t.Errorf("URL %s keeps empty filters", url)
 		}
-		errs, err := a.Feed(context.Background(), analysis.FeedRequest{Since: now.Add(-7 * 24 * time.Hour), Until: now, Levels: []audit.Level{audit.LevelError}})
+		errs, err := a.Feed(context.Background(), analysis.FeedRequest{Since: now.Add(-7 * 24 * time.Hour), Until: now, Scope: analysis.Scope{Levels: []audit.Level{audit.LevelError}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,7 +258,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("Event", func(t *testing.T) {
-		page, err := a.Feed(context.Background(), analysis.FeedRequest{Levels: []audit.Level{audit.LevelError}, Limit: 1})
+		page, err := a.Feed(context.Background(), analysis.FeedRequest{Scope: analysis.Scope{Levels: []audit.Level{audit.LevelError}}, Limit: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,6 +282,38 @@ func TestBrowser(t *testing.T) {
 		}
 		if strings.Join(got, " ") != strings.Join(exp, " ") {
 			t.Errorf("usage total and by type %v, want %v", got, exp)
+		}
+
+		// By package, and a package's functions (the drill-down).
+		want, err = a.Usage(context.Background(), analysis.UsageRequest{Packages: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = texts(t, `[...document.querySelectorAll('tr[data-package]')].map(r => r.dataset.package + '=' + r.querySelector('data').value)`)
+		exp = nil
+		for _, p := range want.ByPackage {
+			exp = append(exp, fmt.Sprintf("%s=%d", p.Package, p.Events))
+		}
+		if len(exp) == 0 || strings.Join(got, " ") != strings.Join(exp, " ") {
+			t.Errorf("usage by package %v, want %v", got, exp)
+		}
+		pkg := want.ByPackage[0]
+		if err := chromedp.Do(ctx, chromedp.Click(fmt.Sprintf(`tr[data-package=%q] a`, pkg.Package)), chromedp.WaitVisible("table.package-functions")); err != nil {
+			t.Fatalf("drilling down into %s: %v", pkg.Package, err)
+		}
+		if url := first(chromedp.Run(ctx, chromedp.Location())); !strings.Contains(url, "package="+pkg.Package) {
+			t.Errorf("the drill-down's URL %s names no package", url)
+		}
+		got = texts(t, `[...document.querySelectorAll('tr[data-package-function]')].map(r => r.dataset.packageFunction + '=' + r.querySelector('data').value)`)
+		exp = nil
+		for _, c := range pkg.Functions {
+			exp = append(exp, fmt.Sprintf("%s=%d", c.Key, c.Count))
+		}
+		if len(exp) == 0 || strings.Join(got, " ") != strings.Join(exp, " ") {
+			t.Errorf("functions of %s %v, want %v", pkg.Package, got, exp)
+		}
+		for _, pr := range p.take() {
+			t.Errorf("drill-down: %s", pr)
 		}
 	})
 
@@ -328,6 +361,34 @@ func TestBrowser(t *testing.T) {
 		}
 		if strings.Join(got, " ") != strings.Join(exp, " ") {
 			t.Errorf("perf %v, want %v", got, exp)
+		}
+
+		// Over time: the busiest route by default, then a record type.
+		want, err = a.Perf(context.Background(), analysis.PerfRequest{OverTime: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, op := range []struct {
+			route            bool
+			name, path, shot string
+		}{{true, want.Routes[0].Name, "perf", "perf-route"}, {false, want.Types[0].Name, "perf?op=" + url.QueryEscape("type "+want.Types[0].Name), "perf-type"}} {
+			open(t, op.path, op.shot, 2)
+			var rows, p50s []string
+			var exp, expP50 []string
+			for _, b := range want.OverTime {
+				if b.Route == op.route && b.Name == op.name {
+					exp = append(exp, fmt.Sprintf("%d=%d/%d", b.Start.Unix(), b.Count, b.P99.Nanoseconds()))
+					expP50 = append(expP50, strconv.FormatFloat(float64(b.P50)/float64(time.Millisecond), 'g', -1, 64))
+				}
+			}
+			rows = texts(t, `[...document.querySelectorAll('table.over-time tr[data-start]')].map(r => r.dataset.start + '=' + r.querySelector('data').value + '/' + r.querySelectorAll('data')[3].value)`)
+			p50s = texts(t, `JSON.parse(document.querySelector('[data-chart]').dataset.chart).series[0].values.map(String)`)
+			if len(exp) == 0 || strings.Join(rows, " ") != strings.Join(exp, " ") {
+				t.Errorf("%s over time: rows %v, want %v", op.name, rows, exp)
+			}
+			if strings.Join(p50s, " ") != strings.Join(expP50, " ") {
+				t.Errorf("%s over time: p50 chart %v, want %v", op.name, p50s, expP50)
+			}
 		}
 	})
 

@@ -22,26 +22,25 @@
 //     and param value, a page at a time, with a live tail (server-sent
 //     events, polled every Options.TailInterval); an event's page with its
 //     params, stack trace, session and the objects it names.
-//   - Usage: events by type, user and function, with drill-down links, and
-//     the least used record types and menu items.
+//   - Usage: events by type, user, function and package (a package's
+//     functions when it is picked), with drill-down links, and the least
+//     used record types and menu items.
 //   - Functions: calls, failures, users and durations per function; the
 //     calls with their inputs and outputs.
 //   - Errors: groups by stack fingerprint with count, users affected, first
 //     and last seen and a stack; errors over time; the actions that lead to
 //     them.
 //   - Performance: p50/p95/p99 durations and error rates per HTTP route and
-//     per record type.
+//     per record type, and of one of them (the busiest route unless
+//     another is picked) over time.
 //   - Patterns: clusters of users by usage, and their groups.
 //   - Object: an object's activity, usage and history.
 //   - Settings: the policy of Options.Settings, read-only.
 //
-// The time range applies to every view; the user, group and level filters
-// apply to the log and the live tail, and the user filter to functions:
-// the other views' analysis requests have no such fields, so a view names
-// the filters that are set and that it does not apply ("Filter not
-// applied to this view") rather than show unfiltered numbers as filtered.
-// The
-// page is server-rendered HTML with a small script and uPlot (embedded;
+// The time range and the user, group and level filters apply to every
+// view of the events (the scope of its analysis requests, see
+// [analysis.Scope]; groups as Options.Groups and the store's directory
+// tell). The page is server-rendered HTML with a small script and uPlot (embedded;
 // nothing is fetched from elsewhere) for the charts; it follows the
 // browser's light or dark mode.
 package dashboard

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/analysis"
 )
 
 var errBadRequest = errors.New("bad request")
@@ -100,9 +101,11 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not a time (2026-11-01 or 2026-11-01T09:00)", s)
 }
 
-// users and groups return the user and group filters as lists.
-func (f *filter) users() []string  { return list(f.User) }
-func (f *filter) groups() []string { return list(f.Group) }
+// scope returns the user, group and level filters, which every analysis
+// request applies.
+func (f *filter) scope() analysis.Scope {
+	return analysis.Scope{Users: list(f.User), Groups: list(f.Group), Levels: f.Levels}
+}
 
 func list(s string) []string {
 	if s == "" {

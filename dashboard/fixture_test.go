@@ -30,7 +30,7 @@ func logOf(n int, end time.Time, seed uint64) []audit.Event {
 // newLog returns the generator of n events over the span before end: the
 // i-th event, oldest first, for i from 0 to n-1 in turn. It has 40 users
 // per 1,000 events a day (up to 1,000) in sessions, HTTP requests on a few
-// routes (some failing), function calls with inputs and outputs, queries
+// routes (some failing), function calls of packages with inputs and outputs, queries
 // naming objects, menu clicks and errors of a few stack fingerprints.
 func newLog(n int, span time.Duration, end time.Time, seed uint64) func(i int) audit.Event {
 	rng := rand.New(rand.NewPCG(seed, 7))
@@ -39,6 +39,7 @@ func newLog(n int, span time.Duration, end time.Time, seed uint64) func(i int) a
 	users := min(1000, max(40, 40*n/int(span/(24*time.Hour))/1000))
 	routes := []string{"GET /items/{id}", "POST /items", "GET /reports", "DELETE /items/{id}"}
 	items := []string{"File | Open", "Data | Query", "Help", "View | Chart"}
+	packages := map[string]string{"Sum": "math", "Forecast": "ml", "Export": "io"}
 	p := audit.P
 	return func(i int) audit.Event {
 		u := rng.IntN(users) * rng.IntN(users) / users // the first users are busier
@@ -60,7 +61,7 @@ func newLog(n int, span time.Duration, end time.Time, seed uint64) func(i int) a
 		case r < 60:
 			fn := []string{"Sum", "Forecast", "Export"}[rng.IntN(3)]
 			e.Type, e.Message, e.Duration = audit.TypeFunctionCall, fn, ms
-			e.Params = []audit.Param{p("function", fn), p("in.x", rng.IntN(100)), p("out.y", rng.IntN(1000))}
+			e.Params = []audit.Param{p("function", fn), p("package", packages[fn]), p("in.x", rng.IntN(100)), p("out.y", rng.IntN(1000))}
 		case r < 75:
 			e.Type, e.Duration = datagrok.QueryStart, ms
 			e.Message = "query started"

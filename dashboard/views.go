@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -16,46 +17,26 @@ import (
 )
 
 // view is a page of the dashboard: its title, whether the navigation lists
-// it, what it reads and which of the user, group and level filters it
-// applies.
+// it and what it reads. Every view over the events applies the time range
+// and the user, group and level filters (the scope of its analysis
+// requests).
 type view struct {
 	title string
 	nav   int // position in the navigation; 0: not listed
 	load  func(ctx context.Context, h *Handler, f *filter) (any, error)
-	// applies are the filters (keys of the URL) the view applies: those
-	// its analysis requests have fields for. The page names the others
-	// when they are set, as not applied.
-	applies []string
 }
-
-// allFilters are the user, group and level filters; a view that none of
-// them concerns (one event, the settings) lists them all as applied, so
-// that its page names none.
-var allFilters = []string{"user", "group", "level"}
 
 var views = map[string]view{
-	"overview":  {"Overview", 1, loadOverview, nil},
-	"log":       {"Log", 2, loadLog, allFilters},
-	"usage":     {"Usage", 3, loadUsage, nil},
-	"functions": {"Functions", 4, loadFunctions, []string{"user"}},
-	"errors":    {"Errors", 5, loadErrors, nil},
-	"perf":      {"Performance", 6, loadPerf, nil},
-	"patterns":  {"Patterns", 7, loadPatterns, nil},
-	"settings":  {"Settings", 8, loadSettings, allFilters},
-	"event":     {"Event", 0, loadEvent, allFilters},
-	"object":    {"Object", 0, loadObject, nil},
-}
-
-// unapplied returns the user, group and level filters set in f that view
-// does not apply, in that order.
-func unapplied(view string, f *filter) []string {
-	var out []string
-	for _, k := range allFilters {
-		if f.Get(k) != "" && !slices.Contains(views[view].applies, k) {
-			out = append(out, k)
-		}
-	}
-	return out
+	"overview":  {"Overview", 1, loadOverview},
+	"log":       {"Log", 2, loadLog},
+	"usage":     {"Usage", 3, loadUsage},
+	"functions": {"Functions", 4, loadFunctions},
+	"errors":    {"Errors", 5, loadErrors},
+	"perf":      {"Performance", 6, loadPerf},
+	"patterns":  {"Patterns", 7, loadPatterns},
+	"settings":  {"Settings", 8, loadSettings},
+	"event":     {"Event", 0, loadEvent},
+	"object":    {"Object", 0, loadObject},
 }
 
 type navItem struct{ Name, Title string }
@@ -76,10 +57,8 @@ type page struct {
 	View, Title string
 	F           *filter
 	Nav         []navItem
-	// Unapplied are the filters set that the view does not apply.
-	Unapplied []string
-	Data      any
-	Err       string
+	Data        any
+	Err         string
 }
 
 func parsePages() (map[string]*template.Template, error) {
@@ -97,7 +76,7 @@ func parsePages() (map[string]*template.Template, error) {
 // page renders a view, or the error that kept it from loading.
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, name string, load func(context.Context, *Handler, *filter) (any, error)) {
 	f, err := parseFilter(r.URL.Query(), h.opts.Now())
-	p := page{View: name, Title: views[name].title, F: f, Nav: navItems(), Unapplied: unapplied(name, f)}
+	p := page{View: name, Title: views[name].title, F: f, Nav: navItems()}
 	if err == nil {
 		p.Data, err = load(r.Context(), h, f)
 	}
@@ -126,8 +105,8 @@ type chart struct {
 }
 
 type series struct {
-	Label  string  `json:"label"`
-	Values []int64 `json:"values"`
+	Label  string    `json:"label"`
+	Values []float64 `json:"values"`
 }
 
 // timeChart makes a one-series chart of counts over time.
@@ -135,7 +114,7 @@ func timeChart(title, label string, counts []analysis.TimeCount, bars bool) char
 	c := chart{Title: title, Bars: bars, Series: []series{{Label: label}}}
 	for _, tc := range counts {
 		c.X = append(c.X, tc.Start.Unix())
-		c.Series[0].Values = append(c.Series[0].Values, tc.Count)
+		c.Series[0].Values = append(c.Series[0].Values, float64(tc.Count))
 	}
 	return c
 }
@@ -158,11 +137,11 @@ func levelChart(title string, counts []analysis.LevelCount) chart {
 		}
 	}
 	for i := range c.Series {
-		c.Series[i].Values = make([]int64, len(c.X))
+		c.Series[i].Values = make([]float64, len(c.X))
 	}
 	for _, lc := range counts {
 		if i, ok := idx[lc.Level]; ok {
-			c.Series[i].Values[xs[lc.Start.Unix()]] += lc.Count
+			c.Series[i].Values[xs[lc.Start.Unix()]] += float64(lc.Count)
 		}
 	}
 	return c
@@ -181,7 +160,7 @@ type overviewData struct {
 }
 
 func loadOverview(ctx context.Context, h *Handler, f *filter) (any, error) {
-	r, err := h.a.Overview(ctx, analysis.OverviewRequest{Since: f.Since, Until: f.Until})
+	r, err := h.a.Overview(ctx, analysis.OverviewRequest{Since: f.Since, Until: f.Until, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +181,7 @@ type logData struct {
 
 func (f *filter) feedRequest() analysis.FeedRequest {
 	return analysis.FeedRequest{
-		Levels: f.Levels, Users: f.users(), Groups: f.groups(), Types: list(f.Get("type")),
+		Scope: f.scope(), Types: list(f.Get("type")),
 		Text: f.Get("text"), Param: f.Get("param"), Value: f.Get("value"),
 	}
 }
@@ -245,24 +224,34 @@ type usageData struct {
 	Functions []analysis.FunctionStat
 	Unused    analysis.UnusedResult
 	Days      chart
+	// Package is the package drilled down into (the package key of the
+	// URL), nil for none.
+	Package *analysis.PackageUsage
 }
 
 func loadUsage(ctx context.Context, h *Handler, f *filter) (any, error) {
-	u, err := h.a.Usage(ctx, analysis.UsageRequest{Since: f.Since, Until: f.Until})
+	u, err := h.a.Usage(ctx, analysis.UsageRequest{Since: f.Since, Until: f.Until, Scope: f.scope(), Packages: true})
 	if err != nil {
 		return nil, err
 	}
-	// Of every user, as the counts beside it: UsageRequest has no user
-	// field.
-	fn, err := h.a.Functions(ctx, analysis.FunctionsRequest{Since: f.Since, Until: f.Until, Limit: 1})
+	fn, err := h.a.Functions(ctx, analysis.FunctionsRequest{Since: f.Since, Until: f.Until, Limit: 1, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}
-	un, err := h.a.Unused(ctx, analysis.UnusedRequest{Since: f.Since, Until: f.Until, Limit: 15})
+	un, err := h.a.Unused(ctx, analysis.UnusedRequest{Since: f.Since, Until: f.Until, Limit: 15, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}
-	return usageData{U: u, Functions: fn.Functions, Unused: un, Days: timeChart("Events per day", "events", u.ByDay, true)}, nil
+	d := usageData{U: u, Functions: fn.Functions, Unused: un, Days: timeChart("Events per day", "events", u.ByDay, true)}
+	if name := f.Get("package"); name != "" {
+		d.Package = &analysis.PackageUsage{Package: name} // no events in the window
+		for i, p := range u.ByPackage {
+			if p.Package == name {
+				d.Package = &u.ByPackage[i]
+			}
+		}
+	}
+	return d, nil
 }
 
 type functionsData struct {
@@ -272,7 +261,7 @@ type functionsData struct {
 }
 
 func loadFunctions(ctx context.Context, h *Handler, f *filter) (any, error) {
-	r, err := h.a.Functions(ctx, analysis.FunctionsRequest{Since: f.Since, Until: f.Until, Users: f.users(),
+	r, err := h.a.Functions(ctx, analysis.FunctionsRequest{Since: f.Since, Until: f.Until, Scope: f.scope(),
 		Function: f.Get("function"), Limit: 50, After: f.Get("after")})
 	if err != nil {
 		return nil, err
@@ -289,8 +278,8 @@ func loadFunctions(ctx context.Context, h *Handler, f *filter) (any, error) {
 			c.Series[0].Values = append(c.Series[0].Values, 0)
 			c.Series[1].Values = append(c.Series[1].Values, 0)
 		}
-		c.Series[0].Values[i] += s.Calls
-		c.Series[1].Values[i] += s.Errors
+		c.Series[0].Values[i] += float64(s.Calls)
+		c.Series[1].Values[i] += float64(s.Errors)
 	}
 	sortChart(&c)
 	return functionsData{R: r, Function: f.Get("function"), Calls: c}, nil
@@ -309,7 +298,7 @@ func sortChart(c *chart) {
 	}
 	c.X = x
 	for s := range c.Series {
-		v := make([]int64, len(order))
+		v := make([]float64, len(order))
 		for i, o := range order {
 			v[i] = c.Series[s].Values[o]
 		}
@@ -325,19 +314,97 @@ type errorsData struct {
 
 func loadErrors(ctx context.Context, h *Handler, f *filter) (any, error) {
 	fp := f.Get("fp")
-	r, err := h.a.Errors(ctx, analysis.ErrorsRequest{Since: f.Since, Until: f.Until, Fingerprint: fp})
+	r, err := h.a.Errors(ctx, analysis.ErrorsRequest{Since: f.Since, Until: f.Until, Fingerprint: fp, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}
 	return errorsData{R: r, Fingerprint: fp, Errors: timeChart("Errors, every "+duration(r.Bucket), "failures", r.OverTime, false)}, nil
 }
 
+type perfData struct {
+	R             analysis.PerfResult
+	Routes, Types []perfRow
+	// Op is the route or record type shown over time (the op key of the
+	// URL, default the busiest route, else record type), with its title,
+	// buckets and charts.
+	Op, OpTitle         string
+	Buckets             []analysis.PerfBucket
+	Durations, ErrRates chart
+}
+
+// perfRow is a route or record type with the link that shows it over time.
+type perfRow struct {
+	analysis.PerfStat
+	Link     string
+	Selected bool
+}
+
+// opTitle names a route (with its method unless the route starts with
+// it) or a record type for people.
+func opTitle(route bool, method, name string) string {
+	if route && !strings.HasPrefix(name, method+" ") {
+		return method + " " + name
+	}
+	return name
+}
+
+// opKey identifies a route ("route METHOD NAME") or a record type ("type
+// NAME") in the perf view's URL.
+func opKey(route bool, method, name string) string {
+	if route {
+		return "route " + method + " " + name
+	}
+	return "type " + name
+}
+
 func loadPerf(ctx context.Context, h *Handler, f *filter) (any, error) {
-	return h.a.Perf(ctx, analysis.PerfRequest{Since: f.Since, Until: f.Until})
+	r, err := h.a.Perf(ctx, analysis.PerfRequest{Since: f.Since, Until: f.Until, Scope: f.scope(), OverTime: true})
+	if err != nil {
+		return nil, err
+	}
+	d := perfData{R: r, Op: f.Get("op")}
+	switch {
+	case d.Op != "":
+	case len(r.Routes) > 0:
+		d.Op = opKey(true, r.Routes[0].Method, r.Routes[0].Name)
+	case len(r.Types) > 0:
+		d.Op = opKey(false, "", r.Types[0].Name)
+	}
+	for _, x := range []struct {
+		route bool
+		stats []analysis.PerfStat
+		rows  *[]perfRow
+	}{{true, r.Routes, &d.Routes}, {false, r.Types, &d.Types}} {
+		for _, st := range x.stats {
+			key := opKey(x.route, st.Method, st.Name)
+			*x.rows = append(*x.rows, perfRow{PerfStat: st, Link: f.link("perf", "op", key), Selected: key == d.Op})
+			if key == d.Op {
+				d.OpTitle = opTitle(x.route, st.Method, st.Name)
+			}
+		}
+	}
+	d.Durations = chart{Title: "Duration (ms) of " + d.OpTitle + ", every " + duration(r.Bucket),
+		Series: []series{{Label: "p50"}, {Label: "p95"}, {Label: "p99"}}}
+	d.ErrRates = chart{Title: "Error rate (%) of " + d.OpTitle + ", every " + duration(r.Bucket), Bars: true, Series: []series{{Label: "failures"}}}
+	ms := func(x time.Duration) float64 { return float64(x) / float64(time.Millisecond) }
+	for _, b := range r.OverTime {
+		if opKey(b.Route, b.Method, b.Name) != d.Op {
+			continue
+		}
+		d.Buckets = append(d.Buckets, b)
+		for _, c := range []*chart{&d.Durations, &d.ErrRates} {
+			c.X = append(c.X, b.Start.Unix())
+		}
+		for i, v := range []float64{ms(b.P50), ms(b.P95), ms(b.P99)} {
+			d.Durations.Series[i].Values = append(d.Durations.Series[i].Values, v)
+		}
+		d.ErrRates.Series[0].Values = append(d.ErrRates.Series[0].Values, b.ErrorRate*100)
+	}
+	return d, nil
 }
 
 func loadPatterns(ctx context.Context, h *Handler, f *filter) (any, error) {
-	return h.a.Patterns(ctx, analysis.PatternsRequest{Since: f.Since, Until: f.Until})
+	return h.a.Patterns(ctx, analysis.PatternsRequest{Since: f.Since, Until: f.Until, Scope: f.scope()})
 }
 
 type objectData struct {
@@ -353,11 +420,11 @@ func loadObject(ctx context.Context, h *Handler, f *filter) (any, error) {
 	if obj.ID == "" {
 		return nil, fmt.Errorf("%w: id: the object's id is missing", errBadRequest)
 	}
-	act, err := h.a.Activity(ctx, analysis.ActivityRequest{Object: obj, Since: f.Since, Until: f.Until, Limit: 100})
+	act, err := h.a.Activity(ctx, analysis.ActivityRequest{Object: obj, Since: f.Since, Until: f.Until, Limit: 100, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}
-	use, err := h.a.Usage(ctx, analysis.UsageRequest{Object: &obj, Since: f.Since, Until: f.Until})
+	use, err := h.a.Usage(ctx, analysis.UsageRequest{Object: &obj, Since: f.Since, Until: f.Until, Scope: f.scope()})
 	if err != nil {
 		return nil, err
 	}

@@ -149,7 +149,7 @@ func flush(w io.Writer) error {
 func (c *cli) globalFlags(fs *flag.FlagSet) {
 	fs.Var(dbFlag{&c.db}, "db", "the database: a SQLite file path, or a Postgres URL or key=value `DSN` (env "+envDB+")")
 	fs.StringVar(&c.schema, "schema", c.schema, "the Postgres schema of the audit tables (env "+envSchema+"; default public)")
-	fs.StringVar(&c.groupsFile, "groups", c.groupsFile, "a JSON file mapping users to their groups, {\"alice\": [\"analysts\"]}, for feed --group and patterns")
+	fs.StringVar(&c.groupsFile, "groups", c.groupsFile, "a JSON file mapping users to their groups, {\"alice\": [\"analysts\"]}, for --group and patterns (besides the store's directory)")
 }
 
 // dbFlag is the --db flag: its value, printed as the default in usage,
@@ -188,6 +188,11 @@ Output flags of the questions:
   --json             the result as JSON (feed --all and feed -f: one event per line)
   --csv              one table as CSV with a header row (choose it with --table)
   --table NAME       the table to print (default: all in text, the first in CSV)
+
+Scope flags of the questions over events (all but history), each repeatable:
+  --user ID          only events of this user ("" for events without one)
+  --group ID         only events of users in this group (--groups FILE, or the store's directory)
+  --level LEVEL      only events of this level (or comma-separated levels)
 
 Times (--since, --until): RFC 3339 (2026-11-01T09:00:00Z), a date (2026-11-01, UTC),
 or a duration before now (90m, 36h, 7d, 1d12h).

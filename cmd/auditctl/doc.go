@@ -18,8 +18,11 @@
 // accepted after the command. A malformed Postgres DSN is a usage error
 // (exit 2). No output, help or error message shows a DSN's password: it is
 // printed as xxxxx. --groups FILE gives the groups of users ({"alice":
-// ["analysts"]}), which events do not record: feed --group and the group
-// split of patterns use it.
+// ["analysts"]}), which events do not record: the --group flag of the
+// questions and the group split of patterns use it, and the store's
+// directory (users and groups recorded through audit.Directory) too. Every
+// question over the events takes --user, --group and --level (the scope of
+// package analysis).
 //
 // # Commands
 //

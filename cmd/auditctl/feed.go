@@ -22,11 +22,9 @@ func runFeed(ctx context.Context, c *cli, args []string) error {
           a progress bar is drawn on stderr when it is a terminal
   -f      print the last --limit events (default 10), oldest first, then each new one as it is
           stored, until interrupted (Ctrl-C, exit 0); --json prints one event per line`, "no bound")
-	var levels, types, users, groups listFlag
-	q.fs.Var(&levels, "level", "only events of this level (repeatable, or comma-separated): debug, info, warning, error, audit, usage")
+	q.withScope()
+	var types listFlag
 	q.fs.Var(&types, "type", "only events of this record type (repeatable)")
-	q.fs.Var(&users, "user", "only events of this user (repeatable; \"\" for events without a user)")
-	q.fs.Var(&groups, "group", "only events of users in this group (repeatable; needs --groups)")
 	limit := q.fs.Int("limit", 0, "events per page (default 100; with -f, the events shown before following: default 10; with --all, 1000)")
 	after := q.fs.String("after", "", "continue after this cursor (printed as the next page)")
 	all := q.fs.Bool("all", false, "every matching event, page after page")
@@ -48,8 +46,6 @@ func runFeed(ctx context.Context, c *cli, args []string) error {
 		return usageErrorf("-f follows new events: --after does not apply")
 	case follow && q.win.until != "":
 		return usageErrorf("-f follows new events: --until does not apply")
-	case len(groups) > 0 && c.groupsFile == "":
-		return usageErrorf("--group needs --groups FILE: events record users, and the groups of users live in your application")
 	case interval.d == 0:
 		return usageErrorf("--interval must be positive")
 	}
@@ -59,8 +55,7 @@ func runFeed(ctx context.Context, c *cli, args []string) error {
 	if err := q.out.check(); err != nil {
 		return err
 	}
-	lv, err := parseLevels(levels)
-	if err != nil {
+	if err := q.parseScope(); err != nil {
 		return err
 	}
 	since, until, err := q.win.resolve(c.now())
@@ -72,7 +67,7 @@ func runFeed(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer done()
-	req := analysis.FeedRequest{Levels: lv, Types: types, Users: users, Groups: groups, Since: since, Until: until, Limit: *limit, After: *after}
+	req := analysis.FeedRequest{Scope: q.sc, Types: types, Since: since, Until: until, Limit: *limit, After: *after}
 	switch {
 	case follow:
 		return c.follow(ctx, a, q.out, req)

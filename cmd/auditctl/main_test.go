@@ -194,6 +194,18 @@ func TestQuestionsText(t *testing.T) {
 		{[]string{"--groups", writeGroups(t), "patterns", "--k", "2"}, []string{"analysts 2"}},
 		{[]string{"unused"}, []string{"record types unused", "dialog-ok", "File | Open  1", "Help         1"}},
 		{[]string{"history", "query:q-1"}, []string{"Events that name query:q-1: 6", "No origin", "derived   2026-11-18 12:08:00  function-call  bob    Sales:Forecast  table:t-1", "modified  2026-11-18 12:10:03  query-edited   alice  query edited"}},
+		// The scope flags (--user, --group, --level) of every question.
+		{[]string{"activity", "query:q-1", "--user", "alice"}, []string{"Events that name query:q-1: 4"}},
+		{[]string{"usage", "--user", "alice"}, []string{"6 events (all events), 1 user"}},
+		{[]string{"usage", "--level", "error"}, []string{"3 events (all events)"}},
+		{[]string{"--groups", writeGroups(t), "usage", "--group", "analysts"}, []string{"10 events (all events), 2 users"}},
+		{[]string{"overview", "--level", "error"}, []string{"events        3 "}},
+		{[]string{"functions", "--user", "alice"}, []string{"Functions:\n  (none)"}},
+		{[]string{"functions", "--user", "bob"}, []string{"Sales:Forecast  2      1       1      1.5s"}},
+		{[]string{"errors", "--user", "carol", "--min-support", "1"}, []string{"2 errors in"}},
+		{[]string{"perf", "--level", "error"}, []string{"function-call  1      1       1.000", "By HTTP route:\n  (none)"}},
+		{[]string{"patterns", "--user", "alice", "--user", "bob"}, []string{"2 users in"}},
+		{[]string{"unused", "--user", "carol"}, []string{"47 of 49 known record types unused", "File | Open  0"}},
 		{[]string{"history", "table:t-1"}, []string{"Events that name table:t-1: 1", "origin  2026-11-18 12:08:00  function-call  bob   Sales:Forecast  query:q-1"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -380,7 +392,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"activity", "query:"}, env, exitUsage, "empty id"},
 		{[]string{"feed", "--after", "nonsense"}, env, exitUsage, "invalid cursor"},
 		{[]string{"feed", "--level", "loud"}, env, exitUsage, "--level"},
-		{[]string{"feed", "--group", "analysts"}, env, exitUsage, "--group needs --groups FILE"},
+		{[]string{"usage", "--level", "loud"}, env, exitUsage, "--level"},
 		{[]string{"feed", "-f", "--all"}, env, exitUsage, "--all and -f are exclusive"},
 		{[]string{"errors"}, nil, exitUsage, "no database: set --db"},
 		{[]string{"errors"}, map[string]string{envDB: filepath.Join(t.TempDir(), "missing.db")}, exitFailure, "missing.db does not exist"},

@@ -17,9 +17,43 @@ import (
 // question is the common part of the commands that ask the Analyzer: the
 // flag set with the output flags, and the parsed positional arguments.
 type question struct {
-	fs  *flag.FlagSet
-	out outputFlags
-	win windowFlags
+	fs    *flag.FlagSet
+	out   outputFlags
+	win   windowFlags
+	scope scopeFlags
+	// sc is the scope of --user, --group and --level, once parsed (see
+	// [question.withScope]).
+	sc analysis.Scope
+}
+
+// scopeFlags are the --user, --group and --level flags of the questions:
+// the scope every analysis request takes.
+type scopeFlags struct {
+	on                    bool
+	users, groups, levels listFlag
+}
+
+// withScope adds the --user, --group and --level flags; what they parse
+// to is q.sc.
+func (q *question) withScope() *question {
+	q.scope.on = true
+	q.fs.Var(&q.scope.levels, "level", "only events of this level (repeatable, or comma-separated): debug, info, warning, error, audit, usage")
+	q.fs.Var(&q.scope.users, "user", "only events of this user (repeatable; \"\" for events without a user)")
+	q.fs.Var(&q.scope.groups, "group", "only events of users in this group (repeatable): by --groups FILE, or the store's directory")
+	return q
+}
+
+// parseScope sets q.sc from the scope flags.
+func (q *question) parseScope() error {
+	if !q.scope.on {
+		return nil
+	}
+	lv, err := parseLevels(q.scope.levels)
+	if err != nil {
+		return err
+	}
+	q.sc = analysis.Scope{Users: q.scope.users, Groups: q.scope.groups, Levels: lv}
+	return nil
 }
 
 func (c *cli) question(args, summary, defWindow string, tables ...string) *question {
@@ -46,6 +80,9 @@ func (c *cli) start(ctx context.Context, q *question, args []string, min, max in
 		return
 	}
 	if err = q.out.check(); err != nil {
+		return
+	}
+	if err = q.parseScope(); err != nil {
 		return
 	}
 	if since, until, err = q.win.resolve(c.now()); err != nil {
@@ -100,6 +137,7 @@ func dayCountsTable(name, title, count string, counts []analysis.TimeCount) tabl
 
 func runActivity(ctx context.Context, c *cli, args []string) error {
 	q := c.question("OBJECT", "The events that name an object (a param referencing it) in the window, newest first.\nOBJECT is kind:id (query:q-42) or an id of any kind.", "7 days before --until")
+	q.withScope()
 	limit := q.fs.Int("limit", 0, "at most this many events, the newest (default 1000)")
 	pos, since, until, a, done, err := c.start(ctx, q, args, 1, 1)
 	if err != nil {
@@ -110,7 +148,7 @@ func runActivity(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := a.Activity(ctx, analysis.ActivityRequest{Object: obj, Since: since, Until: until, Limit: *limit})
+	res, err := a.Activity(ctx, analysis.ActivityRequest{Object: obj, Since: since, Until: until, Limit: *limit, Scope: q.sc})
 	if err != nil {
 		return err
 	}
@@ -127,12 +165,13 @@ func runActivity(ctx context.Context, c *cli, args []string) error {
 
 func runUsage(ctx context.Context, c *cli, args []string) error {
 	q := c.question("[OBJECT]", "Event counts by record type, user and UTC day in the window, of the events that name OBJECT, or of all.", "7 days before --until", "types", "users", "days")
+	q.withScope()
 	pos, since, until, a, done, err := c.start(ctx, q, args, 0, 1)
 	if err != nil {
 		return err
 	}
 	defer done()
-	req := analysis.UsageRequest{Since: since, Until: until}
+	req := analysis.UsageRequest{Since: since, Until: until, Scope: q.sc}
 	what := "all events"
 	if len(pos) == 1 {
 		obj, err := parseObject(pos[0])
@@ -161,6 +200,7 @@ func runUsage(ctx context.Context, c *cli, args []string) error {
 // null when the change is infinite (Previous 0, Current not).
 func runOverview(ctx context.Context, c *cli, args []string) error {
 	q := c.question("", "The overview of the window: active users, new users (first event ever in the window), sessions, events and errors,\neach with the previous window of the same length; unique users per UTC day; events per level over time.", "7 days before --until", "metrics", "users-per-day", "levels")
+	q.withScope()
 	var bucket durationFlag
 	q.fs.Var(&bucket, "bucket", "width of the time buckets of the levels table (default: by the window's length)")
 	_, since, until, a, done, err := c.start(ctx, q, args, 0, 0)
@@ -168,7 +208,7 @@ func runOverview(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer done()
-	res, err := a.Overview(ctx, analysis.OverviewRequest{Since: since, Until: until, Bucket: bucket.d})
+	res, err := a.Overview(ctx, analysis.OverviewRequest{Since: since, Until: until, Bucket: bucket.d, Scope: q.sc})
 	if err != nil {
 		return err
 	}
@@ -224,9 +264,9 @@ func containsLevel(ls []audit.Level, l audit.Level) bool {
 
 func runFunctions(ctx context.Context, c *cli, args []string) error {
 	q := c.question("", "Function calls (the events of Logger.Call and audit.Do): per function, per function, user and time bucket,\nand the newest calls with their inputs, outputs, duration and error.", "7 days before --until", "functions", "calls", "series")
+	q.withScope()
 	function := q.fs.String("function", "", "only the calls of this function")
-	var users, types listFlag
-	q.fs.Var(&users, "user", "only the calls of this user (repeatable)")
+	var types listFlag
 	q.fs.Var(&types, "type", "the record type of calls (repeatable; default function-call)")
 	var bucket durationFlag
 	q.fs.Var(&bucket, "bucket", "width of the time buckets of the series (default: by the window's length)")
@@ -238,7 +278,7 @@ func runFunctions(ctx context.Context, c *cli, args []string) error {
 	}
 	defer done()
 	res, err := a.Functions(ctx, analysis.FunctionsRequest{Since: since, Until: until, Types: types, Function: *function,
-		Users: users, Bucket: bucket.d, Limit: *limit, After: *after})
+		Scope: q.sc, Bucket: bucket.d, Limit: *limit, After: *after})
 	if err != nil {
 		return err
 	}
@@ -264,6 +304,7 @@ func runFunctions(ctx context.Context, c *cli, args []string) error {
 
 func runErrors(ctx context.Context, c *cli, args []string) error {
 	q := c.question("", "Errors grouped by stack fingerprint (by message when there is no stack), with count, users affected,\nfirst and last seen and the newest as a sample; and the record types that precede errors in their session, by lift.", "7 days before --until", "groups", "actions")
+	q.withScope()
 	fp := q.fs.String("fingerprint", "", "only the errors of this fingerprint, or of the one fingerprint in the window that starts with it (as the text output shortens them)")
 	limit := q.fs.Int("limit", 0, "at most this many groups, the most frequent (default 20)")
 	horizon := q.fs.Int("horizon", 0, "how many next events of a session count as leading to an error (default 3)")
@@ -278,7 +319,7 @@ func runErrors(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 	}
-	res, err := a.Errors(ctx, analysis.ErrorsRequest{Since: since, Until: until, Fingerprint: *fp, Limit: *limit, Horizon: *horizon, MinSupport: *minSupport})
+	res, err := a.Errors(ctx, analysis.ErrorsRequest{Since: since, Until: until, Fingerprint: *fp, Limit: *limit, Horizon: *horizon, MinSupport: *minSupport, Scope: q.sc})
 	if err != nil {
 		return err
 	}
@@ -335,6 +376,7 @@ func resolveFingerprint(ctx context.Context, a *analysis.Analyzer, since, until 
 
 func runPerf(ctx context.Context, c *cli, args []string) error {
 	q := c.question("", "Percentiles (p50, p95, p99) of the durations of each record type and each HTTP route, with the error rate.", "7 days before --until", "types", "routes")
+	q.withScope()
 	var types listFlag
 	q.fs.Var(&types, "type", "only this record type (repeatable)")
 	routeType := q.fs.String("route-type", "", "the record type of HTTP requests (default http-request)")
@@ -343,7 +385,7 @@ func runPerf(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer done()
-	res, err := a.Perf(ctx, analysis.PerfRequest{Since: since, Until: until, Types: types, RouteType: *routeType})
+	res, err := a.Perf(ctx, analysis.PerfRequest{Since: since, Until: until, Types: types, RouteType: *routeType, Scope: q.sc})
 	if err != nil {
 		return err
 	}
@@ -360,6 +402,7 @@ func runPerf(ctx context.Context, c *cli, args []string) error {
 
 func runPatterns(ctx context.Context, c *cli, args []string) error {
 	q := c.question("", "Clusters of users by their usage (each user's shares of record types, k-means, k chosen by silhouette),\nwith the top record types of each and how its members split across groups (--groups).", "30 days before --until", "clusters", "users", "scores")
+	q.withScope()
 	k := q.fs.Int("k", 0, "the number of clusters (default: chosen by silhouette)")
 	maxK := q.fs.Int("max-k", 0, "the largest k tried when choosing (default 8)")
 	minEvents := q.fs.Int("min-events", 0, "leave out users with fewer events (default 1)")
@@ -369,7 +412,7 @@ func runPatterns(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer done()
-	res, err := a.Patterns(ctx, analysis.PatternsRequest{Since: since, Until: until, K: *k, MaxK: *maxK, MinEvents: *minEvents, Top: *top})
+	res, err := a.Patterns(ctx, analysis.PatternsRequest{Since: since, Until: until, K: *k, MaxK: *maxK, MinEvents: *minEvents, Top: *top, Scope: q.sc})
 	if err != nil {
 		return err
 	}
@@ -413,6 +456,7 @@ func runPatterns(ctx context.Context, c *cli, args []string) error {
 
 func runUnused(ctx context.Context, c *cli, args []string) error {
 	q := c.question("", "Record types and menu items by their use in the window, least used first, those never used included.", "30 days before --until", "types", "menu-items")
+	q.withScope()
 	var types listFlag
 	q.fs.Var(&types, "type", "a record type your application knows, besides the documented ones and those in the log (repeatable)")
 	var items listFlag
@@ -426,7 +470,7 @@ func runUnused(ctx context.Context, c *cli, args []string) error {
 	if err := nonNegative("limit", *limit); err != nil {
 		return err
 	}
-	res, err := a.Unused(ctx, analysis.UnusedRequest{Since: since, Until: until, Types: types, Items: items, Limit: *limit})
+	res, err := a.Unused(ctx, analysis.UnusedRequest{Since: since, Until: until, Types: types, Items: items, Limit: *limit, Scope: q.sc})
 	if err != nil {
 		return err
 	}

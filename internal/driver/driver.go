@@ -68,7 +68,7 @@ func (db DB) SQL(query string) string {
 // Tables are the tables (and views) a query may name as {table} in [DB.SQL].
 var Tables = []string{TableEvents, TableEventTypes, TableEventParameters, TableValues, TableSessions, TableUsers, TableGroups, TableGroupsRelations,
 	TableUsersHistory, TableGroupsHistory, TableRelationsHistory, ViewUsers, ViewGroups, ViewRelations,
-	TableRollupState, TableRollupTypes, TableRollupUsers, TableRollupUserTypes, TableRollupSessions, TableRollupErrors, TableRollupMenu}
+	TableRollupState, TableRollupTypes, TableRollupUsers, TableRollupUserTypes, TableRollupSessions, TableRollupErrors, TableRollupMenu, TableRollupRoutes}
 
 func tableNames(d Dialect) *strings.Replacer {
 	pairs := make([]string, 0, 2*len(Tables))

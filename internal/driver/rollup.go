@@ -23,6 +23,7 @@ const (
 	TableRollupSessions  = "rollup_sessions"
 	TableRollupErrors    = "rollup_errors"
 	TableRollupMenu      = "rollup_menu"
+	TableRollupRoutes    = "rollup_routes"
 )
 
 // Widths of the rollup buckets, in hours (the width column).
@@ -44,7 +45,8 @@ type Rollup struct {
 	Cols string
 	// Raw is the select list over events e (joined with Join, if any)
 	// that yields Cols, grouped by Group, for the events that also match
-	// Cond (empty for all).
+	// Cond (empty for all; {duration} in it is the event's duration,
+	// [DurationSQL]).
 	Raw, Group, Cond, Join string
 	// Key are the columns that identify a row within a bucket, and Merge
 	// the select list that merges the rows of one Key into one of a wider
@@ -82,8 +84,29 @@ var (
 		Cond: "e.event_type_id IN (SELECT id FROM {event_types} WHERE friendly_name = '" + datagrok.MainMenuItemClick + "' AND friendly_name_raw IS NULL)" +
 			" AND v.parameter_id IN (SELECT id FROM {event_parameters} WHERE name = 'item')",
 		Key: "item, item_raw", Merge: "item, item_raw, sum(n)"}
-	Rollups = []Rollup{RollupTypes, RollupUsers, RollupUserTypes, RollupSessions, RollupErrors, RollupMenu}
+	RollupRoutes = Rollup{Table: TableRollupRoutes, Cols: "event_type_id, route, method, n, errors",
+		Join: RouteJoin, Raw: "e.event_type_id, rp.route, rp.method, count(*), coalesce(sum(CASE WHEN rp.status >= 400 THEN 1 ELSE 0 END), 0)",
+		Group: "e.event_type_id, rp.route, rp.method",
+		Cond:  RouteCond,
+		Key:   "event_type_id, route, method", Merge: "event_type_id, route, method, sum(n), sum(errors)"}
+	Rollups = []Rollup{RollupTypes, RollupUsers, RollupUserTypes, RollupSessions, RollupErrors, RollupMenu, RollupRoutes}
 )
+
+// RouteJoin pivots the route, method and status params of an event e (an
+// HTTP request, see package audithttp) into rp.route, rp.method and
+// rp.status, with one probe of its params.
+const RouteJoin = ` CROSS JOIN LATERAL (SELECT
+  max(CASE WHEN p.name = 'route' THEN v.value END) AS route,
+  max(CASE WHEN p.name = 'method' THEN v.value END) AS method,
+  max(CASE WHEN p.name = 'status' AND p.type IN ('int64', 'uint64') THEN CAST(v.value AS bigint) END) AS status
+ FROM {event_parameter_values} v JOIN {event_parameters} p ON p.id = v.parameter_id AND p.name IN ('route', 'method', 'status')
+ WHERE v.event_id = e.id) rp`
+
+// RouteCond keeps the HTTP requests of [RollupRoutes] (with RouteJoin):
+// events of a record type that has a route param, with a route and a
+// duration ({duration}: [DurationSQL], see [RawRollup]).
+const RouteCond = "e.event_type_id IN (SELECT event_type_id FROM {event_parameters} WHERE name = 'route')" +
+	" AND rp.route IS NOT NULL AND {duration} IS NOT NULL"
 
 // Range is a time range, From inclusive, To exclusive.
 type Range struct{ From, To time.Time }
@@ -169,7 +192,7 @@ func ranges(d Dialect, col string, rs []Range) (string, []any) {
 func RawRollup(d Dialect, r Rollup, rs []Range) (string, []any) {
 	w := NewWhere(d)
 	if r.Cond != "" {
-		w.Add(r.Cond)
+		w.Add(strings.ReplaceAll(r.Cond, "{duration}", DurationSQL(d)))
 	}
 	cond, args := ranges(d, "e.event_time", rs)
 	w.Add(cond, args...)

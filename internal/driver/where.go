@@ -27,6 +27,10 @@ func NewWhere(d Dialect) *Where {
 	return w
 }
 
+// NewConds returns an empty clause in d's dialect, for conditions on
+// another table than the events.
+func NewConds(d Dialect) *Where { return &Where{d: d} }
+
 // Clone returns a copy of w that can grow apart from it.
 func (w *Where) Clone() *Where {
 	return &Where{d: w.d, conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
@@ -95,25 +99,51 @@ func (w *Where) ErrorsOnly() {
 
 // Users keeps events of the given users ("" for events without one); none
 // means all.
-func (w *Where) Users(us []string) {
+func (w *Where) Users(us []string) { w.UsersOf("e.user_id", us) }
+
+// UsersOf keeps rows whose user column col (with col_raw; NULL for none)
+// holds one of the given users ("" for none); none means all.
+func (w *Where) UsersOf(col string, us []string) {
 	if len(us) == 0 {
 		return
 	}
 	var ors, named []string
 	for _, u := range us {
 		if u == "" {
-			ors = append(ors, "e.user_id IS NULL")
+			ors = append(ors, col+" IS NULL")
 		} else {
 			named = append(named, u)
 		}
 	}
 	var args []any
 	if len(named) > 0 {
-		cond, a := MatchText("e.user_id", named)
+		cond, a := MatchText(col, named)
 		ors = append(ors, cond)
 		args = a
 	}
 	w.Add("("+strings.Join(ors, " OR ")+")", args...)
+}
+
+// TypeLevels keeps rows whose record type (col, an event_types id) is of
+// the given levels, through the registry; none means all.
+func (w *Where) TypeLevels(col string, ls []audit.Level) {
+	if len(ls) == 0 {
+		return
+	}
+	sub := &Where{d: w.d}
+	sub.Levels("source", ls)
+	w.Add(col+" IN (SELECT id FROM "+w.d.Table(TableEventTypes)+" WHERE "+sub.String()+")", sub.args...)
+}
+
+// Scope keeps the events of the given users ("" for events without one)
+// and levels, none of a list meaning all; nobody true keeps no event (a
+// group filter that no user matches).
+func (w *Where) Scope(users []string, levels []audit.Level, nobody bool) {
+	if nobody {
+		w.Add("1 = 0")
+	}
+	w.Users(users)
+	w.Levels("e.level", levels)
 }
 
 // Sessions keeps events of the given session ids; none means all.

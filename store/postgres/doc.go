@@ -180,8 +180,11 @@
 // rollup_menu (migration 5) hold aggregates of the events per hour (width
 // 1) and per UTC day (width 24): events per record type with a DDSketch of
 // their durations, per user and type, per session, errors per group and
-// user with their first and last time, and menu clicks per item; rollup_state records the hours
-// they cover. The analysis package's window questions read them where they
+// user with their first and last time, and menu clicks per item;
+// rollup_routes (migration 7) holds HTTP requests per record type, route
+// and method with their failures and a DDSketch of their durations.
+// rollup_state records the hours they cover (migration 7 empties it, so
+// that the next build fills rollup_routes). The analysis package's window questions read them where they
 // cover the window. [Store.StartRollups] keeps them current (see it for
 // why no event is missed or counted twice), [Store.Rollup] does one run of
 // it and [Store.RebuildRollups] recomputes them. They are derived data,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/DataDog/sketches-go/ddsketch"
@@ -146,7 +147,8 @@ func rollHours(ctx context.Context, tx *sqlx.Tx, d Dialect, from, to time.Time) 
 			return fmt.Errorf("%s: %w", r.Table, err)
 		}
 	}
-	// The duration sketches, built here from the durations of the range.
+	// The duration sketches, built here from the durations of the range:
+	// of each record type, and of each route.
 	w := driver.NewWhere(d)
 	w.Window(from, to)
 	rows, err := tx.QueryxContext(ctx, sqlOf(d, "SELECT b, t, dur FROM (SELECT "+d.Bucket("e.event_time", time.Hour)+" AS b, e.event_type_id AS t, "+
@@ -154,26 +156,42 @@ func rollHours(ctx context.Context, tx *sqlx.Tx, d Dialect, from, to time.Time) 
 	if err != nil {
 		return err
 	}
-	sketches, err := readSketches(rows, func(s *ddsketch.DDSketch, dur float64) error { return s.Add(dur) })
+	sketches, err := readSketches(rows, scanTypeKey[float64], addDuration)
 	if err != nil {
 		return err
 	}
-	return writeSketches(ctx, tx, d, driver.HourWidth, sketches)
+	if err := writeSketches(ctx, tx, d, driver.HourWidth, sketches); err != nil {
+		return err
+	}
+	r := driver.NewWhere(d)
+	r.Window(from, to)
+	r.Add(strings.ReplaceAll(driver.RouteCond, "{duration}", "x.dur"))
+	rows, err = tx.QueryxContext(ctx, sqlOf(d, "SELECT "+d.Bucket("e.event_time", time.Hour)+", e.event_type_id, rp.route, rp.method, x.dur FROM {events} e"+
+		driver.RouteJoin+" CROSS JOIN LATERAL (SELECT "+driver.DurationSQL(d)+" AS dur) x WHERE "+r.String()), r.Args()...)
+	if err != nil {
+		return err
+	}
+	routes, err := readSketches(rows, scanRouteKey[float64], addDuration)
+	if err != nil {
+		return err
+	}
+	return writeRouteSketches(ctx, tx, d, driver.HourWidth, routes)
 }
 
-// readSketches reads rows of (bucket, event_type_id, v) and adds each v
-// to the sketch of its bucket and type with add; it closes rows.
-func readSketches[V any](rows *sqlx.Rows, add func(*ddsketch.DDSketch, V) error) (map[sketchKey]*ddsketch.DDSketch, error) {
+func addDuration(s *ddsketch.DDSketch, dur float64) error { return s.Add(dur) }
+
+func mergeSketch(s *ddsketch.DDSketch, enc []byte) error { return s.DecodeAndMergeWith(enc) }
+
+// readSketches reads rows of a key (read by scan) and a value v, and adds
+// each v to the sketch of its key with add; it closes rows.
+func readSketches[K comparable, V any](rows *sqlx.Rows, scan func(*sqlx.Rows) (K, V, error), add func(*ddsketch.DDSketch, V) error) (map[K]*ddsketch.DDSketch, error) {
 	defer rows.Close()
-	sketches := map[sketchKey]*ddsketch.DDSketch{}
+	sketches := map[K]*ddsketch.DDSketch{}
 	for rows.Next() {
-		var k sketchKey
-		var b driver.ScanTime
-		var v V
-		if err := rows.Scan(&b, &k.typ, &v); err != nil {
+		k, v, err := scan(rows)
+		if err != nil {
 			return nil, err
 		}
-		k.bucket = b.Time
 		s := sketches[k]
 		if s == nil {
 			s = driver.NewSketch()
@@ -191,6 +209,39 @@ type sketchKey struct {
 	typ    uuid.UUID
 }
 
+// scanTypeKey scans a row of (bucket, event_type_id, v).
+func scanTypeKey[V any](rows *sqlx.Rows) (sketchKey, V, error) {
+	var k sketchKey
+	var b driver.ScanTime
+	var v V
+	err := rows.Scan(&b, &k.typ, &v)
+	k.bucket = b.Time
+	return k, v, err
+}
+
+// routeKey is a row of rollup_routes within its width.
+type routeKey struct {
+	bucket    time.Time
+	typ       uuid.UUID
+	route     string
+	method    string
+	hasMethod bool
+}
+
+// scanRouteKey scans a row of (bucket, event_type_id, route, method, v).
+func scanRouteKey[V any](rows *sqlx.Rows) (routeKey, V, error) {
+	var k routeKey
+	var b driver.ScanTime
+	var method *string
+	var v V
+	err := rows.Scan(&b, &k.typ, &k.route, &method, &v)
+	k.bucket = b.Time
+	if method != nil {
+		k.method, k.hasMethod = *method, true
+	}
+	return k, v, err
+}
+
 func writeSketches(ctx context.Context, tx *sqlx.Tx, d Dialect, width int, sketches map[sketchKey]*ddsketch.DDSketch) error {
 	if len(sketches) == 0 {
 		return nil
@@ -202,6 +253,28 @@ func writeSketches(ctx context.Context, tx *sqlx.Tx, d Dialect, width int, sketc
 	defer stmt.Close()
 	for k, s := range sketches {
 		if _, err := stmt.ExecContext(ctx, int64(s.GetCount()), driver.EncodeSketch(s), width, k.bucket, d.UUIDArg(k.typ)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeRouteSketches(ctx context.Context, tx *sqlx.Tx, d Dialect, width int, sketches map[routeKey]*ddsketch.DDSketch) error {
+	if len(sketches) == 0 {
+		return nil
+	}
+	stmt, err := tx.PreparexContext(ctx, "UPDATE "+d.Table(driver.TableRollupRoutes)+" SET dur_sketch = $1"+
+		" WHERE width = $2 AND bucket = $3 AND event_type_id = $4 AND route = $5 AND method IS NOT DISTINCT FROM $6")
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for k, s := range sketches {
+		var method *string
+		if k.hasMethod {
+			method = &k.method
+		}
+		if _, err := stmt.ExecContext(ctx, driver.EncodeSketch(s), width, k.bucket, d.UUIDArg(k.typ), k.route, method); err != nil {
 			return err
 		}
 	}
@@ -227,11 +300,23 @@ func rollDays(ctx context.Context, tx *sqlx.Tx, d Dialect, from, to time.Time) e
 	if err != nil {
 		return err
 	}
-	sketches, err := readSketches(rows, func(s *ddsketch.DDSketch, enc []byte) error { return s.DecodeAndMergeWith(enc) })
+	sketches, err := readSketches(rows, scanTypeKey[[]byte], mergeSketch)
 	if err != nil {
 		return err
 	}
-	return writeSketches(ctx, tx, d, driver.DayWidth, sketches)
+	if err := writeSketches(ctx, tx, d, driver.DayWidth, sketches); err != nil {
+		return err
+	}
+	rows, err = tx.QueryxContext(ctx, "SELECT "+day+", event_type_id, route, method, dur_sketch FROM "+d.Table(driver.TableRollupRoutes)+
+		" WHERE width = 1 AND bucket >= $1 AND bucket < $2 AND dur_sketch IS NOT NULL", from, to)
+	if err != nil {
+		return err
+	}
+	routes, err := readSketches(rows, scanRouteKey[[]byte], mergeSketch)
+	if err != nil {
+		return err
+	}
+	return writeRouteSketches(ctx, tx, d, driver.DayWidth, routes)
 }
 
 // Stale returns the buckets of the given width (an hour or a day) of the
