@@ -211,8 +211,11 @@ type pipe struct {
 	q     *queue
 	drops *dropSummary
 
-	// With a spool, the pipe reads its events from reader instead of q.
+	// With a spool, the pipe reads its events from reader instead of q,
+	// taking those still in memory from ring.
 	reader    *spool.Reader
+	ring      *liveRing
+	decoded   atomic.Uint64 // events read back from the spool
 	flushReq  chan struct{} // capacity 1: a Flush waits
 	flushMu   sync.Mutex
 	flushWait []flushWaiter

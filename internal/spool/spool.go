@@ -368,12 +368,14 @@ func (s *Spool) createSegment(n uint64) (*segment, error) {
 	return seg, nil
 }
 
-// Append adds rec and returns the position after it. Once Append returns,
-// the record survives a crash of the process; see [Sync] for power loss.
-func (s *Spool) Append(rec []byte) (Pos, error) {
+// Append adds rec and returns the position after it and the record's index,
+// counted like [Spool.Appended] (a reader's [Reader.Index] before it reads
+// the record). Once Append returns, the record survives a crash of the
+// process; see [Sync] for power loss.
+func (s *Spool) Append(rec []byte) (Pos, uint64, error) {
 	need := frameLen + int64(len(rec))
 	if len(rec) == 0 || headerLen+need > s.opts.SegmentBytes {
-		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(rec))
+		return 0, 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(rec))
 	}
 	// The frame does not depend on where it goes: checksum it before
 	// taking the lock.
@@ -383,20 +385,20 @@ func (s *Spool) Append(rec []byte) (Pos, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return 0, ErrClosed
+		return 0, 0, ErrClosed
 	}
 	seg := s.segs[len(s.segs)-1]
 	off := seg.end.Load()
 	if off+need > int64(len(seg.data)) {
 		if int64(len(s.segs)+1)*s.opts.SegmentBytes > s.opts.MaxBytes {
 			s.mu.Unlock()
-			return 0, ErrFull
+			return 0, 0, ErrFull
 		}
 		if s.spare == nil {
 			// Not made ahead (yet): make it now, then start over.
 			s.mu.Unlock()
 			if err := s.prepare(); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			return s.Append(rec)
 		}
@@ -427,7 +429,7 @@ func (s *Spool) Append(rec []byte) (Pos, error) {
 			r.signal()
 		}
 	}
-	return makePos(seg.n, off+need), nil
+	return makePos(seg.n, off+need), n - 1, nil
 }
 
 // prepare makes the spare segment, the one after the writer's, unless it
@@ -578,6 +580,10 @@ func (s *Spool) flush() {
 		s.mu.Lock()
 		s.flushing = noFlush
 		s.mu.Unlock()
+		// Readers that acknowledged segments during the flush could not
+		// delete them: do it now, or an appender waiting for room would
+		// wait for the next acknowledgement.
+		s.deleteAcked()
 	}
 	s.syncMu.Lock()
 	if err == nil {
