@@ -2,8 +2,10 @@ package spool
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
@@ -349,4 +351,17 @@ func FuzzScan(f *testing.F) {
 			t.Fatalf("read %q after appending", more)
 		}
 	})
+}
+
+// TestFrameCRC: the checksum of a frame is CRC-32C over the length's bytes
+// and the payload, as the format says.
+func TestFrameCRC(t *testing.T) {
+	for _, payload := range [][]byte{[]byte("x"), bytes.Repeat([]byte("record"), 300)} {
+		var frame []byte
+		frame = binary.LittleEndian.AppendUint32(frame, uint32(len(payload)))
+		frame = append(frame, payload...)
+		if got, want := frameCRC(uint32(len(payload)), payload), crc32.Checksum(frame, crc32.MakeTable(crc32.Castagnoli)); got != want {
+			t.Errorf("frameCRC of %d bytes = %08x, want %08x", len(payload), got, want)
+		}
+	}
 }
