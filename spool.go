@@ -20,6 +20,10 @@ import (
 // on Event.ID) and at least once into sinks that cannot deduplicate: an
 // event delivered just before a crash, but not yet acknowledged, is sent
 // again with the same Event.ID.
+//
+// A destination that keeps up gets the events from memory: each keeps the
+// last QueueSize (sinks: SinkQueueSize) events spooled for it, and reads the
+// spool back only after a restart, or for what it fell further behind on.
 type SpoolOptions struct {
 	// Dir is the spool's directory, created (0700) when missing; its files
 	// are 0600. One Logger at a time may use a directory. Required.
