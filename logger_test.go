@@ -504,6 +504,64 @@ func TestQueueFullWaitsWhileStoreProgresses(t *testing.T) {
 	}
 }
 
+// TestQueueFullToleratesSlowCommits: a store whose every write takes
+// longer than BlockTimeout, but delivers, loses nothing to callers waiting
+// for room, since it was seen writing at that pace; once it hangs, a
+// waiting call gives up within four times BlockTimeout.
+func TestQueueFullToleratesSlowCommits(t *testing.T) {
+	rec := newRecorder()
+	const block = 50 * time.Millisecond
+	const pause = block * 3 / 2 // each write: 75 ms, more than BlockTimeout
+	var hang atomic.Bool
+	hung := make(chan struct{})
+	rec.onWrite = func(ctx context.Context) {
+		if hang.Load() {
+			select {
+			case <-hung:
+			case <-ctx.Done():
+			}
+		}
+		time.Sleep(pause)
+	}
+	l, _ := newLogger(t, audit.Options{Store: rec, QueueSize: 2, BatchSize: 1, BlockTimeout: block})
+	// The store is seen writing at its pace.
+	for range 2 {
+		if err := l.Log("warm-up", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush(t, l)
+	const goroutines, each = 4, 3
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				t0 := time.Now()
+				if err := l.Log("slow", nil); err != nil {
+					t.Errorf("after %s: %v", time.Since(t0), err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	flush(t, l)
+	if s := l.Stats(); s.Dropped != 0 || s.Written != 2+goroutines*each {
+		t.Errorf("stats %+v, want %d written and none dropped", s, 2+goroutines*each)
+	}
+	hang.Store(true)
+	defer close(hung)
+	start := time.Now()
+	var err error
+	for i := 0; i < 10 && err == nil; i++ {
+		err = l.Log("x", nil)
+	}
+	if took := time.Since(start); !errors.Is(err, audit.ErrQueueFull) || took > 4*block+2*time.Second {
+		t.Errorf("a hung store: err = %v after %s, want ErrQueueFull after at most %s", err, took, 4*block)
+	}
+}
+
 func TestSyncMode(t *testing.T) {
 	rec := newRecorder()
 	l, _ := newLogger(t, audit.Options{Store: rec, Sync: true, MaxAttempts: 2})
