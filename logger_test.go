@@ -448,21 +448,11 @@ func TestQueueFullBlocksThenGivesUp(t *testing.T) {
 // TestQueueFullWaitsWhileStoreProgresses: a store slower than the callers
 // but delivering makes them wait past BlockTimeout in all, since each batch
 // delivered starts the wait over; nothing is dropped. A store that stalls
-// then makes the waiting call give up after BlockTimeout.
+// then makes the waiting call give up (after four times BlockTimeout, as
+// its write is under way).
 func TestQueueFullWaitsWhileStoreProgresses(t *testing.T) {
-	rec := newRecorder()
 	const pause = 10 * time.Millisecond
-	var stall atomic.Bool
-	stalled := make(chan struct{})
-	rec.onWrite = func(ctx context.Context) {
-		if stall.Load() {
-			select {
-			case <-stalled:
-			case <-ctx.Done():
-			}
-		}
-		time.Sleep(pause)
-	}
+	rec, hang := pacedRecorder(pause)
 	const block = 20 * pause // a wide margin over one write, for loaded machines
 	l, _ := newLogger(t, audit.Options{Store: rec, QueueSize: 2, BatchSize: 1, BlockTimeout: block})
 	// 64 callers in line for a queue of 2 written one event at a time: the
@@ -492,15 +482,43 @@ func TestQueueFullWaitsWhileStoreProgresses(t *testing.T) {
 	if s := l.Stats(); s.Dropped != 0 || s.Written != n {
 		t.Errorf("stats %+v, want %d written and none dropped", s, n)
 	}
-	stall.Store(true)
-	defer close(stalled)
+	defer hang()()
+	loggingGivesUp(t, l, 20*block)
+}
+
+// pacedRecorder returns a recorder whose every write takes pause, and hang,
+// which makes its writes hang (under way, never ending) until the function
+// it returns is called.
+func pacedRecorder(pause time.Duration) (*recorder, func() func()) {
+	rec := newRecorder()
+	var hanging atomic.Bool
+	hung := make(chan struct{})
+	rec.onWrite = func(ctx context.Context) {
+		if hanging.Load() {
+			select {
+			case <-hung:
+			case <-ctx.Done():
+			}
+		}
+		time.Sleep(pause)
+	}
+	return rec, func() func() {
+		hanging.Store(true)
+		return func() { close(hung) }
+	}
+}
+
+// loggingGivesUp logs into a hung store until a call fails, and checks that
+// it failed with ErrQueueFull within limit.
+func loggingGivesUp(t *testing.T, l *audit.Logger, limit time.Duration) {
+	t.Helper()
 	start := time.Now()
 	var err error
 	for i := 0; i < 10 && err == nil; i++ {
 		err = l.Log("x", nil)
 	}
-	if took := time.Since(start); !errors.Is(err, audit.ErrQueueFull) || took > 20*block {
-		t.Errorf("a stalled store: err = %v after %s, want ErrQueueFull after about %s", err, took, block)
+	if took := time.Since(start); !errors.Is(err, audit.ErrQueueFull) || took > limit {
+		t.Errorf("a hung store: err = %v after %s, want ErrQueueFull within %s", err, took, limit)
 	}
 }
 
@@ -509,20 +527,8 @@ func TestQueueFullWaitsWhileStoreProgresses(t *testing.T) {
 // for room, since it was seen writing at that pace; once it hangs, a
 // waiting call gives up within four times BlockTimeout.
 func TestQueueFullToleratesSlowCommits(t *testing.T) {
-	rec := newRecorder()
 	const block = 50 * time.Millisecond
-	const pause = block * 3 / 2 // each write: 75 ms, more than BlockTimeout
-	var hang atomic.Bool
-	hung := make(chan struct{})
-	rec.onWrite = func(ctx context.Context) {
-		if hang.Load() {
-			select {
-			case <-hung:
-			case <-ctx.Done():
-			}
-		}
-		time.Sleep(pause)
-	}
+	rec, hang := pacedRecorder(block * 3 / 2) // each write: 75 ms, more than BlockTimeout
 	l, _ := newLogger(t, audit.Options{Store: rec, QueueSize: 2, BatchSize: 1, BlockTimeout: block})
 	// The store is seen writing at its pace.
 	for range 2 {
@@ -550,16 +556,8 @@ func TestQueueFullToleratesSlowCommits(t *testing.T) {
 	if s := l.Stats(); s.Dropped != 0 || s.Written != 2+goroutines*each {
 		t.Errorf("stats %+v, want %d written and none dropped", s, 2+goroutines*each)
 	}
-	hang.Store(true)
-	defer close(hung)
-	start := time.Now()
-	var err error
-	for i := 0; i < 10 && err == nil; i++ {
-		err = l.Log("x", nil)
-	}
-	if took := time.Since(start); !errors.Is(err, audit.ErrQueueFull) || took > 4*block+2*time.Second {
-		t.Errorf("a hung store: err = %v after %s, want ErrQueueFull after at most %s", err, took, 4*block)
-	}
+	defer hang()()
+	loggingGivesUp(t, l, 4*block+2*time.Second) // 4x, with a margin for loaded machines
 }
 
 func TestSyncMode(t *testing.T) {
