@@ -459,6 +459,20 @@ func TestQueueFullWaitsWhileStoreProgresses(t *testing.T) {
 	// last waits for about 62 writes, three times BlockTimeout.
 	const goroutines, each = 64, 2
 	const n = goroutines * each
+	if d := logConcurrently(t, l, goroutines, each); d < 2*block {
+		t.Errorf("the longest call waited %s: no caller waited past BlockTimeout (%s), the test proves nothing", d, block)
+	}
+	flush(t, l)
+	if s := l.Stats(); s.Dropped != 0 || s.Written != n {
+		t.Errorf("stats %+v, want %d written and none dropped", s, n)
+	}
+	defer hang()()
+	loggingGivesUp(t, l, 20*block)
+}
+
+// logConcurrently logs each events from each of the goroutines, reports
+// the calls that fail, and returns the longest call.
+func logConcurrently(t *testing.T, l *audit.Logger, goroutines, each int) time.Duration {
 	var wg sync.WaitGroup
 	waited := make([]time.Duration, goroutines)
 	for g := range goroutines {
@@ -475,15 +489,7 @@ func TestQueueFullWaitsWhileStoreProgresses(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if d := slices.Max(waited); d < 2*block {
-		t.Errorf("the longest call waited %s: no caller waited past BlockTimeout (%s), the test proves nothing", d, block)
-	}
-	flush(t, l)
-	if s := l.Stats(); s.Dropped != 0 || s.Written != n {
-		t.Errorf("stats %+v, want %d written and none dropped", s, n)
-	}
-	defer hang()()
-	loggingGivesUp(t, l, 20*block)
+	return slices.Max(waited)
 }
 
 // pacedRecorder returns a recorder whose every write takes pause, and hang,
@@ -524,37 +530,17 @@ func loggingGivesUp(t *testing.T, l *audit.Logger, limit time.Duration) {
 
 // TestQueueFullToleratesSlowCommits: a store whose every write takes
 // longer than BlockTimeout, but delivers, loses nothing to callers waiting
-// for room, since it was seen writing at that pace; once it hangs, a
-// waiting call gives up within four times BlockTimeout.
+// for room, since a write is under way; once it hangs, a waiting call gives
+// up within four times BlockTimeout.
 func TestQueueFullToleratesSlowCommits(t *testing.T) {
 	const block = 50 * time.Millisecond
 	rec, hang := pacedRecorder(block * 3 / 2) // each write: 75 ms, more than BlockTimeout
 	l, _ := newLogger(t, audit.Options{Store: rec, QueueSize: 2, BatchSize: 1, BlockTimeout: block})
-	// The store is seen writing at its pace.
-	for range 2 {
-		if err := l.Log("warm-up", nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	flush(t, l)
 	const goroutines, each = 4, 3
-	var wg sync.WaitGroup
-	for range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range each {
-				t0 := time.Now()
-				if err := l.Log("slow", nil); err != nil {
-					t.Errorf("after %s: %v", time.Since(t0), err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	logConcurrently(t, l, goroutines, each)
 	flush(t, l)
-	if s := l.Stats(); s.Dropped != 0 || s.Written != 2+goroutines*each {
-		t.Errorf("stats %+v, want %d written and none dropped", s, 2+goroutines*each)
+	if s := l.Stats(); s.Dropped != 0 || s.Written != goroutines*each {
+		t.Errorf("stats %+v, want %d written and none dropped", s, goroutines*each)
 	}
 	defer hang()()
 	loggingGivesUp(t, l, 4*block+2*time.Second) // 4x, with a margin for loaded machines
