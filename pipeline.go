@@ -350,10 +350,10 @@ const writePatience = 4
 // as the pipe makes progress: it gives up with ErrQueueFull once wait (0: at
 // once) has passed without a batch delivered and without a write under way
 // (a write counts for writePatience times wait from its start), or when ctx
-// ends or the Logger closes. deadline, shared by the calls of one logging call, is when the
-// wait ends without progress: the first of them to wait sets it, and each
-// delivered batch moves it to wait from then. Callers that wait are admitted
-// in the order they came.
+// ends or the Logger closes. deadline, shared by the calls of one logging
+// call, is when the wait ends without progress: the first of them to wait
+// sets it, and each delivered batch (or write under way) moves it on.
+// Callers that wait are admitted in the order they came.
 func (p *pipe) put(ctx context.Context, it item, wait time.Duration, deadline *time.Time, closing <-chan struct{}) error {
 	if p.q.push(it) {
 		return nil
