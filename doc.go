@@ -143,8 +143,9 @@
 // Nothing is lost silently. When the store's queue is full the configured
 // [Overflow] applies (wait for room, or drop at once) and the call returns
 // [ErrQueueFull] when it gives up: a waiting call gives up once
-// Options.BlockTimeout passes without a batch delivered, so a healthy but
-// slow store makes it wait while a stalled one makes it fail. A full sink
+// Options.BlockTimeout passes without a batch delivered (a write under way
+// counts, for up to four times as long), so a healthy but slow store makes
+// it wait while a stalled one makes it fail. A full sink
 // queue follows the same policy, within the same wait, then drops the event
 // for that sink only. The queue gives room back as each batch is written,
 // and callers waiting for room are admitted in the order they came, so with
