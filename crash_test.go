@@ -49,7 +49,6 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	out := bufio.NewWriterSize(os.Stdout, 0) // one write per line
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -62,8 +61,10 @@ func TestCrashChild(t *testing.T) {
 				if err != nil {
 					continue
 				}
+				// One write(2) per line, unbuffered: a line printed is
+				// with the parent before the kill can come.
 				mu.Lock()
-				fmt.Fprintln(out, id)
+				fmt.Fprintln(os.Stdout, id)
 				mu.Unlock()
 			}
 		}()

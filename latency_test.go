@@ -2,34 +2,14 @@ package audit_test
 
 import (
 	"context"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
+	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/store/memory"
 )
-
-// commitClock wraps a store and records, for each event, the time from its
-// logging (Event.Time) to the return of the Write that committed it.
-type commitClock struct {
-	audit.Store
-	mu   sync.Mutex
-	lats []time.Duration
-}
-
-func (c *commitClock) Write(ctx context.Context, evs []audit.Event) error {
-	err := c.Store.Write(ctx, evs)
-	now := time.Now()
-	c.mu.Lock()
-	for _, e := range evs {
-		c.lats = append(c.lats, now.Sub(e.Time))
-	}
-	c.mu.Unlock()
-	return err
-}
 
 // BenchmarkLatency measures the time from Log to the store's commit under a
 // steady load of 10,000 events per second (memory store), and reports its
@@ -37,7 +17,7 @@ func (c *commitClock) Write(ctx context.Context, evs []audit.Event) error {
 func BenchmarkLatency(b *testing.B) {
 	for _, interval := range []time.Duration{100 * time.Millisecond, 5 * time.Millisecond} {
 		b.Run("FlushInterval="+interval.String(), func(b *testing.B) {
-			store := &commitClock{Store: memory.New(memory.Options{})}
+			store := &audittest.CommitClock{Store: memory.New(memory.Options{})}
 			l, err := audit.New(audit.Options{Store: store, FlushInterval: interval})
 			if err != nil {
 				b.Fatal(err)
@@ -53,8 +33,7 @@ func BenchmarkLatency(b *testing.B) {
 			if err := l.Close(context.Background()); err != nil {
 				b.Fatal(err)
 			}
-			lats := store.lats
-			slices.Sort(lats)
+			lats := store.Latencies()
 			if len(lats) == 0 {
 				b.Fatal("nothing committed")
 			}

@@ -448,27 +448,31 @@ func TestQueueFullBlocksThenGivesUp(t *testing.T) {
 // TestQueueFullWaitsWhileStoreProgresses: a store slower than the callers
 // but delivering makes them wait past BlockTimeout in all, since each batch
 // delivered starts the wait over; nothing is dropped. A store that stalls
-// then makes the waiting call give up after BlockTimeout.
+// then makes the waiting call give up (after four times BlockTimeout, as
+// its write is under way).
 func TestQueueFullWaitsWhileStoreProgresses(t *testing.T) {
-	rec := newRecorder()
 	const pause = 10 * time.Millisecond
-	var stall atomic.Bool
-	stalled := make(chan struct{})
-	rec.onWrite = func(ctx context.Context) {
-		if stall.Load() {
-			select {
-			case <-stalled:
-			case <-ctx.Done():
-			}
-		}
-		time.Sleep(pause)
-	}
+	rec, hang := pacedRecorder(pause)
 	const block = 20 * pause // a wide margin over one write, for loaded machines
 	l, _ := newLogger(t, audit.Options{Store: rec, QueueSize: 2, BatchSize: 1, BlockTimeout: block})
 	// 64 callers in line for a queue of 2 written one event at a time: the
 	// last waits for about 62 writes, three times BlockTimeout.
 	const goroutines, each = 64, 2
 	const n = goroutines * each
+	if d := logConcurrently(t, l, goroutines, each); d < 2*block {
+		t.Errorf("the longest call waited %s: no caller waited past BlockTimeout (%s), the test proves nothing", d, block)
+	}
+	flush(t, l)
+	if s := l.Stats(); s.Dropped != 0 || s.Written != n {
+		t.Errorf("stats %+v, want %d written and none dropped", s, n)
+	}
+	defer hang()()
+	loggingGivesUp(t, l, 20*block)
+}
+
+// logConcurrently logs each events from each of the goroutines, reports
+// the calls that fail, and returns the longest call.
+func logConcurrently(t *testing.T, l *audit.Logger, goroutines, each int) time.Duration {
 	var wg sync.WaitGroup
 	waited := make([]time.Duration, goroutines)
 	for g := range goroutines {
@@ -485,23 +489,61 @@ func TestQueueFullWaitsWhileStoreProgresses(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if d := slices.Max(waited); d < 2*block {
-		t.Errorf("the longest call waited %s: no caller waited past BlockTimeout (%s), the test proves nothing", d, block)
+	return slices.Max(waited)
+}
+
+// pacedRecorder returns a recorder whose every write takes pause, and hang,
+// which makes its writes hang (under way, never ending) until the function
+// it returns is called.
+func pacedRecorder(pause time.Duration) (*recorder, func() func()) {
+	rec := newRecorder()
+	var hanging atomic.Bool
+	hung := make(chan struct{})
+	rec.onWrite = func(ctx context.Context) {
+		if hanging.Load() {
+			select {
+			case <-hung:
+			case <-ctx.Done():
+			}
+		}
+		time.Sleep(pause)
 	}
-	flush(t, l)
-	if s := l.Stats(); s.Dropped != 0 || s.Written != n {
-		t.Errorf("stats %+v, want %d written and none dropped", s, n)
+	return rec, func() func() {
+		hanging.Store(true)
+		return func() { close(hung) }
 	}
-	stall.Store(true)
-	defer close(stalled)
+}
+
+// loggingGivesUp logs into a hung store until a call fails, and checks that
+// it failed with ErrQueueFull within limit.
+func loggingGivesUp(t *testing.T, l *audit.Logger, limit time.Duration) {
+	t.Helper()
 	start := time.Now()
 	var err error
 	for i := 0; i < 10 && err == nil; i++ {
 		err = l.Log("x", nil)
 	}
-	if took := time.Since(start); !errors.Is(err, audit.ErrQueueFull) || took > 20*block {
-		t.Errorf("a stalled store: err = %v after %s, want ErrQueueFull after about %s", err, took, block)
+	if took := time.Since(start); !errors.Is(err, audit.ErrQueueFull) || took > limit {
+		t.Errorf("a hung store: err = %v after %s, want ErrQueueFull within %s", err, took, limit)
 	}
+}
+
+// TestQueueFullToleratesSlowCommits: a store whose every write takes
+// longer than BlockTimeout, but delivers, loses nothing to callers waiting
+// for room, since a write is under way; once it hangs, a waiting call gives
+// up within four times BlockTimeout.
+func TestQueueFullToleratesSlowCommits(t *testing.T) {
+	const block = 50 * time.Millisecond
+	rec, hang := pacedRecorder(block * 3 / 2) // each write: 75 ms, more than BlockTimeout
+	l, _ := newLogger(t, audit.Options{Store: rec, QueueSize: 2, BatchSize: 1, BlockTimeout: block})
+	const goroutines, each = 4, 3
+	logConcurrently(t, l, goroutines, each)
+	flush(t, l)
+	if s := l.Stats(); s.Dropped != 0 || s.Written != goroutines*each {
+		t.Errorf("stats %+v, want %d written and none dropped", s, goroutines*each)
+	}
+	defer hang()()
+	loggingGivesUp(t, l, 4*block+2*time.Second) // 4x, with a margin for loaded machines
 }
 
 func TestSyncMode(t *testing.T) {

@@ -58,7 +58,12 @@ type Options struct {
 	// makes callers wait as long as it takes to drain (bounded by their
 	// context's deadline, if any), and loses nothing, while a store that
 	// is down or hung (no batch completes) makes every call that finds
-	// the queue full fail after BlockTimeout. Pick it below the latency a
+	// the queue full fail after BlockTimeout. A write under way counts as
+	// progress for up to four times BlockTimeout from its start, so a
+	// healthy store whose commit stalls for a while (a loaded machine)
+	// keeps its callers, while one that hangs mid-write loses them after
+	// that long; a store that is down fails its writes at once and gets
+	// BlockTimeout alone. Pick it below the latency a
 	// request can afford to add on the store's worst day (a few hundred
 	// milliseconds for an interactive service, longer for batch jobs that
 	// prefer waiting to losing), and size QueueSize to absorb the bursts

@@ -41,9 +41,13 @@ type queue struct {
 	// released is when room was last given back (Unix nanoseconds): the
 	// destination's last progress.
 	released atomic.Int64
-	limit    int
-	batch    int
-	wake     chan struct{} // capacity 1: tells the consumer to look
+	// writing is when the write under way began (Unix nanoseconds), 0
+	// when none is: a write under way is progress, for a while (see
+	// writePatience).
+	writing atomic.Int64
+	limit   int
+	batch   int
+	wake    chan struct{} // capacity 1: tells the consumer to look
 }
 
 // waiter is a producer waiting for room. admitted is closed once release has
@@ -211,8 +215,11 @@ type pipe struct {
 	q     *queue
 	drops *dropSummary
 
-	// With a spool, the pipe reads its events from reader instead of q.
+	// With a spool, the pipe reads its events from reader instead of q,
+	// taking those still in memory from ring.
 	reader    *spool.Reader
+	ring      *liveRing
+	decoded   atomic.Uint64 // events read back from the spool
 	flushReq  chan struct{} // capacity 1: a Flush waits
 	flushMu   sync.Mutex
 	flushWait []flushWaiter
@@ -334,13 +341,19 @@ func (p *pipe) run() {
 	}
 }
 
+// writePatience is how many times BlockTimeout a write under way counts as
+// progress: a healthy store whose commit stalls (a loaded machine) is slow,
+// not down, while one that hangs is found out after this long.
+const writePatience = 4
+
 // put queues it. A full queue makes it wait until room frees, for as long
 // as the pipe makes progress: it gives up with ErrQueueFull once wait (0: at
-// once) has passed without a batch delivered, or when ctx ends or the Logger
-// closes. deadline, shared by the calls of one logging call, is when the
-// wait ends without progress: the first of them to wait sets it, and each
-// delivered batch moves it to wait from then. Callers that wait are admitted
-// in the order they came.
+// once) has passed without a batch delivered and without a write under way
+// (a write counts for writePatience times wait from its start), or when ctx
+// ends or the Logger closes. deadline, shared by the calls of one logging
+// call, is when the wait ends without progress: the first of them to wait
+// sets it, and each delivered batch (or write under way) moves it on.
+// Callers that wait are admitted in the order they came.
 func (p *pipe) put(ctx context.Context, it item, wait time.Duration, deadline *time.Time, closing <-chan struct{}) error {
 	if p.q.push(it) {
 		return nil
@@ -376,7 +389,14 @@ wait:
 			// A batch delivered since the wait began means the destination
 			// is slow, not stalled: wait from that delivery on. The time
 			// is that of the release, not of this goroutine noticing it.
-			if next := time.Unix(0, p.q.released.Load()).Add(wait); next.After(*deadline) {
+			next := time.Unix(0, p.q.released.Load()).Add(wait)
+			if w := p.q.writing.Load(); w != 0 {
+				// A write under way: the destination is working.
+				if t := time.Unix(0, w).Add(writePatience * wait); t.After(next) {
+					next = t
+				}
+			}
+			if next.After(*deadline) {
 				if d := time.Until(next); d > 0 {
 					*deadline = next
 					timer.Reset(d)
@@ -428,7 +448,9 @@ func (p *pipe) deliverSplit(batch []Event, r *refusals) (written, failed int) {
 	backoff := p.opts.RetryMin
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(p.base, p.opts.WriteTimeout)
+		p.q.writing.Store(time.Now().UnixNano())
 		err := p.write(ctx, batch)
+		p.q.writing.Store(0)
 		cancel()
 		if err == nil {
 			return len(batch), 0

@@ -20,6 +20,10 @@ import (
 // on Event.ID) and at least once into sinks that cannot deduplicate: an
 // event delivered just before a crash, but not yet acknowledged, is sent
 // again with the same Event.ID.
+//
+// A destination that keeps up gets the events from memory: each keeps the
+// last QueueSize (sinks: SinkQueueSize) events spooled for it, and reads the
+// spool back only after a restart, or for what it fell further behind on.
 type SpoolOptions struct {
 	// Dir is the spool's directory, created (0700) when missing; its files
 	// are 0600. One Logger at a time may use a directory. Required.
@@ -93,6 +97,7 @@ func (c *core) openSpool() error {
 	c.spoolRefs.Store(int32(len(c.pipes)) + 1) // the pipes and Close
 	for _, p := range c.pipes {
 		p.reader = s.Reader(p.name)
+		p.ring = newLiveRing(p.q.limit)
 		p.flushReq = make(chan struct{}, 1)
 		p.release = c.releaseSpool
 	}
@@ -129,8 +134,9 @@ func (c *core) spoolEvent(ctx context.Context, route Route, e *Event, wait time.
 	}()
 	for {
 		room := c.spool.Room()
-		pos, err := c.spool.Append(rec)
+		pos, idx, err := c.spool.Append(rec)
 		if err == nil {
+			c.live(route, idx, e)
 			if c.opts.Spool.Sync == SpoolSyncEach {
 				if err := c.spool.WaitSynced(pos); err != nil {
 					return fmt.Errorf("%w: %w", ErrSpool, err)
@@ -169,6 +175,65 @@ func (c *core) spoolEvent(ctx context.Context, route Route, e *Event, wait time.
 			return ErrClosed
 		}
 	}
+}
+
+// live hands e, spooled as record idx for the destinations in route, to
+// their pipes' rings.
+func (c *core) live(route Route, idx uint64, e *Event) {
+	if route&RouteStore != 0 && c.store != nil && c.store.ring != nil {
+		c.store.ring.put(idx, e)
+	}
+	if route&RouteExport != 0 {
+		for _, p := range c.sinks {
+			p.ring.put(idx, e)
+		}
+	}
+}
+
+// liveRing holds the events a pipe is about to read from the spool while
+// they are still in memory, so that the live path does not decode what
+// the logging call has just encoded: the spool is read back only after a
+// restart, or for records whose events the ring no longer holds (the pipe
+// fell behind by more than the ring, as in an outage) or does not hold yet
+// (the pipe read the record before the logging call put its event).
+// Slot idx%len holds the event of spool record idx, tagged idx+1; the
+// reader takes it by the record's index, so each record is delivered once
+// whichever way it is read, and acknowledgements, segment deletion and
+// replay work on the spool's positions as before.
+type liveRing struct {
+	slots []liveSlot
+}
+
+type liveSlot struct {
+	mu  sync.Mutex
+	tag uint64 // the record's index + 1; 0 when empty
+	ev  Event
+}
+
+func newLiveRing(size int) *liveRing {
+	return &liveRing{slots: make([]liveSlot, max(size, 1))}
+}
+
+// put holds e as the event of record idx, in place of an older one.
+func (r *liveRing) put(idx uint64, e *Event) {
+	s := &r.slots[idx%uint64(len(r.slots))]
+	s.mu.Lock()
+	s.tag, s.ev = idx+1, *e
+	s.mu.Unlock()
+}
+
+// take returns the event of record idx and empties its slot, or false when
+// the ring does not hold it.
+func (r *liveRing) take(idx uint64) (Event, bool) {
+	s := &r.slots[idx%uint64(len(r.slots))]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tag != idx+1 {
+		return Event{}, false
+	}
+	ev := s.ev
+	s.tag, s.ev = 0, Event{}
+	return ev, true
 }
 
 // runSpool is a pipe's goroutine when the Logger has a spool: it reads the
@@ -218,11 +283,16 @@ func (p *pipe) runSpool(need Route) {
 			batch = batch[:0]
 			read := 0
 			for len(batch) < p.batch {
+				idx := r.Index()
 				rec, ok := r.Next()
 				if !ok {
 					break
 				}
 				read++
+				if ev, ok := p.ring.take(idx); ok {
+					batch = append(batch, ev)
+					continue
+				}
 				route, ev, err := decodeSpoolRecord(rec, &arena)
 				if err != nil {
 					p.failed.Add(1)
@@ -230,6 +300,7 @@ func (p *pipe) runSpool(need Route) {
 					continue
 				}
 				if route&need != 0 {
+					p.decoded.Add(1)
 					batch = append(batch, ev)
 				}
 			}

@@ -115,6 +115,10 @@ func (s *Spool) after(n uint64) *segment {
 	return nil
 }
 
+// Index returns the index of the record Next returns next, counted like
+// [Spool.Appended].
+func (r *Reader) Index() uint64 { return r.read.Load() }
+
 // Pending returns the number of records appended and not yet read.
 func (r *Reader) Pending() uint64 { return r.s.appended.Load() - r.read.Load() }
 

@@ -311,7 +311,7 @@ func Scan(data []byte) (end int64, count uint64, bad int64) {
 		if n == 0 {
 			break
 		}
-		if off+frameLen+n > int64(len(data)) || frameCRC(data[off:off+4], data[off+frameLen:off+frameLen+n]) != binary.LittleEndian.Uint32(data[off+4:]) {
+		if off+frameLen+n > int64(len(data)) || frameCRC(uint32(n), data[off+frameLen:off+frameLen+n]) != binary.LittleEndian.Uint32(data[off+4:]) {
 			return off, count, nonZero(data[off:])
 		}
 		off += frameLen + n
@@ -331,8 +331,15 @@ func nonZero(data []byte) int64 {
 	return 0
 }
 
-func frameCRC(length, payload []byte) uint32 {
-	return crc32.Update(crc32.Checksum(length, castagnoli), castagnoli, payload)
+// frameCRC returns the CRC-32C of n's 4 bytes, little endian, followed by
+// payload. The length's bytes are folded in one by one, without a slice of
+// them that would escape to the heap in every Append.
+func frameCRC(n uint32, payload []byte) uint32 {
+	c := ^uint32(0)
+	for i := range 4 {
+		c = castagnoli[byte(c)^byte(n>>(8*i))] ^ c>>8
+	}
+	return crc32.Update(^c, castagnoli, payload)
 }
 
 func (s *Spool) createSegment(n uint64) (*segment, error) {
@@ -368,35 +375,35 @@ func (s *Spool) createSegment(n uint64) (*segment, error) {
 	return seg, nil
 }
 
-// Append adds rec and returns the position after it. Once Append returns,
-// the record survives a crash of the process; see [Sync] for power loss.
-func (s *Spool) Append(rec []byte) (Pos, error) {
+// Append adds rec and returns the position after it and the record's index,
+// counted like [Spool.Appended] (a reader's [Reader.Index] before it reads
+// the record). Once Append returns, the record survives a crash of the
+// process; see [Sync] for power loss.
+func (s *Spool) Append(rec []byte) (Pos, uint64, error) {
 	need := frameLen + int64(len(rec))
 	if len(rec) == 0 || headerLen+need > s.opts.SegmentBytes {
-		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(rec))
+		return 0, 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(rec))
 	}
 	// The frame does not depend on where it goes: checksum it before
 	// taking the lock.
-	var length [4]byte
-	binary.LittleEndian.PutUint32(length[:], uint32(len(rec)))
-	crc := frameCRC(length[:], rec)
+	crc := frameCRC(uint32(len(rec)), rec)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return 0, ErrClosed
+		return 0, 0, ErrClosed
 	}
 	seg := s.segs[len(s.segs)-1]
 	off := seg.end.Load()
 	if off+need > int64(len(seg.data)) {
 		if int64(len(s.segs)+1)*s.opts.SegmentBytes > s.opts.MaxBytes {
 			s.mu.Unlock()
-			return 0, ErrFull
+			return 0, 0, ErrFull
 		}
 		if s.spare == nil {
 			// Not made ahead (yet): make it now, then start over.
 			s.mu.Unlock()
 			if err := s.prepare(); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			return s.Append(rec)
 		}
@@ -415,7 +422,7 @@ func (s *Spool) Append(rec []byte) (Pos, error) {
 		}
 	}
 	b := seg.data[off : off+need]
-	copy(b, length[:])
+	binary.LittleEndian.PutUint32(b, uint32(len(rec)))
 	binary.LittleEndian.PutUint32(b[4:], crc)
 	copy(b[frameLen:], rec)
 	seg.count.Add(1)
@@ -427,7 +434,7 @@ func (s *Spool) Append(rec []byte) (Pos, error) {
 			r.signal()
 		}
 	}
-	return makePos(seg.n, off+need), nil
+	return makePos(seg.n, off+need), n - 1, nil
 }
 
 // prepare makes the spare segment, the one after the writer's, unless it
@@ -578,6 +585,10 @@ func (s *Spool) flush() {
 		s.mu.Lock()
 		s.flushing = noFlush
 		s.mu.Unlock()
+		// Readers that acknowledged segments during the flush could not
+		// delete them: do it now, or an appender waiting for room would
+		// wait for the next acknowledgement.
+		s.deleteAcked()
 	}
 	s.syncMu.Lock()
 	if err == nil {
@@ -702,6 +713,9 @@ func (s *Spool) Appended() uint64 { return s.appended.Load() }
 // dirty instead of taking a page fault every few records.
 func prefault(f *os.File, data []byte) {
 	_ = allocate(f, int64(len(data)))
+	if populate(data) {
+		return
+	}
 	for i := 0; i < len(data); i += 4096 {
 		data[i] = 0
 	}

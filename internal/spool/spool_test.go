@@ -2,8 +2,10 @@ package spool
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,8 +45,12 @@ func TestAppendReadAckRestart(t *testing.T) {
 	var want []string
 	for i := range 300 { // several segments of 4 KiB
 		rec := fmt.Sprintf("record %03d %s", i, bytes.Repeat([]byte("x"), i%20))
-		if _, err := s.Append([]byte(rec)); err != nil {
+		_, idx, err := s.Append([]byte(rec))
+		if err != nil {
 			t.Fatalf("append %d: %v", i, err)
+		}
+		if idx != uint64(i) {
+			t.Fatalf("append %d returned index %d", i, idx)
 		}
 		want = append(want, rec)
 	}
@@ -76,6 +82,18 @@ func TestAppendReadAckRestart(t *testing.T) {
 	if got := readAll(s.Reader("sink")); !equal(got, want) {
 		t.Errorf("sink reads %d records after a restart, want %d", len(got), len(want))
 	}
+	// Indices go on from the records kept, for the readers and Append alike.
+	_, idx, err := s.Append([]byte("after the restart"))
+	if err != nil || idx != 300 {
+		t.Fatalf("append after the restart: index %d, %v; want 300", idx, err)
+	}
+	sink = s.Reader("sink")
+	if i := sink.Index(); i != 300 {
+		t.Errorf("sink's next index %d, want 300", i)
+	}
+	if b, ok := sink.Next(); !ok || string(b) != "after the restart" || sink.Index() != 301 {
+		t.Errorf("sink read %q, %v, next index %d", b, ok, sink.Index())
+	}
 }
 
 func equal(a, b []string) bool {
@@ -96,18 +114,29 @@ func TestSegmentsDeletedOnceEveryReaderAcknowledged(t *testing.T) {
 	defer s.Close()
 	rec := bytes.Repeat([]byte("y"), 1000)
 	for range 16 { // 4 records a segment: 4 segments
-		if _, err := s.Append(rec); err != nil {
+		if _, _, err := s.Append(rec); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// The segment files holding records: not the next one, which may be
+	// made ahead once there is room for it.
 	segments := func() int {
 		m, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
-		return len(m)
+		s.mu.Lock()
+		last := filepath.Join(dir, segName(s.segs[len(s.segs)-1].n))
+		s.mu.Unlock()
+		n := 0
+		for _, f := range m {
+			if f <= last {
+				n++
+			}
+		}
+		return n
 	}
 	if n := segments(); n != 4 {
 		t.Fatalf("%d segments, want 4", n)
 	}
-	if _, err := s.Append(rec); !errors.Is(err, ErrFull) {
+	if _, _, err := s.Append(rec); !errors.Is(err, ErrFull) {
 		t.Fatalf("append beyond MaxBytes: %v, want ErrFull", err)
 	}
 	a, b := s.Reader("a"), s.Reader("b")
@@ -119,15 +148,20 @@ func TestSegmentsDeletedOnceEveryReaderAcknowledged(t *testing.T) {
 	room := s.Room()
 	readAll(b)
 	b.Ack()
+	// A group commit in progress keeps its segments until it is done, and
+	// deletes them then.
+	select {
+	case <-room:
+	case <-time.After(5 * time.Second):
+		t.Error("Room not signalled after both readers acknowledged")
+	}
+	for end := time.Now().Add(5 * time.Second); segments() > 1 && time.Now().Before(end); {
+		time.Sleep(time.Millisecond)
+	}
 	if n := segments(); n != 1 {
 		t.Errorf("%d segments after both acknowledged, want the writer's alone", n)
 	}
-	select {
-	case <-room:
-	default:
-		t.Error("Room not signalled after segments were deleted")
-	}
-	if _, err := s.Append(rec); err != nil {
+	if _, _, err := s.Append(rec); err != nil {
 		t.Errorf("append after room was made: %v", err)
 	}
 }
@@ -144,7 +178,7 @@ func TestNextSegmentMadeAhead(t *testing.T) {
 		return m
 	}
 	for i := range 7 {
-		if _, err := s.Append(rec); err != nil {
+		if _, _, err := s.Append(rec); err != nil {
 			t.Fatal(err)
 		}
 		if i == 2 || i == 6 {
@@ -254,7 +288,7 @@ func TestSyncEachWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	pos, err := s.Append([]byte("durable"))
+	pos, _, err := s.Append([]byte("durable"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,10 +316,10 @@ func TestBadOptions(t *testing.T) {
 	}
 	s, _ := open(t, t.TempDir())
 	defer s.Close()
-	if _, err := s.Append(make([]byte, 5000)); !errors.Is(err, ErrTooLarge) {
+	if _, _, err := s.Append(make([]byte, 5000)); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("append of a record larger than a segment: %v", err)
 	}
-	if _, err := s.Append(nil); !errors.Is(err, ErrTooLarge) {
+	if _, _, err := s.Append(nil); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("append of an empty record: %v", err)
 	}
 }
@@ -310,11 +344,24 @@ func FuzzScan(f *testing.F) {
 		if uint64(len(got)) != rec.Records {
 			t.Fatalf("read %d records, recovery says %d", len(got), rec.Records)
 		}
-		if _, err := s.Append([]byte("next")); err != nil && !errors.Is(err, ErrFull) {
+		if _, _, err := s.Append([]byte("next")); err != nil && !errors.Is(err, ErrFull) {
 			t.Fatal(err)
 		}
 		if more := readAll(s.Reader("r")); len(more) > 0 && more[len(more)-1] != "next" {
 			t.Fatalf("read %q after appending", more)
 		}
 	})
+}
+
+// TestFrameCRC: the checksum of a frame is CRC-32C over the length's bytes
+// and the payload, as the format says.
+func TestFrameCRC(t *testing.T) {
+	for _, payload := range [][]byte{[]byte("x"), bytes.Repeat([]byte("record"), 300)} {
+		var frame []byte
+		frame = binary.LittleEndian.AppendUint32(frame, uint32(len(payload)))
+		frame = append(frame, payload...)
+		if got, want := frameCRC(uint32(len(payload)), payload), crc32.Checksum(frame, crc32.MakeTable(crc32.Castagnoli)); got != want {
+			t.Errorf("frameCRC of %d bytes = %08x, want %08x", len(payload), got, want)
+		}
+	}
 }
