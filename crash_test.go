@@ -179,6 +179,9 @@ func runAndKill(t *testing.T, exe, setting string) []uuid.UUID {
 		t.Fatal(err)
 	}
 	killAt := 10_000 + rand.IntN(100_000)
+	if raceEnabled { // the race detector slows the child and the replay about tenfold
+		killAt = 2_000 + rand.IntN(20_000)
+	}
 	var ids []uuid.UUID
 	sc := bufio.NewScanner(stdout)
 	killed := false
