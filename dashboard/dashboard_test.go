@@ -236,7 +236,8 @@ func TestFilterApplied(t *testing.T) {
 		{"/audit/functions?user=user01&group=ops&level=error", "group level"},
 		{"/audit/log?user=user01&group=ops&level=error", ""},
 		{"/audit/event?id=" + events[0].ID.String() + "&user=user01", ""},
-		{"/audit/settings?level=error", ""},
+		{"/audit/settings?level=error", "level"},
+		{"/audit/settings?user=user01&group=ops", ""},
 	} {
 		status, body := get(t, srv.URL+tc.path)
 		got := ""
