@@ -36,7 +36,9 @@
 //	history OBJECT    an object's origin, modifications and derivations (exit 3: never named)
 //	serve             the dashboard in the browser (package dashboard), read-only, on
 //	                  --addr (default 127.0.0.1:8080); off loopback a --token is required
-//	                  (generated and printed when not given); SIGINT stops it
+//	                  (generated and printed when not given); SIGINT stops it. --settings
+//	                  shows the Postgres settings (effective per user, rules, history);
+//	                  --settings-write also edits and reverts them, attributed to --by
 //	migrate           create or update the tables; --print prints the SQL instead;
 //	                  --grant-writer ROLE (INSERT, SELECT), --grant-reader ROLE (SELECT);
 //	                  --partition converts unpartitioned Postgres tables, live
