@@ -17,6 +17,8 @@ type Where struct {
 	d     Dialect
 	conds []string
 	args  []any
+	// since and until are the bounds of Window, for Object.
+	since, until time.Time
 }
 
 // NewWhere returns a clause in d's dialect that leaves out the events the
@@ -29,7 +31,7 @@ func NewWhere(d Dialect) *Where {
 
 // Clone returns a copy of w that can grow apart from it.
 func (w *Where) Clone() *Where {
-	return &Where{d: w.d, conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
+	return &Where{d: w.d, conds: slices.Clone(w.conds), args: slices.Clone(w.args), since: w.since, until: w.until}
 }
 
 // Add adds a condition with its arguments.
@@ -56,6 +58,7 @@ func (w *Where) Empty() bool { return len(w.conds) == 0 }
 // open. Bounds are rounded up to whole microseconds (stored times are whole
 // microseconds, so the meaning of >= and < is kept exactly).
 func (w *Where) Window(since, until time.Time) {
+	w.since, w.until = since, until
 	if !since.IsZero() {
 		w.Add("e.event_time >= ?", w.d.TimeArg(CeilMicro(since)))
 	}
@@ -135,15 +138,36 @@ func (w *Where) Sessions(ss []string) {
 }
 
 // Object keeps events with a param that references obj (any kind when
-// obj.Kind is empty): one probe of the entity index on value.
+// obj.Kind is empty): one range of the object index (value, entity_kind,
+// event_time, event_id) of the values table. Where the values have the
+// event's time ([Dialect.ValueTimes]), the bounds of an earlier
+// [Where.Window] bound the values too, and the events are found by their
+// primary key (event_time, id).
 func (w *Where) Object(obj audit.Entity) {
-	sub := &Where{d: w.d} // on the values table: no events condition
+	sub := ObjectValues(w.d, obj)
+	if !w.d.ValueTimes() {
+		w.Add("e.id IN (SELECT v.event_id FROM "+w.d.Table(TableValues)+" v WHERE "+sub.String()+")", sub.args...)
+		return
+	}
+	if !w.since.IsZero() {
+		sub.Add("v.event_time >= ?", w.d.TimeArg(CeilMicro(w.since)))
+	}
+	if !w.until.IsZero() {
+		sub.Add("v.event_time < ?", w.d.TimeArg(CeilMicro(w.until)))
+	}
+	w.Add("(e.event_time, e.id) IN (SELECT v.event_time, v.event_id FROM "+w.d.Table(TableValues)+" v WHERE "+sub.String()+")", sub.args...)
+}
+
+// ObjectValues returns the conditions on the values table (aliased v) that
+// keep the references to obj (any kind when obj.Kind is empty).
+func ObjectValues(d Dialect, obj audit.Entity) *Where {
+	sub := &Where{d: d} // on the values table: no events condition
 	sub.Add("v.entity_kind IS NOT NULL")
 	sub.Text("v.value", []string{obj.ID})
 	if obj.Kind != "" {
 		sub.Text("v.entity_kind", []string{obj.Kind})
 	}
-	w.Add("e.id IN (SELECT v.event_id FROM "+w.d.Table(TableValues)+" v WHERE "+sub.String()+")", sub.args...)
+	return sub
 }
 
 // Text keeps rows whose text column col (with col_raw) holds one of values,
