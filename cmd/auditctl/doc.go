@@ -44,7 +44,10 @@
 //	                  --partition converts unpartitioned Postgres tables, live
 //	retention         delete the events older than their level's period (audit 365 days,
 //	                  error/warning/info/usage 183, debug 30; --keep LEVEL=DAYS) with
-//	                  their values, and idle sessions and users; --dry-run counts them
+//	                  their values, and idle sessions and users; --dry-run counts them.
+//	                  On Postgres the periods are the current settings version's when
+//	                  the schema keeps settings (--keep overrides), and the rollups of
+//	                  the days expired are rolled up again
 //	settings show|set|history|revert|effective
 //	                  the logger settings kept in Postgres (settings/pgsettings);
 //	                  a SQLite database has none (exit 2)
