@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -159,7 +160,11 @@ func (w *Where) Object(obj audit.Entity) {
 }
 
 // ObjectValues returns the conditions on the values table (aliased v) that
-// keep the references to obj (any kind when obj.Kind is empty).
+// keep the references to obj (any kind when obj.Kind is empty). Where the
+// values have the event's time, they hold the object index's predicate
+// when obj's id and kind are short enough for it (see
+// [ObjectIndexMaxValue]), so that the index serves them; the references to
+// other objects are found through the hash index on value.
 func ObjectValues(d Dialect, obj audit.Entity) *Where {
 	sub := &Where{d: d} // on the values table: no events condition
 	sub.Add("v.entity_kind IS NOT NULL")
@@ -167,8 +172,21 @@ func ObjectValues(d Dialect, obj audit.Entity) *Where {
 	if obj.Kind != "" {
 		sub.Text("v.entity_kind", []string{obj.Kind})
 	}
+	id, _ := EncodeText(obj.ID)
+	kind, _ := EncodeText(obj.Kind)
+	if d.ValueTimes() && obj.Kind != "" && len(id) <= ObjectIndexMaxValue && len(kind) <= ObjectIndexMaxKind {
+		sub.Add(fmt.Sprintf("octet_length(v.value) <= %d AND octet_length(v.entity_kind) <= %d", ObjectIndexMaxValue, ObjectIndexMaxKind))
+	}
 	return sub
 }
+
+// ObjectIndexMaxValue and ObjectIndexMaxKind bound the ids and kinds (their
+// stored text, in bytes) of the references the object index of Postgres
+// (migration 0008) holds: its rows must fit a btree page's third.
+const (
+	ObjectIndexMaxValue = 800
+	ObjectIndexMaxKind  = 100
+)
 
 // Text keeps rows whose text column col (with col_raw) holds one of values,
 // byte for byte (see [MatchText]).

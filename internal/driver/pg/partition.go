@@ -333,7 +333,7 @@ var legacyIndexes = []string{
 const objectIndex = `CREATE INDEX IF NOT EXISTS event_parameter_values_object
     ON event_parameter_values (value, entity_kind, event_time, event_id)
     INCLUDE (value_raw, entity_kind_raw)
-    WHERE entity_kind IS NOT NULL`
+    WHERE entity_kind IS NOT NULL AND octet_length(value) <= 800 AND octet_length(entity_kind) <= 100`
 
 // swap is the conversion's one transaction: rename, create, attach.
 func (p Partitions) swap(ctx context.Context, db *sqlx.DB, bound string) error {
