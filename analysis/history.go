@@ -10,7 +10,6 @@ import (
 	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/internal/driver"
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 )
 
 // HistoryRequest asks for the history of an object ([Analyzer.History]).
@@ -153,16 +152,7 @@ func (a *Analyzer) objectIDs(ctx context.Context, req HistoryRequest, limit int)
 	f.Window(req.Since, req.Until)
 	q := fmt.Sprintf("SELECT e.id FROM (SELECT DISTINCT %s FROM {%s} v WHERE %s) o JOIN {events} e ON %s WHERE %s ORDER BY e.event_time, e.id LIMIT %d",
 		cols, driver.TableValues, refs.String(), join, f.String(), limit)
-	var ids []uuid.UUID
-	err := a.query(ctx, "history", q, append(refs.Args(), f.Args()...), func(r *sqlx.Rows) error {
-		var id uuid.UUID
-		if err := r.Scan(&id); err != nil {
-			return err
-		}
-		ids = append(ids, id)
-		return nil
-	})
-	return ids, err
+	return a.queryIDs(ctx, "history", q, append(refs.Args(), f.Args()...))
 }
 
 // role says whether the object ent, named by the param key of an event of

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -113,16 +112,8 @@ func TestSettingsWrite(t *testing.T) {
 	page := func(user string) string {
 		req, _ := http.NewRequest("GET", srv.URL+"/audit/settings?user=bob", nil)
 		req.Header.Set("X-User", user)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
+		_, _, body := do(t, req)
+		return body
 	}
 	tokenOf := func(user string) string {
 		m := regexp.MustCompile(`name="token" value="([0-9a-f]+)"`).FindStringSubmatch(page(user))
@@ -132,7 +123,6 @@ func TestSettingsWrite(t *testing.T) {
 		return m[1]
 	}
 	token := tokenOf("dave")
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	post := func(user string, header http.Header, form url.Values) (int, string, string) {
 		t.Helper()
 		req, _ := http.NewRequest("POST", srv.URL+"/audit/settings?user=bob", strings.NewReader(form.Encode()))
@@ -142,16 +132,7 @@ func TestSettingsWrite(t *testing.T) {
 		for k, v := range header {
 			req.Header[k] = v
 		}
-		resp, err := noRedirect.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, resp.Header.Get("Location"), string(b)
+		return do(t, req)
 	}
 	valid := `{"rules": [{"scope": "user", "id": "bob", "preset": "standard"}]}`
 	set := url.Values{"token": {token}, "action": {"set"}, "policy": {valid}, "comment": {"incident closed"}}
