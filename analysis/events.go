@@ -16,8 +16,13 @@ import (
 func (a *Analyzer) listIDs(ctx context.Context, op string, f *driver.Where, order string, limit int) ([]uuid.UUID, error) {
 	q := "SELECT e.id FROM {events} e WHERE " + f.String() +
 		fmt.Sprintf(" ORDER BY e.event_time %s, e.id %s LIMIT %d", order, order, limit)
+	return a.queryIDs(ctx, op, q, f.Args())
+}
+
+// queryIDs returns the ids a query of one column of event ids selects.
+func (a *Analyzer) queryIDs(ctx context.Context, op, q string, args []any) ([]uuid.UUID, error) {
 	var ids []uuid.UUID
-	err := a.query(ctx, op, q, f.Args(), func(r *sqlx.Rows) error {
+	err := a.query(ctx, op, q, args, func(r *sqlx.Rows) error {
 		var id uuid.UUID
 		if err := r.Scan(&id); err != nil {
 			return err

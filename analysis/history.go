@@ -9,6 +9,7 @@ import (
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/datagrok"
 	"github.com/auditkit/audit/internal/driver"
+	"github.com/google/uuid"
 )
 
 // HistoryRequest asks for the history of an object ([Analyzer.History]).
@@ -57,7 +58,8 @@ type HistoryResult struct {
 }
 
 // History returns where an object came from and what happened to it, from
-// the events that name it (one probe of the object index), by these rules:
+// the events that name it (one range of the object index, oldest first), by
+// these rules:
 //
 //   - In an event, a param that references an object is a source when its
 //     key starts with "in." (a function's input) or "source", or is
@@ -83,15 +85,7 @@ func (a *Analyzer) History(ctx context.Context, req HistoryRequest) (HistoryResu
 	if err != nil {
 		return HistoryResult{}, fmt.Errorf("analysis: history: %w", err)
 	}
-	f := driver.NewWhere(a.d)
-	if !req.Since.IsZero() {
-		f.Add("e.event_time >= ?", a.d.TimeArg(driver.CeilMicro(req.Since)))
-	}
-	if !req.Until.IsZero() {
-		f.Add("e.event_time < ?", a.d.TimeArg(driver.CeilMicro(req.Until)))
-	}
-	f.Object(req.Object)
-	ids, err := a.listIDs(ctx, "history", f, "ASC", limit+1)
+	ids, err := a.objectIDs(ctx, req, limit+1)
 	if err != nil {
 		return HistoryResult{}, err
 	}
@@ -134,6 +128,31 @@ func (a *Analyzer) History(ctx context.Context, req HistoryRequest) (HistoryResu
 		}
 	}
 	return res, nil
+}
+
+// objectIDs returns the ids of the first limit events of the window of req
+// that name its object, oldest first. It reads the object's references in
+// time order from the object index and joins them to their events (by
+// primary key where the values have the event's time), so that it stops
+// after limit events instead of reading every event that names the object,
+// as the IN of [driver.Where.Object] would before the sort.
+func (a *Analyzer) objectIDs(ctx context.Context, req HistoryRequest, limit int) ([]uuid.UUID, error) {
+	refs := driver.ObjectValues(a.d, req.Object)
+	cols, join := "v.event_id", "e.id = o.event_id"
+	if a.d.ValueTimes() {
+		cols, join = "v.event_time, v.event_id", "e.event_time = o.event_time AND e.id = o.event_id"
+		if !req.Since.IsZero() {
+			refs.Add("v.event_time >= ?", a.d.TimeArg(driver.CeilMicro(req.Since)))
+		}
+		if !req.Until.IsZero() {
+			refs.Add("v.event_time < ?", a.d.TimeArg(driver.CeilMicro(req.Until)))
+		}
+	}
+	f := driver.NewWhere(a.d)
+	f.Window(req.Since, req.Until)
+	q := fmt.Sprintf("SELECT e.id FROM (SELECT DISTINCT %s FROM {%s} v WHERE %s) o JOIN {events} e ON %s WHERE %s ORDER BY e.event_time, e.id LIMIT %d",
+		cols, driver.TableValues, refs.String(), join, f.String(), limit)
+	return a.queryIDs(ctx, "history", q, append(refs.Args(), f.Args()...))
 }
 
 // role says whether the object ent, named by the param key of an event of

@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -396,5 +397,46 @@ func TestBrowser(t *testing.T) {
 		open(t, "patterns", "patterns", 0)
 		open(t, "object?kind=query&id=q-3", "object", 1)
 		open(t, "settings", "settings", 0)
+	})
+
+	t.Run("SettingsRevert", func(t *testing.T) {
+		src := settingsStore(t, testPolicies...)
+		_, ssrv := serve(t, store, dashboard.Options{Now: clock, SettingsStore: src, SettingsWrite: true,
+			User: func(*http.Request) string { return "browser" }})
+		current := `document.querySelector('strong[data-version]').dataset.version`
+		if err := chromedp.Do(ctx, chromedp.Navigate(ssrv.URL+"/audit/settings?user=bob"), chromedp.WaitVisible("main h1")); err != nil {
+			t.Fatal(err)
+		}
+		if v := texts(t, "["+current+"]"); v[0] != "2" {
+			t.Fatalf("current version %s, want 2", v[0])
+		}
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		loaded := chromedp.Events(lctx, page.LoadEventFired)
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`setTimeout(() => document.querySelector('tr[data-version="1"] button').click(), 0)`)); err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range loaded {
+			if err != nil {
+				t.Fatalf("the page after the revert did not load: %v", err)
+			}
+			break
+		}
+		if v := texts(t, "["+current+", document.querySelector('[role=status]').textContent]"); v[0] != "3" || v[1] != "Version 3 is now in force." {
+			t.Errorf("after the revert: version %s, notice %q; want 3", v[0], v[1])
+		}
+		if v := latest(t, src); v.RevertOf != 1 || v.ChangedBy != "browser" {
+			t.Errorf("the revert made %+v", v)
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, "settings-write.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, pr := range p.take() {
+			t.Errorf("settings: %s", pr)
+		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
@@ -43,10 +44,31 @@ type Options struct {
 	// Default nil: no user is in any group.
 	Groups func(userID string) []string
 
-	// Settings, when set, is shown read-only by the Settings view.
-	// Default nil: the view says that no settings are configured. The
-	// dashboard never changes settings.
+	// Settings, when set, is shown read-only by the Settings view: the
+	// policy, its rules, and (when it has an Explain method, as
+	// *settings.Engine does) the effective settings of the user and group
+	// of the filters. Default nil: the view says that no settings are
+	// configured. Set Settings or SettingsStore, not both.
 	Settings Settings
+
+	// SettingsStore, when set, is the versioned settings store the
+	// Settings view shows: the policy in force, its rules (the presets per
+	// user and group), the effective settings of the user and group of the
+	// filters, and the version history. Default nil.
+	SettingsStore SettingsStore
+
+	// SettingsWrite lets the Settings view change the settings of
+	// SettingsStore: edit the policy (as JSON, validated, with a comment)
+	// and revert to an earlier version, through POST forms that must come
+	// from the dashboard's own pages (a same-origin check and a form token
+	// bound to the user). Each change is attributed to User. Default
+	// false: the dashboard accepts no POST at all.
+	SettingsWrite bool
+
+	// User returns the user the host has authenticated for a request:
+	// settings changes are made in their name, and refused when it returns
+	// "". Required with SettingsWrite.
+	User func(*http.Request) string
 
 	// TailInterval is how often a live tail polls the store for new
 	// events. Default 300 ms.
@@ -85,18 +107,28 @@ func (o Options) validate() error {
 		return fmt.Errorf("dashboard: %w: MaxTails %d is negative", audit.ErrInvalidOptions, o.MaxTails)
 	case o.TailTimeout < 0:
 		return fmt.Errorf("dashboard: %w: TailTimeout %s is negative", audit.ErrInvalidOptions, o.TailTimeout)
+	case o.Settings != nil && o.SettingsStore != nil:
+		return fmt.Errorf("dashboard: %w: Settings and SettingsStore are both set", audit.ErrInvalidOptions)
+	case o.SettingsWrite && o.SettingsStore == nil:
+		return fmt.Errorf("dashboard: %w: SettingsWrite without a SettingsStore", audit.ErrInvalidOptions)
+	case o.SettingsWrite && o.User == nil:
+		return fmt.Errorf("dashboard: %w: SettingsWrite without User: changes must be attributed to the logged-in user", audit.ErrInvalidOptions)
 	}
 	return nil
 }
 
-// Handler serves the dashboard. It only reads the store. It is safe for
-// concurrent use; [Handler.Close] ends its live tails.
+// Handler serves the dashboard. It only reads the store (and changes the
+// settings with Options.SettingsWrite). It is safe for concurrent use;
+// [Handler.Close] ends its live tails.
 type Handler struct {
 	a     *analysis.Analyzer
 	opts  Options
 	pages map[string]*template.Template
 	files map[string]asset
 	mux   *http.ServeMux
+
+	formKey []byte                      // the key of the settings forms' tokens
+	origins *http.CrossOriginProtection // refuses cross-origin settings changes
 
 	ctx    context.Context // canceled by Close: ends the live tails
 	cancel context.CancelFunc
@@ -114,7 +146,7 @@ type asset struct {
 
 // New returns the dashboard of a SQL store (a *postgres.Store or a
 // *sqlite.Store, as [analysis.New] takes). It reads through the store's
-// connection pool and never writes. Close it to end its live tails.
+// connection pool and never writes to it. Close it to end its live tails.
 func New(store audit.Reader, opts Options) (*Handler, error) {
 	opts = opts.withDefaults()
 	if err := opts.validate(); err != nil {
@@ -132,12 +164,22 @@ func New(store audit.Reader, opts Options) (*Handler, error) {
 		return nil, err
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.formKey = make([]byte, 32)
+	rand.Read(h.formKey)
+	h.origins = http.NewCrossOriginProtection()
 	h.mux = http.NewServeMux()
 	for name, v := range views {
 		fn := v.load
+		if fn == nil {
+			continue // below
+		}
 		h.mux.HandleFunc("GET /"+name, func(w http.ResponseWriter, r *http.Request) { h.page(w, r, name, fn) })
 	}
 	h.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { h.page(w, r, "overview", views["overview"].load) })
+	h.mux.HandleFunc("GET /settings", h.settingsPage)
+	if opts.SettingsWrite {
+		h.mux.HandleFunc("POST /settings", h.settingsPage)
+	}
 	h.mux.HandleFunc("GET /tail", h.tail)
 	h.mux.HandleFunc("GET /static/", h.static)
 	return h, nil
@@ -147,7 +189,7 @@ func New(store audit.Reader, opts Options) (*Handler, error) {
 // files. Paths are relative to where it is mounted: it works under
 // [http.StripPrefix], and its links are relative.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && (r.Method != http.MethodPost || !h.opts.SettingsWrite) {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "the dashboard is read-only: only GET and HEAD", http.StatusMethodNotAllowed)
 		return

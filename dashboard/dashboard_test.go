@@ -48,7 +48,19 @@ func first[A, B any](a A, _ B) A { return a }
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, body := do(t, req)
+	return status, body
+}
+
+// do sends req without following redirects, and returns the status, the
+// Location and the body.
+func do(t *testing.T, req *http.Request) (int, string, string) {
+	t.Helper()
+	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +69,7 @@ func get(t *testing.T, url string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
 }
 
 func TestViewsAndRequests(t *testing.T) {

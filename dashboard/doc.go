@@ -1,9 +1,9 @@
 // Package dashboard serves the audit log's Usage Analysis dashboard in the
 // browser: an [http.Handler] a service mounts under any path (it works under
 // [http.StripPrefix]; its links are relative), behind its own
-// authentication. It reads the store through [analysis] and never writes:
-// the Settings view shows the policy in effect, read-only (changing
-// settings is left to 'auditctl settings').
+// authentication. It reads the store through [analysis] and never writes
+// to it; it changes the logger settings only when Options.SettingsWrite
+// allows it (see Settings below).
 //
 //	h, err := dashboard.New(store, dashboard.Options{})
 //	defer h.Close(ctx)
@@ -35,7 +35,23 @@
 //     another is picked) over time.
 //   - Patterns: clusters of users by usage, and their groups.
 //   - Object: an object's activity, usage and history.
-//   - Settings: the policy of Options.Settings, read-only.
+//   - Settings: the policy of Options.Settings or Options.SettingsStore
+//     (the Postgres store, *pgsettings.Source): the effective settings of
+//     the user and group of the filters (with the groups Options.Groups
+//     gives the user), the rules (the presets per user and group), and
+//     the version history of the store.
+//
+// # Changing settings
+//
+// With Options.SettingsWrite (and a SettingsStore), the Settings view also
+// edits the policy (its JSON, validated as [settings.Parse] does, with a
+// comment) and reverts to an earlier version. Both are POST forms to the
+// view's own address, refused unless they come from the same origin
+// ([http.CrossOriginProtection]: Sec-Fetch-Site, or Origin against Host)
+// and carry the form token of the logged-in user (an HMAC of the name
+// Options.User returns for the request, under a key made at New). Each
+// version made is attributed to that user. Without SettingsWrite no
+// handler accepts a POST.
 //
 // The time range and the user, group and level filters apply to every
 // view of the events (the scope of its analysis requests, see

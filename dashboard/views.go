@@ -3,7 +3,6 @@ package dashboard
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -34,7 +33,7 @@ var views = map[string]view{
 	"errors":    {"Errors", 5, loadErrors},
 	"perf":      {"Performance", 6, loadPerf},
 	"patterns":  {"Patterns", 7, loadPatterns},
-	"settings":  {"Settings", 8, loadSettings},
+	"settings":  {"Settings", 8, nil}, // settingsPage
 	"event":     {"Event", 0, loadEvent},
 	"object":    {"Object", 0, loadObject},
 }
@@ -76,7 +75,7 @@ func parsePages() (map[string]*template.Template, error) {
 // page renders a view, or the error that kept it from loading.
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, name string, load func(context.Context, *Handler, *filter) (any, error)) {
 	f, err := parseFilter(r.URL.Query(), h.opts.Now())
-	p := page{View: name, Title: views[name].title, F: f, Nav: navItems()}
+	p := h.newPage(name, f)
 	if err == nil {
 		p.Data, err = load(r.Context(), h, f)
 	}
@@ -84,9 +83,18 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, name string, load
 	if err != nil {
 		status, p.Err, p.Data = errStatus(err), err.Error(), nil
 	}
+	h.render(w, p, status)
+}
+
+func (h *Handler) newPage(name string, f *filter) page {
+	return page{View: name, Title: views[name].title, F: f, Nav: navItems()}
+}
+
+// render writes a page with status.
+func (h *Handler) render(w http.ResponseWriter, p page, status int) {
 	var buf bytes.Buffer
-	if err := h.pages[name].Execute(&buf, p); err != nil {
-		http.Error(w, "dashboard: rendering "+name+": "+err.Error(), http.StatusInternalServerError)
+	if err := h.pages[p.View].Execute(&buf, p); err != nil {
+		http.Error(w, "dashboard: rendering "+p.View+": "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -433,20 +441,4 @@ func loadObject(ctx context.Context, h *Handler, f *filter) (any, error) {
 		return nil, err
 	}
 	return objectData{Object: obj, Activity: act, Usage: use, History: hist, Days: timeChart("Events per day", "events", use.ByDay, true)}, nil
-}
-
-type settingsData struct {
-	Configured bool
-	Policy     string
-}
-
-func loadSettings(_ context.Context, h *Handler, _ *filter) (any, error) {
-	if h.opts.Settings == nil {
-		return settingsData{}, nil
-	}
-	b, err := json.MarshalIndent(h.opts.Settings.Policy(), "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: settings: %w", err)
-	}
-	return settingsData{Configured: true, Policy: string(b)}, nil
 }

@@ -39,13 +39,18 @@
 //	history OBJECT    an object's origin, modifications and derivations (exit 3: never named)
 //	serve             the dashboard in the browser (package dashboard), read-only, on
 //	                  --addr (default 127.0.0.1:8080); off loopback a --token is required
-//	                  (generated and printed when not given); SIGINT stops it
+//	                  (generated and printed when not given); SIGINT stops it. --settings
+//	                  shows the Postgres settings (effective per user, rules, history);
+//	                  --settings-write also edits and reverts them, attributed to --by
 //	migrate           create or update the tables; --print prints the SQL instead;
 //	                  --grant-writer ROLE (INSERT, SELECT), --grant-reader ROLE (SELECT);
 //	                  --partition converts unpartitioned Postgres tables, live
 //	retention         delete the events older than their level's period (audit 365 days,
 //	                  error/warning/info/usage 183, debug 30; --keep LEVEL=DAYS) with
-//	                  their values, and idle sessions and users; --dry-run counts them
+//	                  their values, and idle sessions and users; --dry-run counts them.
+//	                  On Postgres the periods are the current settings version's when
+//	                  the schema keeps settings (--keep overrides), and the rollups of
+//	                  the days expired are rolled up again
 //	settings show|set|history|revert|effective
 //	                  the logger settings kept in Postgres (settings/pgsettings);
 //	                  a SQLite database has none (exit 2)

@@ -141,3 +141,41 @@ func TestRetentionChained(t *testing.T) {
 		})
 	}
 }
+
+// TestRetentionSettings takes the periods from the current settings
+// version of a Postgres schema, --keep overriding them.
+func TestRetentionSettings(t *testing.T) {
+	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+	s := openPG(t, dsn, schema)
+	if err := s.Write(context.Background(), agedEvents()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close(context.Background())
+	env := map[string]string{envDB: dsn, envSchema: schema, "USER": "tester"}
+	run := func(args ...string) (string, map[string]int64) {
+		t.Helper()
+		var v retentionJSON
+		if err := json.Unmarshal([]byte(auditctl(t, env, append([]string{"retention", "--json", "--dry-run"}, args...)...).ok(t)), &v); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, r := range v.Removed {
+			if r.Table == "events" {
+				out[r.Level] += r.Rows
+			}
+		}
+		return v.Source, out
+	}
+	if src, got := run(); src != "defaults" || got["debug"] != 10 || got["audit"] != 0 {
+		t.Errorf("without settings: %s, removed %v; want the defaults, 10 debug events", src, got)
+	}
+	policy := `{"retention": {"audit": {"days": 20}, "debug": {"days": 60}}}`
+	auditctlIn(t, context.Background(), env, policy, "settings", "set", "-m", "shorter audit").ok(t)
+	if src, got := run(); src != "settings version 1" || got["debug"] != 0 || got["audit"] != 5 {
+		t.Errorf("with settings: %s, removed %v; want settings version 1, 5 audit events and no debug", src, got)
+	}
+	if src, got := run("--keep", "audit=60"); src != "settings version 1, --keep" || got["debug"] != 0 || got["audit"] != 0 {
+		t.Errorf("with settings and --keep audit=60: %s, removed %v; want nothing", src, got)
+	}
+	contains(t, "retention text", auditctl(t, env, "retention", "--dry-run").ok(t), "retention periods: settings version 1")
+}

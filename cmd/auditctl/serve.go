@@ -15,6 +15,7 @@ import (
 
 	"github.com/auditkit/audit/analysis"
 	"github.com/auditkit/audit/dashboard"
+	"github.com/auditkit/audit/settings/pgsettings"
 )
 
 // tokenCookie keeps the token a browser was given in ?token=.
@@ -25,9 +26,15 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		"patterns, objects) in the browser, reading the database read-only. It binds to loopback by\n"+
 		"default; on any other address it requires a token (generated and printed when not given),\n"+
 		"sent as 'Authorization: Bearer TOKEN' or once as ?token=TOKEN, which sets a cookie.\n"+
-		"Its Settings view shows none ('auditctl settings show' prints them). SIGINT or SIGTERM stops it.")
+		"With --settings (Postgres only), its Settings view shows the settings kept in the database\n"+
+		"(settings/pgsettings): effective settings per user and group, rules, history; with\n"+
+		"--settings-write it also edits and reverts them, each change attributed to --by (default $USER)\n"+
+		"and recorded in the audit log. Without them it shows none. SIGINT or SIGTERM stops it.")
 	addr := fs.String("addr", "127.0.0.1:8080", "the `address` to listen on")
 	token := fs.String("token", "", "the token every request must carry (default: none on loopback, generated otherwise)")
+	withSettings := fs.Bool("settings", false, "show the settings kept in the Postgres database")
+	write := fs.Bool("settings-write", false, "let the Settings view change the settings (implies --settings)")
+	by := fs.String("by", "", "who settings changes are attributed to (default $USER)")
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -35,11 +42,30 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("unexpected argument %q", pos[0])
 	}
+	who := ""
+	if *write {
+		*withSettings = true
+		if who, err = c.by(*by); err != nil {
+			return err
+		}
+	}
 	store, groups, err := c.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close(context.Background())
+	var src *pgsettings.Source
+	if *withSettings {
+		var closeSettings func() error
+		if src, closeSettings, err = c.openSettings(ctx, *write); err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := closeSettings(); cerr != nil {
+				fmt.Fprintf(c.stderr, "auditctl: %s: %v\n", c.cmd, cerr)
+			}
+		}()
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
@@ -53,6 +79,13 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	opts := dashboard.Options{Now: c.now}
 	if groups != nil {
 		opts.Groups = analysis.GroupMap(groups)
+	}
+	if src != nil {
+		opts.SettingsStore = src
+		if *write {
+			opts.SettingsWrite = true
+			opts.User = func(*http.Request) string { return who }
+		}
 	}
 	h, err := dashboard.New(store, opts)
 	if err != nil {

@@ -12,11 +12,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditkit/audit/internal/pgtest"
 )
 
 // startServe runs 'auditctl serve' with args until the test ends, and
 // returns the address it prints.
 func startServe(t *testing.T, db string, args ...string) *url.URL {
+	t.Helper()
+	return startServeIn(t, db, "", args...)
+}
+
+// startServeIn is startServe on a Postgres schema (none: "").
+func startServeIn(t *testing.T, db, schema string, args ...string) *url.URL {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -24,7 +32,7 @@ func startServe(t *testing.T, db string, args ...string) *url.URL {
 	c := &cli{stdin: strings.NewReader(""), stdout: pw, stderr: &stderr, getenv: func(string) string { return "" }, now: func() time.Time { return now }}
 	code := make(chan int, 1)
 	go func() {
-		code <- c.run(ctx, append([]string{"--db", db, "serve"}, args...))
+		code <- c.run(ctx, append([]string{"--db", db, "--schema", schema, "serve"}, args...))
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -135,5 +143,55 @@ func TestServeErrors(t *testing.T) {
 	}
 	if r := auditctl(t, nil, "serve"); r.code != exitUsage {
 		t.Errorf("serve without --db: exit %d, want %d", r.code, exitUsage)
+	}
+}
+
+// TestServeSettings serves the settings of a Postgres database: read-only
+// with --settings, and with --settings-write a revert made in the view is
+// a version by --by; --settings on SQLite is refused.
+func TestServeSettings(t *testing.T) {
+	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+	env := map[string]string{envDB: dsn, envSchema: schema, "USER": "tester"}
+	auditctl(t, env, "migrate").ok(t)
+	for _, p := range []string{`{"rules": [{"scope": "user", "id": "bob", "preset": "verbose"}]}`, `{"rules": []}`} {
+		auditctlIn(t, context.Background(), env, p, "settings", "set", "-m", "test").ok(t)
+	}
+	page := func(base string) string {
+		resp, err := http.Get(base + "/settings?user=bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /settings: %d\n%s", resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	ro := "http://" + startServeIn(t, dsn, schema, "--addr", "127.0.0.1:0", "--settings").Host
+	if body := page(ro); !strings.Contains(body, `data-version="2"`) || strings.Contains(body, `name="token"`) {
+		t.Errorf("--settings: not version 2 read-only:\n%.2000s", body)
+	}
+	rw := "http://" + startServeIn(t, dsn, schema, "--addr", "127.0.0.1:0", "--settings-write", "--by", "webadmin").Host
+	m := regexp.MustCompile(`name="token" value="([0-9a-f]+)"`).FindStringSubmatch(page(rw))
+	if m == nil {
+		t.Fatal("--settings-write: no form")
+	}
+	form := url.Values{"token": {m[1]}, "action": {"revert"}, "version": {"1"}}
+	req, _ := http.NewRequest("POST", rw+"/settings?user=bob", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", rw)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revert: %d, want 303", resp.StatusCode)
+	}
+	contains(t, "history", auditctl(t, env, "settings", "history").ok(t), "webadmin", "revert to version 1")
+
+	if r := auditctl(t, nil, "--db", sqliteFixture(t), "serve", "--settings"); r.code != exitUsage || !strings.Contains(r.stderr, "Postgres") {
+		t.Errorf("--settings on SQLite: exit %d, stderr %s", r.code, r.stderr)
 	}
 }

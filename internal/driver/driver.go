@@ -43,6 +43,12 @@ type Dialect interface {
 	// together in one transaction; when it does not, their rows are stepped
 	// side by side.
 	Cursors() bool
+	// ValueTimes reports whether the values table has the event's time
+	// (event_time, the Postgres partition key) and the object index of
+	// migration 0008: then a lookup of the values of an object bounds the
+	// time there too, and finds its events by their primary key
+	// (event_time, id).
+	ValueTimes() bool
 	// Translate turns an error of the database driver into one of the audit
 	// module's, prefixed "pkg: op: ": it wraps audit.ErrUnavailable when the
 	// database could not be reached or locked (worth retrying),

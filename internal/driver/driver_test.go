@@ -97,6 +97,7 @@ func (testDialect) CastInt(expr string) string                { return expr }
 func (testDialect) CastFloat(expr string) string              { return expr }
 func (testDialect) SQLPercentiles() bool                      { return false }
 func (testDialect) Cursors() bool                             { return false }
+func (testDialect) ValueTimes() bool                          { return false }
 func (testDialect) Translate(pkg, op string, err error) error {
 	return err
 }

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +18,8 @@ type Where struct {
 	d     Dialect
 	conds []string
 	args  []any
+	// since and until are the bounds of Window, for Object.
+	since, until time.Time
 }
 
 // NewWhere returns a clause in d's dialect that leaves out the events the
@@ -33,7 +36,7 @@ func NewConds(d Dialect) *Where { return &Where{d: d} }
 
 // Clone returns a copy of w that can grow apart from it.
 func (w *Where) Clone() *Where {
-	return &Where{d: w.d, conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
+	return &Where{d: w.d, conds: slices.Clone(w.conds), args: slices.Clone(w.args), since: w.since, until: w.until}
 }
 
 // Add adds a condition with its arguments.
@@ -60,6 +63,7 @@ func (w *Where) Empty() bool { return len(w.conds) == 0 }
 // open. Bounds are rounded up to whole microseconds (stored times are whole
 // microseconds, so the meaning of >= and < is kept exactly).
 func (w *Where) Window(since, until time.Time) {
+	w.since, w.until = since, until
 	if !since.IsZero() {
 		w.Add("e.event_time >= ?", w.d.TimeArg(CeilMicro(since)))
 	}
@@ -165,16 +169,54 @@ func (w *Where) Sessions(ss []string) {
 }
 
 // Object keeps events with a param that references obj (any kind when
-// obj.Kind is empty): one probe of the entity index on value.
+// obj.Kind is empty): one range of the object index (value, entity_kind,
+// event_time, event_id) of the values table. Where the values have the
+// event's time ([Dialect.ValueTimes]), the bounds of an earlier
+// [Where.Window] bound the values too, and the events are found by their
+// primary key (event_time, id).
 func (w *Where) Object(obj audit.Entity) {
-	sub := &Where{d: w.d} // on the values table: no events condition
+	sub := ObjectValues(w.d, obj)
+	if !w.d.ValueTimes() {
+		w.Add("e.id IN (SELECT v.event_id FROM "+w.d.Table(TableValues)+" v WHERE "+sub.String()+")", sub.args...)
+		return
+	}
+	if !w.since.IsZero() {
+		sub.Add("v.event_time >= ?", w.d.TimeArg(CeilMicro(w.since)))
+	}
+	if !w.until.IsZero() {
+		sub.Add("v.event_time < ?", w.d.TimeArg(CeilMicro(w.until)))
+	}
+	w.Add("(e.event_time, e.id) IN (SELECT v.event_time, v.event_id FROM "+w.d.Table(TableValues)+" v WHERE "+sub.String()+")", sub.args...)
+}
+
+// ObjectValues returns the conditions on the values table (aliased v) that
+// keep the references to obj (any kind when obj.Kind is empty). Where the
+// values have the event's time, they hold the object index's predicate
+// when obj's id and kind are short enough for it (see
+// [ObjectIndexMaxValue]), so that the index serves them; the references to
+// other objects are found through the hash index on value.
+func ObjectValues(d Dialect, obj audit.Entity) *Where {
+	sub := &Where{d: d} // on the values table: no events condition
 	sub.Add("v.entity_kind IS NOT NULL")
 	sub.Text("v.value", []string{obj.ID})
 	if obj.Kind != "" {
 		sub.Text("v.entity_kind", []string{obj.Kind})
 	}
-	w.Add("e.id IN (SELECT v.event_id FROM "+w.d.Table(TableValues)+" v WHERE "+sub.String()+")", sub.args...)
+	id, _ := EncodeText(obj.ID)
+	kind, _ := EncodeText(obj.Kind)
+	if d.ValueTimes() && obj.Kind != "" && len(id) <= ObjectIndexMaxValue && len(kind) <= ObjectIndexMaxKind {
+		sub.Add(fmt.Sprintf("octet_length(v.value) <= %d AND octet_length(v.entity_kind) <= %d", ObjectIndexMaxValue, ObjectIndexMaxKind))
+	}
+	return sub
 }
+
+// ObjectIndexMaxValue and ObjectIndexMaxKind bound the ids and kinds (their
+// stored text, in bytes) of the references the object index of Postgres
+// (migration 0008) holds: its rows must fit a btree page's third.
+const (
+	ObjectIndexMaxValue = 800
+	ObjectIndexMaxKind  = 100
+)
 
 // Text keeps rows whose text column col (with col_raw) holds one of values,
 // byte for byte (see [MatchText]).

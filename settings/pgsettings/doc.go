@@ -22,7 +22,10 @@
 // [settings.Config]), changed_by, changed_at, comment, and revert_of (the
 // version a revert restored). The current policy is the highest version.
 // [Open] creates the schema and the table when missing, under an advisory
-// lock, so many processes may start at once.
+// lock, so many processes may start at once. A role that may not create
+// tables opens a table that exists: store/postgres's Grant creates it, so
+// its Writer role stores versions, reverts and reads the history, and
+// cannot change or delete a version; its Reader role reads them.
 //
 // # Propagation
 //

@@ -28,7 +28,7 @@ const Channel = "audit_log_settings"
 
 // Table is the table, in Options.Schema, that holds every version of the
 // policy.
-const Table = "log_settings_versions"
+const Table = pg.SettingsTable
 
 // Options configure a [Source]. The zero value means the defaults.
 type Options struct {
@@ -212,8 +212,17 @@ func (s *Source) listenerEvent(ev pq.ListenerEventType, err error) {
 }
 
 // migrate creates the schema and the table when missing. Many processes may
-// run it at once: the first takes an advisory lock, the others wait.
+// run it at once: the first takes an advisory lock, the others wait. A
+// table that exists is left alone, so that a role without the right to
+// create (postgres.AccessWriter or AccessReader) may open it.
 func (s *Source) migrate(ctx context.Context) error {
+	var exists bool
+	if err := s.db.GetContext(ctx, &exists, s.sql.Exists()); err != nil {
+		return translate("migrate", err)
+	}
+	if exists {
+		return nil
+	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return translate("migrate", err)

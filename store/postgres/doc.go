@@ -67,8 +67,11 @@
 //
 // Indexes serve the reads that matter: events by time, by type, by session,
 // by user and by fingerprint (each with time), object references by id (a hash
-// index on value for every object reference, UUID or not, and a btree on
-// value_uuid), and event types by fingerprint. Record types and param names
+// index on value for every object reference, UUID or not; a btree on
+// (value, entity_kind, event_time, event_id) for those whose id and kind fit
+// a btree row, up to 800 and 100 bytes, which gives an object's events in
+// time order from the index alone; and a btree on value_uuid), and event
+// types by fingerprint. Record types and param names
 // of any length are kept, as on SQLite: the registry's unique indexes hold a
 // SHA-256 digest of them, not the text. User ids and fingerprints are in
 // btree indexes, which hold values of up to about 2,700 bytes: longer ones

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/lib/pq"
+
+	"github.com/auditkit/audit/internal/driver/pg"
 )
 
 // Access is what [Store.Grant] lets a role do with the audit tables.
@@ -36,7 +38,11 @@ func (a Access) String() string {
 }
 
 // Grant gives role the access to every table (and sequence) now in the
-// store's schema, and USAGE on the schema, in one transaction. Tables and
+// store's schema, and USAGE on the schema, in one transaction. It first
+// creates the table of the settings history (settings/pgsettings) when
+// missing, which the role cannot create itself: a writer may then store
+// settings versions (and revert, and read the history), a reader read them.
+// Tables and
 // sequences the same user creates in the schema later (a migration's, a
 // partition) get the same grants (ALTER DEFAULT PRIVILEGES). Run it as the
 // owner after [Store.Migrate]. It
@@ -68,13 +74,15 @@ func (s *Store) Grant(ctx context.Context, role string, a Access) error {
 		return fmt.Errorf("postgres: grant %s: role %q does not exist", a, role)
 	}
 	r, schema := pq.QuoteIdentifier(role), pq.QuoteIdentifier(s.opts.Schema)
-	for _, stmt := range []string{
-		"GRANT USAGE ON SCHEMA " + schema + " TO " + r,
-		"GRANT " + tables + " ON ALL TABLES IN SCHEMA " + schema + " TO " + r,
-		"GRANT " + sequences + " ON ALL SEQUENCES IN SCHEMA " + schema + " TO " + r,
-		"ALTER DEFAULT PRIVILEGES IN SCHEMA " + schema + " GRANT " + tables + " ON TABLES TO " + r,
-		"ALTER DEFAULT PRIVILEGES IN SCHEMA " + schema + " GRANT " + sequences + " ON SEQUENCES TO " + r,
-	} {
+	st := pg.NewSettings(s.opts.Schema, pg.SettingsTable)
+	stmts := append([]string{st.Lock()}, st.Create()...)
+	for _, stmt := range append(stmts,
+		"GRANT USAGE ON SCHEMA "+schema+" TO "+r,
+		"GRANT "+tables+" ON ALL TABLES IN SCHEMA "+schema+" TO "+r,
+		"GRANT "+sequences+" ON ALL SEQUENCES IN SCHEMA "+schema+" TO "+r,
+		"ALTER DEFAULT PRIVILEGES IN SCHEMA "+schema+" GRANT "+tables+" ON TABLES TO "+r,
+		"ALTER DEFAULT PRIVILEGES IN SCHEMA "+schema+" GRANT "+sequences+" ON SEQUENCES TO "+r,
+	) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return translate("grant "+a.String(), err)
 		}

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -15,6 +16,8 @@ import (
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/chain"
 	"github.com/auditkit/audit/internal/pgtest"
+	"github.com/auditkit/audit/settings"
+	"github.com/auditkit/audit/settings/pgsettings"
 	"github.com/auditkit/audit/store/postgres"
 	"github.com/auditkit/audit/store/storetest"
 	"github.com/google/uuid"
@@ -260,5 +263,71 @@ func TestWriterRoleChain(t *testing.T) {
 				t.Errorf("reader's Verify = %+v, %v; want OK, 3 records, 3 events", r, err)
 			}
 		})
+	}
+}
+
+// TestWriterRoleSettings keeps the settings history (settings/pgsettings)
+// as the roles of Grant, on a schema where no settings were stored before:
+// the writer opens the source, stores versions, reverts and reads the
+// history, but cannot change or delete a version; the reader reads the
+// history and cannot store one.
+func TestWriterRoleSettings(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dsn, schema := pgtest.DSN(t), pgtest.Schema(t)
+	owner := openPQ(t, dsn, schema)
+	writer, reader := newRole(t, "audit_writer_"), newRole(t, "audit_reader_")
+	for role, a := range map[string]postgres.Access{writer: postgres.AccessWriter, reader: postgres.AccessReader} {
+		if err := owner.Grant(ctx, role, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func(role string) *pgsettings.Source {
+		e, err := settings.New(settings.Config{}, settings.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := pgsettings.Open(ctx, asRole(t, dsn, role), e, pgsettings.Options{Schema: schema})
+		if err != nil {
+			t.Fatalf("pgsettings.Open as %s: %v", role, err)
+		}
+		t.Cleanup(func() {
+			src.Close(context.Background())
+			e.Close(context.Background())
+		})
+		return src
+	}
+	ws := open(writer)
+	p := settings.Config{Rules: []settings.Rule{{Scope: settings.ScopeUser, ID: "bob", Preset: settings.PresetVerbose}}}
+	for _, pol := range []settings.Config{p, {}} {
+		if _, err := ws.Set(ctx, pol, "alice", "as the writer"); err != nil {
+			t.Fatalf("writer's Set: %v", err)
+		}
+	}
+	v, err := ws.Revert(ctx, 1, "alice")
+	if err != nil || v.Version != 3 || v.RevertOf != 1 || len(v.Config.Rules) != 1 {
+		t.Fatalf("writer's Revert = %+v, %v", v, err)
+	}
+	if vs, err := ws.History(ctx, 0); err != nil || len(vs) != 3 {
+		t.Errorf("writer's History: %d versions, %v; want 3", len(vs), err)
+	}
+	versions := quote(schema) + "." + pgsettings.Table
+	wdb, err := sql.Open("postgres", asRole(t, dsn, writer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wdb.Close()
+	for _, stmt := range []string{"UPDATE " + versions + " SET comment = 'x'", "DELETE FROM " + versions} {
+		if _, err := wdb.ExecContext(ctx, stmt); !isInsufficientPrivilege(err) {
+			t.Errorf("writer's %q: %v, want insufficient_privilege", stmt, err)
+		}
+	}
+
+	rs := open(reader)
+	if vs, err := rs.History(ctx, 0); err != nil || len(vs) != 3 || vs[0].Version != 3 {
+		t.Errorf("reader's History: %d versions, %v; want 3", len(vs), err)
+	}
+	if _, err := rs.Set(ctx, p, "mallory", "as the reader"); !isInsufficientPrivilege(err) {
+		t.Errorf("reader's Set = %v, want insufficient_privilege", err)
 	}
 }

@@ -280,6 +280,17 @@ func TestPartitionConvert(t *testing.T) {
 	if want := len(before) + len(during) + len(after); len(got) != want {
 		t.Fatalf("%d events after the conversion, want %d", len(got), want)
 	}
+	// Every values partition, the old table too, has the object index of
+	// migration 0008, attached to the partitioned table's.
+	var unindexed []string
+	err = s.DB().SelectContext(ctx, &unindexed, `SELECT c.relname FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace
+		WHERE n.nspname = $1 AND p.relname = 'event_parameter_values' AND NOT EXISTS (SELECT 1 FROM pg_index x
+			JOIN pg_inherits xi ON xi.inhrelid = x.indexrelid JOIN pg_class xp ON xp.oid = xi.inhparent
+			WHERE x.indrelid = c.oid AND xp.relname = 'event_parameter_values_object')`, schema)
+	if err != nil || len(unindexed) > 0 {
+		t.Errorf("values partitions without the object index: %v, %v", unindexed, err)
+	}
 	parts := partitionOf(t, s)
 	if p := parts[before[0].ID]; p != "events_legacy" {
 		t.Errorf("an old event is in %q, want events_legacy", p)

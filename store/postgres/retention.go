@@ -25,6 +25,8 @@ import (
 //   - Sessions started, and users joined, before the sessions period that no
 //     remaining event (or session, for users) names are deleted; a user
 //     goes with its personal group.
+//   - The rollups (see [Store.StartRollups]) of the days whose events went
+//     are rolled up again, so that they count what remains.
 //
 // With dry, nothing is deleted and the report counts what would be. Of the
 // stores of all processes on one schema, one runs at a time (a session
@@ -90,6 +92,40 @@ func (s *Store) retain(ctx context.Context, dry, background bool) (audit.Retenti
 	if err != nil {
 		return rep, translate("retain", err)
 	}
+	if err := s.rerollExpired(ctx, rep.Cutoffs); err != nil {
+		return rep, err
+	}
 	// Partitions ahead of time, for a store that runs for months.
 	return rep, translate("create partitions", s.createAhead(ctx))
+}
+
+// rerollExpired rolls up again the days of the rollups' coverage up to the
+// latest cutoff whose events retention removed (those whose count no longer
+// matches the rollups, as the rollup runner's check finds them), waiting
+// for the rollup lock: the rollups then count what remains, at once rather
+// than at the runner's next check, and also when no runner runs.
+func (s *Store) rerollExpired(ctx context.Context, cutoffs map[audit.Level]time.Time) error {
+	db := s.conn.DB()
+	st, err := pg.ReadRollupState(ctx, db, s.d)
+	if err != nil || !st.OK {
+		return translate("retain: rollups", err)
+	}
+	var latest time.Time
+	for _, c := range cutoffs {
+		latest = driver.Latest(latest, c)
+	}
+	through := driver.Earliest(latest.UTC().Truncate(driver.Day).Add(driver.Day), st.Through)
+	if !st.Since.Before(through) {
+		return nil
+	}
+	days, err := pg.Stale(ctx, db, s.d, driver.Day, st.Since, through)
+	if err != nil {
+		return translate("retain: rollups", err)
+	}
+	for _, d := range days {
+		if _, err := pg.Roll(ctx, db, s.d, s.opts.Schema, driver.Latest(d, st.Since), driver.Earliest(d.Add(driver.Day), through), true, time.Time{}); err != nil {
+			return translate("retain: rollups", err)
+		}
+	}
+	return nil
 }

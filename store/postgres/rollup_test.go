@@ -14,6 +14,7 @@ import (
 	"github.com/auditkit/audit"
 	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/internal/driver/pg"
+	"github.com/auditkit/audit/internal/pgtest"
 	"github.com/auditkit/audit/store/postgres"
 )
 
@@ -227,5 +228,47 @@ func TestRollupRunner(t *testing.T) {
 	s.Close(ctx)
 	if _, err := s.StartRollups(postgres.RollupOptions{}); !errors.Is(err, audit.ErrClosed) {
 		t.Fatalf("StartRollups after Close: %v", err)
+	}
+}
+
+// TestRetentionRollups runs retention on rolled-up events: the rollups
+// then count exactly the events that remain, the days wholly expired
+// included, without a rollup run.
+func TestRetentionRollups(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2025, 5, 10, 10, 5, 0, 0, time.UTC)
+	pol := audit.Retention{Levels: map[audit.Level]time.Duration{audit.LevelUsage: 20 * audit.Day, audit.LevelError: 30 * audit.Day}}
+	s, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{Schema: pgtest.Schema(t), Now: func() time.Time { return now }, Retention: pol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(ctx) })
+	events := rollupEvents(300, now, 5*time.Hour) // 62 days: usage, and errors
+	if err := s.Write(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Rollup(ctx, postgres.RollupOptions{Now: func() time.Time { return now }}); err != nil || !ok {
+		t.Fatalf("Rollup: %v, %v", ok, err)
+	}
+	since, through := events[len(events)-1].Time.Truncate(audit.Day), now.Truncate(time.Hour)
+	if d := cmp.Diff(wantTotals(events, since, through), rollupTotals(t, s)); d != "" {
+		t.Fatalf("before retention (-want +got):\n%s", d)
+	}
+	if _, err := s.Retain(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	cutoffs := pol.Cutoffs(now)
+	var kept []audit.Event
+	for _, e := range events {
+		if !e.Time.Before(cutoffs[e.Level]) {
+			kept = append(kept, e)
+		}
+	}
+	if len(kept) == len(events) || len(kept) == 0 {
+		t.Fatalf("retention kept %d of %d events: the corpus does not test it", len(kept), len(events))
+	}
+	if d := cmp.Diff(wantTotals(kept, since, through), rollupTotals(t, s)); d != "" {
+		t.Errorf("after retention (-want +got):\n%s", d)
 	}
 }

@@ -324,8 +324,16 @@ func (p Partitions) inTx(ctx context.Context, db *sqlx.DB, lockTimeout string, f
 // partitioned tables' indexes can take their names.
 var legacyIndexes = []string{
 	"events_type_time", "events_session_time", "events_user_time", "events_error_stack_trace_hash_time",
-	"event_parameter_values_entity", "event_parameter_values_value_uuid",
+	"event_parameter_values_entity", "event_parameter_values_value_uuid", "event_parameter_values_object",
 }
+
+// objectIndex is the index of migration 0008, which the partitioned tables
+// of audit_create_partitioned (migration 0004) lack: created on them before
+// the old table is attached, whose own (renamed) index it then takes.
+const objectIndex = `CREATE INDEX IF NOT EXISTS event_parameter_values_object
+    ON event_parameter_values (value, entity_kind, event_time, event_id)
+    INCLUDE (value_raw, entity_kind_raw)
+    WHERE entity_kind IS NOT NULL AND octet_length(value) <= 800 AND octet_length(entity_kind) <= 100`
 
 // swap is the conversion's one transaction: rename, create, attach.
 func (p Partitions) swap(ctx context.Context, db *sqlx.DB, bound string) error {
@@ -349,6 +357,7 @@ func (p Partitions) swap(ctx context.Context, db *sqlx.DB, bound string) error {
 		}
 		stmts = append(stmts,
 			"SELECT audit_create_partitioned()",
+			objectIndex,
 			"ALTER TABLE events ATTACH PARTITION events_legacy FOR VALUES FROM (MINVALUE) TO ('"+bound+"')",
 			"ALTER TABLE event_parameter_values ATTACH PARTITION event_parameter_values_legacy FOR VALUES FROM (MINVALUE) TO ('"+bound+"')",
 		)

@@ -74,6 +74,10 @@ func (Dialect) SQLPercentiles() bool { return true }
 // Translate implements [driver.Dialect]; see the function [Translate].
 func (Dialect) Translate(pkg, op string, err error) error { return Translate(pkg, op, err) }
 
+// ValueTimes implements [driver.Dialect]: event_parameter_values has
+// event_time, its partition key.
+func (Dialect) ValueTimes() bool { return true }
+
 // Cursors implements [driver.Dialect]: one connection runs one query at a
 // time, so streams read pages of cursors.
 func (Dialect) Cursors() bool { return true }

@@ -3,6 +3,8 @@ package pg
 import (
 	"fmt"
 	"hash/fnv"
+
+	"github.com/lib/pq"
 )
 
 // Settings holds the statements of the table of log settings versions
@@ -11,6 +13,9 @@ type Settings struct {
 	schema string // raw
 	table  string // quoted schema.table
 }
+
+// SettingsTable is the name of the table of settings versions.
+const SettingsTable = "log_settings_versions"
 
 // NewSettings returns the statements of table in schema.
 func NewSettings(schema, table string) Settings {
@@ -42,6 +47,13 @@ func (s Settings) Create() []string {
 			revert_of  bigint
 		)`,
 	}
+}
+
+// Exists selects whether the table exists: a role that may only insert
+// and select (postgres.AccessWriter) cannot run [Settings.Create], even when
+// the table is there.
+func (s Settings) Exists() string {
+	return "SELECT to_regclass(" + pq.QuoteLiteral(s.table) + ") IS NOT NULL"
 }
 
 // Current selects the version and policy of the newest version.

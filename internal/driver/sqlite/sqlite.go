@@ -52,6 +52,9 @@ func (Dialect) CastFloat(expr string) string { return "CAST(" + expr + " AS REAL
 // SQLPercentiles implements [driver.Dialect]: SQLite has none.
 func (Dialect) SQLPercentiles() bool { return false }
 
+// ValueTimes implements [driver.Dialect]: the values table has no time.
+func (Dialect) ValueTimes() bool { return false }
+
 // Cursors implements [driver.Dialect]: a connection steps several
 // statements at once.
 func (Dialect) Cursors() bool { return false }
