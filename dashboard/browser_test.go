@@ -95,7 +95,7 @@ func screenshotDir(t *testing.T) string {
 // URL and the content; the live tail shows a new event; a screenshot of
 // each view is written (to $DASHBOARD_SCREENSHOTS when set).
 func TestBrowser(t *testing.T) {
-	ctx := browsertest.Start(t, 60*time.Second)
+	ctx := browsertest.Start(t, 180*time.Second)
 	start := time.Now().UTC()
 	now := start.Add(time.Hour) // the log's events, and those the test writes, are before it
 	store, _ := fixture(t, 3000, start)
