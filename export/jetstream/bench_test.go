@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	auditjs "github.com/auditkit/audit/export/jetstream"
 	"github.com/auditkit/audit/internal/audittest"
 	"github.com/auditkit/audit/internal/natstest"
 )
@@ -39,9 +40,16 @@ func BenchmarkEndToEnd(b *testing.B) {
 // the other: 4 loggers publish b.N events to the stream with no collector
 // running (publish/s, until every event is acknowledged), then one
 // collector writes them all to Postgres (drain/s) in batches of
-// events/write on average. Compare with BenchmarkEndToEnd/direct in the same
-// run. Run it with -benchtime=100000x.
+// events/write on average, with writes-busy writes under way on average,
+// fetching batches of at most fetch= events. Compare with
+// BenchmarkEndToEnd/direct in the same run. Run it with -benchtime=100000x.
 func BenchmarkStages(b *testing.B) {
+	for _, fetch := range []int{1024, auditjs.DefaultFetchSize} {
+		b.Run(fmt.Sprintf("fetch=%d", fetch), func(b *testing.B) { benchStages(b, fetch) })
+	}
+}
+
+func benchStages(b *testing.B, fetchSize int) {
 	url := natstest.Start(b).URL()
 	fl := newFlow(b, url, 1, 0, nil)
 	b.ReportAllocs()
@@ -51,7 +59,11 @@ func BenchmarkStages(b *testing.B) {
 	fl.closeLoggers(b)
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "publish/s")
 	store := &writeCounter{Store: fl.store}
-	c := newCollector(b, url, store, 0, fl.errs.Add)
+	c, err := auditjs.NewCollector(context.Background(), auditjs.CollectorOptions{URL: url, Store: store,
+		FetchSize: fetchSize, OnError: fl.errs.Add})
+	if err != nil {
+		b.Fatal(err)
+	}
 	fl.collectors = append(fl.collectors, c)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancelFlow := fl.cancel
@@ -60,7 +72,9 @@ func BenchmarkStages(b *testing.B) {
 	start = time.Now()
 	go func() { defer fl.wg.Done(); c.Run(ctx) }()
 	fl.waitWritten(b)
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "drain/s")
+	drain := time.Since(start)
+	b.ReportMetric(float64(b.N)/drain.Seconds(), "drain/s")
+	b.ReportMetric(float64(store.busy.Load())/float64(drain), "writes-busy")
 	b.ReportMetric(float64(b.N)/float64(store.writes.Load()), "events/write")
 	b.StopTimer()
 	fl.stop(b)
@@ -70,10 +84,13 @@ func BenchmarkStages(b *testing.B) {
 type writeCounter struct {
 	audit.Store
 	writes atomic.Int64
+	busy   atomic.Int64 // nanoseconds spent in Write, summed over concurrent calls
 }
 
 func (s *writeCounter) Write(ctx context.Context, events []audit.Event) error {
 	s.writes.Add(1)
+	start := time.Now()
+	defer func() { s.busy.Add(int64(time.Since(start))) }()
 	return s.Store.Write(ctx, events)
 }
 

@@ -37,7 +37,8 @@ type CollectorOptions struct {
 	// Store receives the events. Its Write must be idempotent on the
 	// event ID (every store of this module is).
 	Store audit.Store
-	// FetchSize is the most messages written at once. Default 1000.
+	// FetchSize is the most messages written at once: with a backlog,
+	// every batch. Default 4096.
 	FetchSize int
 	// Writers is the number of batches the collector writes at once, each
 	// in its own transaction: more keep a store whose commits take a while
@@ -57,7 +58,7 @@ type CollectorOptions struct {
 	// Keep it above WriteTimeout. Default 30s.
 	AckWait time.Duration
 	// MaxAckPending bounds the messages fetched and not yet acknowledged,
-	// over all collectors of the consumer. Default 20,000.
+	// over all collectors of the consumer. Default 50,000.
 	MaxAckPending int
 	// WriteTimeout bounds one attempt of Store.Write. A failed write is
 	// retried, with backoff, until it succeeds or Run's context ends.
@@ -242,10 +243,10 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer c.cancel()
 	backoff := newBackoff()
 	for ctx.Err() == nil {
-		// The iterator keeps up to a batch pulled ahead, so a batch is at
-		// hand as soon as a writer is free, and none waits long enough in
-		// the buffer for its AckWait to run out.
-		it, err := c.cons.Messages(jetstream.PullMaxMessages(c.opts.FetchSize),
+		// The iterator keeps up to pullAhead batches pulled ahead, so the
+		// next batch is at hand as soon as one is taken, and none waits
+		// long enough in the buffer for its AckWait to run out.
+		it, err := c.cons.Messages(jetstream.PullMaxMessages(pullAhead*c.opts.FetchSize),
 			jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat))
 		if err != nil {
 			c.opts.OnError(fmt.Errorf("jetstream: pull from consumer %s: %w", c.opts.Consumer, err))
@@ -253,11 +254,22 @@ func (c *Collector) Run(ctx context.Context) error {
 			continue
 		}
 		backoff.reset()
+		// One goroutine (this one) fetches, the writers write: batch N+1
+		// is fetched while batch N is written. A batch waits for a free
+		// writer in a channel of one.
+		batches := make(chan []jetstream.Msg, 1)
 		var wg sync.WaitGroup
-		for range c.opts.Writers {
+		for range max(c.opts.Writers, 1) {
 			wg.Add(1)
-			go func() { defer wg.Done(); c.work(ctx, it) }()
+			go func() {
+				defer wg.Done()
+				for batch := range batches {
+					c.handle(ctx, batch)
+				}
+			}()
 		}
+		c.fetchAll(ctx, it, batches)
+		close(batches)
 		wg.Wait()
 		// ctx ended, or the iterator closed. Hand back what was pulled and
 		// not handled, rather than let it wait for AckWait.
@@ -274,11 +286,16 @@ func (c *Collector) Run(ctx context.Context) error {
 	return nil
 }
 
-// work handles batches from it until ctx ends or it closes.
-func (c *Collector) work(ctx context.Context, it jetstream.MessagesContext) {
+// pullAhead is the number of batches of FetchSize the pull iterator asks
+// the server for ahead of the batch being fetched.
+const pullAhead = 2
+
+// fetchAll fetches batches from it into batches until ctx ends or it
+// closes.
+func (c *Collector) fetchAll(ctx context.Context, it jetstream.MessagesContext, batches chan<- []jetstream.Msg) {
 	backoff := newBackoff()
 	for ctx.Err() == nil {
-		n, err := c.step(ctx, it)
+		batch, err := c.fetch(ctx, it)
 		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 			if ctx.Err() == nil {
 				c.opts.OnError(err)
@@ -291,8 +308,19 @@ func (c *Collector) work(ctx context.Context, it jetstream.MessagesContext) {
 			continue
 		}
 		backoff.reset()
-		if n == 0 && ctx.Err() == nil {
-			c.refreshLag(ctx)
+		if len(batch) == 0 {
+			if ctx.Err() == nil {
+				c.refreshLag(ctx)
+			}
+			continue
+		}
+		select {
+		case batches <- batch:
+		case <-ctx.Done():
+			// Handed back at once rather than after AckWait.
+			for _, m := range batch {
+				m.Nak()
+			}
 		}
 	}
 }
@@ -310,23 +338,23 @@ const (
 	minFetchWait  = 3 * pullHeartbeat
 )
 
-// step takes one batch from it and handles it: the first message waits up
-// to FetchWait (at least minFetchWait), the next ones up to BatchWait each,
-// up to FetchSize. It returns the number of messages.
-func (c *Collector) step(ctx context.Context, it jetstream.MessagesContext) (int, error) {
+// fetch takes one batch from it: the first message waits up to FetchWait
+// (at least minFetchWait), the next ones up to BatchWait each, up to
+// FetchSize. With a backlog, a batch is FetchSize messages.
+func (c *Collector) fetch(ctx context.Context, it jetstream.MessagesContext) ([]jetstream.Msg, error) {
 	wctx, cancel := context.WithTimeout(ctx, max(c.opts.FetchWait, minFetchWait))
 	first, err := it.Next(jetstream.NextContext(wctx))
 	cancel()
 	switch {
 	case err == nil:
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, nats.ErrTimeout):
-		return 0, nil
+		return nil, nil
 	case errors.Is(err, jetstream.ErrNoHeartbeat):
 		// The next Next sends a new pull request.
 		c.opts.OnError(fmt.Errorf("jetstream: pull from consumer %s: %w; pulling again", c.opts.Consumer, err))
-		return 0, nil
+		return nil, nil
 	default:
-		return 0, fmt.Errorf("jetstream: pull: %w", err)
+		return nil, fmt.Errorf("jetstream: pull: %w", err)
 	}
 	batch := []jetstream.Msg{first}
 	for len(batch) < c.opts.FetchSize {
@@ -336,6 +364,14 @@ func (c *Collector) step(ctx context.Context, it jetstream.MessagesContext) (int
 		}
 		batch = append(batch, m)
 	}
+	return batch, nil
+}
+
+// handle writes the events of batch and acknowledges each message after
+// the commit of its event (without waiting for the server's reply), or
+// terminates it as poison. When ctx ends before the write, the messages
+// are handed back.
+func (c *Collector) handle(ctx context.Context, batch []jetstream.Msg) {
 	var msgs []jetstream.Msg
 	var ids []uuid.UUID // of msgs
 	var events []audit.Event
@@ -362,7 +398,7 @@ func (c *Collector) step(ctx context.Context, it jetstream.MessagesContext) (int
 		}
 	}
 	if len(msgs) == 0 {
-		return len(batch), nil
+		return
 	}
 	refused, err := c.write(ctx, events)
 	if err != nil {
@@ -370,7 +406,7 @@ func (c *Collector) step(ctx context.Context, it jetstream.MessagesContext) (int
 		for _, m := range msgs {
 			m.Nak()
 		}
-		return len(batch), nil
+		return
 	}
 	for i, m := range msgs {
 		if rerr, ok := refused[ids[i]]; ok {
@@ -382,7 +418,6 @@ func (c *Collector) step(ctx context.Context, it jetstream.MessagesContext) (int
 			c.acked.Add(1)
 		}
 	}
-	return len(batch), nil
 }
 
 // write writes events, retrying until the store takes them or ctx ends.
