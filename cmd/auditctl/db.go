@@ -13,6 +13,7 @@ import (
 	"github.com/auditkit/audit/internal/dsn"
 	"github.com/auditkit/audit/store/postgres"
 	"github.com/auditkit/audit/store/sqlite"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/lib/pq"
 )
 
@@ -99,6 +100,71 @@ func (c *cli) openPostgres(ctx context.Context) (*postgres.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	return checkMigrated(ctx, s)
+}
+
+// pooledStore is a store on a pgx pool that closes the pool with it.
+type pooledStore struct {
+	*postgres.Store
+	pool *pgxpool.Pool
+}
+
+func (p pooledStore) Close(ctx context.Context) error {
+	err := p.Store.Close(ctx)
+	p.pool.Close()
+	return err
+}
+
+// openPostgresPool is openPostgres through a pgx pool, whose binary rows
+// make reading a whole trail (verify) about twice as fast as lib/pq's text
+// rows. The DSN's sslmode applies, else PGSSLMODE, else "require": lib/pq's
+// default, which the other commands get, rather than pgx's "prefer"; and
+// the DSN's connect_timeout, else postgres.DefaultConnectTimeout.
+func (c *cli) openPostgresPool(ctx context.Context) (pooledStore, error) {
+	conn := c.db
+	if os.Getenv("PGSSLMODE") == "" {
+		conn = withSSLMode(conn, "require")
+	}
+	cfg, err := pgxpool.ParseConfig(conn)
+	if err != nil {
+		return pooledStore{}, fmt.Errorf("postgres: %w: malformed DSN: %s", audit.ErrInvalidOptions, dsn.Redact(err.Error(), c.db))
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = postgres.DefaultConnectTimeout
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return pooledStore{}, fmt.Errorf("postgres: open: %s", dsn.Redact(err.Error(), c.db))
+	}
+	s, err := postgres.NewPool(pool, postgres.Options{Schema: c.schemaName(), Now: c.now, NoMigrate: true})
+	if err == nil {
+		s, err = checkMigrated(ctx, s)
+	}
+	if err != nil {
+		pool.Close()
+		return pooledStore{}, err
+	}
+	return pooledStore{s, pool}, nil
+}
+
+// withSSLMode returns conn (a URL or key=value DSN) with sslmode=mode
+// added, unless it sets an sslmode.
+func withSSLMode(conn, mode string) string {
+	switch {
+	case strings.Contains(strings.ToLower(conn), "sslmode"):
+		return conn
+	case !strings.Contains(conn, "://"):
+		return strings.TrimSpace(conn + " sslmode=" + mode)
+	case strings.Contains(conn, "?"):
+		return conn + "&sslmode=" + mode
+	default:
+		return conn + "?sslmode=" + mode
+	}
+}
+
+// checkMigrated returns s when its schema is migrated, else closes it and
+// returns the error that says so.
+func checkMigrated(ctx context.Context, s *postgres.Store) (*postgres.Store, error) {
 	n, err := s.Pending(ctx)
 	if err == nil && n > 0 {
 		err = notMigratedf("schema %q lacks %d of %d migrations: run 'auditctl migrate'", s.Schema(), n, len(postgres.Migrations()))

@@ -40,16 +40,22 @@ a PEM Ed25519 public (or private) key, or an HMAC key file, byte for byte.`)
 	if err := c.needDB(); err != nil {
 		return err
 	}
-	var store interface{ Close(context.Context) error }
+	var store any // the *postgres.Store or *sqlite.Store to verify
 	if isPostgres(c.db) {
-		store, err = c.openPostgres(ctx)
+		s, err := c.openPostgresPool(ctx)
+		if err != nil {
+			return err
+		}
+		defer s.Close(context.Background())
+		store = s.Store
 	} else {
-		store, err = c.openSQLite(ctx)
+		s, err := c.openSQLite(ctx)
+		if err != nil {
+			return err
+		}
+		defer s.Close(context.Background())
+		store = s
 	}
-	if err != nil {
-		return err
-	}
-	defer store.Close(context.Background())
 	r, err := chain.Verify(ctx, store, opts)
 	if err != nil {
 		return err
