@@ -183,7 +183,15 @@ func TestAssetsSize(t *testing.T) {
 func TestTail(t *testing.T) {
 	s, _ := fixture(t, 20, time.Now())
 	h, srv := serve(t, s, dashboard.Options{TailInterval: 20 * time.Millisecond, MaxTails: 1})
-	resp, err := http.Get(srv.URL + "/audit/tail?level=error")
+	// A deadline, so that an event the tail misses fails the test instead
+	// of hanging it.
+	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer rcancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, srv.URL+"/audit/tail?level=error", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,19 @@ func (h *Handler) tail(w http.ResponseWriter, r *http.Request) {
 	stop := context.AfterFunc(h.ctx, cancel)
 	defer stop()
 
+	if req.From == "" {
+		// Fix where the tail starts before the response begins: an event
+		// stored once the client has the response is delivered, even when
+		// it is stored before Follow's first query.
+		head := req
+		head.Limit = 1
+		page, err := h.a.Feed(ctx, head)
+		if err != nil {
+			http.Error(w, "dashboard: live tail: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		req.From = page.Head
+	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
