@@ -156,15 +156,18 @@ func benchLog(b *testing.B, schema string, n int) *postgres.Store {
 // benchRollups builds the rollups of the log in schema q once.
 func benchRollups(b *testing.B, s *postgres.Store, q string) {
 	ctx := context.Background()
-	var done int
-	if s.DB().GetContext(ctx, &done, "SELECT n FROM "+q+".bench_rolled") == nil {
+	// The rollups' own state says whether they cover the log: a migration
+	// that adds a rollup empties it, and the views would then read raw
+	// events (a marker of an earlier build would hide that).
+	var covered int
+	if err := s.DB().GetContext(ctx, &covered, "SELECT count(*) FROM "+q+".rollup_state"); err != nil {
+		b.Fatal(err)
+	}
+	if covered > 0 {
 		return
 	}
 	start := time.Now()
 	if err := s.RebuildRollups(ctx, time.Time{}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.DB().ExecContext(ctx, "CREATE TABLE "+q+".bench_rolled AS SELECT 1 AS n"); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("built the rollups in %s", time.Since(start).Round(time.Second))
